@@ -1,0 +1,263 @@
+package togetherapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Errors a caller can test for with errors.Is. An *APIError matches the one
+// its status stands for.
+var (
+	// ErrNoAPIKey means the client has no key; nothing was sent.
+	ErrNoAPIKey = errors.New("togetherapi: no API key configured")
+	// ErrUnauthorized matches a 401: the key is missing, wrong or revoked.
+	ErrUnauthorized = errors.New("togetherapi: unauthorized")
+	// ErrForbidden matches a 403: the key may not do this.
+	ErrForbidden = errors.New("togetherapi: forbidden")
+	// ErrNotFound matches a 404.
+	ErrNotFound = errors.New("togetherapi: not found")
+	// ErrAlreadyExists matches a 409, or a 400 that says the name is taken.
+	ErrAlreadyExists = errors.New("togetherapi: already exists")
+	// ErrRateLimited matches a 429.
+	ErrRateLimited = errors.New("togetherapi: rate limited")
+	// ErrServer matches any 5xx.
+	ErrServer = errors.New("togetherapi: server error")
+	// ErrRedirect matches a 3xx, which the client never follows.
+	ErrRedirect = errors.New("togetherapi: redirect refused")
+	// ErrResponseTooLarge means a body exceeded MaxResponseBytes.
+	ErrResponseTooLarge = fmt.Errorf("togetherapi: response body exceeds %d bytes", MaxResponseBytes)
+	// ErrMalformedResponse means a 2xx body was not the JSON object expected.
+	ErrMalformedResponse = errors.New("togetherapi: response is not the expected JSON object")
+)
+
+// errTimeoutCause marks the client's own deadline, so that it can be told
+// apart from a caller's.
+var errTimeoutCause = errors.New("togetherapi: call timed out")
+
+// maxMessageLen bounds an error message taken from a response body.
+const maxMessageLen = 500
+
+// APIError is a non-2xx answer from the API. Its Message is scrubbed of the
+// key and of any value the request carried.
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Message is the API's own explanation, or a summary of the body when it
+	// gave none that could be read.
+	Message string
+	// Type and Code are the API's error type and code, when it gave them.
+	Type string
+	Code string
+	// RequestID identifies the response for Together's support, if given.
+	RequestID string
+	// RetryAfter is how long the API asked the caller to wait, if it did.
+	RetryAfter time.Duration
+	// Location is the host a redirect pointed to (never followed).
+	Location string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "togetherapi: HTTP %d", e.StatusCode)
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
+	}
+	return b.String()
+}
+
+// Is lets errors.Is match an APIError against the sentinel for its status.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrAlreadyExists:
+		return e.StatusCode == http.StatusConflict ||
+			(e.StatusCode == http.StatusBadRequest && saysAlreadyExists(e.Message))
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrServer:
+		return e.StatusCode >= 500 && e.StatusCode <= 599
+	case ErrRedirect:
+		return e.StatusCode >= 300 && e.StatusCode <= 399
+	}
+	return false
+}
+
+func saysAlreadyExists(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
+}
+
+// TimeoutError means the call ran out of its time budget. The request may
+// have reached the API before it did.
+type TimeoutError struct {
+	Timeout time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("togetherapi: no answer within %s", e.Timeout)
+}
+
+// TransportError is a failure that left no HTTP status: the host could not be
+// reached, the connection broke, the TLS handshake failed.
+type TransportError struct {
+	// Op is the method and path, such as "POST /deployments/secrets".
+	Op string
+	// Host is the API host.
+	Host string
+	msg  string
+	err  error
+}
+
+func (e *TransportError) Error() string {
+	return "togetherapi: " + e.Op + ": " + e.msg
+}
+
+// Unwrap returns the underlying network error.
+func (e *TransportError) Unwrap() error { return e.err }
+
+// newAPIError builds the error for a non-2xx response.
+func newAPIError(resp *http.Response, body []byte, scrub Scrubber) *APIError {
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		RequestID:  requestID(resp.Header),
+		RetryAfter: retryAfter(resp.Header, time.Now()),
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		if loc, err := resp.Location(); err == nil {
+			e.Location = loc.Host
+		}
+		// Never followed: that would resend the key and the value.
+		e.Message = "redirect refused"
+		if e.Location != "" {
+			e.Message = "redirect to " + e.Location + " refused"
+		}
+		return e
+	}
+	e.Message, e.Type, e.Code = parseErrorBody(resp.Header.Get("Content-Type"), body, scrub)
+	if e.Message == "" {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	return e
+}
+
+// parseErrorBody finds the explanation in an error body. The secrets
+// endpoints do not document their error shape, so it tries, in order,
+// error.message, message, a string error, then the raw text, bounded.
+//
+// Each text is scrubbed before it is cleaned or cut: cleaning could respell a
+// value (a newline becomes a space) and cutting could leave part of one, and
+// either would then slip past the scrubber.
+func parseErrorBody(contentType string, body []byte, scrub Scrubber) (message, typ, code string) {
+	clean := func(s string) string { return cleanText(scrub.Scrub(s)) }
+	var doc struct {
+		Error   json.RawMessage `json:"error"`
+		Message json.RawMessage `json:"message"`
+	}
+	if json.Unmarshal(body, &doc) == nil {
+		var nested struct {
+			Message json.RawMessage `json:"message"`
+			Type    json.RawMessage `json:"type"`
+			Code    json.RawMessage `json:"code"`
+		}
+		if json.Unmarshal(doc.Error, &nested) == nil {
+			typ, code = clean(jsonText(nested.Type)), clean(jsonText(nested.Code))
+			if m := clean(jsonText(nested.Message)); m != "" {
+				return m, typ, code
+			}
+		}
+		if m := clean(jsonText(doc.Message)); m != "" {
+			return m, typ, code
+		}
+		var s string
+		if json.Unmarshal(doc.Error, &s) == nil && clean(s) != "" {
+			return clean(s), typ, code
+		}
+	}
+	text := clean(string(body))
+	if text == "" {
+		return "", typ, code
+	}
+	if mt, _, _ := mime.ParseMediaType(contentType); mt == "text/html" || strings.HasPrefix(text, "<") {
+		return "the API answered with an HTML page instead of JSON", typ, code
+	}
+	return text, typ, code
+}
+
+// jsonText returns a JSON string as is, and any other JSON scalar as its
+// literal text (an error code may be a number).
+func jsonText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if raw[0] == '{' || raw[0] == '[' {
+		return ""
+	}
+	return string(raw)
+}
+
+// cleanText makes s safe to show: valid UTF-8, no control characters, single
+// spaces, at most maxMessageLen bytes.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > maxMessageLen {
+		cut := maxMessageLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// retryAfter reads retry-after-ms, then Retry-After as seconds or an HTTP
+// date. It returns 0 when neither is usable.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		var ms float64
+		if _, err := fmt.Sscanf(v, "%g", &ms); err == nil && ms > 0 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var secs int64
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && !strings.ContainsAny(v, " ,:") {
+		if secs > 0 {
+			return time.Duration(secs) * time.Second
+		}
+		return 0
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
