@@ -1,0 +1,121 @@
+package tools
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// arguments are a tool call's arguments, decoded only as far as their JSON
+// types, so that each is checked by hand and every error can name the field
+// and the rule in plain words, without ever quoting what was sent.
+type arguments map[string]json.RawMessage
+
+// parseArguments decodes the call's arguments as a JSON object whose keys
+// are all in allowed. An absent or null arguments field is an empty object.
+func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error) {
+	raw := req.Params.RawArguments
+	if len(raw) == 0 && req.Params.Arguments != nil {
+		var err error
+		if raw, err = json.Marshal(req.Params.Arguments); err != nil {
+			return nil, &togetherapi.FieldError{Field: "arguments", Problem: "could not be read as JSON"}
+		}
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return arguments{}, nil
+	}
+	if raw[0] != '{' {
+		return nil, &togetherapi.FieldError{Field: "arguments", Problem: fmt.Sprintf("must be a JSON object, not %s", jsonKind(raw))}
+	}
+	var args arguments
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, &togetherapi.FieldError{Field: "arguments", Problem: "must be a valid JSON object"}
+	}
+	var unknown []string
+	for k := range args {
+		if !slices.Contains(allowed, k) {
+			unknown = append(unknown, quoteKey(k))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		noun := "argument"
+		if len(unknown) > 1 {
+			noun = "arguments"
+		}
+		return nil, &togetherapi.FieldError{
+			Field:   "arguments",
+			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(allowed, ", ")),
+		}
+	}
+	return args, nil
+}
+
+// optionalString returns the string at key, and whether it was given. A
+// null counts as not given, as many clients send null for an unset field.
+func (a arguments) optionalString(key string) (string, bool, error) {
+	raw, ok := a[key]
+	if !ok || string(raw) == "null" {
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, &togetherapi.FieldError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
+	}
+	return s, true, nil
+}
+
+// requiredString returns the non-empty string at key.
+func (a arguments) requiredString(key string) (string, error) {
+	s, ok, err := a.optionalString(key)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", &togetherapi.FieldError{Field: key, Problem: "is required"}
+	}
+	if s == "" {
+		return "", &togetherapi.FieldError{Field: key, Problem: "must not be empty"}
+	}
+	return s, nil
+}
+
+// jsonKind names the JSON type of raw without quoting it.
+func jsonKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "empty"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// quoteKey quotes an argument name for an error message, cut short so a
+// pasted blob used as a key cannot fill the message.
+func quoteKey(k string) string {
+	const max = 40
+	if utf8.RuneCountInString(k) > max {
+		k = string([]rune(k)[:max]) + "…"
+	}
+	return fmt.Sprintf("%q", k)
+}

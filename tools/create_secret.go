@@ -1,0 +1,106 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// createSecretSchema mirrors the API's CreateSecretRequest. The name pattern
+// is the character set the API states in prose; unknown properties are
+// refused rather than silently dropped.
+var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
+  "type": "object",
+  "properties": {
+    "name": {
+      "type": "string", "minLength": 1, "maxLength": %d, "pattern": %q,
+      "description": "Unique name, e.g. HF_TOKEN or prod/openai-key. Letters, digits, _ - / . only."
+    },
+    "value": {
+      "type": "string", "minLength": 1,
+      "description": "The secret itself (API key, password, token). Encrypted at rest; never returned or logged."
+    },
+    "description": {
+      "type": "string", "maxLength": %d,
+      "description": "Optional: what the secret is for."
+    },
+    "project_id": {
+      "type": "string",
+      "description": "Ignored: Together takes the project from the API key."
+    }
+  },
+  "required": ["name", "value"],
+  "additionalProperties": false
+}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.DescriptionMaxLength))
+
+var createSecretArgs = []string{"name", "value", "description", "project_id"}
+
+func (t *toolset) createSecret() tool {
+	def := mcp.NewToolWithRawSchema("create_secret",
+		"Store a new secret (API key, password, token) in the Together AI account, for deployments to use. "+
+			"Returns its metadata; the value is never returned. Fails if the name is taken.",
+		createSecretSchema)
+	def.RawOutputSchema = secretOutputSchema
+	def = annotate(def, "Create Together secret", false, false, false)
+	return tool{def: def, handle: t.handleCreateSecret}
+}
+
+func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	const name = "create_secret"
+	create, err := parseCreateSecret(req)
+	// Scrub the value from whatever follows, including a failed parse's
+	// message, should a future change ever let one quote it.
+	rec.scrub = togetherapi.Scrubber{create.Value}
+	if err != nil {
+		return invalidArguments(name, rec, err)
+	}
+	rec.secret = create.Name
+
+	secret, err := t.cfg.Client.CreateSecret(ctx, create)
+	if err != nil {
+		what := fmt.Sprintf("create secret %q", create.Name)
+		if errors.Is(err, togetherapi.ErrAlreadyExists) {
+			rec.outcome = outcomeError
+			return mcp.NewToolResultError(fmt.Sprintf("A secret named %q already exists. Choose another name, or change the existing secret instead.", create.Name))
+		}
+		return apiFailure(ctx, rec, what, err)
+	}
+	return secretResult(secret, create.Name)
+}
+
+// parseCreateSecret checks the arguments against createSecretSchema and the
+// API's rules. It returns what it could read even on error, so the caller
+// can scrub a value it may never echo.
+func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest, error) {
+	var out togetherapi.CreateSecretRequest
+	args, err := parseArguments(req, createSecretArgs)
+	if err != nil {
+		return out, err
+	}
+	if v, ok, err := args.optionalString("value"); err != nil {
+		return out, err
+	} else if ok {
+		out.Value = togetherapi.NewSensitive(v)
+	}
+	if out.Name, err = args.requiredString("name"); err != nil {
+		return out, err
+	}
+	if out.Value.IsZero() {
+		if _, ok := args["value"]; ok && string(args["value"]) != "null" {
+			return out, &togetherapi.FieldError{Field: "value", Problem: "must not be empty"}
+		}
+		return out, &togetherapi.FieldError{Field: "value", Problem: "is required"}
+	}
+	if out.Description, _, err = args.optionalString("description"); err != nil {
+		return out, err
+	}
+	if out.ProjectID, _, err = args.optionalString("project_id"); err != nil {
+		return out, err
+	}
+	return out, out.Validate()
+}

@@ -1,0 +1,233 @@
+// Package tools defines the server's MCP tools, each in its own file with its
+// definition beside its handler, and builds the MCP server that offers them.
+//
+// Every handler follows the same rules: arguments are checked before any
+// request is sent; failures become tool errors (isError) that say what to do
+// next; and every text a handler returns or logs is scrubbed of the secret
+// value and the API key.
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// ServerName is the name the server gives itself in MCP.
+const ServerName = "together-secrets-mcp"
+
+// Config is what the tools need from the program.
+type Config struct {
+	// Client talks to Together, or to the sandbox.
+	Client *togetherapi.Client
+	// Version is reported to MCP clients.
+	Version string
+	// Sandbox says the client is backed by the in-memory sandbox, so the
+	// server's instructions can say that nothing reaches Together.
+	Sandbox bool
+	// Redact lists values that must never appear in any output besides the
+	// per-call secret value, such as the API key.
+	Redact togetherapi.Scrubber
+	// Logger receives one event per tool call. It must write to stderr or a
+	// file, never stdout, which belongs to the protocol.
+	Logger zerolog.Logger
+}
+
+const instructions = "Stores secrets (API keys, passwords, tokens) in the user's Together AI account for use by Together deployments. " +
+	"Values go to Together only; tools return metadata, never a value."
+
+const sandboxInstructions = "SANDBOX MODE: secrets are kept in this process's memory and never reach Together; they vanish when the server stops. " +
+	"Otherwise the tools behave as they do against Together: values are accepted, metadata is returned, a value never is."
+
+// NewServer returns an MCP server offering the tools, wired to cfg.
+func NewServer(cfg Config) *server.MCPServer {
+	text := instructions
+	if cfg.Sandbox {
+		text = sandboxInstructions
+	}
+	s := server.NewMCPServer(ServerName, cfg.Version,
+		server.WithToolCapabilities(false),
+		server.WithInstructions(text),
+	)
+	t := &toolset{cfg: cfg}
+	for _, tool := range t.all() {
+		s.AddTool(tool.def, t.wrap(tool.def.Name, tool.handle))
+	}
+	return s
+}
+
+// toolset holds what every handler shares.
+type toolset struct {
+	cfg Config
+}
+
+// tool pairs a definition with its handler.
+type tool struct {
+	def    mcp.Tool
+	handle handlerFunc
+}
+
+// handlerFunc is a tool handler that reports on its call through rec.
+type handlerFunc func(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult
+
+func (t *toolset) all() []tool {
+	return []tool{
+		t.createSecret(),
+	}
+}
+
+// callRecord is what one tool call reports for its log event.
+type callRecord struct {
+	secret  string // the secret's name, never its value
+	outcome string
+	scrub   togetherapi.Scrubber // values this call must never output
+}
+
+// Outcomes a call is logged with.
+const (
+	outcomeOK          = "ok"
+	outcomeInvalid     = "invalid_arguments"
+	outcomeError       = "error"
+	outcomeCancelled   = "cancelled"
+	outcomePanic       = "panic"
+	outcomeUnavailable = "not_configured"
+)
+
+// wrap turns h into an mcp-go handler that recovers panics, scrubs the
+// result of every sensitive value, and logs one event for the call.
+func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
+		start := time.Now()
+		var info togetherapi.CallInfo
+		rec := &callRecord{outcome: outcomeOK}
+		ctx = togetherapi.WithCallInfo(ctx, &info)
+
+		defer func() {
+			if p := recover(); p != nil {
+				// The panic value may hold anything, a value included: it is
+				// neither returned nor logged. The stack holds no string data.
+				rec.outcome = outcomePanic
+				result = mcp.NewToolResultError(name + " failed with an internal error. " +
+					"If it may have reached Together, check the secret's state before retrying.")
+				t.cfg.Logger.Error().Str("tool", name).Bytes("stack", debug.Stack()).Msg("tool handler panicked")
+			}
+			result = t.scrubResult(result, rec.scrub)
+			t.logCall(name, rec, &info, time.Since(start), result)
+		}()
+		return h(ctx, req, rec), nil
+	}
+}
+
+// scrubResult removes the call's sensitive values and the configured ones
+// from every text in r: a last line of defence behind the handlers' own care.
+func (t *toolset) scrubResult(r *mcp.CallToolResult, scrub togetherapi.Scrubber) *mcp.CallToolResult {
+	all := append(append(togetherapi.Scrubber{}, scrub...), t.cfg.Redact...)
+	if r == nil || len(all) == 0 {
+		return r
+	}
+	for i, c := range r.Content {
+		if tc, ok := c.(mcp.TextContent); ok && all.Contained(tc.Text) {
+			tc.Text = all.Scrub(tc.Text)
+			r.Content[i] = tc
+		}
+	}
+	if r.StructuredContent != nil {
+		if b, err := json.Marshal(r.StructuredContent); err == nil && all.Contained(string(b)) {
+			var clean any
+			if json.Unmarshal([]byte(all.Scrub(string(b))), &clean) == nil {
+				r.StructuredContent = clean
+			} else {
+				r.StructuredContent = nil
+			}
+		}
+	}
+	return r
+}
+
+func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallInfo, d time.Duration, r *mcp.CallToolResult) {
+	level := zerolog.InfoLevel
+	if rec.outcome != outcomeOK {
+		level = zerolog.WarnLevel
+	}
+	ev := t.cfg.Logger.WithLevel(level).
+		Str("tool", name).
+		Str("outcome", rec.outcome).
+		Int("http_status", info.StatusCode).
+		Int("attempts", info.Attempts).
+		Dur("duration", d)
+	if rec.secret != "" {
+		ev = ev.Str("secret", rec.secret)
+	}
+	if info.RequestID != "" {
+		ev = ev.Str("request_id", info.RequestID)
+	}
+	if r != nil && r.IsError && len(r.Content) > 0 {
+		if tc, ok := r.Content[0].(mcp.TextContent); ok {
+			// Already scrubbed by scrubResult.
+			ev = ev.Str("error", tc.Text)
+		}
+	}
+	ev.Msg("tool call")
+}
+
+// secretResult is the result of a tool that returns one secret's metadata:
+// structured content matching secretOutputSchema, and the same JSON as text
+// for clients that read only text.
+func secretResult(s *togetherapi.Secret, fallbackName string) *mcp.CallToolResult {
+	out := *s
+	// The schema promises "secret" or nothing.
+	if out.Object != "secret" {
+		out.Object = ""
+	}
+	if out.Name == "" {
+		out.Name = fallbackName
+	}
+	text, err := json.Marshal(out)
+	if err != nil {
+		return mcp.NewToolResultError("could not encode the result: " + err.Error())
+	}
+	return mcp.NewToolResultStructured(out, string(text))
+}
+
+// secretOutputSchema is the output schema of a tool returning one secret:
+// the API's SecretResponseItem, which has no value field.
+var secretOutputSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "object": {"type": "string", "const": "secret"},
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "description": {"type": "string"},
+    "created_at": {"type": "string", "description": "ISO 8601"},
+    "updated_at": {"type": "string", "description": "ISO 8601"},
+    "created_by": {"type": "string"},
+    "last_updated_by": {"type": "string"}
+  }
+}`)
+
+// annotate sets all four behaviour hints and the titles explicitly, since
+// an unset hint is read by clients as the most pessimistic one.
+func annotate(t mcp.Tool, title string, readOnly, destructive, idempotent bool) mcp.Tool {
+	t.Title = title
+	t.Annotations = mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
+		DestructiveHint: mcp.ToBoolPtr(destructive),
+		IdempotentHint:  mcp.ToBoolPtr(idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(true),
+	}
+	return t
+}
+
+// isCancelled reports whether err came from the caller giving up.
+func isCancelled(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}
