@@ -1,0 +1,262 @@
+// Command together-secrets-mcp is an MCP server, spoken over stdio, that lets
+// AI assistants and coding agents store secrets in a Together AI account
+// without ever seeing a value again.
+//
+// Run with no arguments it serves MCP on stdin and stdout. "demo" runs one
+// create_secret round trip against the in-memory sandbox. --help lists every
+// setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version string
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// config is every setting, read once from flags and the environment.
+type config struct {
+	apiKey    togetherapi.Sensitive
+	keySource string // where the key came from, for the start-up log
+	baseURL   string
+	timeout   time.Duration
+	logLevel  zerolog.Level
+	logFormat string
+	sandbox   bool
+	command   string // "" to serve, or "demo"
+}
+
+// setting is one configurable value: its flag, its variable and its help.
+type setting struct {
+	flag, env, def, help string
+}
+
+var settings = []setting{
+	{"", "TOGETHER_API_KEY", "", "Together API key. Kept out of argv on purpose: set it in the environment."},
+	{"api-key-file", "TOGETHER_API_KEY_FILE", "", "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY"},
+	{"base-url", "TOGETHER_BASE_URL", togetherapi.DefaultBaseURL, "API root; must be https unless the host is localhost"},
+	{"timeout", "TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String(), "time budget of one API call, retries included"},
+	{"log-level", "TOGETHER_SECRETS_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"log-format", "TOGETHER_SECRETS_LOG_FORMAT", "json", "json or console; logs always go to stderr"},
+	{"sandbox", "TOGETHER_SECRETS_SANDBOX", "false", "serve an in-memory stand-in for Together: no key, no network"},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `together-secrets-mcp %s: an MCP server (stdio) that stores secrets in Together AI.
+
+Usage:
+  together-secrets-mcp [flags]        serve MCP on stdin/stdout
+  together-secrets-mcp demo           one create_secret round trip against the sandbox
+  together-secrets-mcp --version
+
+Settings (a flag wins over its environment variable):
+`, buildVersion())
+	for _, s := range settings {
+		name := "(environment only)"
+		if s.flag != "" {
+			name = "--" + s.flag
+		}
+		def := ""
+		if s.def != "" {
+			def = " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "  %-20s %-28s %s%s\n", name, s.env, s.help, def)
+	}
+	fmt.Fprintf(w, "  %-20s %-28s %s\n  %-20s %-28s %s\n", "--version", "", "print the version and exit", "--help", "", "print this help and exit")
+}
+
+// parseConfig reads flags over the environment. It never prints; a flag
+// error comes back as an error naming the flag.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	cfg := config{}
+	fs := flag.NewFlagSet("together-secrets-mcp", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	keyFile := fs.String("api-key-file", env("TOGETHER_API_KEY_FILE", ""), "")
+	baseURL := fs.String("base-url", env("TOGETHER_BASE_URL", togetherapi.DefaultBaseURL), "")
+	timeout := fs.String("timeout", env("TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String()), "")
+	logLevel := fs.String("log-level", env("TOGETHER_SECRETS_LOG_LEVEL", "info"), "")
+	logFormat := fs.String("log-format", env("TOGETHER_SECRETS_LOG_FORMAT", "json"), "")
+	sandboxEnv, err := parseBool("TOGETHER_SECRETS_SANDBOX", env("TOGETHER_SECRETS_SANDBOX", "false"))
+	if err != nil {
+		return cfg, err
+	}
+	sandboxFlag := fs.Bool("sandbox", sandboxEnv, "")
+	showVersion := fs.Bool("version", false, "")
+	help := fs.Bool("help", false, "")
+	fs.BoolVar(help, "h", false, "")
+
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("%w; run with --help to list the settings", err)
+	}
+	switch {
+	case *help:
+		cfg.command = "help"
+		return cfg, nil
+	case *showVersion:
+		cfg.command = "version"
+		return cfg, nil
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 1 && rest[0] == "demo":
+		cfg.command = "demo"
+	case len(rest) > 0:
+		return cfg, fmt.Errorf("unexpected argument %q; the only command is \"demo\" (run with --help)", rest[0])
+	}
+
+	cfg.baseURL = *baseURL
+	cfg.sandbox = *sandboxFlag
+	cfg.logFormat = *logFormat
+	if cfg.logFormat != "json" && cfg.logFormat != "console" {
+		return cfg, fmt.Errorf("log format %q is not json or console", cfg.logFormat)
+	}
+	if cfg.logLevel, err = zerolog.ParseLevel(*logLevel); err != nil || *logLevel == "" {
+		return cfg, fmt.Errorf("log level %q is not one of debug, info, warn, error", *logLevel)
+	}
+	if cfg.timeout, err = time.ParseDuration(*timeout); err != nil || cfg.timeout <= 0 {
+		return cfg, fmt.Errorf("timeout %q is not a positive duration such as 30s or 2m", *timeout)
+	}
+
+	key := strings.TrimSpace(getenv("TOGETHER_API_KEY"))
+	switch {
+	case *keyFile != "" && key != "":
+		return cfg, errors.New("both TOGETHER_API_KEY and an API key file are set; keep only one")
+	case *keyFile != "":
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("reading the API key file: %w", err)
+		}
+		key = strings.TrimSpace(string(b))
+		clear(b)
+		if key == "" {
+			return cfg, fmt.Errorf("the API key file %s is empty", *keyFile)
+		}
+		cfg.keySource = "file"
+	case key != "":
+		cfg.keySource = "TOGETHER_API_KEY"
+	}
+	cfg.apiKey = togetherapi.NewSensitive(key)
+	return cfg, nil
+}
+
+func parseBool(name, v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not true or false", name, v)
+	}
+	return b, nil
+}
+
+// run is main with its dependencies passed in, and returns the exit code.
+func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "together-secrets-mcp: %v\n", err)
+		return 2
+	}
+	switch cfg.command {
+	case "help":
+		usage(stdout)
+		return 0
+	case "version":
+		fmt.Fprintf(stdout, "together-secrets-mcp %s\n", buildVersion())
+		return 0
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if cfg.command == "demo" {
+		return runDemo(ctx, stdout, stderr)
+	}
+
+	logger := newLogger(cfg, stderr)
+	clientCfg := togetherapi.Config{
+		BaseURL:   cfg.baseURL,
+		APIKey:    cfg.apiKey,
+		UserAgent: "together-secrets-mcp/" + buildVersion(),
+		Timeout:   cfg.timeout,
+	}
+	if cfg.sandbox {
+		sb := sandbox.New(sandbox.Options{})
+		clientCfg.BaseURL = sandbox.BaseURL
+		clientCfg.APIKey = togetherapi.NewSensitive(sandbox.APIKey)
+		clientCfg.Transport = sb.Transport()
+		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
+	} else if cfg.apiKey.IsZero() {
+		logger.Warn().Msg("no API key: set TOGETHER_API_KEY or TOGETHER_API_KEY_FILE; until then every tool call returns an error saying so")
+	}
+	client, err := togetherapi.New(clientCfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "together-secrets-mcp: %v\n", err)
+		return 2
+	}
+
+	s := tools.NewServer(tools.Config{
+		Client:  client,
+		Version: buildVersion(),
+		Sandbox: cfg.sandbox,
+		Redact:  togetherapi.Scrubber{cfg.apiKey},
+		Logger:  logger,
+	})
+	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
+		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Msg("serving MCP on stdio")
+
+	stdio := server.NewStdioServer(s)
+	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
+	err = stdio.Listen(ctx, stdin, stdout)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error().Err(err).Msg("stdio server stopped")
+		return 1
+	}
+	logger.Info().Msg("stopped")
+	return 0
+}
+
+func newLogger(cfg config, stderr io.Writer) zerolog.Logger {
+	w := stderr
+	if cfg.logFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stderr, NoColor: true, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(w).Level(cfg.logLevel).With().Timestamp().Logger()
+}
+
+// buildVersion is the version set at build time, else the module version
+// recorded by go install, else "dev".
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
