@@ -3,6 +3,7 @@ module github.com/together-secrets-mcp/together-secrets-mcp
 go 1.26.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/mark3labs/mcp-go v1.2.1
 	github.com/rs/zerolog v1.35.1
 )

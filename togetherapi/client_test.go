@@ -1,0 +1,430 @@
+package togetherapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+const testKey = "tk-CANARYKEY-0123456789abcdef"
+
+// recorded is what the fake API saw of one request.
+type recorded struct {
+	method, path string
+	header       http.Header
+	body         string
+}
+
+// fakeAPI starts an httptest server answering with h and recording every
+// request it receives.
+func fakeAPI(t *testing.T, h http.HandlerFunc) (*httptest.Server, func() []recorded) {
+	t.Helper()
+	var (
+		got = make(chan recorded, 100)
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- recorded{r.Method, r.URL.EscapedPath(), r.Header.Clone(), string(b)}
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []recorded {
+		var out []recorded
+		for {
+			select {
+			case r := <-got:
+				out = append(out, r)
+			default:
+				return out
+			}
+		}
+	}
+}
+
+func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *togetherapi.Client {
+	t.Helper()
+	cfg := togetherapi.Config{BaseURL: baseURL, APIKey: togetherapi.NewSensitive(testKey), UserAgent: "together-secrets-mcp/test", Timeout: 5 * time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := togetherapi.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func respond(status int, body string, headers ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+const okBody = `{"object":"secret","id":"sec-1","name":"HF_TOKEN","description":"d","created_at":"2026-11-26T00:00:00Z","updated_at":"2026-11-26T00:00:00Z","created_by":"u1","last_updated_by":"u1"}`
+
+func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
+	srv, requests := fakeAPI(t, respond(200, okBody))
+	c := newClient(t, srv.URL+"/v1/")
+
+	got, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{
+		Name: "HF_TOKEN", Value: togetherapi.NewSensitive(canary), Description: "d", ProjectID: "p1",
+	})
+	if err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	want := &togetherapi.Secret{Object: "secret", ID: "sec-1", Name: "HF_TOKEN", Description: "d",
+		CreatedAt: "2026-11-26T00:00:00Z", UpdatedAt: "2026-11-26T00:00:00Z", CreatedBy: "u1", LastUpdatedBy: "u1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("secret (-want +got):\n%s", diff)
+	}
+
+	reqs := requests()
+	if len(reqs) != 1 {
+		t.Fatalf("got %d requests, want 1", len(reqs))
+	}
+	r := reqs[0]
+	if r.method != "POST" || r.path != "/v1/deployments/secrets" {
+		t.Errorf("request line = %s %s, want POST /v1/deployments/secrets", r.method, r.path)
+	}
+	for k, v := range map[string]string{
+		"Authorization": "Bearer " + testKey,
+		"Content-Type":  "application/json",
+		"Accept":        "application/json",
+		"User-Agent":    "together-secrets-mcp/test",
+	} {
+		if got := r.header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	wantBody := map[string]any{"name": "HF_TOKEN", "value": canary, "description": "d", "project_id": "p1"}
+	if diff := cmp.Diff(wantBody, body); diff != "" {
+		t.Errorf("body (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateSecretOmitsUnsetOptionalFields(t *testing.T) {
+	srv, requests := fakeAPI(t, respond(200, okBody))
+	c := newClient(t, srv.URL+"/v1")
+	if _, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests()[0].body; got != `{"name":"A","value":"v"}` {
+		t.Errorf("body = %s", got)
+	}
+}
+
+func TestCreateSecretKeepsOnlyDocumentedStringFields(t *testing.T) {
+	// A response that echoes the value in fields the API does not document,
+	// and has a documented field of the wrong type, must neither leak the
+	// value nor turn a created secret into an error.
+	body := `{"object":"secret","id":"sec-9","name":"N","value":"` + "v4lue" + `","secret_value":"v4lue",
+		"nested":{"value":"v4lue"},"created_by":{"id":"u"},"description":null}`
+	srv, _ := fakeAPI(t, respond(200, body))
+	c := newClient(t, srv.URL+"/v1")
+	got, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "N", Value: togetherapi.NewSensitive("v4lue")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &togetherapi.Secret{Object: "secret", ID: "sec-9", Name: "N"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("secret (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateSecretScrubsTheValueFromDocumentedFields(t *testing.T) {
+	srv, _ := fakeAPI(t, respond(200, `{"object":"secret","id":"sec-9","name":"N","description":"holds v4lue-xyz"}`))
+	c := newClient(t, srv.URL+"/v1")
+	got, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "N", Value: togetherapi.NewSensitive("v4lue-xyz")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Description != "holds [REDACTED]" {
+		t.Errorf("description = %q", got.Description)
+	}
+}
+
+func TestCreateSecretRefusesInvalidRequestsWithoutSending(t *testing.T) {
+	srv, requests := fakeAPI(t, respond(200, okBody))
+	c := newClient(t, srv.URL+"/v1")
+	tests := []struct {
+		name      string
+		req       togetherapi.CreateSecretRequest
+		wantField string
+		wantText  string
+	}{
+		{"empty name", togetherapi.CreateSecretRequest{Value: togetherapi.NewSensitive("v")}, "name", "required"},
+		{"long name", togetherapi.CreateSecretRequest{Name: strings.Repeat("a", 101), Value: togetherapi.NewSensitive("v")}, "name", "at most 100 characters (it has 101)"},
+		{"bad character", togetherapi.CreateSecretRequest{Name: "my secret", Value: togetherapi.NewSensitive("v")}, "name", "found ' ' at position 3"},
+		{"non-ASCII letter", togetherapi.CreateSecretRequest{Name: "clé", Value: togetherapi.NewSensitive("v")}, "name", "found 'é' at position 3"},
+		{"empty value", togetherapi.CreateSecretRequest{Name: "A"}, "value", "required"},
+		{"long description", togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v"), Description: strings.Repeat("é", 501)}, "description", "at most 500 characters (it has 501)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.CreateSecret(context.Background(), tt.req)
+			var fe *togetherapi.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("err = %v, want a *FieldError", err)
+			}
+			if fe.Field != tt.wantField || !strings.Contains(fe.Problem, tt.wantText) {
+				t.Errorf("err = %q, want field %s and %q", fe, tt.wantField, tt.wantText)
+			}
+		})
+	}
+	if n := len(requests()); n != 0 {
+		t.Errorf("%d requests were sent for invalid input", n)
+	}
+}
+
+func TestNameRulesAcceptTheDocumentedCharacterSet(t *testing.T) {
+	for _, name := range []string{"a", "HF_TOKEN", "prod/db.password-2", strings.Repeat("x", 100), "a/b/c", "..."} {
+		if err := togetherapi.ValidateName("name", name); err != nil {
+			t.Errorf("ValidateName(%q) = %v", name, err)
+		}
+	}
+}
+
+func TestNoAPIKeyFailsWithoutSending(t *testing.T) {
+	srv, requests := fakeAPI(t, respond(200, okBody))
+	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.APIKey = togetherapi.Sensitive{} })
+	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+	if !errors.Is(err, togetherapi.ErrNoAPIKey) {
+		t.Errorf("err = %v, want ErrNoAPIKey", err)
+	}
+	if n := len(requests()); n != 0 {
+		t.Errorf("%d requests were sent without a key", n)
+	}
+}
+
+func TestNewChecksTheBaseURL(t *testing.T) {
+	tests := []struct {
+		url     string
+		wantErr string
+		want    string
+	}{
+		{"", "", "https://api.together.ai/v1"},
+		{"https://api.together.ai/v1/", "", "https://api.together.ai/v1"},
+		{"http://localhost:8080/v1", "", "http://localhost:8080/v1"},
+		{"http://127.0.0.1:9/v1", "", "http://127.0.0.1:9/v1"},
+		{"http://[::1]:9", "", "http://[::1]:9"},
+		{"http://api.together.ai/v1", "use https", ""},
+		{"http://10.0.0.1/v1", "use https", ""},
+		{"ftp://api.together.ai", "absolute https URL", ""},
+		{"api.together.ai/v1", "absolute https URL", ""},
+		{"https://user:pw@api.together.ai/v1", "must not carry credentials", ""},
+		{"https://api.together.ai/v1?x=1", "must not carry credentials, a query", ""},
+		{"https://bad host/", "is not a URL", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			c, err := togetherapi.New(togetherapi.Config{BaseURL: tt.url})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "pw@") {
+					t.Errorf("error repeats credentials: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.BaseURL() != tt.want {
+				t.Errorf("BaseURL = %q, want %q", c.BaseURL(), tt.want)
+			}
+		})
+	}
+}
+
+func TestAPIErrorsAreTypedAndScrubbed(t *testing.T) {
+	value := "v4lue-CANARY-" + "xyz"
+	quoting := `{"error":{"message":"bad request: {\"name\":\"A\",\"value\":\"` + value + `\"} with key ` + testKey + `","type":"invalid_request_error","code":"bad"}}`
+	tests := []struct {
+		name        string
+		h           http.HandlerFunc
+		wantStatus  int
+		wantIs      error
+		wantMessage string
+	}{
+		{"error.message", respond(400, `{"error":{"message":"name is invalid","type":"invalid_request_error"}}`), 400, nil, "name is invalid"},
+		{"message", respond(400, `{"message":"bad name"}`), 400, nil, "bad name"},
+		{"string error", respond(400, `{"error":"bad thing"}`), 400, nil, "bad thing"},
+		{"raw text", respond(400, "plain words\n"), 400, nil, "plain words"},
+		{"empty body", respond(500, ""), 500, togetherapi.ErrServer, "Internal Server Error"},
+		{"html page", respond(502, "<html><body>Bad gateway</body></html>", "Content-Type", "text/html"), 502, togetherapi.ErrServer, "HTML page"},
+		{"quotes value and key", respond(400, quoting), 400, nil, "bad request: {\"name\":\"A\",\"value\":\"[REDACTED]\"} with key [REDACTED]"},
+		{"quotes value in raw text", respond(500, "failed on "+value+"\n", "Content-Type", "text/plain"), 500, togetherapi.ErrServer, "failed on [REDACTED]"},
+		{"401", respond(401, `{"error":{"message":"Invalid API key"}}`), 401, togetherapi.ErrUnauthorized, "Invalid API key"},
+		{"403", respond(403, `{"message":"forbidden"}`), 403, togetherapi.ErrForbidden, "forbidden"},
+		{"404", respond(404, `{"message":"nope"}`), 404, togetherapi.ErrNotFound, "nope"},
+		{"409", respond(409, `{"message":"secret exists"}`), 409, togetherapi.ErrAlreadyExists, "secret exists"},
+		{"400 already exists", respond(400, `{"error":{"message":"Secret with name A already exists"}}`), 400, togetherapi.ErrAlreadyExists, "already exists"},
+		{"429", respond(429, `{"message":"slow down"}`, "Retry-After", "7"), 429, togetherapi.ErrRateLimited, "slow down"},
+		{"long message is cut", respond(400, `{"message":"`+strings.Repeat("x", 5000)+`"}`), 400, nil, strings.Repeat("x", 100)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _ := fakeAPI(t, tt.h)
+			c := newClient(t, srv.URL+"/v1")
+			_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive(value)})
+			var apiErr *togetherapi.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want *APIError", err)
+			}
+			if apiErr.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d", apiErr.StatusCode, tt.wantStatus)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("errors.Is(err, %v) = false", tt.wantIs)
+			}
+			if !strings.Contains(apiErr.Message, tt.wantMessage) {
+				t.Errorf("message = %q, want it to contain %q", apiErr.Message, tt.wantMessage)
+			}
+			if len(apiErr.Message) > 600 {
+				t.Errorf("message is %d bytes long; it should be bounded", len(apiErr.Message))
+			}
+			for _, s := range []string{value, testKey, "CANARY"} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error leaks %q: %v", s, err)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIErrorCarriesRequestIDAndRetryAfter(t *testing.T) {
+	srv, _ := fakeAPI(t, respond(429, `{}`, "X-Request-Id", "req-42", "Retry-After-Ms", "1500"))
+	c := newClient(t, srv.URL+"/v1")
+	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+	var apiErr *togetherapi.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v", err)
+	}
+	if apiErr.RequestID != "req-42" || apiErr.RetryAfter != 1500*time.Millisecond {
+		t.Errorf("RequestID = %q, RetryAfter = %s", apiErr.RequestID, apiErr.RetryAfter)
+	}
+	if !strings.Contains(err.Error(), "request id req-42") {
+		t.Errorf("Error() = %q lacks the request id", err)
+	}
+}
+
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer target.Close()
+	for _, status := range []int{301, 302, 307, 308} {
+		srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/steal", status)
+		})
+		c := newClient(t, srv.URL+"/v1")
+		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+		if !errors.Is(err, togetherapi.ErrRedirect) {
+			t.Errorf("%d: err = %v, want ErrRedirect", status, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the redirect target received %d requests", n)
+	}
+}
+
+func TestResponseBodiesAreCapped(t *testing.T) {
+	big := strings.Repeat("x", togetherapi.MaxResponseBytes+10)
+	for _, status := range []int{200, 500} {
+		srv, _ := fakeAPI(t, respond(status, big))
+		c := newClient(t, srv.URL+"/v1")
+		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+		if !errors.Is(err, togetherapi.ErrResponseTooLarge) {
+			t.Errorf("HTTP %d: err = %v, want ErrResponseTooLarge", status, err)
+		}
+	}
+}
+
+func TestMalformedSuccessBodyIsReported(t *testing.T) {
+	for _, body := range []string{"", "not json", `["a"]`, `{"id":`} {
+		srv, _ := fakeAPI(t, respond(200, body))
+		c := newClient(t, srv.URL+"/v1")
+		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+		if !errors.Is(err, togetherapi.ErrMalformedResponse) {
+			t.Errorf("body %q: err = %v, want ErrMalformedResponse", body, err)
+		}
+	}
+}
+
+func TestTimeoutAndCancellation(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+
+	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = 50 * time.Millisecond })
+	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+	var te *togetherapi.TimeoutError
+	if !errors.As(err, &te) || te.Timeout != 50*time.Millisecond {
+		t.Errorf("err = %v, want a TimeoutError of 50ms", err)
+	}
+
+	c = newClient(t, srv.URL+"/v1")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	_, err = c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+	if !errors.Is(err, context.Canceled) || errors.As(err, &te) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestUnreachableHostIsATransportError(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c := newClient(t, "http://"+addr+"/v1")
+	_, err = c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+	var te *togetherapi.TransportError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want *TransportError", err)
+	}
+	if te.Host != addr || te.Op != "POST /deployments/secrets" {
+		t.Errorf("TransportError = %+v", te)
+	}
+}
+
+func TestCallInfoReportsTheWire(t *testing.T) {
+	srv, _ := fakeAPI(t, respond(200, okBody, "X-Request-Id", "req-7"))
+	c := newClient(t, srv.URL+"/v1")
+	var info togetherapi.CallInfo
+	ctx := togetherapi.WithCallInfo(context.Background(), &info)
+	if _, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if info != (togetherapi.CallInfo{Attempts: 1, StatusCode: 200, RequestID: "req-7"}) {
+		t.Errorf("CallInfo = %+v", info)
+	}
+}
