@@ -164,7 +164,9 @@ func newAPIError(resp *http.Response, body []byte, scrub Scrubber) *APIError {
 // value (a newline becomes a space) and cutting could leave part of one, and
 // either would then slip past the scrubber.
 func parseErrorBody(contentType string, body []byte, scrub Scrubber) (message, typ, code string) {
-	clean := func(s string) string { return cleanText(scrub.Scrub(s)) }
+	// Scrubbing again after cleaning catches a value that cleaning spelled
+	// out, such as "a b" from "a\nb".
+	clean := func(s string) string { return cut(scrub.Scrub(tidy(scrub.Scrub(s)))) }
 	var doc struct {
 		Error   json.RawMessage `json:"error"`
 		Message json.RawMessage `json:"message"`
@@ -215,9 +217,9 @@ func jsonText(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// cleanText makes s safe to show: valid UTF-8, no control characters, single
-// spaces, at most maxMessageLen bytes.
-func cleanText(s string) string {
+// tidy makes s safe to show on one line: valid UTF-8, no control
+// characters, single spaces.
+func tidy(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.IsSpace(r) {
@@ -225,15 +227,19 @@ func cleanText(s string) string {
 		}
 		return r
 	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxMessageLen {
-		cut := maxMessageLen
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cut bounds s to maxMessageLen bytes, on a rune boundary.
+func cut(s string) string {
+	if len(s) <= maxMessageLen {
+		return s
 	}
-	return s
+	n := maxMessageLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // retryAfter reads retry-after-ms, then Retry-After as seconds or an HTTP

@@ -1,0 +1,70 @@
+package togetherapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestRetryAfterReadsEveryForm(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    time.Duration
+	}{
+		{"none", nil, 0},
+		{"milliseconds", map[string]string{"Retry-After-Ms": "250"}, 250 * time.Millisecond},
+		{"milliseconds win over seconds", map[string]string{"Retry-After-Ms": "250", "Retry-After": "9"}, 250 * time.Millisecond},
+		{"seconds", map[string]string{"Retry-After": "3"}, 3 * time.Second},
+		{"http date", map[string]string{"Retry-After": now.Add(5 * time.Second).Format(http.TimeFormat)}, 5 * time.Second},
+		{"date in the past", map[string]string{"Retry-After": now.Add(-5 * time.Second).Format(http.TimeFormat)}, 0},
+		{"negative", map[string]string{"Retry-After": "-1"}, 0},
+		{"garbage", map[string]string{"Retry-After": "soon", "Retry-After-Ms": "x"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tt.headers {
+				h.Set(k, v)
+			}
+			if got := retryAfter(h, now); got != tt.want {
+				t.Errorf("retryAfter = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseErrorBody checks that whatever an API answers, the message taken
+// from it is bounded, valid UTF-8, single-line, and free of the value.
+func FuzzParseErrorBody(f *testing.F) {
+	for _, seed := range []struct{ ct, body, value string }{
+		{"application/json", `{"error":{"message":"bad sk-live-1234","type":"t","code":42}}`, "sk-live-1234"},
+		{"application/json", `{"message":"m"}`, "secret-value"},
+		{"application/json", `{"error":"e \"sk-live-1234\""}`, "sk-live-1234"},
+		{"text/html", "<html>x</html>", "xxxx"},
+		{"text/plain", "line one\nline two \u00e9 \xff", "line two"},
+		{"", "", "abcd"},
+	} {
+		f.Add(seed.ct, []byte(seed.body), seed.value)
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte, value string) {
+		// Values arrive as decoded JSON strings, so they are valid UTF-8.
+		value = strings.ToValidUTF8(value, "")
+		scrub := Scrubber{NewSensitive(value)}
+		msg, typ, code := parseErrorBody(contentType, body, scrub)
+		for _, s := range []string{msg, typ, code} {
+			if len(s) > maxMessageLen+len("…") {
+				t.Fatalf("text is %d bytes", len(s))
+			}
+			if !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\t") {
+				t.Fatalf("text is not clean: %q", s)
+			}
+			if len(value) >= 4 && !strings.Contains(Redacted, value) && strings.Contains(s, value) {
+				t.Fatalf("text %q holds the value %q", s, value)
+			}
+		}
+	})
+}

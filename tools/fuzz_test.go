@@ -1,0 +1,92 @@
+package tools
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// FuzzParseCreateSecret checks, for any arguments at all, that parsing never
+// panics, that what it accepts obeys every rule of the schema, and that its
+// error never depends on the value's contents, so it cannot quote it.
+func FuzzParseCreateSecret(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"HF_TOKEN","value":"hf_abc"}`,
+		`{"name":"a/b.c-d_e","value":"v","description":"d","project_id":"p"}`,
+		`{"name":"bad name","value":"v"}`,
+		`{"name":"A","value":""}`,
+		`{"name":"A","value":null}`,
+		`{"name":"A","value":1}`,
+		`{"name":"A","value":"v","extra":true}`,
+		`{"name":"é","value":"v"}`,
+		`["name"]`, `"x"`, `null`, ``, `{`, `{"name":"A","name":"B","value":"v"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := parseCreateSecret(requestWith(raw))
+		if err == nil {
+			if togetherapi.ValidateName("name", got.Name) != nil {
+				t.Fatalf("accepted invalid name %q", got.Name)
+			}
+			if got.Value.IsZero() {
+				t.Fatal("accepted an empty value")
+			}
+			if utf8.RuneCountInString(got.Description) > togetherapi.DescriptionMaxLength {
+				t.Fatal("accepted a description over the limit")
+			}
+			var fields map[string]json.RawMessage
+			if json.Unmarshal(raw, &fields) != nil {
+				t.Fatalf("accepted arguments that are not a JSON object: %q", raw)
+			}
+			for k := range fields {
+				if !strings.Contains(" name value description project_id ", " "+k+" ") {
+					t.Fatalf("accepted unknown argument %q", k)
+				}
+			}
+			return
+		}
+
+		// Swap the value for another of the same length: the error must not
+		// change, or it depends on (and could quote) the value.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(raw, &fields) != nil {
+			return
+		}
+		var v string
+		if json.Unmarshal(fields["value"], &v) != nil || v == "" {
+			return
+		}
+		fields["value"], _ = json.Marshal(strings.Repeat("x", utf8.RuneCountInString(v)))
+		swapped, _ := json.Marshal(fields)
+		_, err2 := parseCreateSecret(requestWith(swapped))
+		_, err1 := parseCreateSecret(requestWith(reencode(t, raw)))
+		if err1 == nil || err2 == nil || err1.Error() != err2.Error() {
+			t.Fatalf("the error depends on the value: %v vs %v", err1, err2)
+		}
+	})
+}
+
+func requestWith(raw []byte) mcp.CallToolRequest {
+	var req mcp.CallToolRequest
+	req.Params.Name = "create_secret"
+	req.Params.RawArguments = raw
+	return req
+}
+
+// reencode decodes and re-encodes a JSON object, so it can be compared with
+// one built the same way.
+func reencode(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(fields)
+	return out
+}

@@ -1,0 +1,223 @@
+package tools_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// The canaries: if either shows up in any output, a test fails.
+const (
+	canaryValue = "CANARYVALUE-9f8e7d6c5b4a-<&>\"/é"
+	canaryKey   = "CANARYKEY-tk-0011223344556677"
+)
+
+// protocols are the two generations a client may speak: the stateless
+// 2026-07-28 core (server/discover) and the initialize handshake.
+var protocols = []struct {
+	name string
+	opts []client.ClientOption
+}{
+	{"2026-07-28 discover", nil},
+	{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// harness is a server wired to a strict stand-in for Together (the sandbox
+// served over real HTTP), with a fault hook, a request counter and the log.
+type harness struct {
+	api      *sandbox.Server
+	srv      *httptest.Server
+	fault    atomic.Pointer[http.HandlerFunc]
+	requests atomic.Int32
+	logs     *syncBuffer
+	server   *server.MCPServer
+	mcp      *client.Client
+}
+
+type harnessOption func(*togetherapi.Config)
+
+func withTimeout(d time.Duration) harnessOption {
+	return func(c *togetherapi.Config) { c.Timeout = d }
+}
+
+func withoutKey() harnessOption {
+	return func(c *togetherapi.Config) { c.APIKey = togetherapi.Sensitive{} }
+}
+
+func withBaseURL(u string) harnessOption {
+	return func(c *togetherapi.Config) { c.BaseURL = u }
+}
+
+func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessOption) *harness {
+	t.Helper()
+	h := &harness{api: sandbox.New(sandbox.Options{APIKey: canaryKey}), logs: &syncBuffer{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.requests.Add(1)
+		if f := h.fault.Load(); f != nil {
+			(*f)(w, r)
+			return
+		}
+		h.api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(h.srv.Close)
+
+	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	api, err := togetherapi.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tools.NewServer(tools.Config{
+		Client:  api,
+		Version: "test",
+		Redact:  togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
+		Logger:  zerolog.New(h.logs),
+	})
+	h.server = s
+	c, err := client.NewInProcessClientWithOptions(s, clientOpts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
+		ClientInfo: mcp.Implementation{Name: "test", Version: "1"},
+	}}); err != nil {
+		t.Fatalf("Initialize: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	h.mcp = c
+	return h
+}
+
+// setFault makes the stand-in answer every request with f.
+func (h *harness) setFault(f http.HandlerFunc) { h.fault.Store(&f) }
+
+// call invokes a tool with raw JSON arguments and returns the result
+// re-encoded as the client received it.
+func (h *harness) call(t *testing.T, tool string, args any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := h.mcp.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tool, Arguments: args}})
+	if err != nil {
+		t.Fatalf("CallTool(%s): protocol error %v", tool, err)
+	}
+	return res
+}
+
+// resultText returns the text of the result's first content item.
+func resultText(t *testing.T, r *mcp.CallToolResult) string {
+	t.Helper()
+	if len(r.Content) == 0 {
+		t.Fatal("result has no content")
+	}
+	tc, ok := r.Content[0].(mcp.TextContent)
+	if !ok {
+		t.Fatalf("first content is %T, not text", r.Content[0])
+	}
+	return tc.Text
+}
+
+// assertNoLeak fails if a canary, or the given extra values, appear in any
+// of the texts.
+func assertNoLeak(t *testing.T, texts map[string]string, extra ...string) {
+	t.Helper()
+	needles := append([]string{canaryValue, canaryKey, "CANARYVALUE", "CANARYKEY"}, extra...)
+	for where, text := range texts {
+		for _, n := range needles {
+			if n != "" && strings.Contains(text, n) {
+				t.Errorf("%s leaks %q:\n%s", where, n, text)
+			}
+		}
+	}
+}
+
+// encoded returns the result as the JSON a client would receive.
+func encoded(t *testing.T, r *mcp.CallToolResult) string {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// logEvents decodes the JSON log lines.
+func logEvents(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	dec := json.NewDecoder(strings.NewReader(logs))
+	for {
+		var ev map[string]any
+		if err := dec.Decode(&ev); err == io.EOF {
+			return out
+		} else if err != nil {
+			t.Fatalf("log is not JSON lines: %v\n%s", err, logs)
+		}
+		out = append(out, ev)
+	}
+}
+
+// rawToolsList returns the tools/list result exactly as the server writes
+// it on the wire, one raw JSON object per tool.
+func (h *harness) rawToolsList(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	resp := h.server.HandleMessage(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wire struct {
+		Result struct {
+			Tools []json.RawMessage `json:"tools"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil || len(wire.Result.Tools) == 0 {
+		t.Fatalf("tools/list answered %s (%v)", b, err)
+	}
+	out := map[string]json.RawMessage{}
+	for _, raw := range wire.Result.Tools {
+		var named struct{ Name string }
+		_ = json.Unmarshal(raw, &named)
+		out[named.Name] = raw
+	}
+	return out
+}
