@@ -252,7 +252,7 @@ func TestOneLogEventPerCallWithoutTheValue(t *testing.T) {
 				t.Errorf("event %d: %s = %v, want %v", i, k, ev[k], v)
 			}
 		}
-		if _, ok := ev["duration"]; !ok {
+		if _, ok := ev["duration_ms"]; !ok {
 			t.Errorf("event %d has no duration", i)
 		}
 	}

@@ -162,7 +162,7 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 		Str("outcome", rec.outcome).
 		Int("http_status", info.StatusCode).
 		Int("attempts", info.Attempts).
-		Dur("duration", d)
+		Dur("duration_ms", d)
 	if rec.secret != "" {
 		ev = ev.Str("secret", rec.secret)
 	}

@@ -1,0 +1,17 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t together-secrets-mcp .
+# Run:   docker run -i --rm -e TOGETHER_API_KEY together-secrets-mcp
+
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN scripts/build.sh /out/together-secrets-mcp "${VERSION}"
+
+# Static binary, no shell, no package manager, not root.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/together-secrets-mcp /together-secrets-mcp
+USER nonroot:nonroot
+ENTRYPOINT ["/together-secrets-mcp"]

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+func envOf(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(keyFile, []byte("  key-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(t *testing.T, c config)
+		wantErr string
+	}{
+		{name: "defaults", check: func(t *testing.T, c config) {
+			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
+				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "environment", env: map[string]string{
+			"TOGETHER_API_KEY": " k1 \n", "TOGETHER_BASE_URL": "http://localhost:1/v1", "TOGETHER_SECRETS_TIMEOUT": "5s",
+			"TOGETHER_SECRETS_LOG_LEVEL": "debug", "TOGETHER_SECRETS_LOG_FORMAT": "console", "TOGETHER_SECRETS_SANDBOX": "true",
+		}, check: func(t *testing.T, c config) {
+			if !c.apiKey.Equal(togetherapi.NewSensitive("k1")) || c.keySource != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
+				c.timeout != 5*time.Second || c.logLevel != zerolog.DebugLevel || c.logFormat != "console" || !c.sandbox {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "flags win", args: []string{"--timeout=2s", "--log-level", "warn", "--sandbox=false", "--base-url", "https://example.test/v1"},
+			env: map[string]string{"TOGETHER_SECRETS_TIMEOUT": "5s", "TOGETHER_SECRETS_SANDBOX": "1", "TOGETHER_BASE_URL": "https://x/v1"},
+			check: func(t *testing.T, c config) {
+				if c.timeout != 2*time.Second || c.logLevel != zerolog.WarnLevel || c.sandbox || c.baseURL != "https://example.test/v1" {
+					t.Errorf("config = %+v", c)
+				}
+			}},
+		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config) {
+			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "file" {
+				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource)
+			}
+		}},
+		{name: "key file from the environment", env: map[string]string{"TOGETHER_API_KEY_FILE": keyFile}, check: func(t *testing.T, c config) {
+			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) {
+				t.Error("key file named in the environment was not read")
+			}
+		}},
+		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config) {
+			if c.command != "demo" {
+				t.Errorf("command = %q", c.command)
+			}
+		}},
+		{name: "version", args: []string{"--version"}, check: func(t *testing.T, c config) {
+			if c.command != "version" {
+				t.Errorf("command = %q", c.command)
+			}
+		}},
+		{name: "help", args: []string{"-h"}, check: func(t *testing.T, c config) {
+			if c.command != "help" {
+				t.Errorf("command = %q", c.command)
+			}
+		}},
+		{name: "unknown flag", args: []string{"--api-key", "x"}, wantErr: "flag provided but not defined: -api-key"},
+		{name: "unknown command", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
+		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
+		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "reading the API key file"},
+		{name: "empty key file", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
+		{name: "bad timeout", args: []string{"--timeout", "soon"}, wantErr: `timeout "soon" is not a positive duration`},
+		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantErr: "not a positive duration"},
+		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: `log level "loud"`},
+		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: `log format "xml"`},
+		{name: "bad sandbox variable", env: map[string]string{"TOGETHER_SECRETS_SANDBOX": "maybe"}, wantErr: "TOGETHER_SECRETS_SANDBOX"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, envOf(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestHelpListsEverySettingAndItsVariable(t *testing.T) {
+	var b strings.Builder
+	usage(&b)
+	for _, s := range settings {
+		if !strings.Contains(b.String(), s.env) || (s.flag != "" && !strings.Contains(b.String(), "--"+s.flag)) {
+			t.Errorf("help lacks %s / --%s:\n%s", s.env, s.flag, b.String())
+		}
+	}
+}

@@ -1,0 +1,405 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+)
+
+const (
+	e2eValue = "CANARYVALUE-e2e-5a4b3c2d1e-\"<&>\""
+	e2eKey   = "CANARYKEY-e2e-99887766"
+)
+
+// binary is the server, built once for all the stdio tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "together-secrets-mcp-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "together-secrets-mcp")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the server:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stubAPI serves the sandbox over real HTTP on loopback, as Together would.
+func stubAPI(t *testing.T) (*httptest.Server, *sandbox.Server, *atomic.Int32) {
+	t.Helper()
+	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, api, &n
+}
+
+// proc is the server binary running with pipes on all three streams.
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // stdout, line by line
+	stdout bytes.Buffer
+	stderr syncBuf
+	mu     sync.Mutex
+	done   chan struct{}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func start(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{lines: make(chan string, 100), done: make(chan struct{})}
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	p.cmd.Stderr = &p.stderr
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stdout.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+	}()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	return p
+}
+
+func (p *proc) send(t *testing.T, line string) {
+	t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		t.Fatalf("writing to the server: %v", err)
+	}
+}
+
+// response waits for the JSON-RPC response with the given id, failing on
+// any stdout line that is not JSON-RPC.
+func (p *proc) response(t *testing.T, id any) map[string]any {
+	t.Helper()
+	want, _ := json.Marshal(id)
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("stdout closed before response %s; stderr:\n%s", want, p.stderr.String())
+			}
+			var msg map[string]any
+			if err := json.Unmarshal([]byte(line), &msg); err != nil || msg["jsonrpc"] != "2.0" {
+				t.Fatalf("stdout carries a line that is not JSON-RPC: %q", line)
+			}
+			got, _ := json.Marshal(msg["id"])
+			if bytes.Equal(got, want) {
+				return msg
+			}
+		case <-timeout:
+			t.Fatalf("no response %s within 10s; stderr:\n%s", want, p.stderr.String())
+		}
+	}
+}
+
+// wait closes stdin and returns the exit code.
+func (p *proc) exit(t *testing.T) int {
+	t.Helper()
+	_ = p.stdin.Close()
+	return p.waitExit(t)
+}
+
+func (p *proc) waitExit(t *testing.T) int {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { <-p.done; errc <- p.cmd.Wait() }()
+	select {
+	case err := <-errc:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not exit within 10s")
+		return -1
+	}
+}
+
+func (p *proc) allStdout() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stdout.String()
+}
+
+func assertClean(t *testing.T, outputs map[string]string) {
+	t.Helper()
+	for where, text := range outputs {
+		for _, needle := range []string{e2eValue, e2eKey, "CANARYVALUE", "CANARYKEY"} {
+			if strings.Contains(text, needle) {
+				t.Errorf("%s leaks %q:\n%s", where, needle, text)
+			}
+		}
+	}
+}
+
+func createCall(id int, name string) string {
+	args, _ := json.Marshal(map[string]any{"name": name, "value": e2eValue})
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":%s}}`, id, args)
+}
+
+func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
+
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	init := p.response(t, 1)
+	result, _ := init["result"].(map[string]any)
+	if result["protocolVersion"] != "2025-11-25" {
+		t.Fatalf("initialize = %v", init)
+	}
+	if info, _ := result["serverInfo"].(map[string]any); info["name"] != "together-secrets-mcp" {
+		t.Errorf("serverInfo = %v", result["serverInfo"])
+	}
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	p.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	list := p.response(t, 2)
+	if !strings.Contains(fmt.Sprint(list["result"]), "create_secret") {
+		t.Errorf("tools/list = %v", list)
+	}
+	p.send(t, createCall(3, "e2e/TOKEN"))
+	call := p.response(t, 3)
+	res, _ := call["result"].(map[string]any)
+	if res["isError"] == true || res["structuredContent"] == nil {
+		t.Fatalf("tools/call = %v", call)
+	}
+	if !api.ValueMatches("e2e/TOKEN", e2eValue) {
+		t.Error("the API did not receive the value")
+	}
+
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code after stdin EOF = %d, want 0", code)
+	}
+	stderr := p.stderr.String()
+	if !strings.Contains(stderr, `"tool":"create_secret"`) || !strings.Contains(stderr, `"outcome":"ok"`) {
+		t.Errorf("stderr lacks the call's log event:\n%s", stderr)
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": stderr})
+}
+
+func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []client.ClientOption
+	}{
+		{"2026-07-28 discover", nil},
+		{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, api, _ := stubAPI(t)
+			var stderr syncBuf
+			tr := transport.NewStdioWithOptions(binary, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
+				transport.WithCommandStderrWriter(&stderr))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := tr.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c := client.NewClient(tr, tc.opts...)
+			defer c.Close()
+			init, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "t", Version: "1"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := mcp.ProtocolVersion20260728
+			if tc.opts != nil {
+				want = mcp.ProtocolVersion20251125
+			}
+			if init.ProtocolVersion != want {
+				t.Errorf("negotiated %s, want %s", init.ProtocolVersion, want)
+			}
+			res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "create_secret", Arguments: map[string]any{"name": "GEN", "value": e2eValue}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.IsError || !api.ValueMatches("GEN", e2eValue) {
+				t.Fatalf("create_secret = %+v", res)
+			}
+			b, _ := json.Marshal(res)
+			c.Close()
+			assertClean(t, map[string]string{"result": string(b), "stderr": stderr.String()})
+		})
+	}
+}
+
+func TestStdioSurvivesProtocolGarbage(t *testing.T) {
+	srv, _, requests := stubAPI(t)
+	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, 1)
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+
+	p.send(t, `this is not json`)
+	if msg := p.response(t, nil); msg["error"].(map[string]any)["code"] != -32700.0 {
+		t.Errorf("not JSON: %v", msg)
+	}
+	p.send(t, `{"jsonrpc":"2.0","id":2,"method":"no/such/method"}`)
+	if msg := p.response(t, 2); msg["error"].(map[string]any)["code"] != -32601.0 {
+		t.Errorf("unknown method: %v", msg)
+	}
+	p.send(t, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}`)
+	if msg := p.response(t, 3); msg["error"] == nil {
+		t.Errorf("unknown tool: %v", msg)
+	}
+	p.send(t, `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"create_secret","arguments":["x"]}}`)
+	if msg := p.response(t, 4); msg["result"].(map[string]any)["isError"] != true {
+		t.Errorf("arguments not an object: %v", msg)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the API from garbage", n)
+	}
+	p.send(t, createCall(5, "AFTER_GARBAGE"))
+	if msg := p.response(t, 5); msg["result"].(map[string]any)["isError"] == true {
+		t.Errorf("a valid call after garbage failed: %v", msg)
+	}
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code = %d", code)
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
+	p := start(t, nil)
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, 1)
+	p.send(t, createCall(2, "A"))
+	msg := p.response(t, 2)
+	res := msg["result"].(map[string]any)
+	if res["isError"] != true || !strings.Contains(fmt.Sprint(res["content"]), "TOGETHER_API_KEY") {
+		t.Errorf("call without a key = %v", msg)
+	}
+	p.exit(t)
+	if !strings.Contains(p.stderr.String(), "no API key") {
+		t.Errorf("no start-up warning on stderr:\n%s", p.stderr.String())
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
+	p := start(t, nil, "--sandbox")
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	init := p.response(t, 1)
+	if !strings.Contains(fmt.Sprint(init["result"].(map[string]any)["instructions"]), "SANDBOX MODE") {
+		t.Errorf("instructions do not announce the sandbox: %v", init)
+	}
+	p.send(t, createCall(2, "SANDBOXED"))
+	if res := p.response(t, 2)["result"].(map[string]any); res["isError"] == true {
+		t.Errorf("sandbox call failed: %v", res)
+	}
+	p.exit(t)
+	if !strings.Contains(p.stderr.String(), "never reach Together") {
+		t.Errorf("stderr does not announce the sandbox:\n%s", p.stderr.String())
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+func TestSignalsEndTheServerCleanly(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			p := start(t, nil, "--sandbox")
+			p.send(t, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
+			p.response(t, 1)
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := p.waitExit(t); code != 0 {
+				t.Errorf("exit code after %s = %d, want 0; stderr:\n%s", sig, code, p.stderr.String())
+			}
+		})
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		env      []string
+		wantCode int
+		stdout   string
+		stderr   string
+	}{
+		{"version", []string{"--version"}, nil, 0, "together-secrets-mcp ", ""},
+		{"help", []string{"--help"}, nil, 0, "TOGETHER_API_KEY_FILE", ""},
+		{"unknown flag", []string{"--colour"}, nil, 2, "", "flag provided but not defined: -colour"},
+		{"plain http to a remote host", nil, []string{"TOGETHER_BASE_URL=http://api.together.ai/v1"}, 2, "", "use https"},
+		{"demo", []string{"demo"}, nil, 0, "the value appears nowhere in the result", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tt.args...)
+			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tt.env...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.wantCode || !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
