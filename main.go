@@ -43,6 +43,7 @@ type config struct {
 	keySource string // where the key came from, for the start-up log
 	baseURL   string
 	timeout   time.Duration
+	retries   int
 	logLevel  zerolog.Level
 	logFormat string
 	sandbox   bool
@@ -58,7 +59,8 @@ var settings = []setting{
 	{"", "TOGETHER_API_KEY", "", "Together API key. Kept out of argv on purpose: set it in the environment."},
 	{"api-key-file", "TOGETHER_API_KEY_FILE", "", "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY"},
 	{"base-url", "TOGETHER_BASE_URL", togetherapi.DefaultBaseURL, "API root; must be https unless the host is localhost"},
-	{"timeout", "TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String(), "time budget of one API call, retries included"},
+	{"timeout", "TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String(), "time budget of one tool call's API requests, retries included"},
+	{"max-retries", "TOGETHER_SECRETS_MAX_RETRIES", strconv.Itoa(togetherapi.DefaultMaxRetries), "how often a failed request that is safe to repeat is sent again (0 for never)"},
 	{"log-level", "TOGETHER_SECRETS_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TOGETHER_SECRETS_LOG_FORMAT", "json", "json or console; logs always go to stderr"},
 	{"sandbox", "TOGETHER_SECRETS_SANDBOX", "false", "serve an in-memory stand-in for Together: no key, no network"},
@@ -104,6 +106,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	keyFile := fs.String("api-key-file", env("TOGETHER_API_KEY_FILE", ""), "")
 	baseURL := fs.String("base-url", env("TOGETHER_BASE_URL", togetherapi.DefaultBaseURL), "")
 	timeout := fs.String("timeout", env("TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String()), "")
+	retries := fs.String("max-retries", env("TOGETHER_SECRETS_MAX_RETRIES", strconv.Itoa(togetherapi.DefaultMaxRetries)), "")
 	logLevel := fs.String("log-level", env("TOGETHER_SECRETS_LOG_LEVEL", "info"), "")
 	logFormat := fs.String("log-format", env("TOGETHER_SECRETS_LOG_FORMAT", "json"), "")
 	sandboxEnv, err := parseBool("TOGETHER_SECRETS_SANDBOX", env("TOGETHER_SECRETS_SANDBOX", "false"))
@@ -144,6 +147,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if cfg.timeout, err = time.ParseDuration(*timeout); err != nil || cfg.timeout <= 0 {
 		return cfg, fmt.Errorf("timeout %q is not a positive duration such as 30s or 2m", *timeout)
+	}
+
+	if cfg.retries, err = strconv.Atoi(*retries); err != nil || cfg.retries < 0 || cfg.retries > 10 {
+		return cfg, fmt.Errorf("max retries %q is not a whole number from 0 to 10", *retries)
 	}
 
 	key := strings.TrimSpace(getenv("TOGETHER_API_KEY"))
@@ -204,6 +211,11 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		APIKey:    cfg.apiKey,
 		UserAgent: "together-secrets-mcp/" + buildVersion(),
 		Timeout:   cfg.timeout,
+		// The client reads 0 as its default; here 0 means none.
+		MaxRetries: cfg.retries,
+	}
+	if cfg.retries == 0 {
+		clientCfg.MaxRetries = -1
 	}
 	if cfg.sandbox {
 		sb := sandbox.New(sandbox.Options{})

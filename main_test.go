@@ -35,7 +35,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	}{
 		{name: "defaults", check: func(t *testing.T, c config) {
 			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
-				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" {
+				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" || c.retries != togetherapi.DefaultMaxRetries {
 				t.Errorf("config = %+v", c)
 			}
 		}},
@@ -48,6 +48,12 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("config = %+v", c)
 			}
 		}},
+		{name: "retries", args: []string{"--max-retries", "0"}, env: map[string]string{"TOGETHER_SECRETS_MAX_RETRIES": "5"}, check: func(t *testing.T, c config) {
+			if c.retries != 0 {
+				t.Errorf("retries = %d, want 0 from the flag", c.retries)
+			}
+		}},
+		{name: "bad retries", args: []string{"--max-retries", "-1"}, wantErr: `max retries "-1" is not a whole number from 0 to 10`},
 		{name: "flags win", args: []string{"--timeout=2s", "--log-level", "warn", "--sandbox=false", "--base-url", "https://example.test/v1"},
 			env: map[string]string{"TOGETHER_SECRETS_TIMEOUT": "5s", "TOGETHER_SECRETS_SANDBOX": "1", "TOGETHER_BASE_URL": "https://x/v1"},
 			check: func(t *testing.T, c config) {

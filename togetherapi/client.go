@@ -12,10 +12,8 @@
 package togetherapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -45,20 +43,36 @@ type Config struct {
 	APIKey Sensitive
 	// UserAgent names the calling program; "together-secrets-mcp" when empty.
 	UserAgent string
-	// Timeout bounds each call, retries included; DefaultTimeout when zero.
+	// Timeout bounds each call, retries and read-backs included;
+	// DefaultTimeout when zero.
 	Timeout time.Duration
+	// AttemptTimeout bounds one HTTP exchange; Timeout/2 when zero, so that
+	// after one attempt that hangs there is time left to retry or to find
+	// out whether it took effect.
+	AttemptTimeout time.Duration
+	// MaxRetries is how many times a failed request may be sent again;
+	// DefaultMaxRetries when zero, none when negative.
+	MaxRetries int
 	// Transport carries the requests; a pooled transport tuned for many
 	// concurrent calls when nil.
 	Transport http.RoundTripper
 }
 
+// DefaultMaxRetries is how many times a failed request is sent again,
+// as Together's own SDKs do.
+const DefaultMaxRetries = 2
+
 // Client calls Together's secrets API. It is safe for concurrent use.
 type Client struct {
-	base      *url.URL
-	key       Sensitive
-	userAgent string
-	timeout   time.Duration
-	http      *http.Client
+	base           *url.URL
+	key            Sensitive
+	userAgent      string
+	timeout        time.Duration
+	attemptTimeout time.Duration
+	maxRetries     int
+	http           *http.Client
+	now            func() time.Time
+	sleep          func(ctx context.Context, d time.Duration) error
 }
 
 // New returns a client for cfg, or an error naming what is wrong with it.
@@ -71,20 +85,33 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Timeout < 0 {
-		return nil, fmt.Errorf("togetherapi: timeout must be positive, got %s", cfg.Timeout)
+	if cfg.Timeout < 0 || cfg.AttemptTimeout < 0 {
+		return nil, fmt.Errorf("togetherapi: timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)
 	}
 	c := &Client{
-		base:      base,
-		key:       cfg.APIKey,
-		userAgent: cfg.UserAgent,
-		timeout:   cfg.Timeout,
+		base:           base,
+		key:            cfg.APIKey,
+		userAgent:      cfg.UserAgent,
+		timeout:        cfg.Timeout,
+		attemptTimeout: cfg.AttemptTimeout,
+		maxRetries:     cfg.MaxRetries,
+		now:            time.Now,
+		sleep:          sleepCtx,
 	}
 	if c.userAgent == "" {
 		c.userAgent = "together-secrets-mcp"
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
+	}
+	if c.attemptTimeout == 0 || c.attemptTimeout > c.timeout {
+		c.attemptTimeout = c.timeout / 2
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = DefaultMaxRetries
+	case c.maxRetries < 0:
+		c.maxRetries = 0
 	}
 	transport := cfg.Transport
 	if transport == nil {
@@ -113,6 +140,9 @@ func NewTransport() *http.Transport {
 
 // BaseURL returns the API root the client sends to.
 func (c *Client) BaseURL() string { return c.base.String() }
+
+// CloseIdleConnections closes the connections the client keeps for reuse.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
 // parseBaseURL checks that raw is an absolute http(s) URL that will not send
 // the key in clear to a remote host.
@@ -153,6 +183,26 @@ type CallInfo struct {
 	StatusCode int
 	// RequestID is the API's identifier of the last response, if it gave one.
 	RequestID string
+	// Resolution says how the outcome was settled when the API's first
+	// answer was lost or ambiguous, such as a create confirmed by reading
+	// the secret back. Empty when the first answer was clear.
+	Resolution string
+	// OnRetry, if set, is called before each retry, on the calling goroutine.
+	OnRetry func(RetryEvent)
+}
+
+// RetryEvent describes a retry about to happen.
+type RetryEvent struct {
+	// Op is the method and path, such as "POST /deployments/secrets".
+	Op string
+	// Attempt is the number of the attempt that failed, from 1.
+	Attempt int
+	// StatusCode is that attempt's HTTP status, 0 when none came.
+	StatusCode int
+	// Reason says why it failed, scrubbed of every sensitive value.
+	Reason string
+	// Wait is how long the client waits before the next attempt.
+	Wait time.Duration
 }
 
 type callInfoKey struct{}
@@ -168,86 +218,6 @@ func callInfoFrom(ctx context.Context) *CallInfo {
 		return info
 	}
 	return &CallInfo{}
-}
-
-// call describes one API operation.
-type call struct {
-	method string
-	path   string // below the base URL, already escaped
-	body   []byte // nil for none; cleared by the caller after use
-	scrub  Scrubber
-}
-
-// do sends c and returns the body of a 2xx response. Every error it returns
-// is scrubbed of the key and of the call's sensitive values.
-func (c *Client) do(ctx context.Context, op call) ([]byte, error) {
-	if c.key.IsZero() {
-		return nil, ErrNoAPIKey
-	}
-	op.scrub = append(op.scrub, c.key)
-	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errTimeoutCause)
-	defer cancel()
-
-	info := callInfoFrom(ctx)
-	info.Attempts++
-	info.StatusCode = 0
-	info.RequestID = ""
-
-	req, err := c.newRequest(ctx, op)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, c.transportError(ctx, op, err)
-	}
-	defer resp.Body.Close()
-	info.StatusCode = resp.StatusCode
-	info.RequestID = requestID(resp.Header)
-
-	body, err := readBounded(resp.Body)
-	if err != nil {
-		if errors.Is(err, ErrResponseTooLarge) {
-			return nil, fmt.Errorf("togetherapi: %s %s: HTTP %d: %w", op.method, op.path, resp.StatusCode, err)
-		}
-		return nil, c.transportError(ctx, op, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return body, nil
-	}
-	return nil, newAPIError(resp, body, op.scrub)
-}
-
-func (c *Client) newRequest(ctx context.Context, op call) (*http.Request, error) {
-	u := *c.base
-	u.Path = c.base.Path + op.path
-	var body io.Reader
-	if op.body != nil {
-		body = bytes.NewReader(op.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, op.method, u.String(), body)
-	if err != nil {
-		return nil, fmt.Errorf("togetherapi: building %s %s: %w", op.method, op.path, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key.reveal())
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if op.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req, nil
-}
-
-// transportError explains a failure that left no HTTP status.
-func (c *Client) transportError(ctx context.Context, op call, err error) error {
-	if context.Cause(ctx) == errTimeoutCause {
-		return &TimeoutError{Timeout: c.timeout}
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("togetherapi: %s %s: %w", op.method, op.path, ctxErr)
-	}
-	// url.Error names the URL, which holds no secret; scrub it all the same.
-	return &TransportError{Op: op.method + " " + op.path, Host: c.base.Host, msg: op.scrub.Scrub(err.Error()), err: err}
 }
 
 // readBounded reads at most MaxResponseBytes of r.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -113,6 +114,30 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("togetherapi: no answer within %s", e.Timeout)
 }
 
+// OutcomeUnknownError means a request that changes state may or may not
+// have taken effect: it was sent, and the answer was lost (a timeout or a
+// broken connection) or was a gateway error that does not say. Err is the
+// failure itself, so errors.Is and errors.As see through to it.
+type OutcomeUnknownError struct {
+	// Op is the method and path, such as "POST /deployments/secrets".
+	Op string
+	// Err is what went wrong.
+	Err error
+	// Detail says what was done to find out, and how to check by hand.
+	Detail string
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	msg := "togetherapi: " + e.Op + ": outcome unknown: " + e.Err.Error()
+	if e.Detail != "" {
+		msg += "; " + e.Detail
+	}
+	return msg
+}
+
+// Unwrap returns the failure that left the outcome unknown.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
 // TransportError is a failure that left no HTTP status: the host could not be
 // reached, the connection broke, the TLS handshake failed.
 type TransportError struct {
@@ -132,15 +157,15 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.err }
 
 // newAPIError builds the error for a non-2xx response.
-func newAPIError(resp *http.Response, body []byte, scrub Scrubber) *APIError {
+func newAPIError(status int, header http.Header, body []byte, scrub Scrubber) *APIError {
 	e := &APIError{
-		StatusCode: resp.StatusCode,
-		RequestID:  requestID(resp.Header),
-		RetryAfter: retryAfter(resp.Header, time.Now()),
+		StatusCode: status,
+		RequestID:  requestID(header),
+		RetryAfter: retryAfter(header, time.Now()),
 	}
-	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
-		if loc, err := resp.Location(); err == nil {
-			e.Location = loc.Host
+	if status >= 300 && status <= 399 {
+		if loc, err := url.Parse(header.Get("Location")); err == nil {
+			e.Location = cut(tidy(scrub.Scrub(loc.Host)))
 		}
 		// Never followed: that would resend the key and the value.
 		e.Message = "redirect refused"
@@ -149,9 +174,9 @@ func newAPIError(resp *http.Response, body []byte, scrub Scrubber) *APIError {
 		}
 		return e
 	}
-	e.Message, e.Type, e.Code = parseErrorBody(resp.Header.Get("Content-Type"), body, scrub)
+	e.Message, e.Type, e.Code = parseErrorBody(header.Get("Content-Type"), body, scrub)
 	if e.Message == "" {
-		e.Message = http.StatusText(resp.StatusCode)
+		e.Message = http.StatusText(status)
 	}
 	return e
 }

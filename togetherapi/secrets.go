@@ -3,9 +3,11 @@ package togetherapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
+	"time"
 	"unicode/utf8"
 )
 
@@ -117,6 +119,14 @@ type wireSecretRequest struct {
 
 // CreateSecret stores a new secret and returns its metadata. The request is
 // validated first; a *FieldError means nothing was sent.
+//
+// When the API's answer is lost or ambiguous (a timeout or a broken
+// connection after the request was sent, or a 500, 502 or 504), CreateSecret
+// does not guess and never creates a second secret. It reads the secret back
+// by name: one created since this call began was created by it; none means
+// the request did not take, so it is sent again if retries are allowed. It
+// says how it settled the outcome in CallInfo.Resolution. If it cannot, the
+// error is an *OutcomeUnknownError saying how to check by hand.
 func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Secret, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -133,14 +143,130 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 	// The encoded value lives in this buffer only; wipe it once sent.
 	defer clear(body)
 
-	scrub := Scrubber{req.Value}
-	resp, err := c.do(ctx, call{method: http.MethodPost, path: secretsPath, body: body, scrub: scrub})
-	if err != nil {
-		return nil, fmt.Errorf("create secret %q: %w", req.Name, err)
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	start := c.now()
+	op := call{method: http.MethodPost, path: secretsPath, body: body, scrub: Scrubber{req.Value}}
+	resp, err := c.do(ctx, op)
+	for resend := c.maxRetries > 0; err != nil; resend = false {
+		var unknown *OutcomeUnknownError
+		if !errors.As(err, &unknown) || ctx.Err() != nil {
+			return nil, fmt.Errorf("create secret %q: %w", req.Name, err)
+		}
+		secret, created, settleErr := c.settleCreate(ctx, req.Name, start, unknown)
+		if settleErr != nil || created {
+			return secret, settleErr
+		}
+		if !resend {
+			// Not created, and no retries allowed: a plain failure.
+			return nil, fmt.Errorf("create secret %q: %w", req.Name, unknown.Err)
+		}
+		callInfoFrom(ctx).Resolution += "; sent it again"
+		resp, err = c.do(ctx, op)
 	}
-	secret, err := decodeSecret(resp, scrub)
+	secret, err := decodeSecret(resp.body, op.scrub)
 	if err != nil {
 		return nil, fmt.Errorf("create secret %q: %w", req.Name, err)
 	}
 	return secret, nil
+}
+
+// createdSlack allows for the API's timestamps having whole seconds.
+const createdSlack = 2 * time.Second
+
+// settleCreate reads back the secret named name after an ambiguous create.
+// It returns the secret and created=true if this call created it, an error
+// if that cannot be told or the name was taken before, and neither if the
+// secret does not exist, so the create did not take.
+func (c *Client) settleCreate(ctx context.Context, name string, start time.Time, unknown *OutcomeUnknownError) (*Secret, bool, error) {
+	info := callInfoFrom(ctx)
+	lost := describeLoss(unknown.Err)
+	fail := func(detail string) error {
+		unknown.Detail = detail + fmt.Sprintf("; list the secrets: if %q is there with a created_at after %s, it was created, and if not, create it again",
+			name, start.UTC().Format(time.RFC3339))
+		return fmt.Errorf("create secret %q: %w", name, unknown)
+	}
+
+	list, header, err := c.listSecrets(ctx)
+	if err != nil {
+		return nil, false, fail("reading the secrets back failed too")
+	}
+	var found *Secret
+	for i := range list {
+		if list[i].Name == name {
+			found = &list[i]
+			break
+		}
+	}
+	if found == nil {
+		info.Resolution = fmt.Sprintf("the answer was lost (%s); reading the secrets back showed it was not created", lost)
+		return nil, false, nil
+	}
+	created, err := time.Parse(time.RFC3339Nano, found.CreatedAt)
+	if err != nil {
+		return nil, false, fail(fmt.Sprintf("a secret named %q exists, but its created_at (%q) cannot tell whether this call made it", name, found.CreatedAt))
+	}
+	// The server's clock when this call began: its Date now, less the time
+	// that has passed here. This needs no agreement between the two clocks.
+	began := start.Add(-createdSlack)
+	if date, err := http.ParseTime(header.Get("Date")); err == nil {
+		began = date.Add(-c.now().Sub(start)).Add(-createdSlack)
+	}
+	if created.Before(began) {
+		info.Resolution = fmt.Sprintf("the answer was lost (%s); reading the secrets back showed the name was already taken before this call", lost)
+		return nil, false, fmt.Errorf("create secret %q: %w", name, &APIError{
+			StatusCode: http.StatusConflict,
+			Message:    fmt.Sprintf("a secret named %q already existed (created %s, before this call)", name, found.CreatedAt),
+		})
+	}
+	info.Resolution = fmt.Sprintf("the answer was lost (%s); reading the secret back showed it created at %s, during this call, so it was created once", lost, found.CreatedAt)
+	return found, true, nil
+}
+
+// describeLoss names what made an outcome unknown, for a Resolution.
+func describeLoss(err error) string {
+	var apiErr *APIError
+	var te *TimeoutError
+	switch {
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("HTTP %d", apiErr.StatusCode)
+	case errors.As(err, &te):
+		return fmt.Sprintf("no answer within %s", te.Timeout)
+	case errors.Is(err, ErrResponseTooLarge):
+		return "an answer too large to read"
+	}
+	return "the connection broke"
+}
+
+// ListSecrets returns the metadata of every secret. The API does not page.
+func (c *Client) ListSecrets(ctx context.Context) ([]Secret, error) {
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	list, _, err := c.listSecrets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	return list, nil
+}
+
+func (c *Client) listSecrets(ctx context.Context) ([]Secret, http.Header, error) {
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: secretsPath, idempotent: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	var page struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(resp.body, &page); err != nil || page.Data == nil {
+		return nil, nil, ErrMalformedResponse
+	}
+	out := make([]Secret, 0, len(page.Data))
+	for _, raw := range page.Data {
+		s, err := decodeSecret(raw, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, *s)
+	}
+	return out, resp.header, nil
 }

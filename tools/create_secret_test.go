@@ -132,7 +132,7 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 		{"401", jsonResp(401, `{"error":{"message":"Invalid API key provided"}}`), []string{"HTTP 401", "TOGETHER_API_KEY"}},
 		{"403", jsonResp(403, `{"message":"forbidden"}`), []string{"HTTP 403", "not allowed to manage secrets"}},
 		{"429", jsonResp(429, `{"message":"rate limited"}`, "Retry-After", "3"), []string{"HTTP 429", "wait 3s"}},
-		{"500", jsonResp(500, `{"message":"boom"}`), []string{"HTTP 500", "fault on Together's side", "may or may not have taken effect"}},
+		{"500", jsonResp(500, `{"message":"boom"}`), []string{"Could not tell whether create secret \"A\" took effect: Together answered HTTP 500 (boom)", "reading the secrets back failed too", "list the secrets"}},
 		{"502 html", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(502)
@@ -197,7 +197,8 @@ func TestCreateSecretTimeoutAndUnreachableHost(t *testing.T) {
 		})
 		res := h.call(t, "create_secret", map[string]any{"name": "A", "value": canaryValue})
 		text := resultText(t, res)
-		if !res.IsError || !strings.Contains(text, "did not answer within 50ms") || !strings.Contains(text, "may or may not have taken effect") {
+		if !res.IsError || !strings.Contains(text, `Could not tell whether create secret "A" took effect: Together did not answer within 25ms`) ||
+			!strings.Contains(text, "To check: ") {
 			t.Errorf("result = %s", text)
 		}
 	})

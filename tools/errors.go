@@ -25,6 +25,7 @@ func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResu
 func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeError
 	var (
+		unknownErr *togetherapi.OutcomeUnknownError
 		apiErr     *togetherapi.APIError
 		timeoutErr *togetherapi.TimeoutError
 		netErr     *togetherapi.TransportError
@@ -43,12 +44,17 @@ func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *m
 	case isCancelled(ctx, err):
 		rec.outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. It may or may not have taken effect; check before retrying.", what)
+	case errors.As(err, &unknownErr):
+		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, describeLoss(unknownErr.Err))
+		if unknownErr.Detail != "" {
+			msg += " To check: " + unknownErr.Detail + "."
+		}
 	case errors.As(err, &timeoutErr):
 		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. It may or may not have taken effect; check before retrying.", what, timeoutErr.Timeout)
 	case errors.As(err, &netErr):
 		msg = fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and TOGETHER_BASE_URL, then retry.", what, netErr.Host, netErr)
 	case errors.Is(err, togetherapi.ErrResponseTooLarge):
-		msg = fmt.Sprintf("Could not %s: Together's response was larger than %d bytes and was not read. It may or may not have taken effect; check before retrying.", what, togetherapi.MaxResponseBytes)
+		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. Check whether it took effect before retrying.", what, togetherapi.MaxResponseBytes)
 	case errors.Is(err, togetherapi.ErrMalformedResponse):
 		msg = fmt.Sprintf("Together reported success for %s but its response could not be read, so it probably took effect; check before retrying.", what)
 	case errors.As(err, &apiErr):
@@ -57,6 +63,21 @@ func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *m
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
 	return mcp.NewToolResultError(msg)
+}
+
+// describeLoss says what left an outcome unknown.
+func describeLoss(err error) string {
+	var (
+		apiErr     *togetherapi.APIError
+		timeoutErr *togetherapi.TimeoutError
+	)
+	switch {
+	case errors.As(err, &timeoutErr):
+		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("Together answered HTTP %d (%s), which does not say", apiErr.StatusCode, strings.TrimSuffix(apiErr.Message, "."))
+	}
+	return "the connection to Together broke after the request was sent"
 }
 
 // describeAPIError explains a non-2xx answer by what the agent can do about it.

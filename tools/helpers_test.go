@@ -75,6 +75,10 @@ func withTimeout(d time.Duration) harnessOption {
 	return func(c *togetherapi.Config) { c.Timeout = d }
 }
 
+func withRetries(n int) harnessOption {
+	return func(c *togetherapi.Config) { c.MaxRetries = n }
+}
+
 func withoutKey() harnessOption {
 	return func(c *togetherapi.Config) { c.APIKey = togetherapi.Sensitive{} }
 }
@@ -96,7 +100,8 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	}))
 	t.Cleanup(h.srv.Close)
 
-	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second}
+	// No retries unless a test asks: the failure tests want each answer as is.
+	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second, MaxRetries: -1}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -108,6 +108,12 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 		start := time.Now()
 		var info togetherapi.CallInfo
 		rec := &callRecord{outcome: outcomeOK}
+		info.OnRetry = func(ev togetherapi.RetryEvent) {
+			// Logged as it happens; the call's own event comes at the end.
+			t.cfg.Logger.Info().Str("tool", name).Str("secret", rec.secret).Str("op", ev.Op).
+				Int("attempt", ev.Attempt).Int("http_status", ev.StatusCode).Str("reason", ev.Reason).
+				Dur("wait_ms", ev.Wait).Msg("retrying")
+		}
 		ctx = togetherapi.WithCallInfo(ctx, &info)
 
 		defer func() {
@@ -118,6 +124,10 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 				result = mcp.NewToolResultError(name + " failed with an internal error. " +
 					"If it may have reached Together, check the secret's state before retrying.")
 				t.cfg.Logger.Error().Str("tool", name).Bytes("stack", debug.Stack()).Msg("tool handler panicked")
+			}
+			if result != nil && info.Resolution != "" {
+				// How an ambiguous answer was settled: the agent should know.
+				result.Content = append(result.Content, mcp.NewTextContent("Note: "+info.Resolution+"."))
 			}
 			result = t.scrubResult(result, rec.scrub)
 			t.logCall(name, rec, &info, time.Since(start), result)
@@ -168,6 +178,9 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	}
 	if info.RequestID != "" {
 		ev = ev.Str("request_id", info.RequestID)
+	}
+	if info.Resolution != "" {
+		ev = ev.Str("resolution", info.Resolution)
 	}
 	if r != nil && r.IsError && len(r.Content) > 0 {
 		if tc, ok := r.Content[0].(mcp.TextContent); ok {

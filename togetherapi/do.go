@@ -1,0 +1,228 @@
+package togetherapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"time"
+)
+
+// Retry timing: exponential backoff from backoffBase, at most backoffMax,
+// with up to 25% jitter; a server's Retry-After is honoured up to
+// maxRetryAfter, and a longer one ends the retries.
+const (
+	backoffBase   = 500 * time.Millisecond
+	backoffMax    = 8 * time.Second
+	maxRetryAfter = 10 * time.Second
+)
+
+// call describes one API operation.
+type call struct {
+	method string
+	path   string // below the base URL, already escaped
+	body   []byte // nil for none; cleared by the caller after use
+	scrub  Scrubber
+	// idempotent says that sending the request twice has the effect of
+	// sending it once, so a failure after it was sent may be retried.
+	idempotent bool
+}
+
+func (op call) String() string { return op.method + " " + op.path }
+
+// response is a 2xx answer.
+type response struct {
+	header http.Header
+	body   []byte
+}
+
+// exchange is the outcome of one HTTP attempt.
+type exchange struct {
+	status int
+	header http.Header
+	body   []byte
+	err    error // no complete response: the error that stopped it
+	sent   bool  // the request's headers were written, so it may have arrived
+}
+
+// budget bounds a whole client call: every attempt, wait and read-back.
+func (c *Client) budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, c.timeout, errTimeoutCause)
+}
+
+// do sends op, retrying what is safe to retry, and returns a 2xx response.
+// A failure that leaves it unknown whether a non-idempotent op took effect
+// is returned as an *OutcomeUnknownError. Every error is scrubbed of the key
+// and of op's sensitive values.
+func (c *Client) do(ctx context.Context, op call) (*response, error) {
+	if c.key.IsZero() {
+		return nil, ErrNoAPIKey
+	}
+	op.scrub = append(op.scrub, c.key)
+	info := callInfoFrom(ctx)
+	for attempt := 1; ; attempt++ {
+		info.Attempts++
+		ex := c.send(ctx, op)
+		info.StatusCode = ex.status
+		info.RequestID = requestID(ex.header)
+		if ex.err == nil && ex.status >= 200 && ex.status <= 299 {
+			return &response{header: ex.header, body: ex.body}, nil
+		}
+
+		retry, wait := c.shouldRetry(ctx, op, ex, attempt)
+		if retry {
+			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+				retry = false // the wait would outlast the budget
+			}
+		}
+		if !retry {
+			return nil, c.failure(ctx, op, ex)
+		}
+		if info.OnRetry != nil {
+			info.OnRetry(RetryEvent{Op: op.String(), Attempt: attempt, StatusCode: ex.status, Reason: c.reason(op, ex), Wait: wait})
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, c.failure(ctx, op, ex)
+		}
+	}
+}
+
+// send makes one HTTP attempt, bounded by the attempt timeout.
+func (c *Client) send(ctx context.Context, op call) (ex exchange) {
+	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
+	trace := &httptrace.ClientTrace{WroteHeaders: func() { ex.sent = true }}
+	ctx = httptrace.WithClientTrace(ctx, trace)
+
+	u := *c.base
+	u.Path = c.base.Path + op.path
+	var body io.Reader
+	if op.body != nil {
+		body = bytes.NewReader(op.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, op.method, u.String(), body)
+	if err != nil {
+		ex.err = fmt.Errorf("building the request: %w", err)
+		return ex
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key.reveal())
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if op.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		ex.err = err
+		return ex
+	}
+	defer resp.Body.Close()
+	ex.status, ex.header = resp.StatusCode, resp.Header
+	ex.body, ex.err = readBounded(resp.Body)
+	if ex.err != nil && !errors.Is(ex.err, ErrResponseTooLarge) {
+		// The status came but the body broke off: as good as no answer.
+		ex.status = 0
+	}
+	return ex
+}
+
+// shouldRetry decides whether a failed attempt may be sent again, and after
+// how long. It retries only what cannot cause a second effect: anything
+// never sent, a 429 or 503 (the API did not act), and, for idempotent ops,
+// any failure that may be passing.
+func (c *Client) shouldRetry(ctx context.Context, op call, ex exchange, attempt int) (bool, time.Duration) {
+	if attempt > c.maxRetries || ctx.Err() != nil {
+		return false, 0
+	}
+	wait := backoff(attempt)
+	switch {
+	case errors.Is(ex.err, ErrResponseTooLarge):
+		return false, 0
+	case ex.err != nil:
+		return !ex.sent || op.idempotent, wait
+	case ex.status == http.StatusTooManyRequests || ex.status == http.StatusServiceUnavailable:
+		if ra := retryAfter(ex.header, c.now()); ra > 0 {
+			if ra > maxRetryAfter {
+				return false, 0
+			}
+			wait = ra
+		}
+		return true, wait
+	case ex.status >= 500 && ex.status <= 599, ex.status == http.StatusRequestTimeout:
+		return op.idempotent, wait
+	}
+	return false, 0
+}
+
+// backoff is the wait before retry n (from 1): exponential, capped, jittered.
+func backoff(n int) time.Duration {
+	d := backoffBase << (n - 1)
+	if d > backoffMax || d <= 0 {
+		d = backoffMax
+	}
+	return d - time.Duration(rand.Int64N(int64(d)/4+1))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// failure builds the error for the last attempt, marking it unknown in
+// outcome when a non-idempotent op may have taken effect.
+func (c *Client) failure(ctx context.Context, op call, ex exchange) error {
+	var err error
+	ambiguous := false
+	switch {
+	case errors.Is(ex.err, ErrResponseTooLarge):
+		// A status came, so the outcome is known even if the body is not.
+		err = fmt.Errorf("togetherapi: %s: HTTP %d: %w", op, ex.status, ex.err)
+	case ex.err != nil:
+		err = c.transportError(ctx, op, ex.err)
+		ambiguous = ex.sent
+	default:
+		err = newAPIError(ex.status, ex.header, ex.body, op.scrub)
+		ambiguous = ex.status == http.StatusBadGateway || ex.status == http.StatusGatewayTimeout ||
+			ex.status == http.StatusInternalServerError
+	}
+	if ambiguous && !op.idempotent {
+		return &OutcomeUnknownError{Op: op.String(), Err: err}
+	}
+	return err
+}
+
+// transportError explains a failure that left no HTTP status.
+func (c *Client) transportError(ctx context.Context, op call, err error) error {
+	switch {
+	case context.Cause(ctx) == errTimeoutCause:
+		return &TimeoutError{Timeout: c.timeout}
+	case ctx.Err() != nil:
+		return fmt.Errorf("togetherapi: %s: %w", op, ctx.Err())
+	case errors.Is(err, context.DeadlineExceeded):
+		return &TimeoutError{Timeout: c.attemptTimeout}
+	}
+	// url.Error names the URL, which holds no secret; scrub it all the same.
+	return &TransportError{Op: op.String(), Host: c.base.Host, msg: op.scrub.Scrub(err.Error()), err: err}
+}
+
+// reason summarises a failed attempt for a retry event.
+func (c *Client) reason(op call, ex exchange) string {
+	if ex.err != nil {
+		if !ex.sent {
+			return "not sent: " + op.scrub.Scrub(ex.err.Error())
+		}
+		return op.scrub.Scrub(ex.err.Error())
+	}
+	return http.StatusText(ex.status)
+}

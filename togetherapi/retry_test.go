@@ -1,0 +1,362 @@
+package togetherapi_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// step is how the scripted API answers one request. api is the real
+// stand-in: a step that calls it lets the request take effect.
+type step func(w http.ResponseWriter, r *http.Request, api http.Handler)
+
+// scripted is the sandbox behind a script of faults, one step per request;
+// once the script runs out the sandbox answers.
+type scripted struct {
+	api   *sandbox.Server
+	mu    sync.Mutex
+	steps []step
+	seen  []string
+}
+
+func newScripted(t *testing.T, steps ...step) (*scripted, *httptest.Server) {
+	t.Helper()
+	s := &scripted{api: sandbox.New(sandbox.Options{APIKey: testKey}), steps: steps}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.seen = append(s.seen, r.Method+" "+r.URL.Path)
+		var next step
+		if len(s.steps) > 0 {
+			next, s.steps = s.steps[0], s.steps[1:]
+		}
+		s.mu.Unlock()
+		if next == nil {
+			s.api.ServeHTTP(w, r)
+			return
+		}
+		next(w, r, s.api)
+	}))
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+func (s *scripted) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+func answer(status int, headers ...string) step {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.WriteHeader(status)
+	}
+}
+
+// actThenAnswer lets the request take effect, then answers status instead,
+// as a gateway does when the service's answer is lost behind it.
+func actThenAnswer(status int) step {
+	return func(w http.ResponseWriter, r *http.Request, api http.Handler) {
+		api.ServeHTTP(httptest.NewRecorder(), r)
+		w.WriteHeader(status)
+	}
+}
+
+// actThenReset lets the request take effect, then drops the connection.
+func actThenReset() step {
+	return func(w http.ResponseWriter, r *http.Request, api http.Handler) {
+		api.ServeHTTP(httptest.NewRecorder(), r)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0)
+			}
+			conn.Close()
+		}
+	}
+}
+
+// actThenHang lets the request take effect, then never answers.
+func actThenHang() step {
+	return func(w http.ResponseWriter, r *http.Request, api http.Handler) {
+		api.ServeHTTP(httptest.NewRecorder(), r)
+		<-r.Context().Done()
+	}
+}
+
+// retryClient is a client with retries on, whose waits are recorded.
+func retryClient(t *testing.T, url string, retries int) (*togetherapi.Client, *[]time.Duration) {
+	t.Helper()
+	c := newClient(t, url+"/v1", func(c *togetherapi.Config) { c.MaxRetries = retries; c.Timeout = 5 * time.Second })
+	var waits []time.Duration
+	togetherapi.SetSleep(c, func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return ctx.Err()
+	})
+	return c, &waits
+}
+
+func create(c *togetherapi.Client, ctx context.Context, name string) (*togetherapi.Secret, error) {
+	return c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: name, Value: togetherapi.NewSensitive("v-" + name)})
+}
+
+func TestRetriesWhatTheAPIDidNotAct(t *testing.T) {
+	tests := []struct {
+		name      string
+		steps     []step
+		wantWaits []time.Duration // exact waits, or nil to check only the count
+		wantCalls int
+	}{
+		{"429 with retry-after-ms", []step{answer(429, "Retry-After-Ms", "120")}, []time.Duration{120 * time.Millisecond}, 2},
+		{"429 with Retry-After seconds", []step{answer(429, "Retry-After", "2")}, []time.Duration{2 * time.Second}, 2},
+		{"503 twice", []step{answer(503), answer(503)}, nil, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScripted(t, tt.steps...)
+			c, waits := retryClient(t, srv.URL, 2)
+			var info togetherapi.CallInfo
+			var events []togetherapi.RetryEvent
+			info.OnRetry = func(ev togetherapi.RetryEvent) { events = append(events, ev) }
+			if _, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "R"); err != nil {
+				t.Fatalf("create after retries: %v", err)
+			}
+			if got := len(s.requests()); got != tt.wantCalls || info.Attempts != tt.wantCalls {
+				t.Errorf("%d requests, %d attempts reported; want %d", got, info.Attempts, tt.wantCalls)
+			}
+			if tt.wantWaits != nil && !equalDurations(*waits, tt.wantWaits) {
+				t.Errorf("waits = %v, want %v", *waits, tt.wantWaits)
+			}
+			if len(events) != tt.wantCalls-1 || events[0].Attempt != 1 || events[0].StatusCode == 0 || events[0].Op != "POST /deployments/secrets" {
+				t.Errorf("retry events = %+v", events)
+			}
+			if s.api.Len() != 1 {
+				t.Errorf("the API holds %d secrets, want 1", s.api.Len())
+			}
+		})
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestBackoffGrowsWithJitterAndStopsAtTheLimit(t *testing.T) {
+	_, srv := newScripted(t, answer(503), answer(503), answer(503), answer(503))
+	c, waits := retryClient(t, srv.URL, 3)
+	_, err := create(c, context.Background(), "B")
+	if !errors.Is(err, togetherapi.ErrServer) {
+		t.Fatalf("err = %v, want the last 503", err)
+	}
+	if len(*waits) != 3 {
+		t.Fatalf("waits = %v, want 3", *waits)
+	}
+	for i, w := range *waits {
+		base := 500 * time.Millisecond << i
+		if w > base || w < base*3/4 {
+			t.Errorf("wait %d = %s, want within [%s, %s]", i, w, base*3/4, base)
+		}
+	}
+}
+
+func TestDoesNotRetryWhatCouldRepeatAnEffectOrWaitTooLong(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []step
+		want  error
+	}{
+		{"400", []step{answer(400)}, nil},
+		{"401", []step{answer(401)}, togetherapi.ErrUnauthorized},
+		{"409", []step{answer(409)}, togetherapi.ErrAlreadyExists},
+		{"429 asking for a minute", []step{answer(429, "Retry-After", "60")}, togetherapi.ErrRateLimited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScripted(t, tt.steps...)
+			c, _ := retryClient(t, srv.URL, 2)
+			_, err := create(c, context.Background(), "N")
+			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Errorf("err = %v, want %v", err, tt.want)
+			}
+			if n := len(s.requests()); n != 1 {
+				t.Errorf("%d requests, want 1: %v", n, s.requests())
+			}
+		})
+	}
+}
+
+func TestRetriesAConnectionThatNeverSentTheRequest(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	c, waits := retryClient(t, "http://"+addr, 2)
+	var info togetherapi.CallInfo
+	_, err = create(c, togetherapi.WithCallInfo(context.Background(), &info), "C")
+	var te *togetherapi.TransportError
+	if !errors.As(err, &te) || errors.As(err, new(*togetherapi.OutcomeUnknownError)) {
+		t.Errorf("err = %v, want a plain TransportError: nothing was sent", err)
+	}
+	if info.Attempts != 3 || len(*waits) != 2 {
+		t.Errorf("attempts = %d, waits = %v; want 3 attempts", info.Attempts, *waits)
+	}
+}
+
+func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
+	tests := []struct {
+		name           string
+		steps          []step
+		retries        int
+		wantResolution string
+		wantRequests   []string
+	}{
+		{
+			name: "502 after the secret was made", steps: []step{actThenAnswer(502)}, retries: 2,
+			wantResolution: "the answer was lost (HTTP 502); reading the secret back showed it created at",
+			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
+		},
+		{
+			name: "504 after the secret was made", steps: []step{actThenAnswer(504)}, retries: 0,
+			wantResolution: "the answer was lost (HTTP 504)",
+			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
+		},
+		{
+			name: "connection reset after the secret was made", steps: []step{actThenReset()}, retries: 2,
+			wantResolution: "the answer was lost (the connection broke)",
+			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
+		},
+		{
+			name: "timeout after the secret was made", steps: []step{actThenHang()}, retries: 2,
+			wantResolution: "the answer was lost (no answer within",
+			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
+		},
+		{
+			name: "502 before anything was made", steps: []step{answer(502)}, retries: 2,
+			wantResolution: "the answer was lost (HTTP 502); reading the secrets back showed it was not created; sent it again",
+			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets", "POST /v1/deployments/secrets"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScripted(t, tt.steps...)
+			c, _ := retryClient(t, srv.URL, tt.retries)
+			if strings.Contains(tt.name, "timeout") {
+				c = newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = 2 * time.Second; c.AttemptTimeout = 100 * time.Millisecond })
+			}
+			var info togetherapi.CallInfo
+			got, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "AMBIG")
+			if err != nil {
+				t.Fatalf("create: %v", err)
+			}
+			if got.Name != "AMBIG" || got.ID == "" {
+				t.Errorf("secret = %+v", got)
+			}
+			if !strings.Contains(info.Resolution, tt.wantResolution) {
+				t.Errorf("Resolution = %q, want it to contain %q", info.Resolution, tt.wantResolution)
+			}
+			if s.api.Len() != 1 || !s.api.ValueMatches("AMBIG", "v-AMBIG") {
+				t.Errorf("the API holds %d secrets, want exactly the one", s.api.Len())
+			}
+			if got := s.requests(); strings.Join(got, ",") != strings.Join(tt.wantRequests, ",") {
+				t.Errorf("requests = %v, want %v", got, tt.wantRequests)
+			}
+		})
+	}
+}
+
+func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
+	s, srv := newScripted(t)
+	past := time.Now().Add(-time.Hour)
+	old := sandbox.New(sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
+	oldSrv := httptest.NewServer(old)
+	t.Cleanup(oldSrv.Close)
+	c0 := newClient(t, oldSrv.URL+"/v1")
+	if _, err := create(c0, context.Background(), "TAKEN"); err != nil {
+		t.Fatal(err)
+	}
+	// The scripted API answers from the old sandbox: the name is taken, an
+	// hour ago, and the first answer is lost.
+	s.api = old
+	s.steps = []step{answer(502)}
+	c, _ := retryClient(t, srv.URL, 2)
+	var info togetherapi.CallInfo
+	_, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "TAKEN")
+	if !errors.Is(err, togetherapi.ErrAlreadyExists) || !strings.Contains(err.Error(), "before this call") {
+		t.Errorf("err = %v, want already exists, from before this call", err)
+	}
+	if !old.ValueMatches("TAKEN", "v-TAKEN") || old.Len() != 1 {
+		t.Error("the existing secret was changed")
+	}
+}
+
+func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
+	// Every request fails ambiguously, the read-back included.
+	s, srv := newScripted(t)
+	s.steps = []step{answer(502), answer(502), answer(502), answer(502), answer(502), answer(502)}
+	c, _ := retryClient(t, srv.URL, 2)
+	_, err := create(c, context.Background(), "LOST")
+	var unknown *togetherapi.OutcomeUnknownError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("err = %v, want *OutcomeUnknownError", err)
+	}
+	if !strings.Contains(unknown.Detail, "reading the secrets back failed too") || !strings.Contains(unknown.Detail, `if "LOST" is there with a created_at after`) {
+		t.Errorf("Detail = %q", unknown.Detail)
+	}
+	for _, r := range s.requests() {
+		if strings.HasPrefix(r, "POST") && r != s.requests()[0] {
+			t.Errorf("sent the create again without knowing the first failed: %v", s.requests())
+		}
+	}
+}
+
+func TestIdempotentReadsRetryGatewayErrors(t *testing.T) {
+	s, srv := newScripted(t, answer(502), answer(504))
+	c, _ := retryClient(t, srv.URL, 2)
+	if _, err := c.ListSecrets(context.Background()); err != nil {
+		t.Fatalf("list after two gateway errors: %v", err)
+	}
+	if n := len(s.requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+func TestTheBudgetBoundsRetriesAndWaits(t *testing.T) {
+	// A Retry-After longer than what is left of the budget is not waited for.
+	s, srv := newScripted(t, answer(429, "Retry-After", "3"))
+	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.MaxRetries = 2; c.Timeout = time.Second })
+	var waits []time.Duration
+	togetherapi.SetSleep(c, func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return nil })
+	_, err := create(c, context.Background(), "SLOW")
+	if !errors.Is(err, togetherapi.ErrRateLimited) {
+		t.Errorf("err = %v, want the 429", err)
+	}
+	if len(waits) != 0 {
+		t.Errorf("waited %v for a retry the budget could not hold", waits)
+	}
+	if n := len(s.requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
