@@ -30,6 +30,13 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
+// Concurrency of tools/call over stdio: mcp-go's ceiling for workers, and a
+// queue deep enough that a burst never stalls reading stdin.
+const (
+	stdioWorkers = 100
+	stdioQueue   = 2000
+)
+
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version string
 
@@ -244,6 +251,11 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
+	// mcp-go runs tools/call on 5 workers behind a queue of 100, and blocks
+	// the read loop when the queue is full. Agents fan out, and each call
+	// mostly waits on the network, so run many at once and queue plenty.
+	server.WithWorkerPoolSize(stdioWorkers)(stdio)
+	server.WithQueueSize(stdioQueue)(stdio)
 	err = stdio.Listen(ctx, stdin, stdout)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error().Err(err).Msg("stdio server stopped")

@@ -150,7 +150,35 @@ func (p *proc) response(t *testing.T, id any) map[string]any {
 	}
 }
 
-// wait closes stdin and returns the exit code.
+// responses collects the next n responses, in whatever order they come,
+// keyed by their id as JSON.
+func (p *proc) responses(t *testing.T, n int) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	timeout := time.After(60 * time.Second)
+	for len(out) < n {
+		select {
+		case line, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("stdout closed after %d of %d responses; stderr:\n%s", len(out), n, p.stderr.String())
+			}
+			var msg map[string]any
+			if err := json.Unmarshal([]byte(line), &msg); err != nil || msg["jsonrpc"] != "2.0" {
+				t.Fatalf("stdout carries a line that is not JSON-RPC: %q", line)
+			}
+			id, _ := json.Marshal(msg["id"])
+			if _, dup := out[string(id)]; dup {
+				t.Fatalf("two responses with id %s", id)
+			}
+			out[string(id)] = msg
+		case <-timeout:
+			t.Fatalf("%d of %d responses within 60s", len(out), n)
+		}
+	}
+	return out
+}
+
+// exit closes stdin and returns the exit code.
 func (p *proc) exit(t *testing.T) int {
 	t.Helper()
 	_ = p.stdin.Close()
@@ -401,5 +429,176 @@ func TestCommandLine(t *testing.T) {
 				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// initialized starts the binary against url and completes the handshake.
+func initialized(t *testing.T, url string, extra ...string) *proc {
+	t.Helper()
+	p := start(t, append([]string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + url + "/v1"}, extra...))
+	p.send(t, `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, "init")
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	return p
+}
+
+func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
+	n := 500
+	if testing.Short() {
+		n = 200
+	}
+	srv, api, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	// Every call is written before any answer is read: one burst, as an
+	// agent fanning out would send it.
+	var batch strings.Builder
+	for i := 1; i <= n; i++ {
+		batch.WriteString(createCall(i, fmt.Sprintf("load/S%04d", i)) + "\n")
+	}
+	if _, err := io.WriteString(p.stdin, batch.String()); err != nil {
+		t.Fatal(err)
+	}
+	got := p.responses(t, n)
+	ids := map[string]bool{}
+	for i := 1; i <= n; i++ {
+		msg := got[fmt.Sprint(i)]
+		res, _ := msg["result"].(map[string]any)
+		sc, _ := res["structuredContent"].(map[string]any)
+		if res["isError"] == true || sc["name"] != fmt.Sprintf("load/S%04d", i) {
+			t.Fatalf("call %d = %v", i, msg)
+		}
+		ids[fmt.Sprint(sc["id"])] = true
+	}
+	if len(ids) != n || api.Len() != n {
+		t.Errorf("%d distinct results and %d secrets, want %d of each", len(ids), api.Len(), n)
+	}
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+// hangingAPI answers nothing until the request is cancelled, and reports
+// each cancellation it sees.
+func hangingAPI(t *testing.T) (string, chan struct{}, chan struct{}) {
+	t.Helper()
+	arrived, cancelled := make(chan struct{}, 10), make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // the server sees a hang-up only once the body is read
+		arrived <- struct{}{}
+		<-r.Context().Done()
+		cancelled <- struct{}{}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, arrived, cancelled
+}
+
+func waitFor(t *testing.T, ch chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not happen within 5s", what)
+	}
+}
+
+func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
+	url, arrived, cancelled := hangingAPI(t)
+	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
+	p.send(t, createCall(7, "CANCEL_ME"))
+	waitFor(t, arrived, "the request reaching the API")
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"user stopped"}}`)
+	waitFor(t, cancelled, "the API seeing the cancellation")
+
+	p.send(t, `{"jsonrpc":"2.0","id":8,"method":"ping"}`)
+	p.response(t, 8)
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
+	url, arrived, cancelled := hangingAPI(t)
+	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
+	p.send(t, createCall(9, "IN_FLIGHT"))
+	waitFor(t, arrived, "the request reaching the API")
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	waitFor(t, cancelled, "the API seeing the cancellation")
+}
+
+func TestStdioShutdownSignalCancelsCallsInFlight(t *testing.T) {
+	url, arrived, cancelled := hangingAPI(t)
+	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
+	p.send(t, createCall(10, "IN_FLIGHT"))
+	waitFor(t, arrived, "the request reaching the API")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, cancelled, "the API seeing the cancellation")
+	if code := p.waitExit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+// barrier holds requests until n are in flight at once, then lets them all
+// go; a request that waits 10s without that happening goes on anyway.
+type barrier struct {
+	mu      sync.Mutex
+	n, in   int
+	max     int
+	release chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{n: n, release: make(chan struct{})} }
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	b.in++
+	if b.in > b.max {
+		b.max = b.in
+	}
+	if b.in == b.n {
+		close(b.release)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.release:
+	case <-time.After(10 * time.Second):
+	}
+	b.mu.Lock()
+	b.in--
+	b.mu.Unlock()
+}
+
+func (b *barrier) peak() int { b.mu.Lock(); defer b.mu.Unlock(); return b.max }
+
+func TestStdioRunsManyCallsAtOnce(t *testing.T) {
+	// mcp-go's default runs 5 tool calls at a time; a fan-out of 60 must
+	// reach the API together.
+	const n = 60
+	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
+	b := newBarrier(n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.wait()
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := initialized(t, srv.URL)
+	var batch strings.Builder
+	for i := 1; i <= n; i++ {
+		batch.WriteString(createCall(i, fmt.Sprintf("fan/S%02d", i)) + "\n")
+	}
+	if _, err := io.WriteString(p.stdin, batch.String()); err != nil {
+		t.Fatal(err)
+	}
+	p.responses(t, n)
+	if got := b.peak(); got < n {
+		t.Errorf("at most %d calls reached the API at once, want all %d", got, n)
+	}
+	if api.Len() != n {
+		t.Errorf("%d secrets, want %d", api.Len(), n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -428,5 +429,65 @@ func TestCallInfoReportsTheWire(t *testing.T) {
 	}
 	if info.Attempts != 1 || info.StatusCode != 200 || info.RequestID != "req-7" || info.Resolution != "" {
 		t.Errorf("CallInfo = %+v", info)
+	}
+}
+
+func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
+	// http.Transport keeps 2 idle connections per host by default, so a
+	// second burst would open nearly all its connections again.
+	const n = 40
+	var (
+		mu       sync.Mutex
+		newConns int
+		gate     = make(chan struct{})
+		inFlight atomic.Int32
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		g := gate
+		mu.Unlock()
+		if inFlight.Add(1) == n {
+			close(g)
+		}
+		select {
+		case <-g:
+		case <-time.After(10 * time.Second):
+		}
+		respond(200, `{"object":"list","data":[]}`)(w, r)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			newConns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newClient(t, srv.URL+"/v1")
+	defer c.CloseIdleConnections()
+
+	burst := func() {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				if _, err := c.ListSecrets(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	burst()
+	mu.Lock()
+	first := newConns
+	gate = make(chan struct{})
+	mu.Unlock()
+	inFlight.Store(0)
+	burst()
+	mu.Lock()
+	defer mu.Unlock()
+	if first != n || newConns != n {
+		t.Errorf("opened %d connections for the first burst and %d for the second; want %d and 0", first, newConns-first, n)
 	}
 }
