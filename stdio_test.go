@@ -321,6 +321,10 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 	if msg := p.response(t, nil); msg["error"].(map[string]any)["code"] != -32700.0 {
 		t.Errorf("not JSON: %v", msg)
 	}
+	p.send(t, `{"jsonrpc":"2.0","id":99,"method":"tools/call","params":{"name":"create_sec`)
+	if msg := p.response(t, nil); msg["error"].(map[string]any)["code"] != -32700.0 {
+		t.Errorf("truncated JSON: %v", msg)
+	}
 	p.send(t, `{"jsonrpc":"2.0","id":2,"method":"no/such/method"}`)
 	if msg := p.response(t, 2); msg["error"].(map[string]any)["code"] != -32601.0 {
 		t.Errorf("unknown method: %v", msg)

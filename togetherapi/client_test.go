@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +65,7 @@ func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	t.Cleanup(c.CloseIdleConnections)
 	return c
 }
 
@@ -489,5 +491,31 @@ func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
 	defer mu.Unlock()
 	if first != n || newConns != n {
 		t.Errorf("opened %d connections for the first burst and %d for the second; want %d and 0", first, newConns-first, n)
+	}
+}
+
+func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
+	// 64 MiB streamed from a small buffer: only the client's reading shows.
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(500)
+		chunk := make([]byte, 32<<10)
+		for range (64 << 20) / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	c := newClient(t, srv.URL+"/v1")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, togetherapi.ErrResponseTooLarge) {
+		t.Errorf("err = %v, want ErrResponseTooLarge", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+		t.Errorf("the call allocated %d MiB for a 64 MiB body; reading must stop at the cap", grew>>20)
 	}
 }

@@ -148,6 +148,11 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 		}, []string{"HTTP 307", "redirect to elsewhere.example refused", "Nothing was sent to the redirect's target"}},
 		{"huge body", jsonResp(200, strings.Repeat(" ", togetherapi.MaxResponseBytes+1)), []string{"larger than 1048576 bytes"}},
 		{"malformed success", jsonResp(200, "{"), []string{"reported success", "probably took effect"}},
+		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}, []string{"Could not tell whether create secret \"A\" took effect: the connection to Together broke after the request was sent", "list the secrets"}},
 		{"success echoing the value", jsonResp(200, fmt.Sprintf(`{"object":"secret","id":"s1","name":"A","value":%q,"description":%q}`, canaryValue, canaryValue)), nil},
 	}
 	h := newHarness(t, nil)

@@ -66,6 +66,7 @@ type harness struct {
 	requests atomic.Int32
 	logs     *syncBuffer
 	server   *server.MCPServer
+	client   *togetherapi.Client
 	mcp      *client.Client
 }
 
@@ -109,6 +110,8 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(api.CloseIdleConnections)
+	h.client = api
 	s := tools.NewServer(tools.Config{
 		Client:  api,
 		Version: "test",
