@@ -18,7 +18,10 @@ func TestNoGoroutineOutlivesACall(t *testing.T) {
 
 	faults := []http.HandlerFunc{
 		nil, // success
-		func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Retry-After-Ms", "1"); w.WriteHeader(503) },
+		func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After-Ms", "1")
+			w.WriteHeader(503)
+		},
 		func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(502) },
 		func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
