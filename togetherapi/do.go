@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"time"
 )
 
@@ -93,18 +94,26 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 
 // send makes one HTTP attempt, bounded by the attempt timeout.
 func (c *Client) send(ctx context.Context, op call) (ex exchange) {
+	var (
+		err error
+		req *http.Request
+	)
 	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	defer cancel()
 	trace := &httptrace.ClientTrace{WroteHeaders: func() { ex.sent = true }}
 	ctx = httptrace.WithClientTrace(ctx, trace)
 
 	u := *c.base
-	u.Path = c.base.Path + op.path
+	u.RawPath = c.base.EscapedPath() + op.path
+	if u.Path, err = url.PathUnescape(u.RawPath); err != nil {
+		ex.err = fmt.Errorf("building the request path: %w", err)
+		return ex
+	}
 	var body io.Reader
 	if op.body != nil {
 		body = bytes.NewReader(op.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, op.method, u.String(), body)
+	req, err = http.NewRequestWithContext(ctx, op.method, u.String(), body)
 	if err != nil {
 		ex.err = fmt.Errorf("building the request: %w", err)
 		return ex

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -270,3 +272,152 @@ func (c *Client) listSecrets(ctx context.Context) ([]Secret, http.Header, error)
 	}
 	return out, resp.header, nil
 }
+
+// UpdateSecretRequest is the body of an update call. Every field is
+// optional, but at least one of Name, Value and Description must change.
+type UpdateSecretRequest struct {
+	// Name renames the secret; empty keeps the name.
+	Name string
+	// Value replaces the stored value; zero keeps it.
+	Value Sensitive
+	// Description replaces the description; nil keeps it, "" clears it.
+	Description *string
+	// ProjectID is ignored by the API.
+	ProjectID string
+}
+
+// ErrNoChange means an update asked for no change; nothing was sent.
+var ErrNoChange = errors.New("togetherapi: update changes nothing: set a new name, value or description")
+
+// Validate reports the first field of r that the API would refuse.
+func (r UpdateSecretRequest) Validate() error {
+	if r.Name == "" && r.Value.IsZero() && r.Description == nil {
+		return ErrNoChange
+	}
+	if r.Name != "" {
+		if err := ValidateName("name", r.Name); err != nil {
+			return err
+		}
+	}
+	if r.Description != nil {
+		return ValidateDescription(*r.Description)
+	}
+	return nil
+}
+
+// GetSecret returns the metadata of the secret with the given ID or name.
+// A name holding "/" is looked up through the list, since the API's path
+// cannot carry it unambiguously.
+func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error) {
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	if isPlainSegment(idOrName) {
+		resp, err := c.do(ctx, call{method: http.MethodGet, path: secretPath(idOrName), idempotent: true})
+		if err != nil {
+			return nil, fmt.Errorf("get secret %q: %w", idOrName, err)
+		}
+		s, err := decodeSecret(resp.body, nil)
+		if err != nil {
+			return nil, fmt.Errorf("get secret %q: %w", idOrName, err)
+		}
+		return s, nil
+	}
+	s, err := c.resolve(ctx, idOrName)
+	if err != nil {
+		return nil, fmt.Errorf("get secret %q: %w", idOrName, err)
+	}
+	return s, nil
+}
+
+// UpdateSecret changes the secret with the given ID or name and returns its
+// new metadata. The secret is first resolved to its ID, so that the request
+// goes to one secret whatever its name holds, and so that sending it again
+// after a lost answer has the same effect as sending it once.
+func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSecretRequest) (*Secret, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	wire := wireSecretRequest{Name: req.Name, Description: req.Description, ProjectID: req.ProjectID}
+	if !req.Value.IsZero() {
+		v := req.Value.reveal()
+		wire.Value = &v
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, fmt.Errorf("togetherapi: encoding update request: %w", err)
+	}
+	defer clear(body)
+
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	current, err := c.resolve(ctx, idOrName)
+	if err != nil {
+		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
+	}
+	scrub := Scrubber{req.Value}
+	resp, err := c.do(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: scrub, idempotent: true})
+	if err != nil {
+		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
+	}
+	s, err := decodeSecret(resp.body, scrub)
+	if err != nil {
+		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
+	}
+	return s, nil
+}
+
+// DeleteSecret deletes the secret with the given ID or name and returns the
+// metadata it had. Like UpdateSecret it acts by ID; a retry that finds the
+// secret gone after a lost answer counts as deleted.
+func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, error) {
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	current, err := c.resolve(ctx, idOrName)
+	if err != nil {
+		return nil, fmt.Errorf("delete secret %q: %w", idOrName, err)
+	}
+	info := callInfoFrom(ctx)
+	before := info.Attempts
+	_, err = c.do(ctx, call{method: http.MethodDelete, path: secretPath(current.ID), idempotent: true})
+	if errors.Is(err, ErrNotFound) && info.Attempts-before > 1 {
+		// It was there when resolved; an earlier attempt whose answer was
+		// lost must have deleted it.
+		info.Resolution = "an earlier attempt's answer was lost, and the retry found the secret already gone, so it was deleted"
+		err = nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delete secret %q: %w", idOrName, err)
+	}
+	return current, nil
+}
+
+// resolve finds a secret by ID, then by name, through the list, as the API's
+// {id} does.
+func (c *Client) resolve(ctx context.Context, idOrName string) (*Secret, error) {
+	if idOrName == "" {
+		return nil, &FieldError{Field: "id", Problem: "is required: give the secret's ID or name"}
+	}
+	list, _, err := c.listSecrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, match := range []func(Secret) bool{
+		func(s Secret) bool { return s.ID == idOrName },
+		func(s Secret) bool { return s.Name == idOrName },
+	} {
+		for i := range list {
+			if match(list[i]) {
+				return &list[i], nil
+			}
+		}
+	}
+	return nil, &APIError{StatusCode: http.StatusNotFound, Message: fmt.Sprintf("no secret has the ID or name %q", idOrName)}
+}
+
+// isPlainSegment reports whether s can stand in a URL path as one segment
+// with nothing that a proxy or router might read differently.
+func isPlainSegment(s string) bool {
+	return s != "" && s != "." && s != ".." && nameRE.MatchString(s) && !strings.Contains(s, "/")
+}
+
+func secretPath(id string) string { return secretsPath + "/" + url.PathEscape(id) }

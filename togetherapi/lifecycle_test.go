@@ -1,0 +1,212 @@
+package togetherapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestTheWholeLifecycleAgainstTheStandIn(t *testing.T) {
+	s, srv := newScripted(t)
+	c := newClient(t, srv.URL+"/v1")
+	ctx := context.Background()
+
+	made, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "prod/db.password", Value: togetherapi.NewSensitive("one"), Description: "db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "PLAIN", Value: togetherapi.NewSensitive("p")}); err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := c.ListSecrets(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "PLAIN" || list[1].Name != "prod/db.password" {
+		t.Fatalf("ListSecrets = %+v, %v", list, err)
+	}
+
+	for _, id := range []string{made.ID, "prod/db.password"} {
+		got, err := c.GetSecret(ctx, id)
+		if err != nil {
+			t.Fatalf("GetSecret(%q): %v", id, err)
+		}
+		if diff := cmp.Diff(made, got); diff != "" {
+			t.Errorf("GetSecret(%q) (-created +got):\n%s", id, diff)
+		}
+	}
+
+	rotated, err := c.UpdateSecret(ctx, "prod/db.password", togetherapi.UpdateSecretRequest{Value: togetherapi.NewSensitive("two")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rotated.ID != made.ID || rotated.Name != "prod/db.password" || rotated.Description != "db" || !s.api.ValueMatches("prod/db.password", "two") {
+		t.Errorf("after rotation: %+v", rotated)
+	}
+
+	renamed, err := c.UpdateSecret(ctx, made.ID, togetherapi.UpdateSecretRequest{Name: "prod/db/password", Description: ptr("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renamed.Name != "prod/db/password" || renamed.Description != "" || !s.api.ValueMatches("prod/db/password", "two") {
+		t.Errorf("after rename: %+v", renamed)
+	}
+
+	deleted, err := c.DeleteSecret(ctx, "prod/db/password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted.ID != made.ID {
+		t.Errorf("DeleteSecret returned %+v", deleted)
+	}
+	if _, err := c.GetSecret(ctx, made.ID); !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Errorf("GetSecret after delete: err = %v, want ErrNotFound", err)
+	}
+	if _, err := c.GetSecret(ctx, "prod/db/password"); !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Errorf("GetSecret by name after delete: err = %v, want ErrNotFound", err)
+	}
+
+	// Names with "/" and every update and delete go by ID through the list;
+	// nothing ever puts a raw name with "/" in a path.
+	for _, r := range s.requests() {
+		if strings.Count(r, "/") > 4 {
+			t.Errorf("a name was put in a path: %s", r)
+		}
+	}
+}
+
+func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
+	var patches []string
+	s, srv := newScripted(t)
+	c := newClient(t, srv.URL+"/v1")
+	ctx := context.Background()
+	made, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "N", Value: togetherapi.NewSensitive("v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(w http.ResponseWriter, r *http.Request, api http.Handler) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		b, _ := json.Marshal(body)
+		patches = append(patches, string(b))
+		r.Body = http.NoBody
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(made)
+	}
+	for _, req := range []togetherapi.UpdateSecretRequest{
+		{Value: togetherapi.NewSensitive("new")},
+		{Name: "M"},
+		{Description: ptr("")},
+		{Description: ptr("d"), ProjectID: "p"},
+	} {
+		s.mu.Lock()
+		s.steps = []step{nil, record} // the list answers normally; the PATCH is recorded
+		s.mu.Unlock()
+		if _, err := c.UpdateSecret(ctx, "N", req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{`{"value":"new"}`, `{"name":"M"}`, `{"description":""}`, `{"description":"d","project_id":"p"}`}
+	if diff := cmp.Diff(want, patches); diff != "" {
+		t.Errorf("PATCH bodies (-want +got):\n%s", diff)
+	}
+}
+
+func TestUpdateRefusesNoChangeAndBadFieldsWithoutSending(t *testing.T) {
+	s, srv := newScripted(t)
+	c := newClient(t, srv.URL+"/v1")
+	for _, tt := range []struct {
+		req  togetherapi.UpdateSecretRequest
+		want string
+	}{
+		{togetherapi.UpdateSecretRequest{}, "changes nothing"},
+		{togetherapi.UpdateSecretRequest{ProjectID: "p"}, "changes nothing"},
+		{togetherapi.UpdateSecretRequest{Name: "bad name"}, "name may contain only"},
+		{togetherapi.UpdateSecretRequest{Description: ptr(strings.Repeat("d", 501))}, "description must be at most 500"},
+	} {
+		if _, err := c.UpdateSecret(context.Background(), "N", tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("UpdateSecret(%+v) = %v, want %q", tt.req, err, tt.want)
+		}
+	}
+	if n := len(s.requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}
+
+func TestUpdateAndDeleteReportMissingAndTakenNames(t *testing.T) {
+	_, srv := newScripted(t)
+	c := newClient(t, srv.URL+"/v1")
+	ctx := context.Background()
+	for _, n := range []string{"A", "B"} {
+		if _, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: n, Value: togetherapi.NewSensitive("v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.UpdateSecret(ctx, "NOPE", togetherapi.UpdateSecretRequest{Name: "X"}); !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Errorf("update of a missing secret: %v", err)
+	}
+	if _, err := c.DeleteSecret(ctx, "NOPE"); !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Errorf("delete of a missing secret: %v", err)
+	}
+	if _, err := c.UpdateSecret(ctx, "A", togetherapi.UpdateSecretRequest{Name: "B"}); !errors.Is(err, togetherapi.ErrAlreadyExists) {
+		t.Errorf("rename onto a taken name: %v", err)
+	}
+}
+
+func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
+	s, srv := newScripted(t)
+	c, _ := retryClient(t, srv.URL, 2)
+	ctx := context.Background()
+	if _, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "R", Value: togetherapi.NewSensitive("v")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The rename takes effect but its answer is lost; sending the same PATCH
+	// to the same ID again changes nothing more.
+	s.mu.Lock()
+	s.steps = []step{nil, actThenAnswer(502)}
+	s.mu.Unlock()
+	got, err := c.UpdateSecret(ctx, "R", togetherapi.UpdateSecretRequest{Name: "R2"})
+	if err != nil || got.Name != "R2" {
+		t.Fatalf("update = %+v, %v", got, err)
+	}
+
+	// The delete takes effect but its answer is lost; the retry's 404 means
+	// it is gone.
+	s.mu.Lock()
+	s.steps = []step{nil, actThenAnswer(504)}
+	s.mu.Unlock()
+	var info togetherapi.CallInfo
+	if _, err := c.DeleteSecret(togetherapi.WithCallInfo(ctx, &info), "R2"); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if !strings.Contains(info.Resolution, "already gone, so it was deleted") || s.api.Len() != 0 {
+		t.Errorf("Resolution = %q, %d secrets left", info.Resolution, s.api.Len())
+	}
+}
+
+func TestIDsAreEscapedInPaths(t *testing.T) {
+	srv, requests := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte(`{"object":"list","data":[{"id":"odd id/1?","name":"N"}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"id":"odd id/1?","name":"N"}`))
+	})
+	c := newClient(t, srv.URL+"/v1")
+	if _, err := c.DeleteSecret(context.Background(), "N"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := requests()
+	if got := reqs[len(reqs)-1]; got.method != "DELETE" || got.path != "/v1/deployments/secrets/odd%20id%2F1%3F" {
+		t.Errorf("DELETE went to %s %s", got.method, got.path)
+	}
+}
