@@ -54,6 +54,7 @@ type config struct {
 	logLevel  zerolog.Level
 	logFormat string
 	sandbox   bool
+	tools     tools.Selection
 	command   string // "" to serve, or "demo"
 }
 
@@ -71,6 +72,9 @@ var settings = []setting{
 	{"log-level", "TOGETHER_SECRETS_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TOGETHER_SECRETS_LOG_FORMAT", "json", "json or console; logs always go to stderr"},
 	{"sandbox", "TOGETHER_SECRETS_SANDBOX", "false", "serve an in-memory stand-in for Together: no key, no network"},
+	{"tools", "TOGETHER_SECRETS_TOOLS", strings.Join(tools.DefaultTools, ","), "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ")},
+	{"allow-delete", "TOGETHER_SECRETS_ALLOW_DELETE", "false", "also offer delete_secret (deleting a secret a deployment uses breaks it)"},
+	{"read-only", "TOGETHER_SECRETS_READ_ONLY", "false", "offer only list_secrets and get_secret, whatever else is set"},
 }
 
 func usage(w io.Writer) {
@@ -121,6 +125,17 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, err
 	}
 	sandboxFlag := fs.Bool("sandbox", sandboxEnv, "")
+	toolList := fs.String("tools", env("TOGETHER_SECRETS_TOOLS", ""), "")
+	allowDeleteEnv, err := parseBool("TOGETHER_SECRETS_ALLOW_DELETE", env("TOGETHER_SECRETS_ALLOW_DELETE", "false"))
+	if err != nil {
+		return cfg, err
+	}
+	allowDelete := fs.Bool("allow-delete", allowDeleteEnv, "")
+	readOnlyEnv, err := parseBool("TOGETHER_SECRETS_READ_ONLY", env("TOGETHER_SECRETS_READ_ONLY", "false"))
+	if err != nil {
+		return cfg, err
+	}
+	readOnly := fs.Bool("read-only", readOnlyEnv, "")
 	showVersion := fs.Bool("version", false, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
@@ -156,6 +171,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, fmt.Errorf("timeout %q is not a positive duration such as 30s or 2m", *timeout)
 	}
 
+	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly}
+	for _, name := range strings.Split(*toolList, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			cfg.tools.Names = append(cfg.tools.Names, name)
+		}
+	}
+	if _, err := cfg.tools.Resolve(); err != nil {
+		return cfg, err
+	}
 	if cfg.retries, err = strconv.Atoi(*retries); err != nil || cfg.retries < 0 || cfg.retries > 10 {
 		return cfg, fmt.Errorf("max retries %q is not a whole number from 0 to 10", *retries)
 	}
@@ -239,13 +263,18 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		return 2
 	}
 
-	s := tools.NewServer(tools.Config{
+	s, err := tools.NewServer(tools.Config{
 		Client:  client,
 		Version: buildVersion(),
 		Sandbox: cfg.sandbox,
 		Redact:  togetherapi.Scrubber{cfg.apiKey},
 		Logger:  logger,
+		Tools:   cfg.tools,
 	})
+	if err != nil {
+		fmt.Fprintf(stderr, "together-secrets-mcp: %v\n", err)
+		return 2
+	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
 		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Msg("serving MCP on stdio")
 

@@ -53,6 +53,20 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("retries = %d, want 0 from the flag", c.retries)
 			}
 		}},
+		{name: "tool selection", args: []string{"--read-only", "--tools", " get_secret , list_secrets,"}, env: map[string]string{"TOGETHER_SECRETS_ALLOW_DELETE": "true"},
+			check: func(t *testing.T, c config) {
+				if !c.tools.ReadOnly || !c.tools.AllowDelete || strings.Join(c.tools.Names, ",") != "get_secret,list_secrets" {
+					t.Errorf("tools = %+v", c.tools)
+				}
+			}},
+		{name: "tool selection from the environment", env: map[string]string{"TOGETHER_SECRETS_TOOLS": "create_secret", "TOGETHER_SECRETS_READ_ONLY": "0"},
+			check: func(t *testing.T, c config) {
+				if c.tools.ReadOnly || strings.Join(c.tools.Names, ",") != "create_secret" {
+					t.Errorf("tools = %+v", c.tools)
+				}
+			}},
+		{name: "unknown tool", args: []string{"--tools", "create_secret,nuke_all"}, wantErr: `unknown tool "nuke_all"; the tools are create_secret, list_secrets`},
+		{name: "bad read-only variable", env: map[string]string{"TOGETHER_SECRETS_READ_ONLY": "yes please"}, wantErr: "TOGETHER_SECRETS_READ_ONLY"},
 		{name: "bad retries", args: []string{"--max-retries", "-1"}, wantErr: `max retries "-1" is not a whole number from 0 to 10`},
 		{name: "flags win", args: []string{"--timeout=2s", "--log-level", "warn", "--sandbox=false", "--base-url", "https://example.test/v1"},
 			env: map[string]string{"TOGETHER_SECRETS_TIMEOUT": "5s", "TOGETHER_SECRETS_SANDBOX": "1", "TOGETHER_BASE_URL": "https://x/v1"},

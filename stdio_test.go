@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -415,6 +416,7 @@ func TestCommandLine(t *testing.T) {
 		{"unknown flag", []string{"--colour"}, nil, 2, "", "flag provided but not defined: -colour"},
 		{"plain http to a remote host", nil, []string{"TOGETHER_BASE_URL=http://api.together.ai/v1"}, 2, "", "use https"},
 		{"demo", []string{"demo"}, nil, 0, "the value appears nowhere in the result", ""},
+		{"unknown tool", []string{"--tools", "create_secret,drop_all"}, nil, 2, "", `unknown tool "drop_all"; the tools are create_secret, list_secrets, get_secret, update_secret, delete_secret`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -604,5 +606,48 @@ func TestStdioRunsManyCallsAtOnce(t *testing.T) {
 	}
 	if api.Len() != n {
 		t.Errorf("%d secrets, want %d", api.Len(), n)
+	}
+}
+
+func TestStdioOffersTheSelectedTools(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{nil, nil, "create_secret,get_secret,list_secrets,update_secret"},
+		{[]string{"--allow-delete"}, nil, "create_secret,delete_secret,get_secret,list_secrets,update_secret"},
+		{nil, []string{"TOGETHER_SECRETS_READ_ONLY=true", "TOGETHER_SECRETS_ALLOW_DELETE=true"}, "get_secret,list_secrets"},
+		{[]string{"--tools=delete_secret,list_secrets"}, nil, "delete_secret,list_secrets"},
+	} {
+		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+			p := start(t, tc.env, append([]string{"--sandbox"}, tc.args...)...)
+			p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+			p.response(t, 1)
+			p.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+			var list struct {
+				Result struct {
+					Tools []struct{ Name string } `json:"tools"`
+				} `json:"result"`
+			}
+			b, _ := json.Marshal(p.response(t, 2))
+			_ = json.Unmarshal(b, &list)
+			var names []string
+			for _, tool := range list.Result.Tools {
+				names = append(names, tool.Name)
+			}
+			slices.Sort(names)
+			if got := strings.Join(names, ","); got != tc.want {
+				t.Errorf("tools = %s, want %s", got, tc.want)
+			}
+			// A tool not offered cannot be called either.
+			if !strings.Contains(tc.want, "create_secret") {
+				p.send(t, createCall(3, "X"))
+				if msg := p.response(t, 3); msg["error"] == nil {
+					t.Errorf("create_secret was callable: %v", msg)
+				}
+			}
+			p.exit(t)
+		})
 	}
 }

@@ -195,12 +195,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := s.lookup(r.PathValue("id"))
-	if rec == nil {
-		writeNotFound(w, r.PathValue("id"))
-		return
+	if rec := s.target(w, r); rec != nil {
+		writeJSON(w, http.StatusOK, rec.meta)
 	}
-	writeJSON(w, http.StatusOK, rec.meta)
 }
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request) {
@@ -227,9 +224,8 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := s.lookup(r.PathValue("id"))
+	rec := s.target(w, r)
 	if rec == nil {
-		writeNotFound(w, r.PathValue("id"))
 		return
 	}
 	if body.Name != nil && *body.Name != rec.meta.Name && s.byName(*body.Name) != nil {
@@ -253,22 +249,24 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := s.lookup(r.PathValue("id"))
-	if rec == nil {
-		writeNotFound(w, r.PathValue("id"))
-		return
+	if rec := s.target(w, r); rec != nil {
+		delete(s.secrets, rec.meta.ID)
+		writeJSON(w, http.StatusOK, map[string]any{"object": "secret", "id": rec.meta.ID, "deleted": true})
 	}
-	delete(s.secrets, rec.meta.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"object": "secret", "id": rec.meta.ID, "deleted": true})
 }
 
-// lookup finds a secret by ID, then by name, as the API's {id} does.
-// The caller holds s.mu.
-func (s *Server) lookup(idOrName string) *record {
-	if rec, ok := s.secrets[idOrName]; ok {
+// target finds the secret the path's {id} names, by ID and then by name as
+// the API does, or answers 404 and returns nil. The caller holds s.mu.
+func (s *Server) target(w http.ResponseWriter, r *http.Request) *record {
+	id := r.PathValue("id")
+	if rec, ok := s.secrets[id]; ok {
 		return rec
 	}
-	return s.byName(idOrName)
+	if rec := s.byName(id); rec != nil {
+		return rec
+	}
+	writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("secret %q not found", id))
+	return nil
 }
 
 // byName finds a secret by name. The caller holds s.mu.
@@ -302,10 +300,6 @@ func readBody(w http.ResponseWriter, r *http.Request) (secretBody, bool) {
 		return body, false
 	}
 	return body, true
-}
-
-func writeNotFound(w http.ResponseWriter, id string) {
-	writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("secret %q not found", id))
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg string) {

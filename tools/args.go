@@ -119,3 +119,26 @@ func quoteKey(k string) string {
 	}
 	return fmt.Sprintf("%q", k)
 }
+
+// parseID reads the required "id" argument, which names a secret by ID or
+// name, allowing the keys in allowed (just "id" when nil) and handing the
+// arguments to each of more for the rest.
+func parseID(req mcp.CallToolRequest, allowed []string, more ...func(arguments) error) (string, error) {
+	if allowed == nil {
+		allowed = []string{"id"}
+	}
+	args, err := parseArguments(req, allowed)
+	if err != nil {
+		return "", err
+	}
+	id, err := args.requiredString("id")
+	if err != nil {
+		return "", err
+	}
+	for _, f := range more {
+		if err := f(args); err != nil {
+			return id, err
+		}
+	}
+	return id, nil
+}

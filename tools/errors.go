@@ -16,6 +16,9 @@ import (
 // anything was sent.
 func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeInvalid
+	if errors.Is(err, togetherapi.ErrNoChange) {
+		err = &togetherapi.FieldError{Field: "arguments", Problem: "change nothing: give at least one of name, value or description"}
+	}
 	return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err))
 }
 
@@ -38,6 +41,8 @@ func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *m
 		msg = "No Together API key is configured, so nothing was sent. " +
 			"Set TOGETHER_API_KEY (or TOGETHER_API_KEY_FILE) in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
 			"To try the tools without a key, start the server with --sandbox."
+	case errors.Is(err, togetherapi.ErrNotFound):
+		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case errors.As(err, &fieldErr):
 		rec.outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)

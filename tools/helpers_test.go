@@ -112,12 +112,16 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	}
 	t.Cleanup(api.CloseIdleConnections)
 	h.client = api
-	s := tools.NewServer(tools.Config{
+	s, err := tools.NewServer(tools.Config{
 		Client:  api,
 		Version: "test",
 		Redact:  togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
 		Logger:  zerolog.New(h.logs),
+		Tools:   tools.Selection{Names: tools.AllTools},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.server = s
 	c, err := client.NewInProcessClientWithOptions(s, clientOpts...)
 	if err != nil {

@@ -11,7 +11,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -39,6 +42,52 @@ type Config struct {
 	// Logger receives one event per tool call. It must write to stderr or a
 	// file, never stdout, which belongs to the protocol.
 	Logger zerolog.Logger
+	// Tools chooses which tools are offered.
+	Tools Selection
+}
+
+// Selection chooses the tools a server offers. The zero Selection offers
+// DefaultTools.
+type Selection struct {
+	// Names, when set, are exactly the tools offered.
+	Names []string
+	// AllowDelete adds delete_secret to the default tools. Deleting a secret
+	// a deployment uses breaks the deployment, so it is opt-in.
+	AllowDelete bool
+	// ReadOnly keeps only the tools that change nothing, whatever else is set.
+	ReadOnly bool
+}
+
+// DefaultTools are offered unless a Selection says otherwise.
+var DefaultTools = []string{"create_secret", "list_secrets", "get_secret", "update_secret"}
+
+// AllTools lists every tool the server can offer.
+var AllTools = []string{"create_secret", "list_secrets", "get_secret", "update_secret", "delete_secret"}
+
+// Resolve returns the names of the tools s offers, or an error naming any
+// unknown tool and listing the valid ones.
+func (s Selection) Resolve() ([]string, error) {
+	names := s.Names
+	if len(names) == 0 {
+		names = slices.Clone(DefaultTools)
+		if s.AllowDelete {
+			names = append(names, "delete_secret")
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(AllTools, n) {
+			return nil, fmt.Errorf("unknown tool %q; the tools are %s", n, strings.Join(AllTools, ", "))
+		}
+		if slices.Contains(out, n) || (s.ReadOnly && n != "list_secrets" && n != "get_secret") {
+			continue
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no tool is left to offer: with read-only mode, choose list_secrets or get_secret")
+	}
+	return out, nil
 }
 
 const instructions = "Stores secrets (API keys, passwords, tokens) in the user's Together AI account for use by Together deployments. " +
@@ -47,8 +96,12 @@ const instructions = "Stores secrets (API keys, passwords, tokens) in the user's
 const sandboxInstructions = "SANDBOX MODE: secrets are kept in this process's memory and never reach Together; they vanish when the server stops. " +
 	"Otherwise the tools behave as they do against Together: values are accepted, metadata is returned, a value never is."
 
-// NewServer returns an MCP server offering the tools, wired to cfg.
-func NewServer(cfg Config) *server.MCPServer {
+// NewServer returns an MCP server offering the selected tools, wired to cfg.
+func NewServer(cfg Config) (*server.MCPServer, error) {
+	names, err := cfg.Tools.Resolve()
+	if err != nil {
+		return nil, err
+	}
 	text := instructions
 	if cfg.Sandbox {
 		text = sandboxInstructions
@@ -59,9 +112,11 @@ func NewServer(cfg Config) *server.MCPServer {
 	)
 	t := &toolset{cfg: cfg}
 	for _, tool := range t.all() {
-		s.AddTool(tool.def, t.wrap(tool.def.Name, tool.handle))
+		if slices.Contains(names, tool.def.Name) {
+			s.AddTool(tool.def, t.wrap(tool.def.Name, tool.handle))
+		}
 	}
-	return s
+	return s, nil
 }
 
 // toolset holds what every handler shares.
@@ -81,6 +136,10 @@ type handlerFunc func(ctx context.Context, req mcp.CallToolRequest, rec *callRec
 func (t *toolset) all() []tool {
 	return []tool{
 		t.createSecret(),
+		t.listSecrets(),
+		t.getSecret(),
+		t.updateSecret(),
+		t.deleteSecret(),
 	}
 }
 
@@ -193,13 +252,10 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 
 // secretResult is the result of a tool that returns one secret's metadata:
 // structured content matching secretOutputSchema, and the same JSON as text
-// for clients that read only text.
+// for clients that read only text. A missing name is filled in with
+// fallbackName, the name the call used.
 func secretResult(s *togetherapi.Secret, fallbackName string) *mcp.CallToolResult {
-	out := *s
-	// The schema promises "secret" or nothing.
-	if out.Object != "secret" {
-		out.Object = ""
-	}
+	out := normalized(*s)
 	if out.Name == "" {
 		out.Name = fallbackName
 	}
@@ -210,21 +266,26 @@ func secretResult(s *togetherapi.Secret, fallbackName string) *mcp.CallToolResul
 	return mcp.NewToolResultStructured(out, string(text))
 }
 
-// secretOutputSchema is the output schema of a tool returning one secret:
-// the API's SecretResponseItem, which has no value field.
-var secretOutputSchema = json.RawMessage(`{
-  "type": "object",
-  "properties": {
-    "object": {"type": "string", "const": "secret"},
-    "id": {"type": "string"},
-    "name": {"type": "string"},
-    "description": {"type": "string"},
-    "created_at": {"type": "string", "description": "ISO 8601"},
-    "updated_at": {"type": "string", "description": "ISO 8601"},
-    "created_by": {"type": "string"},
-    "last_updated_by": {"type": "string"}
-  }
-}`)
+// normalized makes a secret fit secretItemSchema, whose object is "secret"
+// or absent.
+func normalized(s togetherapi.Secret) togetherapi.Secret {
+	if s.Object != "secret" {
+		s.Object = ""
+	}
+	return s
+}
+
+// secretItemSchema describes one secret's metadata: the API's
+// SecretResponseItem, which has no value field.
+var secretItemSchema = json.RawMessage(`{"type": "object", "properties": {` +
+	`"object": {"const": "secret"}, "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
+	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}, "created_by": {"type": "string"}, "last_updated_by": {"type": "string"}}}`)
+
+// secretOutputSchema is the output schema of a tool returning one secret.
+var secretOutputSchema = secretItemSchema
+
+// idProperty is the schema of the argument that names a secret.
+const idProperty = `{"type": "string", "minLength": 1, "description": "The secret's ID or name."}`
 
 // annotate sets all four behaviour hints and the titles explicitly, since
 // an unset hint is read by clients as the most pessimistic one.

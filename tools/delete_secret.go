@@ -1,0 +1,55 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+var deleteSecretSchema = getSecretSchema
+
+var deleteSecretOutputSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "deleted": {"type": "boolean"},
+    "secret": ` + string(secretItemSchema) + `
+  },
+  "required": ["deleted", "secret"]
+}`)
+
+func (t *toolset) deleteSecret() tool {
+	def := mcp.NewToolWithRawSchema("delete_secret",
+		"Delete a secret by ID or name. A deployment that uses it will break. Cannot be undone.",
+		deleteSecretSchema)
+	def.RawOutputSchema = deleteSecretOutputSchema
+	def = annotate(def, "Delete Together secret", false, true, true)
+	return tool{def: def, handle: t.handleDeleteSecret}
+}
+
+// deletion is delete_secret's structured result.
+type deletion struct {
+	Deleted bool               `json:"deleted"`
+	Secret  togetherapi.Secret `json:"secret"`
+}
+
+func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	id, err := parseID(req, nil)
+	if err != nil {
+		return invalidArguments("delete_secret", rec, err)
+	}
+	rec.secret = id
+	secret, err := t.cfg.Client.DeleteSecret(ctx, id)
+	if err != nil {
+		return apiFailure(ctx, rec, fmt.Sprintf("delete secret %q", id), err)
+	}
+	out := deletion{Deleted: true, Secret: normalized(*secret)}
+	text, err := json.Marshal(out)
+	if err != nil {
+		return mcp.NewToolResultError(fmt.Sprintf("could not encode the result: %v", err))
+	}
+	return mcp.NewToolResultStructured(out, string(text))
+}

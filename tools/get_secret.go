@@ -1,0 +1,38 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+var getSecretSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {"id": ` + idProperty + `},
+  "required": ["id"],
+  "additionalProperties": false
+}`)
+
+func (t *toolset) getSecret() tool {
+	def := mcp.NewToolWithRawSchema("get_secret",
+		"Get one secret's metadata by ID or name. Never returns the value.",
+		getSecretSchema)
+	def.RawOutputSchema = secretOutputSchema
+	def = annotate(def, "Get Together secret", true, false, true)
+	return tool{def: def, handle: t.handleGetSecret}
+}
+
+func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	id, err := parseID(req, nil)
+	if err != nil {
+		return invalidArguments("get_secret", rec, err)
+	}
+	rec.secret = id
+	secret, err := t.cfg.Client.GetSecret(ctx, id)
+	if err != nil {
+		return apiFailure(ctx, rec, fmt.Sprintf("get secret %q", id), err)
+	}
+	return secretResult(secret, "")
+}

@@ -1,0 +1,71 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+var listSecretsSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "name_prefix": {"type": "string", "description": "Only names starting with this, e.g. prod/."}
+  },
+  "additionalProperties": false
+}`)
+
+var listSecretsOutputSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "secrets": {"type": "array", "items": ` + string(secretItemSchema) + `},
+    "count": {"type": "integer"}
+  },
+  "required": ["secrets", "count"]
+}`)
+
+func (t *toolset) listSecrets() tool {
+	def := mcp.NewToolWithRawSchema("list_secrets",
+		"List the secrets in the Together AI account: metadata only, never values. Use it to check whether a name is taken.",
+		listSecretsSchema)
+	def.RawOutputSchema = listSecretsOutputSchema
+	def = annotate(def, "List Together secrets", true, false, true)
+	return tool{def: def, handle: t.handleListSecrets}
+}
+
+// secretList is list_secrets' structured result.
+type secretList struct {
+	Secrets []togetherapi.Secret `json:"secrets"`
+	Count   int                  `json:"count"`
+}
+
+func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	args, err := parseArguments(req, []string{"name_prefix"})
+	if err != nil {
+		return invalidArguments("list_secrets", rec, err)
+	}
+	prefix, _, err := args.optionalString("name_prefix")
+	if err != nil {
+		return invalidArguments("list_secrets", rec, err)
+	}
+	all, err := t.cfg.Client.ListSecrets(ctx)
+	if err != nil {
+		return apiFailure(ctx, rec, "list secrets", err)
+	}
+	out := secretList{Secrets: make([]togetherapi.Secret, 0, len(all))}
+	for _, s := range all {
+		if strings.HasPrefix(s.Name, prefix) {
+			out.Secrets = append(out.Secrets, normalized(s))
+		}
+	}
+	out.Count = len(out.Secrets)
+	text, err := json.Marshal(out)
+	if err != nil {
+		return mcp.NewToolResultError(fmt.Sprintf("could not encode the result: %v", err))
+	}
+	return mcp.NewToolResultStructured(out, string(text))
+}
