@@ -47,9 +47,5 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 		return apiFailure(ctx, rec, fmt.Sprintf("delete secret %q", id), err)
 	}
 	out := deletion{Deleted: true, Secret: normalized(*secret)}
-	text, err := json.Marshal(out)
-	if err != nil {
-		return mcp.NewToolResultError(fmt.Sprintf("could not encode the result: %v", err))
-	}
-	return mcp.NewToolResultStructured(out, string(text))
+	return structuredResult(out)
 }

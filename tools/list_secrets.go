@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -63,9 +62,5 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 		}
 	}
 	out.Count = len(out.Secrets)
-	text, err := json.Marshal(out)
-	if err != nil {
-		return mcp.NewToolResultError(fmt.Sprintf("could not encode the result: %v", err))
-	}
-	return mcp.NewToolResultStructured(out, string(text))
+	return structuredResult(out)
 }

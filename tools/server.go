@@ -250,20 +250,24 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	ev.Msg("tool call")
 }
 
-// secretResult is the result of a tool that returns one secret's metadata:
-// structured content matching secretOutputSchema, and the same JSON as text
-// for clients that read only text. A missing name is filled in with
-// fallbackName, the name the call used.
+// secretResult is the result of a tool that returns one secret's metadata.
+// A missing name is filled in with fallbackName, the name the call used.
 func secretResult(s *togetherapi.Secret, fallbackName string) *mcp.CallToolResult {
 	out := normalized(*s)
 	if out.Name == "" {
 		out.Name = fallbackName
 	}
-	text, err := json.Marshal(out)
+	return structuredResult(out)
+}
+
+// structuredResult returns v as structured content, and the same JSON as
+// text for clients that read only text.
+func structuredResult(v any) *mcp.CallToolResult {
+	text, err := json.Marshal(v)
 	if err != nil {
 		return mcp.NewToolResultError("could not encode the result: " + err.Error())
 	}
-	return mcp.NewToolResultStructured(out, string(text))
+	return mcp.NewToolResultStructured(v, string(text))
 }
 
 // normalized makes a secret fit secretItemSchema, whose object is "secret"
