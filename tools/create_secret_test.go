@@ -289,3 +289,27 @@ func TestAPanicBecomesAGenericErrorAndTheServerLives(t *testing.T) {
 		t.Errorf("tools/list after a panic: %v", err)
 	}
 }
+
+func TestAVeryShortValueIsScrubbedFromValuesButNotFromTheShape(t *testing.T) {
+	// A one-letter value appears in ordinary words; it is scrubbed from
+	// every string the agent reads, and the result still fits its schema.
+	h := newHarness(t, nil)
+	res := h.call(t, "create_secret", map[string]any{"name": "SECRET_E", "value": "e", "description": "see here"})
+	got := structured(t, res)
+	for _, k := range []string{"object", "id", "name", "description", "created_at", "updated_at", "created_by", "last_updated_by"} {
+		v, ok := got[k].(string)
+		if !ok {
+			t.Errorf("key %q lost or not a string: %v", k, got)
+		}
+		if strings.Contains(v, "e") {
+			t.Errorf("%s = %q still holds the value", k, v)
+		}
+	}
+	var fromText map[string]any
+	if err := json.Unmarshal([]byte(resultText(t, res)), &fromText); err != nil {
+		t.Fatalf("text is not JSON: %v", err)
+	}
+	if diff := cmp.Diff(got, fromText); diff != "" {
+		t.Errorf("text differs from structured content:\n%s", diff)
+	}
+}

@@ -46,6 +46,6 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	if err != nil {
 		return apiFailure(ctx, rec, fmt.Sprintf("delete secret %q", id), err)
 	}
-	out := deletion{Deleted: true, Secret: normalized(*secret)}
+	out := deletion{Deleted: true, Secret: *secret}
 	return structuredResult(out)
 }

@@ -58,7 +58,7 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	out := secretList{Secrets: make([]togetherapi.Secret, 0, len(all))}
 	for _, s := range all {
 		if strings.HasPrefix(s.Name, prefix) {
-			out.Secrets = append(out.Secrets, normalized(s))
+			out.Secrets = append(out.Secrets, s)
 		}
 	}
 	out.Count = len(out.Secrets)

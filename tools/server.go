@@ -109,6 +109,9 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 	s := server.NewMCPServer(ServerName, cfg.Version,
 		server.WithToolCapabilities(false),
 		server.WithInstructions(text),
+		// A result that broke its output schema would make strict clients
+		// throw; checked here, it becomes a tool error instead.
+		server.WithOutputSchemaValidation(),
 	)
 	t := &toolset{cfg: cfg}
 	for _, tool := range t.all() {
@@ -197,28 +200,59 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 
 // scrubResult removes the call's sensitive values and the configured ones
 // from every text in r: a last line of defence behind the handlers' own care.
+// In structured content it scrubs string values only, never keys, so the
+// result keeps the shape its output schema promises.
 func (t *toolset) scrubResult(r *mcp.CallToolResult, scrub togetherapi.Scrubber) *mcp.CallToolResult {
 	all := append(append(togetherapi.Scrubber{}, scrub...), t.cfg.Redact...)
 	if r == nil || len(all) == 0 {
 		return r
 	}
-	for i, c := range r.Content {
-		if tc, ok := c.(mcp.TextContent); ok && all.Contained(tc.Text) {
-			tc.Text = all.Scrub(tc.Text)
-			r.Content[i] = tc
+	var asJSON string
+	if r.StructuredContent != nil {
+		b, err := json.Marshal(r.StructuredContent)
+		if err != nil {
+			return mcp.NewToolResultError("could not encode the result: " + err.Error())
+		}
+		asJSON = string(b)
+		if all.Contained(asJSON) {
+			var v any
+			_ = json.Unmarshal(b, &v)
+			r.StructuredContent = scrubStrings(v, all)
 		}
 	}
-	if r.StructuredContent != nil {
-		if b, err := json.Marshal(r.StructuredContent); err == nil && all.Contained(string(b)) {
-			var clean any
-			if json.Unmarshal([]byte(all.Scrub(string(b))), &clean) == nil {
-				r.StructuredContent = clean
-			} else {
-				r.StructuredContent = nil
-			}
+	for i, c := range r.Content {
+		tc, ok := c.(mcp.TextContent)
+		if !ok || !all.Contained(tc.Text) {
+			continue
 		}
+		if tc.Text == asJSON {
+			// The text twin of the structured content: rebuild it from the
+			// scrubbed values so that its keys stay intact too.
+			b, _ := json.Marshal(r.StructuredContent)
+			tc.Text = string(b)
+		} else {
+			tc.Text = all.Scrub(tc.Text)
+		}
+		r.Content[i] = tc
 	}
 	return r
+}
+
+// scrubStrings scrubs every string value in a decoded JSON document.
+func scrubStrings(v any, s togetherapi.Scrubber) any {
+	switch v := v.(type) {
+	case string:
+		return s.Scrub(v)
+	case map[string]any:
+		for k, e := range v {
+			v[k] = scrubStrings(e, s)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = scrubStrings(e, s)
+		}
+	}
+	return v
 }
 
 func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallInfo, d time.Duration, r *mcp.CallToolResult) {
@@ -253,7 +287,7 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 // secretResult is the result of a tool that returns one secret's metadata.
 // A missing name is filled in with fallbackName, the name the call used.
 func secretResult(s *togetherapi.Secret, fallbackName string) *mcp.CallToolResult {
-	out := normalized(*s)
+	out := *s
 	if out.Name == "" {
 		out.Name = fallbackName
 	}
@@ -270,19 +304,10 @@ func structuredResult(v any) *mcp.CallToolResult {
 	return mcp.NewToolResultStructured(v, string(text))
 }
 
-// normalized makes a secret fit secretItemSchema, whose object is "secret"
-// or absent.
-func normalized(s togetherapi.Secret) togetherapi.Secret {
-	if s.Object != "secret" {
-		s.Object = ""
-	}
-	return s
-}
-
 // secretItemSchema describes one secret's metadata: the API's
 // SecretResponseItem, which has no value field.
 var secretItemSchema = json.RawMessage(`{"type": "object", "properties": {` +
-	`"object": {"const": "secret"}, "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
+	`"object": {"type": "string"}, "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
 	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}, "created_by": {"type": "string"}, "last_updated_by": {"type": "string"}}}`)
 
 // secretOutputSchema is the output schema of a tool returning one secret.
