@@ -1,0 +1,61 @@
+package tools_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// BenchmarkCreateSecret measures one create_secret call through the real
+// mcp-go in-process client, the server's handler and the HTTP client,
+// against a stand-in that answers at once. Run with -benchmem: allocations
+// per call are the server's own cost; the stdio figures come from go run
+// ./bench.
+func BenchmarkCreateSecret(b *testing.B) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"secret","id":"sec-000000000000000000000001","name":"bench/S","created_at":"2026-11-26T00:00:00Z","updated_at":"2026-11-26T00:00:00Z","created_by":"bench","last_updated_by":"bench"}`)
+	}))
+	defer api.Close()
+	c, err := togetherapi.New(togetherapi.Config{BaseURL: api.URL + "/v1", APIKey: togetherapi.NewSensitive("bench-key-0123456789")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	s, err := tools.NewServer(tools.Config{Client: c, Logger: zerolog.New(io.Discard), Redact: togetherapi.Scrubber{togetherapi.NewSensitive("bench-key-0123456789")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mc, err := client.NewInProcessClientWithOptions(s, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := mc.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := mc.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "b", Version: "1"}}}); err != nil {
+		b.Fatal(err)
+	}
+	defer mc.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		res, err := mc.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "create_secret",
+			Arguments: map[string]any{"name": fmt.Sprintf("bench/S%d", i), "value": "bench-value-0123456789abcdef"}}})
+		if err != nil || res.IsError {
+			b.Fatalf("call %d: %v %+v", i, err, res)
+		}
+	}
+}
