@@ -12,6 +12,7 @@
 package togetherapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -250,25 +251,30 @@ func requestID(h http.Header) string {
 // strings, so an extra or malformed field can neither carry a value out nor
 // turn a created secret into a reported failure.
 func decodeSecret(raw json.RawMessage, scrub Scrubber) (*Secret, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
 		return nil, ErrMalformedResponse
 	}
-	str := func(key string) string {
-		var s string
-		if json.Unmarshal(fields[key], &s) != nil {
-			return ""
+	// Fast path: the documented shape. Unknown fields are skipped.
+	var s Secret
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// A documented field of another type: take the strings one by one.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(raw, &fields) != nil {
+			return nil, ErrMalformedResponse
 		}
-		return scrub.Scrub(s)
+		str := func(key string) string {
+			var v string
+			_ = json.Unmarshal(fields[key], &v)
+			return v
+		}
+		s = Secret{
+			Object: str("object"), ID: str("id"), Name: str("name"), Description: str("description"),
+			CreatedAt: str("created_at"), UpdatedAt: str("updated_at"), CreatedBy: str("created_by"), LastUpdatedBy: str("last_updated_by"),
+		}
 	}
-	return &Secret{
-		Object:        str("object"),
-		ID:            str("id"),
-		Name:          str("name"),
-		Description:   str("description"),
-		CreatedAt:     str("created_at"),
-		UpdatedAt:     str("updated_at"),
-		CreatedBy:     str("created_by"),
-		LastUpdatedBy: str("last_updated_by"),
-	}, nil
+	for _, f := range []*string{&s.Object, &s.ID, &s.Name, &s.Description, &s.CreatedAt, &s.UpdatedAt, &s.CreatedBy, &s.LastUpdatedBy} {
+		*f = scrub.Scrub(*f)
+	}
+	return &s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -517,5 +518,15 @@ func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 		t.Errorf("the call allocated %d MiB for a 64 MiB body; reading must stop at the cap", grew>>20)
+	}
+}
+
+func TestNameCheckAgreesWithTheDocumentedPattern(t *testing.T) {
+	re := regexp.MustCompile(togetherapi.NamePattern)
+	for c := 0; c < 256; c++ {
+		name := "a" + string(rune(c)) + "b"
+		if got, want := togetherapi.ValidateName("name", name) == nil, re.MatchString(name); got != want {
+			t.Errorf("name %q: accepted = %v, but the pattern says %v", name, got, want)
+		}
 	}
 }

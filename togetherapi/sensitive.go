@@ -22,10 +22,18 @@ const Redacted = "[REDACTED]"
 type Sensitive struct {
 	// A struct, not a named string, so that string(v) cannot reveal it.
 	s string
+	// The spellings Scrub looks for, worked out once.
+	forms []string
 }
 
 // NewSensitive wraps s.
-func NewSensitive(s string) Sensitive { return Sensitive{s: s} }
+func NewSensitive(s string) Sensitive {
+	v := Sensitive{s: s}
+	if s != "" {
+		v.forms = spellings(s)
+	}
+	return v
+}
 
 // IsZero reports whether the value is empty.
 func (v Sensitive) IsZero() bool { return v.s == "" }
@@ -64,7 +72,7 @@ func (v Sensitive) Scrub(text string) string {
 	if v.s == "" || text == "" {
 		return text
 	}
-	for _, form := range v.forms() {
+	for _, form := range v.forms {
 		if strings.Contains(text, form) {
 			text = strings.ReplaceAll(text, form, Redacted)
 		}
@@ -77,7 +85,7 @@ func (v Sensitive) Contained(text string) bool {
 	if v.s == "" {
 		return false
 	}
-	for _, form := range v.forms() {
+	for _, form := range v.forms {
 		if strings.Contains(text, form) {
 			return true
 		}
@@ -85,10 +93,15 @@ func (v Sensitive) Contained(text string) bool {
 	return false
 }
 
-// forms lists the spellings of the value to look for, longest first, so that
-// an escaped form is replaced whole before the raw form could split it.
-func (v Sensitive) forms() []string {
-	forms := []string{v.s}
+// spellings lists the ways s may be written out, longest first, so that an
+// escaped form is replaced whole before the raw form could split it.
+func spellings(value string) []string {
+	if !needsEscape(value) {
+		// Every encoder writes it as it is; the common case for keys and
+		// tokens, and worth the shortcut on every call.
+		return []string{value}
+	}
+	forms := []string{value}
 	add := func(f string) {
 		for _, have := range forms {
 			if have == f {
@@ -98,12 +111,12 @@ func (v Sensitive) forms() []string {
 		forms = append(forms, f)
 	}
 	// encoding/json with HTML escaping (Go's default) and without it.
-	quoted, _ := json.Marshal(v.s)
+	quoted, _ := json.Marshal(value)
 	add(string(quoted[1 : len(quoted)-1]))
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v.s)
+	_ = enc.Encode(value)
 	plain := strings.TrimSuffix(b.String(), "\n")
 	plain = plain[1 : len(plain)-1]
 	add(plain)
@@ -118,6 +131,18 @@ func (v Sensitive) forms() []string {
 		}
 	}
 	return forms
+}
+
+// needsEscape reports whether some JSON encoder would write s differently
+// from s itself.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= utf8.RuneSelf || strings.IndexByte(`"\<>&/`, c) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // asciiEscape writes every non-ASCII rune of s as a JSON \uXXXX escape, with

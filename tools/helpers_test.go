@@ -118,6 +118,8 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 		Redact:  togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
 		Logger:  zerolog.New(h.logs),
 		Tools:   tools.Selection{Names: tools.AllTools},
+		// Every result in every test must fit its output schema.
+		CheckOutputs: true,
 	})
 	if err != nil {
 		t.Fatal(err)
