@@ -25,6 +25,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -236,7 +237,11 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		return runDemo(ctx, stdout, stderr)
 	}
 
-	logger := newLogger(cfg, stderr)
+	// Log lines are written in the background, so no tool call waits on
+	// stderr; Close flushes them all before the program exits.
+	logOut := asynclog.New(stderr, 1<<20)
+	defer logOut.Close()
+	logger := newLogger(cfg, logOut)
 	clientCfg := togetherapi.Config{
 		BaseURL:   cfg.baseURL,
 		APIKey:    cfg.apiKey,
@@ -259,7 +264,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	client, err := togetherapi.New(clientCfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "together-secrets-mcp: %v\n", err)
+		fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", err)
 		return 2
 	}
 
@@ -272,7 +277,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		Tools:   cfg.tools,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "together-secrets-mcp: %v\n", err)
+		fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", err)
 		return 2
 	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
