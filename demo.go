@@ -1,23 +1,26 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
-
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // runDemo starts this same binary as an MCP server in sandbox mode, the way
-// an assistant would, and makes one create_secret call through it: proof on
-// a fresh machine that the whole path works, with no key and no network.
+// an assistant would, and makes one create_secret call through it over
+// stdio: proof on a fresh machine that the whole path works, with no key
+// and no network. It speaks JSON-RPC itself rather than through a client
+// library, so the server's binary carries no client code.
 func runDemo(ctx context.Context, stdout, stderr io.Writer) int {
 	if err := demo(ctx, stdout); err != nil {
 		fmt.Fprintf(stderr, "together-secrets-mcp demo: %v\n", err)
@@ -33,50 +36,102 @@ func demo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("finding this program: %w", err)
 	}
-	c, err := client.NewStdioMCPClient(exe, []string{"TOGETHER_API_KEY=", "TOGETHER_API_KEY_FILE="}, "--sandbox", "--log-level=error")
+	cmd := exec.CommandContext(ctx, exe, "--sandbox", "--log-level=error")
+	// The sandbox needs no key; make sure none is passed along.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TOGETHER_API_KEY") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
+		return err
+	}
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting the server: %w", err)
 	}
-	defer c.Close()
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	replies := bufio.NewReader(pipe)
+	call := func(id int, method string, params any) (json.RawMessage, error) {
+		req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+		if _, err := stdin.Write(append(req, '\n')); err != nil {
+			return nil, err
+		}
+		line, err := replies.ReadBytes('\n')
+		if err != nil {
+			return nil, fmt.Errorf("%s: no answer: %w", method, err)
+		}
+		var resp struct {
+			Result json.RawMessage `json:"result"`
+			Error  *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return nil, fmt.Errorf("%s: %w", method, err)
+		}
+		if resp.Error != nil {
+			return nil, fmt.Errorf("%s: %s", method, resp.Error.Message)
+		}
+		return resp.Result, nil
+	}
 
-	init, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{
-		ClientInfo: mcp.Implementation{Name: "together-secrets-mcp-demo", Version: buildVersion()},
-	}})
+	raw, err := call(1, "initialize", map[string]any{
+		"protocolVersion": "2025-11-25", "capabilities": map[string]any{},
+		"clientInfo": map[string]any{"name": "together-secrets-mcp-demo", "version": buildVersion()},
+	})
 	if err != nil {
 		return fmt.Errorf("MCP handshake: %w", err)
 	}
-	fmt.Fprintf(out, "Server:    %s %s over stdio (MCP %s), sandbox mode\n", init.ServerInfo.Name, init.ServerInfo.Version, init.ProtocolVersion)
-
-	list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil {
-		return fmt.Errorf("listing tools: %w", err)
+	var init struct {
+		ProtocolVersion string `json:"protocolVersion"`
+		ServerInfo      struct{ Name, Version string }
 	}
+	_ = json.Unmarshal(raw, &init)
+	fmt.Fprintf(out, "Server:    %s %s over stdio (MCP %s), sandbox mode\n", init.ServerInfo.Name, init.ServerInfo.Version, init.ProtocolVersion)
+	if _, err := stdin.Write([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}` + "\n")); err != nil {
+		return err
+	}
+
+	raw, err = call(2, "tools/list", map[string]any{})
+	if err != nil {
+		return err
+	}
+	var list struct{ Tools []struct{ Name string } }
+	_ = json.Unmarshal(raw, &list)
 	names := make([]string, len(list.Tools))
 	for i, t := range list.Tools {
 		names[i] = t.Name
 	}
 	fmt.Fprintf(out, "Tools:     %s\n", strings.Join(names, ", "))
 
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	value := "demo-" + hex.EncodeToString(raw[:])
+	var r [16]byte
+	_, _ = rand.Read(r[:])
+	value := "demo-" + hex.EncodeToString(r[:])
 	args := map[string]any{"name": "demo/EXAMPLE_TOKEN", "value": value, "description": "created by together-secrets-mcp demo"}
 	fmt.Fprintf(out, "Call:      create_secret name=%q value=<%d random characters>\n", args["name"], len(value))
-
-	res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "create_secret", Arguments: args}})
+	raw, err = call(3, "tools/call", map[string]any{"name": "create_secret", "arguments": args})
 	if err != nil {
-		return fmt.Errorf("calling create_secret: %w", err)
+		return err
 	}
-	whole, err := json.MarshalIndent(res, "           ", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding the result: %w", err)
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, raw, "           ", "  "); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "Result:    %s\n", whole)
-	if strings.Contains(string(whole), value) {
-		return fmt.Errorf("the value appears in the result")
+	fmt.Fprintf(out, "Result:    %s\n", pretty.String())
+	if strings.Contains(string(raw), value) {
+		return errors.New("the value appears in the result")
 	}
-	if res.IsError {
-		return fmt.Errorf("create_secret returned an error")
+	var res struct {
+		IsError bool `json:"isError"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil || res.IsError {
+		return errors.New("create_secret returned an error")
 	}
 	fmt.Fprintf(out, "Checked:   the value appears nowhere in the result.\n")
 	return nil
