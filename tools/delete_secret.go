@@ -44,7 +44,7 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	rec.secret = id
 	secret, err := t.cfg.Client.DeleteSecret(ctx, id)
 	if err != nil {
-		return apiFailure(ctx, rec, fmt.Sprintf("delete secret %q", id), err)
+		return secretFailure(ctx, rec, fmt.Sprintf("delete secret %q", id), err)
 	}
 	out := deletion{Deleted: true, Secret: *secret}
 	return structuredResult(out)

@@ -41,8 +41,6 @@ func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *m
 		msg = "No Together API key is configured, so nothing was sent. " +
 			"Set TOGETHER_API_KEY (or TOGETHER_API_KEY_FILE) in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
 			"To try the tools without a key, start the server with --sandbox."
-	case errors.Is(err, togetherapi.ErrNotFound):
-		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case errors.As(err, &fieldErr):
 		rec.outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
@@ -68,6 +66,16 @@ func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *m
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
 	return mcp.NewToolResultError(msg)
+}
+
+// secretFailure is apiFailure for a call that names one secret, where a 404
+// means there is no such secret.
+func secretFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
+	if errors.Is(err, togetherapi.ErrNotFound) {
+		rec.outcome = outcomeError
+		return mcp.NewToolResultError(fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what))
+	}
+	return apiFailure(ctx, rec, what, err)
 }
 
 // describeLoss says what left an outcome unknown.
@@ -101,7 +109,8 @@ func describeAPIError(what string, e *togetherapi.APIError) string {
 	case errors.Is(e, togetherapi.ErrAlreadyExists):
 		b.WriteString("A secret with that name already exists: choose another name, or change the existing secret instead.")
 	case errors.Is(e, togetherapi.ErrNotFound):
-		b.WriteString("No such secret: list the secrets to find the right name or ID.")
+		// Create and list address no single secret: a 404 means a wrong root.
+		b.WriteString("Check that TOGETHER_BASE_URL is Together's API root, such as " + togetherapi.DefaultBaseURL + ".")
 	case errors.Is(e, togetherapi.ErrRateLimited):
 		wait := "a few seconds"
 		if e.RetryAfter > 0 {

@@ -32,7 +32,7 @@ func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, 
 	rec.secret = id
 	secret, err := t.cfg.Client.GetSecret(ctx, id)
 	if err != nil {
-		return apiFailure(ctx, rec, fmt.Sprintf("get secret %q", id), err)
+		return secretFailure(ctx, rec, fmt.Sprintf("get secret %q", id), err)
 	}
 	return secretResult(secret, "")
 }

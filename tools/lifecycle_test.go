@@ -265,3 +265,12 @@ func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
 		t.Errorf("the default tools cost about %d tokens, over the 1,500 budget", tokens)
 	}
 }
+
+func TestAListThatIsNotFoundPointsAtTheBaseURL(t *testing.T) {
+	h := newHarness(t, nil)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	r := h.call(t, "list_secrets", nil)
+	if !r.IsError || !strings.Contains(resultText(t, r), "TOGETHER_BASE_URL") || strings.Contains(resultText(t, r), "no secret has") {
+		t.Errorf("list_secrets on a 404 = %s", encoded(t, r))
+	}
+}

@@ -72,7 +72,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	rec.secret = id
 	secret, err := t.cfg.Client.UpdateSecret(ctx, id, update)
 	if err != nil {
-		return apiFailure(ctx, rec, fmt.Sprintf("update secret %q", id), err)
+		return secretFailure(ctx, rec, fmt.Sprintf("update secret %q", id), err)
 	}
 	return secretResult(secret, "")
 }

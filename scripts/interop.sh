@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the server under the official clients a user would: the TypeScript
+# SDK, the MCP Inspector CLI (--strict) and the Go SDK, against a stand-in
+# for Together on loopback, and checks that the canary value appears in
+# none of their output. The clients are installed in a throwaway folder
+# outside the repository (npm and the Go module proxy are needed).
+#   scripts/interop.sh
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'kill "${stub:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+cp "$repo"/scripts/interop/* "$work"/
+"$repo/scripts/build.sh" "$work/together-secrets-mcp" interop
+
+cd "$work"
+# A registry hiccup is not a failure of the server: try each install twice.
+twice() { "$@" >/dev/null 2>&1 || { sleep 5; "$@" >/dev/null 2>&1; }; }
+npm init -y >/dev/null
+twice npm install --silent @modelcontextprotocol/sdk node@22
+# On its own, or npm settles on an old release whose CLI has no --strict.
+# It needs Node 22, which the node@22 package provides.
+twice npm install --silent @modelcontextprotocol/inspector@latest
+npm install-scripts approve @modelcontextprotocol/inspector >/dev/null 2>&1 || true
+npm rebuild @modelcontextprotocol/inspector >/dev/null 2>&1 || true
+go mod init interop >/dev/null 2>&1
+twice go get github.com/modelcontextprotocol/go-sdk@v1.8.0
+go mod tidy >/dev/null 2>&1
+go build -o go-client .
+
+export STUB_KEY="CANARYKEY-interop-$RANDOM$RANDOM" STUB_PORT=$((20000 + RANDOM % 20000))
+export VALUE="CANARYVALUE-interop-$RANDOM$RANDOM" BASE="http://127.0.0.1:$STUB_PORT/v1"
+node stub.mjs & stub=$!
+sleep 1
+
+echo "== TypeScript SDK"
+node ts-client.mjs ./together-secrets-mcp --allow-delete 2>&1 | tee ts.out
+echo "== MCP Inspector CLI, tools/list --strict"
+PATH="$work/node_modules/.bin:$PATH" npx @modelcontextprotocol/inspector --cli \
+  -e TOGETHER_API_KEY="$STUB_KEY" -e TOGETHER_BASE_URL="$BASE" \
+  "$work/together-secrets-mcp" --allow-delete --method tools/list --strict > inspector.out 2>&1
+grep -o '"name": "[a-z_]*"' inspector.out
+PATH="$work/node_modules/.bin:$PATH" npx @modelcontextprotocol/inspector --cli \
+  -e TOGETHER_API_KEY="$STUB_KEY" -e TOGETHER_BASE_URL="$BASE" \
+  "$work/together-secrets-mcp" --method tools/call --tool-name create_secret \
+  --tool-arg name=interop/INSPECTOR --tool-arg "value=$VALUE" >> inspector.out 2>&1
+grep -c '"structuredContent"' inspector.out
+echo "== Go SDK"
+TOGETHER_API_KEY="$STUB_KEY" TOGETHER_BASE_URL="$BASE" ./go-client ./together-secrets-mcp --allow-delete 2>&1 | tee go.out
+
+grep -q '"structuredContent"' ts.out && grep -q '"create_secret"' inspector.out && grep -q 'interop/GO_TOKEN' go.out
+if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out; then
+  echo "FAIL: the value or the key appears in the output above" >&2
+  exit 1
+fi
+echo "interop: 3 passed, 0 failed"
