@@ -651,3 +651,41 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 		})
 	}
 }
+
+func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := initialized(t, srv.URL, "TOGETHER_SECRETS_ALLOW_DELETE=1")
+	const rotated = "CANARYVALUE-rotated-e2e"
+	steps := []struct {
+		tool string
+		args map[string]any
+	}{
+		{"create_secret", map[string]any{"name": "e2e/ALL", "value": e2eValue, "description": "all tools"}},
+		{"list_secrets", map[string]any{"name_prefix": "e2e/"}},
+		{"get_secret", map[string]any{"id": "e2e/ALL"}},
+		{"update_secret", map[string]any{"id": "e2e/ALL", "value": rotated, "name": "e2e/ALL2"}},
+		{"delete_secret", map[string]any{"id": "e2e/ALL2"}},
+	}
+	for i, s := range steps {
+		args, _ := json.Marshal(s.args)
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":%q,"arguments":%s}}`, i+1, s.tool, args))
+		msg := p.response(t, i+1)
+		if res, _ := msg["result"].(map[string]any); res == nil || res["isError"] == true || res["structuredContent"] == nil {
+			t.Fatalf("%s = %v", s.tool, msg)
+		}
+		if i == 3 && !api.ValueMatches("e2e/ALL2", rotated) {
+			t.Error("update_secret did not rotate and rename")
+		}
+	}
+	if api.Len() != 0 {
+		t.Errorf("%d secrets left after delete", api.Len())
+	}
+	p.exit(t)
+	outputs := map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()}
+	assertClean(t, outputs)
+	for where, text := range outputs {
+		if strings.Contains(text, rotated) {
+			t.Errorf("%s leaks the rotated value", where)
+		}
+	}
+}

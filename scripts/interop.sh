@@ -22,9 +22,7 @@ twice npm install --silent @modelcontextprotocol/sdk node@22
 twice npm install --silent @modelcontextprotocol/inspector@latest
 npm install-scripts approve @modelcontextprotocol/inspector >/dev/null 2>&1 || true
 npm rebuild @modelcontextprotocol/inspector >/dev/null 2>&1 || true
-go mod init interop >/dev/null 2>&1
-twice go get github.com/modelcontextprotocol/go-sdk@v1.8.0
-go mod tidy >/dev/null 2>&1
+twice go mod download
 go build -o go-client .
 
 export STUB_KEY="CANARYKEY-interop-$RANDOM$RANDOM" STUB_PORT=$((20000 + RANDOM % 20000))

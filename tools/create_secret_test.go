@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,4 +314,38 @@ func TestAVeryShortValueIsScrubbedFromValuesButNotFromTheShape(t *testing.T) {
 	if diff := cmp.Diff(got, fromText); diff != "" {
 		t.Errorf("text differs from structured content:\n%s", diff)
 	}
+}
+
+func TestEachRetryIsLoggedWithoutTheValue(t *testing.T) {
+	h := newHarness(t, nil, withRetries(2))
+	var n atomic.Int32
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Retry-After-Ms", "5")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		h.api.ServeHTTP(w, r)
+	})
+	res := h.call(t, "create_secret", map[string]any{"name": "RETRIED", "value": canaryValue})
+	if res.IsError {
+		t.Fatal(resultText(t, res))
+	}
+	var retry, call map[string]any
+	for _, ev := range logEvents(t, h.logs.String()) {
+		switch ev["message"] {
+		case "retrying":
+			retry = ev
+		case "tool call":
+			call = ev
+		}
+	}
+	if retry == nil || retry["attempt"] != 1.0 || retry["http_status"] != 429.0 || retry["wait_ms"] != 5.0 || retry["secret"] != "RETRIED" {
+		t.Errorf("retry event = %v", retry)
+	}
+	if call == nil || call["attempts"] != 2.0 || call["outcome"] != "ok" {
+		t.Errorf("call event = %v", call)
+	}
+	assertNoLeak(t, map[string]string{"logs": h.logs.String(), "result": encoded(t, res)})
 }
