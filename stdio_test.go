@@ -326,6 +326,18 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 	if msg := p.response(t, nil); msg["error"].(map[string]any)["code"] != -32700.0 {
 		t.Errorf("truncated JSON: %v", msg)
 	}
+	p.send(t, `[{"jsonrpc":"2.0","id":98,"method":"ping"}]`) // batches are not part of MCP
+	if msg := p.response(t, nil); msg["error"].(map[string]any)["code"] != -32700.0 {
+		t.Errorf("batch: %v", msg)
+	}
+	p.send(t, `{}`)
+	if msg := p.response(t, nil); msg["error"].(map[string]any)["code"] != -32600.0 {
+		t.Errorf("empty object: %v", msg)
+	}
+	p.send(t, `{"jsonrpc":"1.0","id":97,"method":"ping"}`)
+	if msg := p.response(t, 97); msg["error"].(map[string]any)["code"] != -32600.0 {
+		t.Errorf("wrong JSON-RPC version: %v", msg)
+	}
 	p.send(t, `{"jsonrpc":"2.0","id":2,"method":"no/such/method"}`)
 	if msg := p.response(t, 2); msg["error"].(map[string]any)["code"] != -32601.0 {
 		t.Errorf("unknown method: %v", msg)
