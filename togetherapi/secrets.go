@@ -326,11 +326,7 @@ func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
 	if isPlainSegment(idOrName) {
-		resp, err := c.do(ctx, call{method: http.MethodGet, path: secretPath(idOrName), idempotent: true})
-		if err != nil {
-			return nil, fmt.Errorf("get secret %q: %w", idOrName, err)
-		}
-		s, err := decodeSecret(resp.body, nil)
+		s, err := c.doSecret(ctx, call{method: http.MethodGet, path: secretPath(idOrName), idempotent: true})
 		if err != nil {
 			return nil, fmt.Errorf("get secret %q: %w", idOrName, err)
 		}
@@ -368,16 +364,20 @@ func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSe
 	if err != nil {
 		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
 	}
-	scrub := Scrubber{req.Value}
-	resp, err := c.do(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: scrub, idempotent: true})
-	if err != nil {
-		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
-	}
-	s, err := decodeSecret(resp.body, scrub)
+	s, err := c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true})
 	if err != nil {
 		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
 	}
 	return s, nil
+}
+
+// doSecret sends op and decodes the one secret its answer holds.
+func (c *Client) doSecret(ctx context.Context, op call) (*Secret, error) {
+	resp, err := c.do(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	return decodeSecret(resp.body, op.scrub)
 }
 
 // DeleteSecret deletes the secret with the given ID or name and returns the

@@ -38,10 +38,6 @@ func NewSensitive(s string) Sensitive {
 // IsZero reports whether the value is empty.
 func (v Sensitive) IsZero() bool { return v.s == "" }
 
-// Len returns the length of the value in bytes, for checks that need its size
-// but not its contents.
-func (v Sensitive) Len() int { return len(v.s) }
-
 // Equal reports whether two values hold the same contents.
 func (v Sensitive) Equal(other Sensitive) bool { return v.s == other.s }
 
