@@ -16,7 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,9 +30,17 @@ const DefaultBaseURL = "https://api.together.ai/v1"
 // DefaultTimeout bounds one client call, retries included.
 const DefaultTimeout = 30 * time.Second
 
-// MaxResponseBytes is the most of a response body the client reads. A larger
-// body is an error, not an out-of-memory.
+// MaxResponseBytes is the most of a response body the client reads, but for
+// the list of secrets. A larger body is an error, not an out-of-memory.
 const MaxResponseBytes = 1 << 20
+
+// MaxListBytes is the most of the list of secrets the client reads: the API
+// does not page, and an account of 50,000 secrets with long descriptions
+// lists in about 40 MiB.
+const MaxListBytes = 64 << 20
+
+// MaxResponseHeaderBytes bounds a response's headers.
+const MaxResponseHeaderBytes = 64 << 10
 
 // Config configures a [Client].
 type Config struct {
@@ -136,6 +144,7 @@ func NewTransport() *http.Transport {
 	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	t.ForceAttemptHTTP2 = true
+	t.MaxResponseHeaderBytes = MaxResponseHeaderBytes
 	return t
 }
 
@@ -221,24 +230,15 @@ func callInfoFrom(ctx context.Context) *CallInfo {
 	return &CallInfo{}
 }
 
-// readBounded reads at most MaxResponseBytes of r.
-func readBounded(r io.Reader) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, MaxResponseBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(body) > MaxResponseBytes {
-		return nil, ErrResponseTooLarge
-	}
-	return body, nil
-}
-
-// requestID returns the identifier the API gave a response, if any.
+// requestID returns the identifier the API gave a response, if any, and
+// only if it has the shape of one: a short run of letters, digits and
+// ".-_:". Anything else (a header that echoes a request, or holds the key)
+// is dropped rather than logged or shown.
 func requestID(h http.Header) string {
-	for _, k := range []string{"X-Request-Id", "X-Together-Request-Id", "Request-Id"} {
+	for _, k := range []string{"X-Request-Id", "X-Together-Request-Id", "Request-Id", "Cf-Ray"} {
 		if v := h.Get(k); v != "" {
-			if len(v) > 128 {
-				v = v[:128]
+			if !isRequestID(v) {
+				return ""
 			}
 			return v
 		}
@@ -246,11 +246,46 @@ func requestID(h http.Header) string {
 	return ""
 }
 
+// maxRequestIDLen bounds a request id taken from a response header.
+const maxRequestIDLen = 128
+
+func isRequestID(v string) bool {
+	if len(v) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// sent is what a request itself carried: a name and description that come
+// back exactly as sent are the caller's own words, and are returned intact.
+type sent struct {
+	name        string
+	description *string
+}
+
+// isJSON reports whether a response's Content-Type allows a JSON body. A
+// missing one is allowed; an HTML page or plain text is not.
+func isJSON(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
 // decodeSecret reads the metadata of one secret from a JSON object, keeping
 // only the documented SecretResponseItem fields and only where they are
 // strings, so an extra or malformed field can neither carry a value out nor
-// turn a created secret into a reported failure.
-func decodeSecret(raw json.RawMessage, scrub Scrubber) (*Secret, error) {
+// turn a created secret into a reported failure. An object with no id is
+// not a secret, and is ErrMalformedResponse.
+func decodeSecret(raw []byte, scrub Scrubber, req sent) (*Secret, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, ErrMalformedResponse
@@ -273,8 +308,38 @@ func decodeSecret(raw json.RawMessage, scrub Scrubber) (*Secret, error) {
 			CreatedAt: str("created_at"), UpdatedAt: str("updated_at"), CreatedBy: str("created_by"), LastUpdatedBy: str("last_updated_by"),
 		}
 	}
-	for _, f := range []*string{&s.Object, &s.ID, &s.Name, &s.Description, &s.CreatedAt, &s.UpdatedAt, &s.CreatedBy, &s.LastUpdatedBy} {
-		*f = scrub.Scrub(*f)
+	if s.ID == "" {
+		return nil, ErrMalformedResponse
 	}
+	s.withhold(scrub, req)
 	return &s, nil
+}
+
+// withhold replaces with [Redacted] every field that carries a sensitive
+// string, whole, so that no field is ever returned torn. The exceptions are
+// the fields that cannot carry one: the constant object type, well-formed
+// timestamps, and a name or description exactly as the caller sent it
+// (which the request's validation has already checked).
+func (s *Secret) withhold(scrub Scrubber, req sent) {
+	if len(scrub) == 0 {
+		return
+	}
+	check := func(f *string, keep bool) {
+		if !keep && scrub.Carries(*f) {
+			*f = Redacted
+		}
+	}
+	check(&s.Object, s.Object == "secret")
+	check(&s.ID, false)
+	check(&s.Name, req.name != "" && s.Name == req.name)
+	check(&s.Description, req.description != nil && s.Description == *req.description)
+	check(&s.CreatedAt, isTimestamp(s.CreatedAt))
+	check(&s.UpdatedAt, isTimestamp(s.UpdatedAt))
+	check(&s.CreatedBy, false)
+	check(&s.LastUpdatedBy, false)
+}
+
+func isTimestamp(v string) bool {
+	_, err := time.Parse(time.RFC3339Nano, v)
+	return err == nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -156,15 +157,44 @@ func TestCreateSecretKeepsOnlyDocumentedStringFields(t *testing.T) {
 	}
 }
 
-func TestCreateSecretScrubsTheValueFromDocumentedFields(t *testing.T) {
-	srv, _ := fakeAPI(t, respond(200, `{"object":"secret","id":"sec-9","name":"N","description":"holds v4lue-xyz"}`))
+func TestCreateSecretWithholdsWholeEveryFieldThatCarriesTheValue(t *testing.T) {
+	// The API put the value where the caller did not: each such field is
+	// withheld whole, never returned torn; the rest come back intact.
+	body := `{"object":"secret","id":"sec-v4lue-xyz","name":"N","description":"holds v4lue-xyz",` +
+		`"created_at":"2026-11-26T02:39:03Z","updated_at":"v4lue-xyz","created_by":"\u0076\u0034lue-xyz","last_updated_by":"u-1"}`
+	srv, _ := fakeAPI(t, respond(200, body))
 	c := newClient(t, srv.URL+"/v1")
 	got, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "N", Value: togetherapi.NewSensitive("v4lue-xyz")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Description != "holds [REDACTED]" {
-		t.Errorf("description = %q", got.Description)
+	r := togetherapi.Redacted
+	want := &togetherapi.Secret{Object: "secret", ID: r, Name: "N", Description: r, CreatedAt: "2026-11-26T02:39:03Z", UpdatedAt: r, CreatedBy: r, LastUpdatedBy: "u-1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("secret (-want +got):\n%s", diff)
+	}
+}
+
+func TestShortValuesNeverTearTheMetadata(t *testing.T) {
+	// Values that occur by chance in Together's own fields, as an earlier
+	// scrubber tore them: "e" in the id, "secret" in object, "2026" in the
+	// timestamps, "1" and "prod" in the name.
+	body := `{"object":"secret","id":"sec-950e74a1","name":"prod/1","description":"true story",` +
+		`"created_at":"2026-11-26T02:39:03Z","updated_at":"2026-11-26T02:39:03Z","created_by":"user-e1","last_updated_by":"user-e1"}`
+	for _, value := range []string{"e", "1", "2026", "true", "prod", "secret", "sec", "e74a1", "39:03Z"} {
+		t.Run(value, func(t *testing.T) {
+			srv, _ := fakeAPI(t, respond(200, body))
+			c := newClient(t, srv.URL+"/v1")
+			got, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "prod/1", Value: togetherapi.NewSensitive(value), Description: "true story"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &togetherapi.Secret{Object: "secret", ID: "sec-950e74a1", Name: "prod/1", Description: "true story",
+				CreatedAt: "2026-11-26T02:39:03Z", UpdatedAt: "2026-11-26T02:39:03Z", CreatedBy: "user-e1", LastUpdatedBy: "user-e1"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("secret (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -183,6 +213,11 @@ func TestCreateSecretRefusesInvalidRequestsWithoutSending(t *testing.T) {
 		{"non-ASCII letter", togetherapi.CreateSecretRequest{Name: "clé", Value: togetherapi.NewSensitive("v")}, "name", "found 'é' at position 3"},
 		{"empty value", togetherapi.CreateSecretRequest{Name: "A"}, "value", "required"},
 		{"long description", togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v"), Description: strings.Repeat("é", 501)}, "description", "at most 500 characters (it has 501)"},
+		{"huge value", togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive(strings.Repeat("v", togetherapi.ValueMaxBytes+1))}, "value", "at most 65536 bytes (it has 65537)"},
+		{"name holding the value", togetherapi.CreateSecretRequest{Name: "db/hunter22-password", Value: togetherapi.NewSensitive("hunter22")}, "name", "contains the secret value"},
+		{"name that is a short value", togetherapi.CreateSecretRequest{Name: "pin", Value: togetherapi.NewSensitive("pin")}, "name", "contains the secret value"},
+		{"description holding the value", togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("hunter22"), Description: "the password is hunter22"}, "description", "contains the secret value"},
+		{"description holding an escaped value", togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("hunter22"), Description: `pw: \u0068unter22`}, "description", "contains the secret value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +366,53 @@ func TestAPIErrorCarriesRequestIDAndRetryAfter(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "request id req-42") {
 		t.Errorf("Error() = %q lacks the request id", err)
+	}
+}
+
+func TestChanceOccurrencesOfShortValuesAreAllowed(t *testing.T) {
+	srv, requests := fakeAPI(t, respond(200, okBody))
+	c := newClient(t, srv.URL+"/v1")
+	for _, v := range []string{"e", "prod", "1"} {
+		req := togetherapi.CreateSecretRequest{Name: "prod/e-1", Value: togetherapi.NewSensitive(v), Description: "prod key, 1 of e"}
+		if _, err := c.CreateSecret(context.Background(), req); err != nil {
+			t.Errorf("value %q: %v", v, err)
+		}
+	}
+	if n := len(requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+func TestRequestIDsAreKeptOnlyInTheirShape(t *testing.T) {
+	for _, tt := range []struct{ header, want string }{
+		{"req-42:a.b_c", "req-42:a.b_c"},
+		{"Bearer " + testKey, ""},
+		{"<script>alert(1)</script>", ""},
+		{strings.Repeat("r", 129), ""},
+	} {
+		srv, _ := fakeAPI(t, respond(400, `{}`, "X-Request-Id", tt.header))
+		c := newClient(t, srv.URL+"/v1")
+		var info togetherapi.CallInfo
+		_, err := c.CreateSecret(togetherapi.WithCallInfo(context.Background(), &info), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
+		var apiErr *togetherapi.APIError
+		if !errors.As(err, &apiErr) || apiErr.RequestID != tt.want || info.RequestID != tt.want {
+			t.Errorf("X-Request-Id %q: RequestID = %q / %q, want %q", tt.header, apiErr.RequestID, info.RequestID, tt.want)
+		}
+	}
+}
+
+func TestResponseHeadersAreCapped(t *testing.T) {
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		for i := range 200 {
+			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("h", 1000))
+		}
+		respond(200, okBody)(w, r)
+	})
+	c := newClient(t, srv.URL+"/v1")
+	_, err := c.ListSecrets(context.Background())
+	var te *togetherapi.TransportError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "header") {
+		t.Errorf("err = %v, want a transport error about the headers", err)
 	}
 }
 

@@ -28,6 +28,8 @@ type call struct {
 	path   string // below the base URL, already escaped
 	body   []byte // nil for none; cleared by the caller after use
 	scrub  Scrubber
+	// maxBody bounds the response body; MaxResponseBytes when zero.
+	maxBody int64
 	// idempotent says that sending the request twice has the effect of
 	// sending it once, so a failure after it was sent may be retried.
 	idempotent bool
@@ -37,8 +39,11 @@ func (op call) String() string { return op.method + " " + op.path }
 
 // response is a 2xx answer.
 type response struct {
+	status int
 	header http.Header
 	body   []byte
+	// scrub is the call's scrubber, the key included.
+	scrub Scrubber
 }
 
 // exchange is the outcome of one HTTP attempt.
@@ -50,8 +55,13 @@ type exchange struct {
 	sent   bool  // the request's headers were written, so it may have arrived
 }
 
-// budget bounds a whole client call: every attempt, wait and read-back.
+// budget bounds a whole client call: every attempt, wait and read-back. It
+// also gives the call a CallInfo if the caller did not, since the call
+// counts its own attempts to tell a retry's answer from a first one.
 func (c *Client) budget(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Value(callInfoKey{}).(*CallInfo); !ok {
+		ctx = WithCallInfo(ctx, &CallInfo{})
+	}
 	return context.WithTimeoutCause(ctx, c.timeout, errTimeoutCause)
 }
 
@@ -71,7 +81,7 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 		info.StatusCode = ex.status
 		info.RequestID = requestID(ex.header)
 		if ex.err == nil && ex.status >= 200 && ex.status <= 299 {
-			return &response{header: ex.header, body: ex.body}, nil
+			return &response{status: ex.status, header: ex.header, body: ex.body, scrub: op.scrub}, nil
 		}
 
 		retry, wait := c.shouldRetry(ctx, op, ex, attempt)
@@ -132,12 +142,28 @@ func (c *Client) send(ctx context.Context, op call) (ex exchange) {
 	}
 	defer resp.Body.Close()
 	ex.status, ex.header = resp.StatusCode, resp.Header
-	ex.body, ex.err = readBounded(resp.Body)
+	limit := op.maxBody
+	if limit == 0 {
+		limit = MaxResponseBytes
+	}
+	ex.body, ex.err = readBounded(resp.Body, limit)
 	if ex.err != nil && !errors.Is(ex.err, ErrResponseTooLarge) {
 		// The status came but the body broke off: as good as no answer.
 		ex.status = 0
 	}
 	return ex
+}
+
+// readBounded reads at most limit bytes of r.
+func readBounded(r io.Reader, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, &TooLargeError{Limit: limit}
+	}
+	return body, nil
 }
 
 // shouldRetry decides whether a failed attempt may be sent again, and after
@@ -196,7 +222,7 @@ func (c *Client) failure(ctx context.Context, op call, ex exchange) error {
 	switch {
 	case errors.Is(ex.err, ErrResponseTooLarge):
 		// A status came, so the outcome is known even if the body is not.
-		err = fmt.Errorf("togetherapi: %s: HTTP %d: %w", op, ex.status, ex.err)
+		err = fmt.Errorf("%s: HTTP %d: %w", op, ex.status, ex.err)
 	case ex.err != nil:
 		err = c.transportError(ctx, op, ex.err)
 		ambiguous = ex.sent

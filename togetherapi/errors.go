@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -32,9 +34,10 @@ var (
 	ErrServer = errors.New("togetherapi: server error")
 	// ErrRedirect matches a 3xx, which the client never follows.
 	ErrRedirect = errors.New("togetherapi: redirect refused")
-	// ErrResponseTooLarge means a body exceeded MaxResponseBytes.
-	ErrResponseTooLarge = fmt.Errorf("togetherapi: response body exceeds %d bytes", MaxResponseBytes)
-	// ErrMalformedResponse means a 2xx body was not the JSON object expected.
+	// ErrResponseTooLarge matches a *TooLargeError: a body over the limit.
+	ErrResponseTooLarge = errors.New("togetherapi: response body too large")
+	// ErrMalformedResponse means a 2xx answer was not the JSON the call
+	// expects: another content type, not JSON, or a secret without an id.
 	ErrMalformedResponse = errors.New("togetherapi: response is not the expected JSON object")
 )
 
@@ -103,6 +106,30 @@ func saysAlreadyExists(msg string) bool {
 	m := strings.ToLower(msg)
 	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
 }
+
+// TooLargeError is a response body larger than the client reads.
+type TooLargeError struct {
+	// Limit is the most the client reads, in bytes.
+	Limit int64
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("togetherapi: response body exceeds %d bytes", e.Limit)
+}
+
+// Is makes a TooLargeError match ErrResponseTooLarge.
+func (e *TooLargeError) Is(target error) bool { return target == ErrResponseTooLarge }
+
+// LookupError is a failure while finding the secret that an update or a
+// delete names. The change itself was never sent, so nothing changed.
+type LookupError struct {
+	Err error
+}
+
+func (e *LookupError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the failure.
+func (e *LookupError) Unwrap() error { return e.Err }
 
 // TimeoutError means the call ran out of its time budget. The request may
 // have reached the API before it did.
@@ -267,12 +294,19 @@ func cut(s string) string {
 	return s[:n] + "…"
 }
 
+// RetryAfterCap is the longest wait the client reads from a Retry-After
+// header; a longer or absurd one is read as this, and is never waited for.
+const RetryAfterCap = 24 * time.Hour
+
 // retryAfter reads retry-after-ms, then Retry-After as seconds or an HTTP
-// date. It returns 0 when neither is usable.
+// date. It returns 0 when neither is usable, and at most RetryAfterCap,
+// whatever the header says, so no value can overflow into a short wait.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := h.Get("Retry-After-Ms"); v != "" {
-		var ms float64
-		if _, err := fmt.Sscanf(v, "%g", &ms); err == nil && ms > 0 {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && !math.IsInf(ms, 0) {
+			if ms >= float64(RetryAfterCap/time.Millisecond) {
+				return RetryAfterCap
+			}
 			return time.Duration(ms * float64(time.Millisecond))
 		}
 	}
@@ -280,15 +314,17 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	var secs int64
-	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && !strings.ContainsAny(v, " ,:") {
-		if secs > 0 {
-			return time.Duration(secs) * time.Second
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case err != nil || secs >= uint64(RetryAfterCap/time.Second):
+			return RetryAfterCap
+		case secs == 0:
+			return 0
 		}
-		return 0
+		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), RetryAfterCap)
 	}
 	return 0
 }

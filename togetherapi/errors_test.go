@@ -23,6 +23,13 @@ func TestRetryAfterReadsEveryForm(t *testing.T) {
 		{"date in the past", map[string]string{"Retry-After": now.Add(-5 * time.Second).Format(http.TimeFormat)}, 0},
 		{"negative", map[string]string{"Retry-After": "-1"}, 0},
 		{"garbage", map[string]string{"Retry-After": "soon", "Retry-After-Ms": "x"}, 0},
+		// Once read as 18446744074 s * 1e9, which overflowed to 0.29 s.
+		{"seconds that overflow a duration", map[string]string{"Retry-After": "18446744074"}, RetryAfterCap},
+		{"seconds beyond uint64", map[string]string{"Retry-After": "99999999999999999999999"}, RetryAfterCap},
+		{"absurd milliseconds", map[string]string{"Retry-After-Ms": "1e300"}, RetryAfterCap},
+		{"infinite milliseconds", map[string]string{"Retry-After-Ms": "+Inf", "Retry-After": "2"}, 2 * time.Second},
+		{"not-a-number milliseconds", map[string]string{"Retry-After-Ms": "NaN"}, 0},
+		{"far date", map[string]string{"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, RetryAfterCap},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -130,6 +132,9 @@ func TestUpdateRefusesNoChangeAndBadFieldsWithoutSending(t *testing.T) {
 		{togetherapi.UpdateSecretRequest{ProjectID: "p"}, "changes nothing"},
 		{togetherapi.UpdateSecretRequest{Name: "bad name"}, "name may contain only"},
 		{togetherapi.UpdateSecretRequest{Description: ptr(strings.Repeat("d", 501))}, "description must be at most 500"},
+		{togetherapi.UpdateSecretRequest{Value: togetherapi.NewSensitive(strings.Repeat("v", togetherapi.ValueMaxBytes+1))}, "value must be at most 65536 bytes"},
+		{togetherapi.UpdateSecretRequest{Name: "hunter22-db", Value: togetherapi.NewSensitive("hunter22")}, "name contains the secret value"},
+		{togetherapi.UpdateSecretRequest{Description: ptr("pw hunter22"), Value: togetherapi.NewSensitive("hunter22")}, "description contains the secret value"},
 	} {
 		if _, err := c.UpdateSecret(context.Background(), "N", tt.req); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("UpdateSecret(%+v) = %v, want %q", tt.req, err, tt.want)
@@ -208,5 +213,80 @@ func TestIDsAreEscapedInPaths(t *testing.T) {
 	reqs := requests()
 	if got := reqs[len(reqs)-1]; got.method != "DELETE" || got.path != "/v1/deployments/secrets/odd%20id%2F1%3F" {
 		t.Errorf("DELETE went to %s %s", got.method, got.path)
+	}
+}
+
+func TestUpdateRefusesANewValueTheKeptNameHolds(t *testing.T) {
+	s, srv := newScripted(t)
+	c := newClient(t, srv.URL+"/v1")
+	ctx := context.Background()
+	if _, err := c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "svc/hunter22", Value: togetherapi.NewSensitive("old-value")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.UpdateSecret(ctx, "svc/hunter22", togetherapi.UpdateSecretRequest{Value: togetherapi.NewSensitive("hunter22")})
+	var fe *togetherapi.FieldError
+	if !errors.As(err, &fe) || fe.Field != "name" || !strings.Contains(fe.Problem, "current name contains the new value") {
+		t.Fatalf("err = %v", err)
+	}
+	if !s.api.ValueMatches("svc/hunter22", "old-value") {
+		t.Error("the value was changed")
+	}
+	// Renaming in the same call is the way out.
+	if _, err := c.UpdateSecret(ctx, "svc/hunter22", togetherapi.UpdateSecretRequest{Name: "svc/db", Value: togetherapi.NewSensitive("hunter22")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLookupsWorkInLargeAccounts(t *testing.T) {
+	// 20,000 secrets with long descriptions list in about 12 MiB, far past
+	// the 1 MiB cap on other answers.
+	var b strings.Builder
+	b.WriteString(`{"object":"list","data":[`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"object":"secret","id":"sec-%05d","name":"team/app-%05d","description":%q,"created_at":"2026-11-26T00:00:00Z"}`,
+			i, i, strings.Repeat("d", 500))
+	}
+	b.WriteString(`]}`)
+	list := b.String()
+	var patched atomic.Int32
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			respond(200, list)(w, r)
+		case http.MethodPatch:
+			patched.Add(1)
+			respond(200, `{"object":"secret","id":"sec-19999","name":"team/app-19999"}`)(w, r)
+		}
+	})
+	c := newClient(t, srv.URL+"/v1")
+	ctx := context.Background()
+	all, err := c.ListSecrets(ctx)
+	if err != nil || len(all) != 20000 {
+		t.Fatalf("ListSecrets: %d secrets, %v", len(all), err)
+	}
+	got, err := c.GetSecret(ctx, "team/app-19999")
+	if err != nil || got.ID != "sec-19999" {
+		t.Fatalf("GetSecret by name: %+v, %v", got, err)
+	}
+	if _, err := c.UpdateSecret(ctx, "team/app-19999", togetherapi.UpdateSecretRequest{Description: ptr("x")}); err != nil || patched.Load() != 1 {
+		t.Fatalf("UpdateSecret by name: %v (%d patches)", err, patched.Load())
+	}
+}
+
+func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
+	srv, requests := fakeAPI(t, respond(200, strings.Repeat(" ", togetherapi.MaxListBytes+1)))
+	c := newClient(t, srv.URL+"/v1")
+	_, err := c.DeleteSecret(context.Background(), "team/x")
+	var lookup *togetherapi.LookupError
+	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrResponseTooLarge) {
+		t.Fatalf("err = %v, want a LookupError for a list too large", err)
+	}
+	for _, r := range requests() {
+		if r.method != http.MethodGet {
+			t.Errorf("sent %s %s", r.method, r.path)
+		}
 	}
 }

@@ -360,3 +360,122 @@ func TestTheBudgetBoundsRetriesAndWaits(t *testing.T) {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
+
+func TestAnAbsurdRetryAfterIsNeverWaitedForNorShortened(t *testing.T) {
+	s, srv := newScripted(t, answer(429, "Retry-After", "18446744074"))
+	c, waits := retryClient(t, srv.URL, 2)
+	_, err := create(c, context.Background(), "A")
+	var apiErr *togetherapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 {
+		t.Fatalf("err = %v, want the 429", err)
+	}
+	if apiErr.RetryAfter != togetherapi.RetryAfterCap {
+		t.Errorf("RetryAfter = %s, want the cap %s", apiErr.RetryAfter, togetherapi.RetryAfterCap)
+	}
+	if len(*waits) != 0 || len(s.requests()) != 1 {
+		t.Errorf("waited %v over %d requests; want no retry", *waits, len(s.requests()))
+	}
+}
+
+func TestARetryThatFindsItsOwnSecretReportsItCreated(t *testing.T) {
+	// A 503 whose request did create the secret: the retry meets "already
+	// exists", which is this call's own secret, not a taken name.
+	s, srv := newScripted(t, actThenAnswer(503))
+	c, _ := retryClient(t, srv.URL, 2)
+	var info togetherapi.CallInfo
+	got, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "MINE")
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if got.Name != "MINE" || got.ID == "" {
+		t.Errorf("secret = %+v", got)
+	}
+	if !strings.Contains(info.Resolution, "retry found the name taken; reading the secret back showed it created at") {
+		t.Errorf("Resolution = %q", info.Resolution)
+	}
+	if s.api.Len() != 1 {
+		t.Errorf("the API holds %d secrets, want 1", s.api.Len())
+	}
+}
+
+func TestARetryThatFindsAnOlderSecretReportsTheNameTaken(t *testing.T) {
+	past := time.Now().Add(-time.Hour)
+	old := sandbox.New(sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
+	oldSrv := httptest.NewServer(old)
+	t.Cleanup(oldSrv.Close)
+	if _, err := create(newClient(t, oldSrv.URL+"/v1"), context.Background(), "OLD"); err != nil {
+		t.Fatal(err)
+	}
+	// The first attempt is shed with 503; the retry reaches the old account.
+	first := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if first && r.Method == http.MethodPost {
+			first = false
+			w.WriteHeader(503)
+			return
+		}
+		old.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, _ := retryClient(t, srv.URL, 2)
+	_, err := create(c, context.Background(), "OLD")
+	if !errors.Is(err, togetherapi.ErrAlreadyExists) || !strings.Contains(err.Error(), "before this call") {
+		t.Fatalf("err = %v, want already existed before this call", err)
+	}
+}
+
+func TestASuccessThatIsNotASecretIsNotASuccess(t *testing.T) {
+	tests := []struct {
+		name string
+		step step
+	}{
+		{"HTML page, no id", func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(201)
+			_, _ = io.WriteString(w, "<html><body>Created</body></html>")
+		}},
+		{"JSON without an id", func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			_, _ = io.WriteString(w, `{"object":"secret","name":"X"}`)
+		}},
+		{"JSON with an HTML content type", func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(200)
+			_, _ = io.WriteString(w, `{"object":"secret","id":"sec-1","name":"X"}`)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, srv := newScripted(t, tt.step)
+			c, _ := retryClient(t, srv.URL, 2)
+			_, err := create(c, context.Background(), "X")
+			if !errors.Is(err, togetherapi.ErrMalformedResponse) {
+				t.Fatalf("err = %v, want ErrMalformedResponse", err)
+			}
+			// It read the secrets back to see, and did not send again.
+			if got := strings.Join(s.requests(), ","); got != "POST /v1/deployments/secrets,GET /v1/deployments/secrets" {
+				t.Errorf("requests = %s", got)
+			}
+		})
+	}
+}
+
+func TestASuccessWithoutMetadataIsSettledByReadingBack(t *testing.T) {
+	// The secret was made, but the answer was an empty page: reading back
+	// finds it, created during this call.
+	s, srv := newScripted(t, func(w http.ResponseWriter, r *http.Request, api http.Handler) {
+		api.ServeHTTP(httptest.NewRecorder(), r)
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(201)
+	})
+	c, _ := retryClient(t, srv.URL, 2)
+	var info togetherapi.CallInfo
+	got, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "MADE")
+	if err != nil || got.Name != "MADE" {
+		t.Fatalf("create = %+v, %v", got, err)
+	}
+	if !strings.Contains(info.Resolution, "without the secret's metadata") || s.api.Len() != 1 {
+		t.Errorf("Resolution = %q, secrets = %d", info.Resolution, s.api.Len())
+	}
+}

@@ -1,6 +1,7 @@
 package togetherapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,10 +13,14 @@ import (
 	"unicode/utf8"
 )
 
-// Limits of CreateSecretRequest, from the API's schema.
+// Limits of CreateSecretRequest: the name and description ones are the
+// API's schema; the value's is this client's, since the API states none.
+// Deployments receive secrets as environment variables, and Linux takes at
+// most 128 KiB for one, so 64 KiB leaves room for any name.
 const (
 	NameMaxLength        = 100
 	DescriptionMaxLength = 500
+	ValueMaxBytes        = 64 << 10
 )
 
 // NamePattern is the character set the API allows in a secret name: letters,
@@ -85,15 +90,49 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
 
-// Validate reports the first field of r that the API would refuse.
+// Validate reports the first field of r that the API would refuse, or that
+// would put the value where it is stored in plain text.
 func (r CreateSecretRequest) Validate() error {
 	if err := ValidateName("name", r.Name); err != nil {
 		return err
 	}
-	if r.Value.IsZero() {
-		return &FieldError{Field: "value", Problem: "is required and must not be empty"}
+	if err := ValidateValue("value", r.Value); err != nil {
+		return err
 	}
-	return ValidateDescription(r.Description)
+	if err := ValidateDescription(r.Description); err != nil {
+		return err
+	}
+	return checkNotIn(r.Value, "name", r.Name, "description", r.Description)
+}
+
+// ValidateValue checks a secret value against the client's limits. field
+// names the argument in the error, which never quotes the value.
+func ValidateValue(field string, v Sensitive) error {
+	switch {
+	case v.IsZero():
+		return &FieldError{Field: field, Problem: "is required and must not be empty"}
+	case v.Size() > ValueMaxBytes:
+		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d bytes (it has %d)", ValueMaxBytes, v.Size())}
+	}
+	return nil
+}
+
+// checkNotIn refuses texts that hold the value: names and descriptions are
+// stored in plain text and shown in every list. A value of MinSubstringLen
+// characters or more may not stand anywhere in them, in any spelling; a
+// shorter one, which could be there by chance, may not be the whole text.
+// pairs are field names and texts.
+func checkNotIn(v Sensitive, pairs ...string) error {
+	if v.IsZero() {
+		return nil
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if (Scrubber{v}).Carries(pairs[i+1]) {
+			return &FieldError{Field: pairs[i], Problem: "contains the secret value; Together stores " + pairs[i] +
+				"s in plain text and shows them in every list, so choose one that does not include the value"}
+		}
+	}
+	return nil
 }
 
 // ValidateName checks a secret name against the API's rules. field names the
@@ -137,7 +176,8 @@ type wireSecretRequest struct {
 // validated first; a *FieldError means nothing was sent.
 //
 // When the API's answer is lost or ambiguous (a timeout or a broken
-// connection after the request was sent, or a 500, 502 or 504), CreateSecret
+// connection after the request was sent; a 500, 502 or 504; a success whose
+// body is not a secret; or a retry that finds the name taken), CreateSecret
 // does not guess and never creates a second secret. It reads the secret back
 // by name: one created since this call began was created by it; none means
 // the request did not take, so it is sent again if retries are allowed. It
@@ -161,30 +201,69 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
+	info := callInfoFrom(ctx)
 	start := c.now()
 	op := call{method: http.MethodPost, path: secretsPath, body: body, scrub: Scrubber{req.Value}}
-	resp, err := c.do(ctx, op)
-	for resend := c.maxRetries > 0; err != nil; resend = false {
+	echo := sent{name: req.Name, description: &req.Description}
+	for resend, resent := c.maxRetries > 0, false; ; resend, resent = false, true {
+		secret, err := c.createOnce(ctx, op, echo, resent)
+		if err == nil {
+			return secret, nil
+		}
 		var unknown *OutcomeUnknownError
 		if !errors.As(err, &unknown) || ctx.Err() != nil {
 			return nil, fmt.Errorf("create secret %q: %w", req.Name, err)
 		}
-		secret, created, settleErr := c.settleCreate(ctx, req.Name, start, unknown)
-		if settleErr != nil || created {
+		// A retry that finds the name taken may be meeting its own
+		// earlier attempt, whose answer said it did not act.
+		retried := errors.Is(err, ErrAlreadyExists)
+		malformed := errors.Is(err, ErrMalformedResponse)
+		secret, created, settleErr := c.settleCreate(ctx, req.Name, start, unknown, retried)
+		switch {
+		case settleErr != nil || created:
 			return secret, settleErr
-		}
-		if !resend {
-			// Not created, and no retries allowed: a plain failure.
+		case retried, malformed, !resend:
+			// Not there: a retry's "already exists" or a success that
+			// said nothing stands as it is, and without retries so does
+			// a lost answer.
 			return nil, fmt.Errorf("create secret %q: %w", req.Name, unknown.Err)
 		}
-		callInfoFrom(ctx).Resolution += "; sent it again"
-		resp, err = c.do(ctx, op)
+		info.Resolution += "; sent it again"
 	}
-	secret, err := decodeSecret(resp.body, op.scrub)
+}
+
+// createOnce sends a create, with the retries do allows, and decodes the
+// answer. An answer that leaves the outcome open is an *OutcomeUnknownError:
+// among them "already exists" to a request that was sent before (resent, or
+// retried within do), which may be meeting its own first copy.
+func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool) (*Secret, error) {
+	info := callInfoFrom(ctx)
+	before := info.Attempts
+	resp, err := c.do(ctx, op)
 	if err != nil {
-		return nil, fmt.Errorf("create secret %q: %w", req.Name, err)
+		if errors.Is(err, ErrAlreadyExists) && (resent || info.Attempts-before > 1) {
+			return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
+		}
+		return nil, err
+	}
+	secret, err := decodeOne(resp, echo)
+	if err != nil {
+		// It said yes, but not with a secret: it may or may not be one.
+		return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
 	}
 	return secret, nil
+}
+
+// decodeOne reads the secret a 2xx answer holds.
+func decodeOne(resp *response, echo sent) (*Secret, error) {
+	if !isJSON(resp.header) {
+		return nil, fmt.Errorf("HTTP %d with content type %q: %w", resp.status, cut(tidy(resp.header.Get("Content-Type"))), ErrMalformedResponse)
+	}
+	s, err := decodeSecret(resp.body, resp.scrub, echo)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+	}
+	return s, nil
 }
 
 // createdSlack allows for the API's timestamps having whole seconds.
@@ -193,10 +272,17 @@ const createdSlack = 2 * time.Second
 // settleCreate reads back the secret named name after an ambiguous create.
 // It returns the secret and created=true if this call created it, an error
 // if that cannot be told or the name was taken before, and neither if the
-// secret does not exist, so the create did not take.
-func (c *Client) settleCreate(ctx context.Context, name string, start time.Time, unknown *OutcomeUnknownError) (*Secret, bool, error) {
+// secret does not exist, so the create did not take. retried says the
+// ambiguity is a retry's "already exists".
+func (c *Client) settleCreate(ctx context.Context, name string, start time.Time, unknown *OutcomeUnknownError, retried bool) (*Secret, bool, error) {
 	info := callInfoFrom(ctx)
-	lost := describeLoss(unknown.Err)
+	lost := "the answer was lost (" + describeLoss(unknown.Err) + ")"
+	switch {
+	case retried:
+		lost = "an attempt was retried and the retry found the name taken"
+	case errors.Is(unknown.Err, ErrMalformedResponse):
+		lost = "Together answered success without the secret's metadata"
+	}
 	fail := func(detail string) error {
 		unknown.Detail = detail + fmt.Sprintf("; list the secrets: if %q is there with a created_at after %s, it was created, and if not, create it again",
 			name, start.UTC().Format(time.RFC3339))
@@ -215,7 +301,7 @@ func (c *Client) settleCreate(ctx context.Context, name string, start time.Time,
 		}
 	}
 	if found == nil {
-		info.Resolution = fmt.Sprintf("the answer was lost (%s); reading the secrets back showed it was not created", lost)
+		info.Resolution = lost + "; reading the secrets back showed it was not created"
 		return nil, false, nil
 	}
 	created, err := time.Parse(time.RFC3339Nano, found.CreatedAt)
@@ -229,13 +315,13 @@ func (c *Client) settleCreate(ctx context.Context, name string, start time.Time,
 		began = date.Add(-c.now().Sub(start)).Add(-createdSlack)
 	}
 	if created.Before(began) {
-		info.Resolution = fmt.Sprintf("the answer was lost (%s); reading the secrets back showed the name was already taken before this call", lost)
+		info.Resolution = lost + "; reading the secrets back showed the name was already taken before this call"
 		return nil, false, fmt.Errorf("create secret %q: %w", name, &APIError{
 			StatusCode: http.StatusConflict,
 			Message:    fmt.Sprintf("a secret named %q already existed (created %s, before this call)", name, found.CreatedAt),
 		})
 	}
-	info.Resolution = fmt.Sprintf("the answer was lost (%s); reading the secret back showed it created at %s, during this call, so it was created once", lost, found.CreatedAt)
+	info.Resolution = fmt.Sprintf("%s; reading the secret back showed it created at %s, during this call, so it was created once", lost, found.CreatedAt)
 	return found, true, nil
 }
 
@@ -266,25 +352,65 @@ func (c *Client) ListSecrets(ctx context.Context) ([]Secret, error) {
 }
 
 func (c *Client) listSecrets(ctx context.Context) ([]Secret, http.Header, error) {
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: secretsPath, idempotent: true})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: secretsPath, idempotent: true, maxBody: MaxListBytes})
 	if err != nil {
 		return nil, nil, err
 	}
-	var page struct {
-		Data []json.RawMessage `json:"data"`
+	if !isJSON(resp.header) {
+		return nil, nil, fmt.Errorf("HTTP %d: %w", resp.status, ErrMalformedResponse)
 	}
-	if err := json.Unmarshal(resp.body, &page); err != nil || page.Data == nil {
-		return nil, nil, ErrMalformedResponse
+	list, err := decodeList(resp.body, resp.scrub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
 	}
-	out := make([]Secret, 0, len(page.Data))
-	for _, raw := range page.Data {
-		s, err := decodeSecret(raw, nil)
+	return list, resp.header, nil
+}
+
+// decodeList reads ListSecretsResponse one item at a time, so a list of tens
+// of thousands of secrets costs their metadata and little more.
+func decodeList(body []byte, scrub Scrubber) ([]Secret, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, ErrMalformedResponse
+	}
+	var out []Secret
+	for dec.More() {
+		key, err := dec.Token()
 		if err != nil {
-			return nil, nil, err
+			return nil, ErrMalformedResponse
 		}
-		out = append(out, *s)
+		if key != "data" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil, ErrMalformedResponse
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return nil, ErrMalformedResponse
+		}
+		out = []Secret{}
+		var raw json.RawMessage
+		for dec.More() {
+			if err := dec.Decode(&raw); err != nil {
+				return nil, ErrMalformedResponse
+			}
+			s, err := decodeSecret(raw, scrub, sent{})
+			if errors.Is(err, ErrMalformedResponse) && len(raw) > 0 && raw[0] == '{' {
+				continue // an entry with no id is no secret anyone can act on
+			} else if err != nil {
+				return nil, err
+			}
+			out = append(out, *s)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, ErrMalformedResponse
+		}
 	}
-	return out, resp.header, nil
+	if out == nil {
+		return nil, ErrMalformedResponse
+	}
+	return out, nil
 }
 
 // UpdateSecretRequest is the body of an update call. Every field is
@@ -303,7 +429,8 @@ type UpdateSecretRequest struct {
 // ErrNoChange means an update asked for no change; nothing was sent.
 var ErrNoChange = errors.New("togetherapi: update changes nothing: set a new name, value or description")
 
-// Validate reports the first field of r that the API would refuse.
+// Validate reports the first field of r that the API would refuse, or that
+// would put the new value where it is stored in plain text.
 func (r UpdateSecretRequest) Validate() error {
 	if r.Name == "" && r.Value.IsZero() && r.Description == nil {
 		return ErrNoChange
@@ -313,10 +440,19 @@ func (r UpdateSecretRequest) Validate() error {
 			return err
 		}
 	}
-	if r.Description != nil {
-		return ValidateDescription(*r.Description)
+	if !r.Value.IsZero() {
+		if err := ValidateValue("value", r.Value); err != nil {
+			return err
+		}
 	}
-	return nil
+	var desc string
+	if r.Description != nil {
+		if err := ValidateDescription(*r.Description); err != nil {
+			return err
+		}
+		desc = *r.Description
+	}
+	return checkNotIn(r.Value, "name", r.Name, "description", desc)
 }
 
 // GetSecret returns the metadata of the secret with the given ID or name.
@@ -326,7 +462,7 @@ func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
 	if isPlainSegment(idOrName) {
-		s, err := c.doSecret(ctx, call{method: http.MethodGet, path: secretPath(idOrName), idempotent: true})
+		s, err := c.doSecret(ctx, call{method: http.MethodGet, path: secretPath(idOrName), idempotent: true}, sent{})
 		if err != nil {
 			return nil, fmt.Errorf("get secret %q: %w", idOrName, err)
 		}
@@ -342,7 +478,8 @@ func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error
 // UpdateSecret changes the secret with the given ID or name and returns its
 // new metadata. The secret is first resolved to its ID, so that the request
 // goes to one secret whatever its name holds, and so that sending it again
-// after a lost answer has the same effect as sending it once.
+// after a lost answer has the same effect as sending it once. A failure to
+// resolve it is a *LookupError: the change was not sent.
 func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSecretRequest) (*Secret, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -362,9 +499,23 @@ func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSe
 	defer cancel()
 	current, err := c.resolve(ctx, idOrName)
 	if err != nil {
-		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
+		return nil, fmt.Errorf("update secret %q: %w", idOrName, &LookupError{Err: err})
 	}
-	s, err := c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true})
+	// The name and description the secret keeps must not hold the new value.
+	keptName, keptDesc := current.Name, current.Description
+	if req.Name != "" {
+		keptName = ""
+	}
+	if req.Description != nil {
+		keptDesc = ""
+	}
+	if err := checkNotIn(req.Value, "name", keptName, "description", keptDesc); err != nil {
+		fe := err.(*FieldError)
+		fe.Problem = "the secret's current " + fe.Field + " contains the new value; rename it or change the description in the same call, or choose another value"
+		return nil, err
+	}
+	echo := sent{name: req.Name, description: req.Description}
+	s, err := c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true}, echo)
 	if err != nil {
 		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
 	}
@@ -372,12 +523,12 @@ func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSe
 }
 
 // doSecret sends op and decodes the one secret its answer holds.
-func (c *Client) doSecret(ctx context.Context, op call) (*Secret, error) {
+func (c *Client) doSecret(ctx context.Context, op call, echo sent) (*Secret, error) {
 	resp, err := c.do(ctx, op)
 	if err != nil {
 		return nil, err
 	}
-	return decodeSecret(resp.body, op.scrub)
+	return decodeOne(resp, echo)
 }
 
 // DeleteSecret deletes the secret with the given ID or name and returns the
@@ -388,7 +539,7 @@ func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, er
 	defer cancel()
 	current, err := c.resolve(ctx, idOrName)
 	if err != nil {
-		return nil, fmt.Errorf("delete secret %q: %w", idOrName, err)
+		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
 	}
 	info := callInfoFrom(ctx)
 	before := info.Attempts
