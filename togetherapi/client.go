@@ -329,17 +329,27 @@ func (s *Secret) withhold(scrub Scrubber, req sent) {
 			*f = Redacted
 		}
 	}
-	check(&s.Object, s.Object == "secret")
+	check(&s.Object, IsShapedField("object", s.Object))
 	check(&s.ID, false)
 	check(&s.Name, req.name != "" && s.Name == req.name)
 	check(&s.Description, req.description != nil && s.Description == *req.description)
-	check(&s.CreatedAt, isTimestamp(s.CreatedAt))
-	check(&s.UpdatedAt, isTimestamp(s.UpdatedAt))
+	check(&s.CreatedAt, IsShapedField("created_at", s.CreatedAt))
+	check(&s.UpdatedAt, IsShapedField("updated_at", s.UpdatedAt))
 	check(&s.CreatedBy, false)
 	check(&s.LastUpdatedBy, false)
 }
 
-func isTimestamp(v string) bool {
-	_, err := time.Parse(time.RFC3339Nano, v)
-	return err == nil
+// IsShapedField reports whether value has the documented shape of the
+// SecretResponseItem field key that cannot carry a secret: "object" is the
+// constant "secret", and the timestamps are RFC 3339. Such a field is Together's
+// own, whatever value a secret has, and is never withheld.
+func IsShapedField(key, value string) bool {
+	switch key {
+	case "object":
+		return value == "secret"
+	case "created_at", "updated_at":
+		_, err := time.Parse(time.RFC3339Nano, value)
+		return err == nil
+	}
+	return false
 }

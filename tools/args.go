@@ -18,6 +18,16 @@ import (
 // and the rule in plain words, without ever quoting what was sent.
 type arguments map[string]json.RawMessage
 
+// Limits on arguments beyond the API's own. The whole arguments object is
+// bounded first, so an oversized call costs no decoding: a value of
+// togetherapi.ValueMaxBytes written with every character escaped as \uXXXX
+// takes six times its size.
+const (
+	maxArgumentsBytes = 6*togetherapi.ValueMaxBytes + 64<<10
+	maxIDLength       = 256
+	maxProjectIDLen   = 256
+)
+
 // parseArguments decodes the call's arguments as a JSON object whose keys
 // are all in allowed. An absent or null arguments field is an empty object.
 func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error) {
@@ -27,6 +37,10 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 		if raw, err = json.Marshal(req.Params.Arguments); err != nil {
 			return nil, &togetherapi.FieldError{Field: "arguments", Problem: "could not be read as JSON"}
 		}
+	}
+	if len(raw) > maxArgumentsBytes {
+		return nil, &togetherapi.FieldError{Field: "arguments", Problem: fmt.Sprintf(
+			"are %d bytes, more than the %d accepted (a value may be at most %d bytes)", len(raw), maxArgumentsBytes, togetherapi.ValueMaxBytes)}
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -88,6 +102,14 @@ func (a arguments) requiredString(key string) (string, error) {
 	return s, nil
 }
 
+// checkLength refuses a string argument of more than max characters.
+func checkLength(field, s string, max int) error {
+	if n := utf8.RuneCountInString(s); n > max {
+		return &togetherapi.FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters (it has %d)", max, n)}
+	}
+	return nil
+}
+
 // jsonKind names the JSON type of raw without quoting it.
 func jsonKind(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
@@ -133,6 +155,9 @@ func parseID(req mcp.CallToolRequest, allowed []string, more ...func(arguments) 
 	}
 	id, err := args.requiredString("id")
 	if err != nil {
+		return "", err
+	}
+	if err := checkLength("id", id, maxIDLength); err != nil {
 		return "", err
 	}
 	for _, f := range more {

@@ -22,21 +22,21 @@ var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
       "description": "Unique name, e.g. HF_TOKEN or prod/openai-key. Letters, digits, _ - / . only."
     },
     "value": {
-      "type": "string", "minLength": 1,
-      "description": "The secret itself (API key, password, token). Encrypted at rest; never returned or logged."
+      "type": "string", "minLength": 1, "maxLength": %d,
+      "description": "The secret itself (API key, password, token), at most 64 KiB. Encrypted at rest; never returned or logged."
     },
     "description": {
       "type": "string", "maxLength": %d,
       "description": "Optional: what the secret is for."
     },
     "project_id": {
-      "type": "string",
+      "type": "string", "maxLength": %d,
       "description": "Ignored: Together takes the project from the API key."
     }
   },
   "required": ["name", "value"],
   "additionalProperties": false
-}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.DescriptionMaxLength))
+}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.ValueMaxBytes, togetherapi.DescriptionMaxLength, maxProjectIDLen))
 
 var createSecretArgs = []string{"name", "value", "description", "project_id"}
 
@@ -47,7 +47,7 @@ func (t *toolset) createSecret() tool {
 		createSecretSchema)
 	def.RawOutputSchema = secretOutputSchema
 	def = annotate(def, "Create Together secret", false, false, false)
-	return tool{def: def, handle: t.handleCreateSecret}
+	return tool{def: def, handle: t.handleCreateSecret, byDefault: true}
 }
 
 func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
@@ -63,12 +63,12 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 
 	secret, err := t.cfg.Client.CreateSecret(ctx, create)
 	if err != nil {
-		what := fmt.Sprintf("create secret %q", create.Name)
-		if errors.Is(err, togetherapi.ErrAlreadyExists) {
+		var unknown *togetherapi.OutcomeUnknownError
+		if errors.Is(err, togetherapi.ErrAlreadyExists) && !errors.As(err, &unknown) {
 			rec.outcome = outcomeError
 			return mcp.NewToolResultError(fmt.Sprintf("A secret named %q already exists. Choose another name, or change the existing secret instead.", create.Name))
 		}
-		return apiFailure(ctx, rec, what, err)
+		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("create secret %q", create.Name), write: true}, err)
 	}
 	return secretResult(secret, create.Name)
 }
@@ -100,6 +100,9 @@ func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest
 		return out, err
 	}
 	if out.ProjectID, _, err = args.optionalString("project_id"); err != nil {
+		return out, err
+	}
+	if err := checkLength("project_id", out.ProjectID, maxProjectIDLen); err != nil {
 		return out, err
 	}
 	return out, out.Validate()

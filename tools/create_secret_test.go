@@ -84,6 +84,12 @@ func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
 		{"project_id of wrong type", map[string]any{"name": "A", "value": canaryValue, "project_id": []any{}}, []string{"project_id must be a string, not an array"}},
 		{"unknown argument", map[string]any{"name": "A", "value": canaryValue, "secret": canaryValue}, []string{`unknown argument "secret"`, "accepted ones are name, value, description, project_id"}},
 		{"unknown arguments", map[string]any{"name": "A", "value": canaryValue, "b": 1, "a": 2}, []string{`unknown arguments "a", "b"`}},
+		{"value over 64 KiB", map[string]any{"name": "A", "value": strings.Repeat("v", 65537)}, []string{"value must be at most 65536 bytes (it has 65537)"}},
+		{"5 MB value", map[string]any{"name": "A", "value": strings.Repeat("v", 5<<20)}, []string{"arguments are 5242903 bytes, more than the 458752 accepted (a value may be at most 65536 bytes)"}},
+		{"project_id too long", map[string]any{"name": "A", "value": canaryValue, "project_id": strings.Repeat("p", 257)}, []string{"project_id must be at most 256 characters (it has 257)"}},
+		{"name holding the value", map[string]any{"name": "svc/CANARYVALUE-9f8e7d6c", "value": "CANARYVALUE-9f8e7d6c"}, []string{"name contains the secret value", "choose one that does not include the value"}},
+		{"description holding the value", map[string]any{"name": "A", "value": canaryValue, "description": "it is " + canaryValue}, []string{"description contains the secret value"}},
+		{"name that is the value", map[string]any{"name": "pin", "value": "pin"}, []string{"name contains the secret value"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +155,7 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 			http.Redirect(w, r, "https://elsewhere.example/v1/deployments/secrets", http.StatusTemporaryRedirect)
 		}, []string{"HTTP 307", "redirect to elsewhere.example refused", "Nothing was sent to the redirect's target"}},
 		{"huge body", jsonResp(200, strings.Repeat(" ", togetherapi.MaxResponseBytes+1)), []string{"larger than 1048576 bytes"}},
-		{"malformed success", jsonResp(200, "{"), []string{"reported success", "probably took effect"}},
+		{"malformed success", jsonResp(200, "{"), []string{"Could not tell whether create secret \"A\" took effect: Together answered success, but not with the secret's metadata", "list the secrets"}},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			conn, _, _ := w.(http.Hijacker).Hijack()
@@ -292,27 +298,37 @@ func TestAPanicBecomesAGenericErrorAndTheServerLives(t *testing.T) {
 	}
 }
 
-func TestAVeryShortValueIsScrubbedFromValuesButNotFromTheShape(t *testing.T) {
-	// A one-letter value appears in ordinary words; it is scrubbed from
-	// every string the agent reads, and the result still fits its schema.
-	h := newHarness(t, nil)
-	res := h.call(t, "create_secret", map[string]any{"name": "SECRET_E", "value": "e", "description": "see here"})
-	got := structured(t, res)
-	for _, k := range []string{"object", "id", "name", "description", "created_at", "updated_at", "created_by", "last_updated_by"} {
-		v, ok := got[k].(string)
-		if !ok {
-			t.Errorf("key %q lost or not a string: %v", k, got)
-		}
-		if strings.Contains(v, "e") {
-			t.Errorf("%s = %q still holds the value", k, v)
-		}
-	}
-	var fromText map[string]any
-	if err := json.Unmarshal([]byte(resultText(t, res)), &fromText); err != nil {
-		t.Fatalf("text is not JSON: %v", err)
-	}
-	if diff := cmp.Diff(got, fromText); diff != "" {
-		t.Errorf("text differs from structured content:\n%s", diff)
+func TestShortValuesLeaveTheMetadataWholeAndUsable(t *testing.T) {
+	// A value such as "e" or "2026" occurs by chance in IDs, in "secret"
+	// and in timestamps. The agent gets them whole, and can use the ID.
+	for _, value := range []string{"e", "1", "true", "prod", "2026", "secret", "c"} {
+		t.Run(value, func(t *testing.T) {
+			h := newHarness(t, nil)
+			res := h.call(t, "create_secret", map[string]any{"name": "prod/SECRET_E", "value": value, "description": "see here"})
+			if res.IsError {
+				t.Fatal(resultText(t, res))
+			}
+			got := structured(t, res)
+			if got["object"] != "secret" || got["name"] != "prod/SECRET_E" || got["description"] != "see here" {
+				t.Errorf("metadata = %v", got)
+			}
+			for _, k := range []string{"id", "created_at", "updated_at", "created_by", "last_updated_by"} {
+				if v, _ := got[k].(string); v == "" || strings.Contains(v, togetherapi.Redacted) {
+					t.Errorf("%s = %q", k, v)
+				}
+			}
+			again := h.call(t, "get_secret", map[string]any{"id": got["id"]})
+			if again.IsError || structured(t, again)["id"] != got["id"] {
+				t.Errorf("get_secret with the returned id: %s", encoded(t, again))
+			}
+			var fromText map[string]any
+			if err := json.Unmarshal([]byte(resultText(t, res)), &fromText); err != nil {
+				t.Fatalf("text is not JSON: %v", err)
+			}
+			if diff := cmp.Diff(got, fromText); diff != "" {
+				t.Errorf("text differs from structured content:\n%s", diff)
+			}
+		})
 	}
 }
 

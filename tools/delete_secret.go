@@ -44,7 +44,7 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	rec.secret = id
 	secret, err := t.cfg.Client.DeleteSecret(ctx, id)
 	if err != nil {
-		return secretFailure(ctx, rec, fmt.Sprintf("delete secret %q", id), err)
+		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}, err)
 	}
 	out := deletion{Deleted: true, Secret: *secret}
 	return structuredResult(out)

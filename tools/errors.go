@@ -12,6 +12,50 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
+// Advice names, in the user's words, the settings an error message may tell
+// them to change. The program fills it in from where each setting came
+// from, so that this package never guesses a flag or a variable.
+type Advice struct {
+	// KeySource says where the API key came from, such as "the
+	// TOGETHER_API_KEY environment variable" or "the key file /run/key".
+	KeySource string
+	// SetKey says how to configure a key when there is none.
+	SetKey string
+	// BaseURL names the API root setting, such as "TOGETHER_BASE_URL".
+	BaseURL string
+	// ReadOnly, Tools and AllowDelete name the settings that choose the
+	// tools, for the error a tool that is not offered gives.
+	ReadOnly, Tools, AllowDelete string
+}
+
+// withDefaults fills what the program left empty with generic words.
+func (a Advice) withDefaults() Advice {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&a.KeySource, "the configured API key")
+	def(&a.SetKey, "Configure a Together API key for this server, then restart it.")
+	def(&a.BaseURL, "the API base URL setting")
+	def(&a.ReadOnly, "the read-only setting")
+	def(&a.Tools, "the tools setting")
+	def(&a.AllowDelete, "the allow-delete setting")
+	return a
+}
+
+// operation describes a client call for error messages.
+type operation struct {
+	// what is the operation in words, as in `create secret "X"`.
+	what string
+	// write says the call changes something, so a lost answer leaves it
+	// unknown whether it did.
+	write bool
+	// oneSecret says the call names one secret, so a 404 means there is no
+	// such secret rather than a wrong API root.
+	oneSecret bool
+}
+
 // invalidArguments is the tool error for arguments that were refused before
 // anything was sent.
 func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResult {
@@ -23,9 +67,10 @@ func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResu
 }
 
 // apiFailure turns an error from the client into a tool error that tells the
-// agent what happened and what to do next. what describes the operation, as
-// in `create secret "X"`.
-func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
+// agent what happened and what to do next. It says a change may have taken
+// effect only when one may have: never for a read, nor for a change that
+// failed while looking its secret up.
+func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeError
 	var (
 		unknownErr *togetherapi.OutcomeUnknownError
@@ -33,49 +78,51 @@ func apiFailure(ctx context.Context, rec *callRecord, what string, err error) *m
 		timeoutErr *togetherapi.TimeoutError
 		netErr     *togetherapi.TransportError
 		fieldErr   *togetherapi.FieldError
+		tooLarge   *togetherapi.TooLargeError
+		lookupErr  *togetherapi.LookupError
 		msg        string
 	)
+	what, adv := op.what, t.advice
+	// After a failed lookup, or for a read, nothing can have changed.
+	mayHaveChanged := op.write && !errors.As(err, &lookupErr)
+	check := "Retry."
+	if mayHaveChanged {
+		check = "It may or may not have taken effect; check before retrying."
+	} else if op.write {
+		check = "The change was not sent, so nothing changed; retry."
+	}
 	switch {
+	case op.oneSecret && errors.Is(err, togetherapi.ErrNotFound):
+		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case errors.Is(err, togetherapi.ErrNoAPIKey):
 		rec.outcome = outcomeUnavailable
-		msg = "No Together API key is configured, so nothing was sent. " +
-			"Set TOGETHER_API_KEY (or TOGETHER_API_KEY_FILE) in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
-			"To try the tools without a key, start the server with --sandbox."
+		msg = "No Together API key is configured, so nothing was sent. " + adv.SetKey +
+			" To try the tools without a key, start the server with --sandbox."
 	case errors.As(err, &fieldErr):
 		rec.outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
 	case isCancelled(ctx, err):
 		rec.outcome = outcomeCancelled
-		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. It may or may not have taken effect; check before retrying.", what)
+		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
 	case errors.As(err, &unknownErr):
 		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, describeLoss(unknownErr.Err))
 		if unknownErr.Detail != "" {
 			msg += " To check: " + unknownErr.Detail + "."
 		}
 	case errors.As(err, &timeoutErr):
-		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. It may or may not have taken effect; check before retrying.", what, timeoutErr.Timeout)
+		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, timeoutErr.Timeout, check)
 	case errors.As(err, &netErr):
-		msg = fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and TOGETHER_BASE_URL, then retry.", what, netErr.Host, netErr)
-	case errors.Is(err, togetherapi.ErrResponseTooLarge):
-		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. Check whether it took effect before retrying.", what, togetherapi.MaxResponseBytes)
+		msg = fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, adv.BaseURL)
+	case errors.As(err, &tooLarge):
+		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
 	case errors.Is(err, togetherapi.ErrMalformedResponse):
-		msg = fmt.Sprintf("Together reported success for %s but its response could not be read, so it probably took effect; check before retrying.", what)
+		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected (%s). %s", what, strings.TrimPrefix(err.Error(), "togetherapi: "), check)
 	case errors.As(err, &apiErr):
-		msg = describeAPIError(what, apiErr)
+		msg = t.describeAPIError(what, apiErr, op.write, mayHaveChanged)
 	default:
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
 	return mcp.NewToolResultError(msg)
-}
-
-// secretFailure is apiFailure for a call that names one secret, where a 404
-// means there is no such secret.
-func secretFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
-	if errors.Is(err, togetherapi.ErrNotFound) {
-		rec.outcome = outcomeError
-		return mcp.NewToolResultError(fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what))
-	}
-	return apiFailure(ctx, rec, what, err)
 }
 
 // describeLoss says what left an outcome unknown.
@@ -85,6 +132,10 @@ func describeLoss(err error) string {
 		timeoutErr *togetherapi.TimeoutError
 	)
 	switch {
+	case errors.Is(err, togetherapi.ErrMalformedResponse):
+		return "Together answered success, but not with the secret's metadata"
+	case errors.Is(err, togetherapi.ErrAlreadyExists):
+		return "a retry found the name taken, which may be this call's own secret"
 	case errors.As(err, &timeoutErr):
 		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
 	case errors.As(err, &apiErr):
@@ -94,7 +145,8 @@ func describeLoss(err error) string {
 }
 
 // describeAPIError explains a non-2xx answer by what the agent can do about it.
-func describeAPIError(what string, e *togetherapi.APIError) string {
+func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, mayHaveChanged bool) string {
+	adv := t.advice
 	var b strings.Builder
 	fmt.Fprintf(&b, "Could not %s: Together answered HTTP %d", what, e.StatusCode)
 	if e.Message != "" && e.Message != http.StatusText(e.StatusCode) {
@@ -103,24 +155,34 @@ func describeAPIError(what string, e *togetherapi.APIError) string {
 	b.WriteString(". ")
 	switch {
 	case errors.Is(e, togetherapi.ErrUnauthorized):
-		b.WriteString("The API key was rejected: check that TOGETHER_API_KEY holds a current key from the Together dashboard (Settings > API keys), then restart the server.")
+		fmt.Fprintf(&b, "The API key was rejected: check that %s holds a current key from the Together dashboard (Settings > API keys), then restart the server.", adv.KeySource)
 	case errors.Is(e, togetherapi.ErrForbidden):
 		b.WriteString("The API key is not allowed to manage secrets: use a key of a project with access to deployments.")
 	case errors.Is(e, togetherapi.ErrAlreadyExists):
 		b.WriteString("A secret with that name already exists: choose another name, or change the existing secret instead.")
 	case errors.Is(e, togetherapi.ErrNotFound):
 		// Create and list address no single secret: a 404 means a wrong root.
-		b.WriteString("Check that TOGETHER_BASE_URL is Together's API root, such as " + togetherapi.DefaultBaseURL + ".")
+		fmt.Fprintf(&b, "Check that %s is Together's API root, such as %s.", adv.BaseURL, togetherapi.DefaultBaseURL)
 	case errors.Is(e, togetherapi.ErrRateLimited):
-		wait := "a few seconds"
-		if e.RetryAfter > 0 {
-			wait = e.RetryAfter.String()
+		switch {
+		case e.RetryAfter >= togetherapi.RetryAfterCap:
+			b.WriteString("Together is rate limiting this key and asked to wait a day or more: retry much later, or contact Together support.")
+		case e.RetryAfter > 0:
+			fmt.Fprintf(&b, "Together is rate limiting this key: wait %s, then retry.", e.RetryAfter)
+		default:
+			b.WriteString("Together is rate limiting this key: wait a few seconds, then retry.")
 		}
-		fmt.Fprintf(&b, "Together is rate limiting this key: wait %s, then retry.", wait)
 	case errors.Is(e, togetherapi.ErrServer):
-		b.WriteString("This is a fault on Together's side. It may or may not have taken effect; check before retrying in a moment.")
+		switch {
+		case mayHaveChanged:
+			b.WriteString("This is a fault on Together's side. It may or may not have taken effect; check before retrying in a moment.")
+		case write:
+			b.WriteString("This is a fault on Together's side; the change was not sent, so nothing changed: retry in a moment.")
+		default:
+			b.WriteString("This is a fault on Together's side: retry in a moment.")
+		}
 	case errors.Is(e, togetherapi.ErrRedirect):
-		b.WriteString("Nothing was sent to the redirect's target. Check that TOGETHER_BASE_URL is Together's API root, such as " + togetherapi.DefaultBaseURL + ".")
+		fmt.Fprintf(&b, "Nothing was sent to the redirect's target. Check that %s is Together's API root, such as %s.", adv.BaseURL, togetherapi.DefaultBaseURL)
 	case e.StatusCode == http.StatusBadRequest || e.StatusCode == http.StatusUnprocessableEntity:
 		b.WriteString("Together refused the request as invalid: fix the arguments as the message says, then retry.")
 	default:

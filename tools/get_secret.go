@@ -21,7 +21,7 @@ func (t *toolset) getSecret() tool {
 		getSecretSchema)
 	def.RawOutputSchema = secretOutputSchema
 	def = annotate(def, "Get Together secret", true, false, true)
-	return tool{def: def, handle: t.handleGetSecret}
+	return tool{def: def, handle: t.handleGetSecret, byDefault: true}
 }
 
 func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
@@ -32,7 +32,7 @@ func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, 
 	rec.secret = id
 	secret, err := t.cfg.Client.GetSecret(ctx, id)
 	if err != nil {
-		return secretFailure(ctx, rec, fmt.Sprintf("get secret %q", id), err)
+		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}, err)
 	}
 	return secretResult(secret, "")
 }

@@ -29,6 +29,16 @@ const (
 	canaryKey   = "CANARYKEY-tk-0011223344556677"
 )
 
+// testAdvice names the settings as the program does.
+var testAdvice = tools.Advice{
+	KeySource:   "TOGETHER_API_KEY",
+	SetKey:      "Set TOGETHER_API_KEY in the server's environment, then restart it.",
+	BaseURL:     "TOGETHER_BASE_URL",
+	ReadOnly:    "--read-only",
+	Tools:       "--tools",
+	AllowDelete: "--allow-delete",
+}
+
 // protocols are the two generations a client may speak: the stateless
 // 2026-07-28 core (server/discover) and the initialize handshake.
 var protocols = []struct {
@@ -118,6 +128,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 		Redact:  togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
 		Logger:  zerolog.New(h.logs),
 		Tools:   tools.Selection{Names: tools.AllTools},
+		Advice:  testAdvice,
 		// Every result in every test must fit its output schema.
 		CheckOutputs: true,
 	})
@@ -214,7 +225,12 @@ func logEvents(t *testing.T, logs string) []map[string]any {
 // it on the wire, one raw JSON object per tool.
 func (h *harness) rawToolsList(t *testing.T) map[string]json.RawMessage {
 	t.Helper()
-	resp := h.server.HandleMessage(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	return rawToolsList(t, h.server)
+}
+
+func rawToolsList(t *testing.T, s *server.MCPServer) map[string]json.RawMessage {
+	t.Helper()
+	resp := s.HandleMessage(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
 	b, err := json.Marshal(resp)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
@@ -201,9 +202,53 @@ func TestToolSelection(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			listed := slices.Sorted(maps.Keys(s.ListTools()))
+			listed := slices.Sorted(maps.Keys(rawToolsList(t, s)))
 			if !slices.Equal(listed, slices.Sorted(slices.Values(tt.want))) {
 				t.Errorf("server lists %v, want %v", listed, tt.want)
+			}
+		})
+	}
+}
+
+func TestACallToAToolNotOfferedNamesTheSettingThatOffersIt(t *testing.T) {
+	tests := []struct {
+		name string
+		sel  tools.Selection
+		tool string
+		want string
+	}{
+		{"delete by default", tools.Selection{}, "delete_secret", "delete_secret is not offered by this server: start the server with --allow-delete to offer it"},
+		{"write when read-only", tools.Selection{ReadOnly: true, AllowDelete: true}, "create_secret", "the server runs read-only (--read-only), which offers only list_secrets and get_secret"},
+		{"left out of the list", tools.Selection{Names: []string{"get_secret"}}, "list_secrets", "it is not among the tools chosen with --tools"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &syncBuffer{}
+			s, err := tools.NewServer(tools.Config{Client: mustClient(t), Tools: tt.sel, Logger: zerolog.New(logs), Advice: testAdvice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := client.NewInProcessClient(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tt.tool, Arguments: map[string]any{"id": "x", "name": "x", "value": canaryValue}}})
+			if err != nil {
+				t.Fatalf("CallTool: %v", err)
+			}
+			if text := resultText(t, res); !res.IsError || !strings.Contains(text, tt.want) || !strings.Contains(text, "Nothing was sent") {
+				t.Errorf("result = %q, want an error saying %q", text, tt.want)
+			}
+			if !strings.Contains(logs.String(), `"outcome":"not_offered"`) {
+				t.Errorf("log = %s", logs.String())
+			}
+			// An unknown tool is still mcp-go's protocol error.
+			if _, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "rotate_secret"}}); err == nil {
+				t.Error("an unknown tool was answered")
 			}
 		})
 	}

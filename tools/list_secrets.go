@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -10,13 +11,13 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var listSecretsSchema = json.RawMessage(`{
+var listSecretsSchema = json.RawMessage(fmt.Sprintf(`{
   "type": "object",
   "properties": {
-    "name_prefix": {"type": "string", "description": "Only names starting with this, e.g. prod/."}
+    "name_prefix": {"type": "string", "maxLength": %d, "description": "Only names starting with this, e.g. prod/."}
   },
   "additionalProperties": false
-}`)
+}`, togetherapi.NameMaxLength))
 
 var listSecretsOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -33,7 +34,7 @@ func (t *toolset) listSecrets() tool {
 		listSecretsSchema)
 	def.RawOutputSchema = listSecretsOutputSchema
 	def = annotate(def, "List Together secrets", true, false, true)
-	return tool{def: def, handle: t.handleListSecrets}
+	return tool{def: def, handle: t.handleListSecrets, byDefault: true}
 }
 
 // secretList is list_secrets' structured result.
@@ -48,12 +49,15 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 		return invalidArguments("list_secrets", rec, err)
 	}
 	prefix, _, err := args.optionalString("name_prefix")
+	if err == nil {
+		err = checkLength("name_prefix", prefix, togetherapi.NameMaxLength)
+	}
 	if err != nil {
 		return invalidArguments("list_secrets", rec, err)
 	}
 	all, err := t.cfg.Client.ListSecrets(ctx)
 	if err != nil {
-		return apiFailure(ctx, rec, "list secrets", err)
+		return t.apiFailure(ctx, rec, operation{what: "list secrets"}, err)
 	}
 	out := secretList{Secrets: make([]togetherapi.Secret, 0, len(all))}
 	for _, s := range all {

@@ -44,6 +44,8 @@ type Config struct {
 	Logger zerolog.Logger
 	// Tools chooses which tools are offered.
 	Tools Selection
+	// Advice names the settings that error messages tell the user to change.
+	Advice Advice
 	// CheckOutputs validates every result against its tool's output schema
 	// and turns a mismatch into a tool error. The tests turn it on; it costs
 	// some 65 allocations a call, so the server leaves it off.
@@ -62,11 +64,24 @@ type Selection struct {
 	ReadOnly bool
 }
 
-// DefaultTools are offered unless a Selection says otherwise.
-var DefaultTools = []string{"create_secret", "list_secrets", "get_secret", "update_secret"}
+// AllTools lists every tool the server can offer; DefaultTools those
+// offered unless a Selection says otherwise; ReadOnlyTools those that change
+// nothing. All three derive from the tools' own definitions.
+var (
+	AllTools      = toolNames(func(tool) bool { return true })
+	DefaultTools  = toolNames(func(x tool) bool { return x.byDefault })
+	ReadOnlyTools = toolNames(func(x tool) bool { return *x.def.Annotations.ReadOnlyHint })
+)
 
-// AllTools lists every tool the server can offer.
-var AllTools = []string{"create_secret", "list_secrets", "get_secret", "update_secret", "delete_secret"}
+func toolNames(keep func(tool) bool) []string {
+	var out []string
+	for _, x := range (&toolset{}).all() {
+		if keep(x) {
+			out = append(out, x.def.Name)
+		}
+	}
+	return out
+}
 
 // Resolve returns the names of the tools s offers, or an error naming any
 // unknown tool and listing the valid ones.
@@ -83,13 +98,13 @@ func (s Selection) Resolve() ([]string, error) {
 		if !slices.Contains(AllTools, n) {
 			return nil, fmt.Errorf("unknown tool %q; the tools are %s", n, strings.Join(AllTools, ", "))
 		}
-		if slices.Contains(out, n) || (s.ReadOnly && n != "list_secrets" && n != "get_secret") {
+		if slices.Contains(out, n) || (s.ReadOnly && !slices.Contains(ReadOnlyTools, n)) {
 			continue
 		}
 		out = append(out, n)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no tool is left to offer: with read-only mode, choose list_secrets or get_secret")
+		return nil, fmt.Errorf("no tool is left to offer: with read-only mode, choose among %s", strings.Join(ReadOnlyTools, ", "))
 	}
 	return out, nil
 }
@@ -101,6 +116,10 @@ const sandboxInstructions = "SANDBOX MODE: secrets are kept in this process's me
 	"Otherwise the tools behave as they do against Together: values are accepted, metadata is returned, a value never is."
 
 // NewServer returns an MCP server offering the selected tools, wired to cfg.
+//
+// Every tool is registered, but those not selected are hidden from
+// tools/list and answer a call with an error naming the setting that offers
+// them, rather than mcp-go's bare "tool not found".
 func NewServer(cfg Config) (*server.MCPServer, error) {
 	names, err := cfg.Tools.Resolve()
 	if err != nil {
@@ -113,34 +132,49 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithInstructions(text),
+		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
+			// mcp-go runs the filters on the whole list for tools/list, and
+			// on the one tool named for tools/call: a call passes, so that
+			// the tool's own handler can say how to offer it.
+			if len(tools) <= 1 {
+				return tools
+			}
+			return slices.DeleteFunc(tools, func(x mcp.Tool) bool { return !slices.Contains(names, x.Name) })
+		}),
 	}
 	if cfg.CheckOutputs {
 		opts = append(opts, server.WithOutputSchemaValidation())
 	}
 	s := server.NewMCPServer(ServerName, cfg.Version, opts...)
-	t := &toolset{cfg: cfg}
-	for _, tool := range t.all() {
-		if slices.Contains(names, tool.def.Name) {
-			s.AddTool(tool.def, t.wrap(tool.def.Name, tool.handle))
+	t := &toolset{cfg: cfg, advice: cfg.Advice.withDefaults()}
+	for _, x := range t.all() {
+		h := x.handle
+		if !slices.Contains(names, x.def.Name) {
+			h = t.notOffered(x.def.Name)
 		}
+		s.AddTool(x.def, t.wrap(x.def.Name, h))
 	}
 	return s, nil
 }
 
 // toolset holds what every handler shares.
 type toolset struct {
-	cfg Config
+	cfg    Config
+	advice Advice
 }
 
 // tool pairs a definition with its handler.
 type tool struct {
 	def    mcp.Tool
 	handle handlerFunc
+	// byDefault says the tool is offered unless a Selection says otherwise.
+	byDefault bool
 }
 
 // handlerFunc is a tool handler that reports on its call through rec.
 type handlerFunc func(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult
 
+// all is the registry: every tool, in the order tools/list gives them.
 func (t *toolset) all() []tool {
 	return []tool{
 		t.createSecret(),
@@ -148,6 +182,24 @@ func (t *toolset) all() []tool {
 		t.getSecret(),
 		t.updateSecret(),
 		t.deleteSecret(),
+	}
+}
+
+// notOffered answers a call to a tool the selection left out.
+func (t *toolset) notOffered(name string) handlerFunc {
+	return func(_ context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+		rec.outcome = outcomeNotOffered
+		sel, adv := t.cfg.Tools, t.advice
+		var how string
+		switch {
+		case sel.ReadOnly && !slices.Contains(ReadOnlyTools, name):
+			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
+		case len(sel.Names) > 0:
+			how = fmt.Sprintf("it is not among the tools chosen with %s; add it there and restart the server", adv.Tools)
+		default:
+			how = fmt.Sprintf("start the server with %s to offer it", adv.AllowDelete)
+		}
+		return mcp.NewToolResultError(fmt.Sprintf("%s is not offered by this server: %s. Nothing was sent to Together.", name, how))
 	}
 }
 
@@ -166,6 +218,7 @@ const (
 	outcomeCancelled   = "cancelled"
 	outcomePanic       = "panic"
 	outcomeUnavailable = "not_configured"
+	outcomeNotOffered  = "not_offered"
 )
 
 // wrap turns h into an mcp-go handler that recovers panics, scrubs the
@@ -177,8 +230,11 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 		rec := &callRecord{outcome: outcomeOK}
 		info.OnRetry = func(ev togetherapi.RetryEvent) {
 			// Logged as it happens; the call's own event comes at the end.
-			t.cfg.Logger.Info().Str("tool", name).Str("secret", rec.secret).Str("op", ev.Op).
-				Int("attempt", ev.Attempt).Int("http_status", ev.StatusCode).Str("reason", ev.Reason).
+			// Every text field is scrubbed: the op's path holds an ID or
+			// name, the reason a transport error's text.
+			scrub := t.scrubber(rec.scrub)
+			t.cfg.Logger.Info().Str("tool", name).Str("secret", scrub.Scrub(rec.secret)).Str("op", scrub.Scrub(ev.Op)).
+				Int("attempt", ev.Attempt).Int("http_status", ev.StatusCode).Str("reason", scrub.Scrub(ev.Reason)).
 				Dur("wait_ms", ev.Wait).Msg("retrying")
 		}
 		ctx = togetherapi.WithCallInfo(ctx, &info)
@@ -203,16 +259,27 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 	}
 }
 
+// scrubber is every sensitive string a call must never output: its own
+// values and the configured ones, such as the API key.
+func (t *toolset) scrubber(call togetherapi.Scrubber) togetherapi.Scrubber {
+	if len(call) == 0 {
+		return t.cfg.Redact
+	}
+	return append(append(togetherapi.Scrubber{}, call...), t.cfg.Redact...)
+}
+
 // scrubResult removes the call's sensitive values and the configured ones
 // from every text in r: a last line of defence behind the handlers' own care.
-// In structured content it scrubs string values only, never keys, so the
-// result keeps the shape its output schema promises.
+// Free text is scrubbed; structured content is metadata, whose string values
+// are withheld whole where they carry a value (togetherapi's field rule),
+// never torn, and whose keys are never touched, so the result keeps the
+// shape and the usable IDs its output schema promises.
 //
 // Every structured result here comes from structuredResult, whose first
-// text is the structured content's JSON: when that text is clean, so is the
-// structured content, and nothing needs encoding again.
+// text is the structured content's JSON: when that text holds nothing, no
+// field carries anything, and nothing needs decoding again.
 func (t *toolset) scrubResult(r *mcp.CallToolResult, scrub togetherapi.Scrubber) *mcp.CallToolResult {
-	all := append(append(togetherapi.Scrubber{}, scrub...), t.cfg.Redact...)
+	all := t.scrubber(scrub)
 	if r == nil || len(all) == 0 {
 		return r
 	}
@@ -222,13 +289,11 @@ func (t *toolset) scrubResult(r *mcp.CallToolResult, scrub togetherapi.Scrubber)
 			continue
 		}
 		if i == 0 && r.StructuredContent != nil {
-			// The JSON twin: scrub the values, then write both anew, so that
-			// keys stay intact.
 			var v any
 			if err := json.Unmarshal([]byte(tc.Text), &v); err != nil {
 				return mcp.NewToolResultError("could not encode the result: " + err.Error())
 			}
-			r.StructuredContent = scrubStrings(v, all)
+			r.StructuredContent = withholdStrings(v, "", all)
 			b, _ := json.Marshal(r.StructuredContent)
 			tc.Text = string(b)
 		} else {
@@ -239,18 +304,22 @@ func (t *toolset) scrubResult(r *mcp.CallToolResult, scrub togetherapi.Scrubber)
 	return r
 }
 
-// scrubStrings scrubs every string value in a decoded JSON document.
-func scrubStrings(v any, s togetherapi.Scrubber) any {
+// withholdStrings replaces with [Redacted] every string value in a decoded
+// JSON document that carries a sensitive string, but for the metadata fields
+// whose shape cannot carry one. key is the value's key in its object.
+func withholdStrings(v any, key string, s togetherapi.Scrubber) any {
 	switch v := v.(type) {
 	case string:
-		return s.Scrub(v)
+		if !togetherapi.IsShapedField(key, v) && s.Carries(v) {
+			return togetherapi.Redacted
+		}
 	case map[string]any:
 		for k, e := range v {
-			v[k] = scrubStrings(e, s)
+			v[k] = withholdStrings(e, k, s)
 		}
 	case []any:
 		for i, e := range v {
-			v[i] = scrubStrings(e, s)
+			v[i] = withholdStrings(e, "", s)
 		}
 	}
 	return v
@@ -267,14 +336,18 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 		Int("http_status", info.StatusCode).
 		Int("attempts", info.Attempts).
 		Dur("duration_ms", d)
+	// Every text field is scrubbed: the name the caller gave may hold the
+	// value, and the request id and resolution come from the API. The
+	// request id has also been cut to its shape by togetherapi.
+	scrub := t.scrubber(rec.scrub)
 	if rec.secret != "" {
-		ev = ev.Str("secret", rec.secret)
+		ev = ev.Str("secret", scrub.Scrub(rec.secret))
 	}
 	if info.RequestID != "" {
-		ev = ev.Str("request_id", info.RequestID)
+		ev = ev.Str("request_id", scrub.Scrub(info.RequestID))
 	}
 	if info.Resolution != "" {
-		ev = ev.Str("resolution", info.Resolution)
+		ev = ev.Str("resolution", scrub.Scrub(info.Resolution))
 	}
 	if r != nil && r.IsError && len(r.Content) > 0 {
 		if tc, ok := r.Content[0].(mcp.TextContent); ok {
@@ -315,7 +388,7 @@ var secretItemSchema = json.RawMessage(`{"type": "object", "properties": {` +
 var secretOutputSchema = secretItemSchema
 
 // idProperty is the schema of the argument that names a secret.
-const idProperty = `{"type": "string", "minLength": 1, "description": "The secret's ID or name."}`
+var idProperty = fmt.Sprintf(`{"type": "string", "minLength": 1, "maxLength": %d, "description": "The secret's ID or name."}`, maxIDLength)
 
 // annotate sets all four behaviour hints and the titles explicitly, since
 // an unset hint is read by clients as the most pessimistic one.

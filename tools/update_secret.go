@@ -15,13 +15,13 @@ var updateSecretSchema = json.RawMessage(fmt.Sprintf(`{
   "properties": {
     "id": %s,
     "name": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "New name."},
-    "value": {"type": "string", "minLength": 1, "description": "New value; replaces the old one."},
+    "value": {"type": "string", "minLength": 1, "maxLength": %d, "description": "New value; replaces the old one."},
     "description": {"type": "string", "maxLength": %d, "description": "New description; \"\" clears it."},
-    "project_id": {"type": "string", "description": "Ignored."}
+    "project_id": {"type": "string", "maxLength": %d, "description": "Ignored."}
   },
   "required": ["id"],
   "additionalProperties": false
-}`, idProperty, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.DescriptionMaxLength))
+}`, idProperty, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.ValueMaxBytes, togetherapi.DescriptionMaxLength, maxProjectIDLen))
 
 var updateSecretArgs = []string{"id", "name", "value", "description", "project_id"}
 
@@ -32,7 +32,7 @@ func (t *toolset) updateSecret() tool {
 		updateSecretSchema)
 	def.RawOutputSchema = secretOutputSchema
 	def = annotate(def, "Update Together secret", false, true, true)
-	return tool{def: def, handle: t.handleUpdateSecret}
+	return tool{def: def, handle: t.handleUpdateSecret, byDefault: true}
 }
 
 func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
@@ -64,6 +64,9 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		if err != nil {
 			return err
 		}
+		if err := checkLength("project_id", update.ProjectID, maxProjectIDLen); err != nil {
+			return err
+		}
 		return update.Validate()
 	})
 	if err != nil {
@@ -72,7 +75,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	rec.secret = id
 	secret, err := t.cfg.Client.UpdateSecret(ctx, id, update)
 	if err != nil {
-		return secretFailure(ctx, rec, fmt.Sprintf("update secret %q", id), err)
+		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("update secret %q", id), write: true, oneSecret: true}, err)
 	}
 	return secretResult(secret, "")
 }

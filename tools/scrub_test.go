@@ -1,0 +1,154 @@
+package tools_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// These tests hold the tools to the scrubbing rule of togetherapi.Scrubber
+// where an earlier version broke it.
+
+func TestTheKeyCannotBeRebuiltFromAnErrorWhenTheValueIsInsideIt(t *testing.T) {
+	// The value "E" occurs in the key; an error body quotes the request's
+	// Authorization header. Scrubbing the value first once left the key in
+	// pieces whose gaps the caller could fill in.
+	h := newHarness(t, nil)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"message":"rejected %s with value %s"}`, r.Header.Get("Authorization"), "E")
+	})
+	res := h.call(t, "create_secret", map[string]any{"name": "A", "value": "E"})
+	text := resultText(t, res)
+	for n := 3; n <= len(canaryKey); n++ {
+		for i := 0; i+n <= len(canaryKey); i++ {
+			if frag := canaryKey[i : i+n]; strings.Contains(text, frag) || strings.Contains(h.logs.String(), frag) {
+				t.Fatalf("output keeps %q of the key:\n%s\n%s", frag, text, h.logs.String())
+			}
+		}
+	}
+	if !strings.Contains(text, "rejected Bearer [REDACTED] with value [REDACTED]") {
+		t.Errorf("error = %s", text)
+	}
+}
+
+func TestErrorsQuotingTheValueInOtherEncodersSpellingsAreScrubbed(t *testing.T) {
+	const value = "p@ss+w=rd/ä-\x7f-key"
+	for _, spelled := range []string{
+		`p@ss\u002Bw\u003drd\/\u00e4-\u007f-key`,
+		`p\u0040ss+w=rd/\u00E4-\u007F-key`,
+		`p@ss\\u002bw=rd\\/\\u00e4-\\u007f-key`, // JSON inside JSON
+	} {
+		t.Run(spelled, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.setFault(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(422)
+				fmt.Fprintf(w, `{"error":{"message":"bad value \"%s\""}}`, spelled)
+			})
+			res := h.call(t, "create_secret", map[string]any{"name": "A", "value": value})
+			text := resultText(t, res)
+			if strings.Contains(text, "p@") || strings.Contains(text, "rd") || strings.Contains(text, "-key") || !strings.Contains(text, `bad value "[REDACTED]"`) {
+				t.Errorf("error = %s", text)
+			}
+		})
+	}
+}
+
+func TestEveryLogFieldIsScrubbedOrShaped(t *testing.T) {
+	// A request id that carries the key, and a secret name (the id the
+	// caller gave) that carries it too.
+	h := newHarness(t, nil, withRetries(1))
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("X-Request-Id", canaryKey)
+		w.Header().Set("Retry-After-Ms", "1")
+		w.WriteHeader(503)
+	})
+	res := h.call(t, "get_secret", map[string]any{"id": "x-" + canaryKey})
+	if !res.IsError {
+		t.Fatalf("result = %s", encoded(t, res))
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, `"message":"retrying"`) || !strings.Contains(logs, `"secret":"x-[REDACTED]"`) {
+		t.Errorf("log = %s", logs)
+	}
+	assertNoLeak(t, map[string]string{"logs": logs, "result": encoded(t, res)})
+}
+
+func TestAFailedLookupNeverSaysTheChangeMayHaveTakenEffect(t *testing.T) {
+	h := newHarness(t, nil)
+	create := h.call(t, "create_secret", map[string]any{"name": "A", "value": canaryValue})
+	if create.IsError {
+		t.Fatal(resultText(t, create))
+	}
+	h.setFault(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
+	for _, tt := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"update_secret", map[string]any{"id": "A", "description": "d"}, "the change was not sent, so nothing changed"},
+		{"delete_secret", map[string]any{"id": "A"}, "the change was not sent, so nothing changed"},
+		{"list_secrets", nil, "This is a fault on Together's side: retry in a moment."},
+		{"get_secret", map[string]any{"id": "team/A"}, "This is a fault on Together's side: retry in a moment."},
+	} {
+		res := h.call(t, tt.tool, tt.args)
+		text := resultText(t, res)
+		if !strings.Contains(text, tt.want) || strings.Contains(text, "may or may not") || strings.Contains(text, "took effect") {
+			t.Errorf("%s: %s", tt.tool, text)
+		}
+	}
+}
+
+func TestAnAbsurdRetryAfterIsReportedAsTooLongToWait(t *testing.T) {
+	h := newHarness(t, nil, withRetries(2))
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Retry-After", "18446744074")
+		w.WriteHeader(429)
+	})
+	res := h.call(t, "create_secret", map[string]any{"name": "A", "value": canaryValue})
+	if text := resultText(t, res); !strings.Contains(text, "asked to wait a day or more") {
+		t.Errorf("error = %s", text)
+	}
+	if n := h.requests.Load(); n != 1 {
+		t.Errorf("%d requests, want 1: an absurd wait is not retried", n)
+	}
+}
+
+func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
+	h := newHarness(t, nil)
+	long := strings.Repeat("i", 257)
+	for _, tt := range []struct {
+		tool string
+		args map[string]any
+		want string
+	}{
+		{"get_secret", map[string]any{"id": long}, "id must be at most 256 characters (it has 257)"},
+		{"update_secret", map[string]any{"id": long, "description": "d"}, "id must be at most 256 characters"},
+		{"update_secret", map[string]any{"id": "A", "value": strings.Repeat("v", 65537)}, "value must be at most 65536 bytes"},
+		{"update_secret", map[string]any{"id": "A", "project_id": long, "description": "d"}, "project_id must be at most 256 characters"},
+		{"delete_secret", map[string]any{"id": long}, "id must be at most 256 characters"},
+		{"list_secrets", map[string]any{"name_prefix": strings.Repeat("p", 101)}, "name_prefix must be at most 100 characters"},
+		{"get_secret", map[string]any{"id": strings.Repeat("i", 5<<20)}, "more than the 458752 accepted"},
+	} {
+		res := h.call(t, tt.tool, tt.args)
+		text := resultText(t, res)
+		if !res.IsError || !strings.Contains(text, tt.want) || !strings.Contains(text, "Nothing was sent") {
+			t.Errorf("%s: %.300s", tt.tool, text)
+		}
+		if len(text) > 1000 {
+			t.Errorf("%s: the error is %d bytes; it must not echo the argument", tt.tool, len(text))
+		}
+	}
+	if n := h.requests.Load(); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+	if logs := h.logs.String(); len(logs) > 20000 {
+		t.Errorf("the logs grew to %d bytes", len(logs))
+	}
+}
