@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -102,8 +103,30 @@ Settings (a flag wins over its environment variable):
 	fmt.Fprintf(w, "  %-20s %-28s %s\n  %-20s %-28s %s\n", "--version", "", "print the version and exit", "--help", "", "print this help and exit")
 }
 
+// settingError is a start-up error that names the setting by its flag and
+// its environment variable, so the user can find it whichever they used.
+func settingError(flag, problem string, args ...any) error {
+	name := "--" + flag
+	for _, s := range settings {
+		if s.flag == flag {
+			name += " (" + s.env + ")"
+		}
+	}
+	return fmt.Errorf("%s: %s", name, fmt.Sprintf(problem, args...))
+}
+
+// logLevels are the documented levels; zerolog knows more (trace,
+// disabled) that would silence warnings the user needs to see.
+var logLevels = map[string]zerolog.Level{
+	"debug": zerolog.DebugLevel, "info": zerolog.InfoLevel, "warn": zerolog.WarnLevel, "error": zerolog.ErrorLevel,
+}
+
+// maxKeyFileBytes bounds the key file: a key is tens of bytes, and a path
+// such as /dev/zero must not exhaust memory.
+const maxKeyFileBytes = 64 << 10
+
 // parseConfig reads flags over the environment. It never prints; a flag
-// error comes back as an error naming the flag.
+// error comes back as an error naming the flag and its variable.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
 	cfg := config{}
 	fs := flag.NewFlagSet("together-secrets-mcp", flag.ContinueOnError)
@@ -121,18 +144,18 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	retries := fs.String("max-retries", env("TOGETHER_SECRETS_MAX_RETRIES", strconv.Itoa(togetherapi.DefaultMaxRetries)), "")
 	logLevel := fs.String("log-level", env("TOGETHER_SECRETS_LOG_LEVEL", "info"), "")
 	logFormat := fs.String("log-format", env("TOGETHER_SECRETS_LOG_FORMAT", "json"), "")
-	sandboxEnv, err := parseBool("TOGETHER_SECRETS_SANDBOX", env("TOGETHER_SECRETS_SANDBOX", "false"))
+	sandboxEnv, err := parseBool("sandbox", env("TOGETHER_SECRETS_SANDBOX", "false"))
 	if err != nil {
 		return cfg, err
 	}
 	sandboxFlag := fs.Bool("sandbox", sandboxEnv, "")
 	toolList := fs.String("tools", env("TOGETHER_SECRETS_TOOLS", ""), "")
-	allowDeleteEnv, err := parseBool("TOGETHER_SECRETS_ALLOW_DELETE", env("TOGETHER_SECRETS_ALLOW_DELETE", "false"))
+	allowDeleteEnv, err := parseBool("allow-delete", env("TOGETHER_SECRETS_ALLOW_DELETE", "false"))
 	if err != nil {
 		return cfg, err
 	}
 	allowDelete := fs.Bool("allow-delete", allowDeleteEnv, "")
-	readOnlyEnv, err := parseBool("TOGETHER_SECRETS_READ_ONLY", env("TOGETHER_SECRETS_READ_ONLY", "false"))
+	readOnlyEnv, err := parseBool("read-only", env("TOGETHER_SECRETS_READ_ONLY", "false"))
 	if err != nil {
 		return cfg, err
 	}
@@ -160,16 +183,21 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 
 	cfg.baseURL = *baseURL
+	if err := togetherapi.CheckBaseURL(cfg.baseURL); err != nil {
+		return cfg, settingError("base-url", "%v", err)
+	}
 	cfg.sandbox = *sandboxFlag
 	cfg.logFormat = *logFormat
 	if cfg.logFormat != "json" && cfg.logFormat != "console" {
-		return cfg, fmt.Errorf("log format %q is not json or console", cfg.logFormat)
+		return cfg, settingError("log-format", "%q is not json or console", cfg.logFormat)
 	}
-	if cfg.logLevel, err = zerolog.ParseLevel(*logLevel); err != nil || *logLevel == "" {
-		return cfg, fmt.Errorf("log level %q is not one of debug, info, warn, error", *logLevel)
+	level, ok := logLevels[*logLevel]
+	if !ok {
+		return cfg, settingError("log-level", "%q is not one of debug, info, warn, error", *logLevel)
 	}
+	cfg.logLevel = level
 	if cfg.timeout, err = time.ParseDuration(*timeout); err != nil || cfg.timeout <= 0 {
-		return cfg, fmt.Errorf("timeout %q is not a positive duration such as 30s or 2m", *timeout)
+		return cfg, settingError("timeout", "%q is not a positive duration such as 30s or 2m", *timeout)
 	}
 
 	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly}
@@ -179,27 +207,21 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 	}
 	if _, err := cfg.tools.Resolve(); err != nil {
-		return cfg, err
+		return cfg, settingError("tools", "%v", err)
 	}
 	if cfg.retries, err = strconv.Atoi(*retries); err != nil || cfg.retries < 0 || cfg.retries > 10 {
-		return cfg, fmt.Errorf("max retries %q is not a whole number from 0 to 10", *retries)
+		return cfg, settingError("max-retries", "%q is not a whole number from 0 to 10", *retries)
 	}
 
 	key := strings.TrimSpace(getenv("TOGETHER_API_KEY"))
 	switch {
 	case *keyFile != "" && key != "":
-		return cfg, errors.New("both TOGETHER_API_KEY and an API key file are set; keep only one")
+		return cfg, errors.New("both TOGETHER_API_KEY and --api-key-file (TOGETHER_API_KEY_FILE) are set; keep only one")
 	case *keyFile != "":
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return cfg, fmt.Errorf("reading the API key file: %w", err)
+		if key, err = readKeyFile(*keyFile); err != nil {
+			return cfg, settingError("api-key-file", "%v", err)
 		}
-		key = strings.TrimSpace(string(b))
-		clear(b)
-		if key == "" {
-			return cfg, fmt.Errorf("the API key file %s is empty", *keyFile)
-		}
-		cfg.keySource = "file"
+		cfg.keySource = "the key file " + *keyFile + " (--api-key-file / TOGETHER_API_KEY_FILE)"
 	case key != "":
 		cfg.keySource = "TOGETHER_API_KEY"
 	}
@@ -207,10 +229,34 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	return cfg, nil
 }
 
-func parseBool(name, v string) (bool, error) {
+// readKeyFile reads a key from path, trimmed, reading at most
+// maxKeyFileBytes. Its errors never quote the contents.
+func readKeyFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the key file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
+	defer clear(b)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot read the key file %s: %w", path, err)
+	case len(b) > maxKeyFileBytes:
+		return "", fmt.Errorf("the key file %s holds more than %d bytes; it should hold only the API key", path, maxKeyFileBytes)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("the key file %s is empty", path)
+	}
+	return key, nil
+}
+
+// parseBool reads the environment variable of the boolean setting flag.
+func parseBool(flag, v string) (bool, error) {
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, fmt.Errorf("%s=%q is not true or false", name, v)
+		return false, settingError(flag, "%q is not true or false", v)
 	}
 	return b, nil
 }
@@ -239,8 +285,14 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 
 	// Log lines are written in the background, so no tool call waits on
 	// stderr; Close flushes them all before the program exits.
-	logOut := asynclog.New(stderr, 1<<20)
-	defer logOut.Close()
+	logOut := asynclog.New(stderr, 1<<20, func(n int) []byte {
+		var b bytes.Buffer
+		l := newLogger(cfg, &b)
+		l.Warn().Int("dropped_log_lines", n).Msg("log lines were dropped: stderr was not being read")
+		return b.Bytes()
+	})
+	// A host that never reads stderr must not hold up the exit either.
+	defer logOut.Close(2 * time.Second)
 	logger := newLogger(cfg, logOut)
 	clientCfg := togetherapi.Config{
 		BaseURL:   cfg.baseURL,
@@ -260,7 +312,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		clientCfg.Transport = sb.Transport()
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
 	} else if cfg.apiKey.IsZero() {
-		logger.Warn().Msg("no API key: set TOGETHER_API_KEY or TOGETHER_API_KEY_FILE; until then every tool call returns an error saying so")
+		logger.Warn().Msg("no API key: set TOGETHER_API_KEY or --api-key-file (TOGETHER_API_KEY_FILE); until then every tool call returns an error saying so")
 	}
 	client, err := togetherapi.New(clientCfg)
 	if err != nil {
@@ -275,6 +327,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		Redact:  togetherapi.Scrubber{cfg.apiKey},
 		Logger:  logger,
 		Tools:   cfg.tools,
+		Advice:  advice(cfg),
 	})
 	if err != nil {
 		fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", err)
@@ -297,6 +350,19 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	logger.Info().Msg("stopped")
 	return 0
+}
+
+// advice names this program's settings for the tools' error messages.
+func advice(cfg config) tools.Advice {
+	return tools.Advice{
+		KeySource: cfg.keySource,
+		SetKey: "Set TOGETHER_API_KEY (or --api-key-file / TOGETHER_API_KEY_FILE) in the \"env\" of this server's entry " +
+			"in the MCP client's configuration, then restart the server.",
+		BaseURL:     "TOGETHER_BASE_URL (--base-url)",
+		ReadOnly:    "--read-only / TOGETHER_SECRETS_READ_ONLY",
+		Tools:       "--tools / TOGETHER_SECRETS_TOOLS",
+		AllowDelete: "--allow-delete (or TOGETHER_SECRETS_ALLOW_DELETE=true)",
+	}
 }
 
 func newLogger(cfg config, stderr io.Writer) zerolog.Logger {

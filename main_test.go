@@ -65,9 +65,9 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 					t.Errorf("tools = %+v", c.tools)
 				}
 			}},
-		{name: "unknown tool", args: []string{"--tools", "create_secret,nuke_all"}, wantErr: `unknown tool "nuke_all"; the tools are create_secret, list_secrets`},
-		{name: "bad read-only variable", env: map[string]string{"TOGETHER_SECRETS_READ_ONLY": "yes please"}, wantErr: "TOGETHER_SECRETS_READ_ONLY"},
-		{name: "bad retries", args: []string{"--max-retries", "-1"}, wantErr: `max retries "-1" is not a whole number from 0 to 10`},
+		{name: "unknown tool", args: []string{"--tools", "create_secret,nuke_all"}, wantErr: `--tools (TOGETHER_SECRETS_TOOLS): unknown tool "nuke_all"; the tools are create_secret, list_secrets`},
+		{name: "bad read-only variable", env: map[string]string{"TOGETHER_SECRETS_READ_ONLY": "yes please"}, wantErr: `--read-only (TOGETHER_SECRETS_READ_ONLY): "yes please" is not true or false`},
+		{name: "bad retries", args: []string{"--max-retries", "-1"}, wantErr: `--max-retries (TOGETHER_SECRETS_MAX_RETRIES): "-1" is not a whole number from 0 to 10`},
 		{name: "flags win", args: []string{"--timeout=2s", "--log-level", "warn", "--sandbox=false", "--base-url", "https://example.test/v1"},
 			env: map[string]string{"TOGETHER_SECRETS_TIMEOUT": "5s", "TOGETHER_SECRETS_SANDBOX": "1", "TOGETHER_BASE_URL": "https://x/v1"},
 			check: func(t *testing.T, c config) {
@@ -76,7 +76,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				}
 			}},
 		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "file" {
+			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "the key file "+keyFile+" (--api-key-file / TOGETHER_API_KEY_FILE)" {
 				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource)
 			}
 		}},
@@ -103,13 +103,20 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "unknown flag", args: []string{"--api-key", "x"}, wantErr: "flag provided but not defined: -api-key"},
 		{name: "unknown command", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
-		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "reading the API key file"},
+		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot read the key file: open /nonexistent/key"},
 		{name: "empty key file", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
-		{name: "bad timeout", args: []string{"--timeout", "soon"}, wantErr: `timeout "soon" is not a positive duration`},
+		{name: "key file holding only white space", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
+		{name: "bad timeout", args: []string{"--timeout", "soon"}, wantErr: `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration such as 30s`},
 		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantErr: "not a positive duration"},
-		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: `log level "loud"`},
-		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: `log format "xml"`},
-		{name: "bad sandbox variable", env: map[string]string{"TOGETHER_SECRETS_SANDBOX": "maybe"}, wantErr: "TOGETHER_SECRETS_SANDBOX"},
+		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "loud" is not one of debug, info, warn, error`},
+		{name: "undocumented level", env: map[string]string{"TOGETHER_SECRETS_LOG_LEVEL": "disabled"}, wantErr: `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "disabled" is not one of`},
+		{name: "trace level", args: []string{"--log-level", "trace"}, wantErr: `"trace" is not one of`},
+		{name: "bad base URL", args: []string{"--base-url", "http://api.example.test/v1"}, wantErr: `--base-url (TOGETHER_BASE_URL): base URL "http://api.example.test/v1" is plain http`},
+		{name: "base URL with a password", env: map[string]string{"TOGETHER_BASE_URL": "https://u:pw@api.example.test/v1"}, wantErr: `--base-url (TOGETHER_BASE_URL): base URL "https://u:xxxxx@api.example.test/v1" must not carry credentials`},
+		{name: "endless key file", args: []string{"--api-key-file", "/dev/zero"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
+		{name: "key file that is a directory", args: []string{"--api-key-file", os.TempDir()}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot read the key file"},
+		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: `--log-format (TOGETHER_SECRETS_LOG_FORMAT): "xml" is not json or console`},
+		{name: "bad sandbox variable", env: map[string]string{"TOGETHER_SECRETS_SANDBOX": "maybe"}, wantErr: `--sandbox (TOGETHER_SECRETS_SANDBOX): "maybe" is not true or false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

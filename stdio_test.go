@@ -652,11 +652,20 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 			if got := strings.Join(names, ","); got != tc.want {
 				t.Errorf("tools = %s, want %s", got, tc.want)
 			}
-			// A tool not offered cannot be called either.
+			// A tool not offered cannot be called either: the call is a tool
+			// error naming the setting that offers it, and nothing is stored.
 			if !strings.Contains(tc.want, "create_secret") {
 				p.send(t, createCall(3, "X"))
-				if msg := p.response(t, 3); msg["error"] == nil {
+				msg := p.response(t, 3)
+				res, _ := msg["result"].(map[string]any)
+				b, _ := json.Marshal(res)
+				if res == nil || res["isError"] != true || !strings.Contains(string(b), "create_secret is not offered by this server") ||
+					!strings.Contains(string(b), "TOGETHER_SECRETS_") {
 					t.Errorf("create_secret was callable: %v", msg)
+				}
+				p.send(t, `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_secrets"}}`)
+				if b, _ := json.Marshal(p.response(t, 4)); !strings.Contains(string(b), `"count":0`) {
+					t.Errorf("list_secrets after a refused create: %s", b)
 				}
 			}
 			p.exit(t)
@@ -698,6 +707,110 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 	for where, text := range outputs {
 		if strings.Contains(text, rotated) {
 			t.Errorf("%s leaks the rotated value", where)
+		}
+	}
+}
+
+func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
+	srv, _, _ := stubAPI(t)
+	// stderr is a pipe nobody reads: it fills at 64 KiB, then the log's own
+	// buffer fills, and from then on log lines must be dropped, not waited on.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p := &proc{lines: make(chan string, 100), done: make(chan struct{})}
+	p.cmd = exec.Command(binary)
+	p.cmd.Env = []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}
+	p.cmd.Stderr = w
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+	}()
+	p.send(t, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	p.response(t, 0)
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+
+	// Each call logs a warning of about 500 bytes: 3,000 of them are well
+	// past the pipe and the 1 MiB buffer.
+	const calls = 3000
+	id := strings.Repeat("n", 250)
+	go func() {
+		for i := 1; i <= calls; i++ {
+			fmt.Fprintf(p.stdin, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"get_secret","arguments":{"id":"%s"}}}`+"\n", i, id)
+		}
+	}()
+	got := p.responses(t, calls)
+	for k, msg := range got {
+		if res, _ := msg["result"].(map[string]any); res == nil || res["isError"] != true {
+			t.Fatalf("response %s = %v", k, msg)
+		}
+	}
+
+	// Reading resumes: the queued lines, then how many were dropped.
+	var logs bytes.Buffer
+	readDone := make(chan struct{})
+	go func() { _, _ = io.Copy(&logs, r); close(readDone) }()
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	<-readDone
+	if !strings.Contains(logs.String(), `"dropped_log_lines":`) {
+		t.Errorf("no report of dropped log lines in %d bytes of stderr", logs.Len())
+	}
+}
+
+func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
+	srv, _, _ := stubAPI(t)
+	keyFile := filepath.Join(t.TempDir(), "together-key")
+	if err := os.WriteFile(keyFile, []byte("CANARYKEY-revoked-000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, []string{"TOGETHER_BASE_URL=" + srv.URL + "/v1"}, "--api-key-file", keyFile)
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, 1)
+	p.send(t, createCall(2, "A"))
+	b, _ := json.Marshal(p.response(t, 2))
+	if !strings.Contains(string(b), "HTTP 401") || !strings.Contains(string(b), "check that the key file "+keyFile) ||
+		strings.Contains(string(b), "TOGETHER_API_KEY holds") {
+		t.Errorf("401 = %s", b)
+	}
+	p.exit(t)
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{[]string{"--timeout", "soon"}, nil, `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration`},
+		{nil, []string{"TOGETHER_BASE_URL=http://api.example.test/v1"}, `--base-url (TOGETHER_BASE_URL): base URL "http://api.example.test/v1" is plain http`},
+		{[]string{"--log-level", "disabled"}, nil, `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "disabled" is not one of debug, info, warn, error`},
+		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
+	} {
+		p := start(t, tc.env, tc.args...)
+		if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), tc.want) || strings.Contains(p.stderr.String(), "togetherapi:") {
+			t.Errorf("%v %v: exit %d, stderr %q", tc.args, tc.env, code, p.stderr.String())
 		}
 	}
 }

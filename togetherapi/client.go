@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net"
@@ -92,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := parseBaseURL(raw)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("togetherapi: %w", err)
 	}
 	if cfg.Timeout < 0 || cfg.AttemptTimeout < 0 {
 		return nil, fmt.Errorf("togetherapi: timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)
@@ -154,21 +155,30 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // CloseIdleConnections closes the connections the client keeps for reuse.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 
+// CheckBaseURL reports whether raw can be a Config.BaseURL, and if not,
+// why, in words that name no package, for a program to put beside the name
+// of its own setting.
+func CheckBaseURL(raw string) error {
+	_, err := parseBaseURL(raw)
+	return err
+}
+
 // parseBaseURL checks that raw is an absolute http(s) URL that will not send
 // the key in clear to a remote host.
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("togetherapi: base URL %q is not a URL: %w", raw, err)
+		// Not quoted: a URL that fails to parse may still hold a password.
+		return nil, errors.New("the base URL is not a URL")
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("togetherapi: base URL %q must be an absolute https URL such as %s", raw, DefaultBaseURL)
+		return nil, fmt.Errorf("base URL %q must be an absolute https URL such as %s", raw, DefaultBaseURL)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("togetherapi: base URL %q must not carry credentials, a query or a fragment", u.Redacted())
+		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", u.Redacted())
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("togetherapi: base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", raw)
+		return nil, fmt.Errorf("base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", raw)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
