@@ -192,7 +192,7 @@ func newAPIError(status int, header http.Header, body []byte, scrub Scrubber) *A
 	}
 	if status >= 300 && status <= 399 {
 		if loc, err := url.Parse(header.Get("Location")); err == nil {
-			e.Location = cut(tidy(scrub.Scrub(loc.Host)))
+			e.Location = clean(scrub, loc.Host)
 		}
 		// Never followed: that would resend the key and the value.
 		e.Message = "redirect refused"
@@ -216,9 +216,7 @@ func newAPIError(status int, header http.Header, body []byte, scrub Scrubber) *A
 // value (a newline becomes a space) and cutting could leave part of one, and
 // either would then slip past the scrubber.
 func parseErrorBody(contentType string, body []byte, scrub Scrubber) (message, typ, code string) {
-	// Scrubbing again after cleaning catches a value that cleaning spelled
-	// out, such as "a b" from "a\nb".
-	clean := func(s string) string { return cut(scrub.Scrub(tidy(scrub.Scrub(s)))) }
+	clean := func(s string) string { return clean(scrub, s) }
 	var doc struct {
 		Error   json.RawMessage `json:"error"`
 		Message json.RawMessage `json:"message"`
@@ -282,12 +280,27 @@ func tidy(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// cut bounds s to maxMessageLen bytes, on a rune boundary.
-func cut(s string) string {
-	if len(s) <= maxMessageLen {
+// clean makes text from a response safe to show: scrubbed, on one line,
+// and bounded. It scrubs before tidying, since tidying could respell a value
+// (a newline becomes a space), and again after, which catches a value that
+// tidying spelled out ("a b" from "a\nb"). Cutting can make a token of what
+// was part of a word, so the cut text is scrubbed once more, and cut shorter
+// should that have lengthened it past the bound.
+func clean(scrub Scrubber, s string) string {
+	s = scrub.Scrub(tidy(scrub.Scrub(s)))
+	for n := maxMessageLen; ; n -= len(Redacted) {
+		c := scrub.Scrub(cutAt(s, max(n, 0)))
+		if len(c) <= maxMessageLen+len("…") || n <= 0 {
+			return c
+		}
+	}
+}
+
+// cutAt bounds s to n bytes, on a rune boundary, marking the cut with "…".
+func cutAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	n := maxMessageLen
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}

@@ -257,7 +257,7 @@ func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool
 // decodeOne reads the secret a 2xx answer holds.
 func decodeOne(resp *response, echo sent) (*Secret, error) {
 	if !isJSON(resp.header) {
-		return nil, fmt.Errorf("HTTP %d with content type %q: %w", resp.status, cut(tidy(resp.header.Get("Content-Type"))), ErrMalformedResponse)
+		return nil, fmt.Errorf("HTTP %d with content type %q: %w", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")), ErrMalformedResponse)
 	}
 	s, err := decodeSecret(resp.body, resp.scrub, echo)
 	if err != nil {
