@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,6 +28,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -57,7 +59,8 @@ type config struct {
 	logFormat string
 	sandbox   bool
 	tools     tools.Selection
-	command   string // "" to serve, or "demo"
+	envFiles  []string // dotenv files import_env_file may read
+	command   string   // "" to serve, or "demo"
 }
 
 // setting is one configurable value: its flag, its variable and its help.
@@ -74,9 +77,10 @@ var settings = []setting{
 	{"log-level", "TOGETHER_SECRETS_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TOGETHER_SECRETS_LOG_FORMAT", "json", "json or console; logs always go to stderr"},
 	{"sandbox", "TOGETHER_SECRETS_SANDBOX", "false", "serve an in-memory stand-in for Together: no key, no network"},
-	{"tools", "TOGETHER_SECRETS_TOOLS", strings.Join(tools.DefaultTools, ","), "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ")},
+	{"tools", "TOGETHER_SECRETS_TOOLS", strings.Join(tools.DefaultTools, ","), "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ") + " (" + strings.Join(tools.EnvFileTools, ", ") + " only with --env-file)"},
 	{"allow-delete", "TOGETHER_SECRETS_ALLOW_DELETE", "false", "also offer delete_secret (deleting a secret a deployment uses breaks it)"},
 	{"read-only", "TOGETHER_SECRETS_READ_ONLY", "false", "offer only list_secrets and get_secret, whatever else is set"},
+	{"env-file", "TOGETHER_SECRETS_ENV_FILES", "", "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable"},
 }
 
 func usage(w io.Writer) {
@@ -160,6 +164,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, err
 	}
 	readOnly := fs.Bool("read-only", readOnlyEnv, "")
+	var envFiles listFlag
+	fs.Var(&envFiles, "env-file", "")
 	showVersion := fs.Bool("version", false, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
@@ -200,7 +206,22 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, settingError("timeout", "%q is not a positive duration such as 30s or 2m", *timeout)
 	}
 
-	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly}
+	if len(envFiles) == 0 {
+		for _, f := range strings.Split(env("TOGETHER_SECRETS_ENV_FILES", ""), ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				envFiles = append(envFiles, f)
+			}
+		}
+	}
+	for _, f := range envFiles {
+		if err := envfile.Check(f); err != nil {
+			return cfg, settingError("env-file", "cannot use %s as a dotenv file: %v", f, err)
+		}
+		if !slices.Contains(cfg.envFiles, f) {
+			cfg.envFiles = append(cfg.envFiles, f)
+		}
+	}
+	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly, EnvFiles: len(cfg.envFiles) > 0}
 	for _, name := range strings.Split(*toolList, ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			cfg.tools.Names = append(cfg.tools.Names, name)
@@ -227,6 +248,19 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	cfg.apiKey = togetherapi.NewSensitive(key)
 	return cfg, nil
+}
+
+// listFlag is a flag that may be given more than once.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must name a file")
+	}
+	*l = append(*l, v)
+	return nil
 }
 
 // readKeyFile reads a key from path, trimmed, reading at most
@@ -321,20 +355,21 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 
 	s, err := tools.NewServer(tools.Config{
-		Client:  client,
-		Version: buildVersion(),
-		Sandbox: cfg.sandbox,
-		Redact:  togetherapi.Scrubber{cfg.apiKey},
-		Logger:  logger,
-		Tools:   cfg.tools,
-		Advice:  advice(cfg),
+		Client:   client,
+		Version:  buildVersion(),
+		Sandbox:  cfg.sandbox,
+		Redact:   togetherapi.Scrubber{cfg.apiKey},
+		Logger:   logger,
+		Tools:    cfg.tools,
+		Advice:   advice(cfg),
+		EnvFiles: cfg.envFiles,
 	})
 	if err != nil {
 		fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", err)
 		return 2
 	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
-		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Msg("serving MCP on stdio")
+		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", cfg.envFiles).Msg("serving MCP on stdio")
 
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
@@ -362,6 +397,7 @@ func advice(cfg config) tools.Advice {
 		ReadOnly:    "--read-only / TOGETHER_SECRETS_READ_ONLY",
 		Tools:       "--tools / TOGETHER_SECRETS_TOOLS",
 		AllowDelete: "--allow-delete (or TOGETHER_SECRETS_ALLOW_DELETE=true)",
+		EnvFile:     "--env-file PATH (or TOGETHER_SECRETS_ENV_FILES)",
 	}
 }
 

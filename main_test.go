@@ -85,6 +85,25 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Error("key file named in the environment was not read")
 			}
 		}},
+		{name: "env files from flags win", args: []string{"--env-file", keyFile, "--env-file", emptyFile, "--env-file", keyFile},
+			env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": "/nonexistent"}, check: func(t *testing.T, c config) {
+				if strings.Join(c.envFiles, ",") != keyFile+","+emptyFile || !c.tools.EnvFiles {
+					t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
+				}
+			}},
+		{name: "env files from the environment", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": " " + keyFile + " , " + emptyFile}, check: func(t *testing.T, c config) {
+			if strings.Join(c.envFiles, ",") != keyFile+","+emptyFile {
+				t.Errorf("env files = %v", c.envFiles)
+			}
+		}},
+		{name: "no env files", check: func(t *testing.T, c config) {
+			if len(c.envFiles) != 0 || c.tools.EnvFiles {
+				t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
+			}
+		}},
+		{name: "missing env file", args: []string{"--env-file", "/nonexistent/.env"}, wantErr: "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file: open /nonexistent/.env: no such file"},
+		{name: "env file that is a directory", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": os.TempDir()}, wantErr: "is not a regular file"},
+		{name: "import named without env files", args: []string{"--tools", "import_env_file"}, wantErr: "--tools (TOGETHER_SECRETS_TOOLS): tool \"import_env_file\" reads dotenv files, and none is configured"},
 		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config) {
 			if c.command != "demo" {
 				t.Errorf("command = %q", c.command)

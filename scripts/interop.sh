@@ -29,13 +29,15 @@ export STUB_KEY="CANARYKEY-interop-$RANDOM$RANDOM" STUB_PORT=$((20000 + RANDOM %
 export VALUE="CANARYVALUE-interop-$RANDOM$RANDOM" BASE="http://127.0.0.1:$STUB_PORT/v1"
 node stub.mjs & stub=$!
 sleep 1
+# A dotenv file for import_env_file, holding the canary too.
+printf 'export IMPORTED_TOKEN="%s-env"\nOTHER=%s-other\n' "$VALUE" "$VALUE" > "$work/.env.interop"
 
 echo "== TypeScript SDK"
-node ts-client.mjs ./together-secrets-mcp --allow-delete 2>&1 | tee ts.out
+node ts-client.mjs ./together-secrets-mcp --allow-delete --env-file "$work/.env.interop" 2>&1 | tee ts.out
 echo "== MCP Inspector CLI, tools/list --strict"
 PATH="$work/node_modules/.bin:$PATH" npx @modelcontextprotocol/inspector --cli \
   -e TOGETHER_API_KEY="$STUB_KEY" -e TOGETHER_BASE_URL="$BASE" \
-  "$work/together-secrets-mcp" --allow-delete --method tools/list --strict > inspector.out 2>&1
+  "$work/together-secrets-mcp" --allow-delete --env-file "$work/.env.interop" --method tools/list --strict > inspector.out 2>&1
 grep -o '"name": "[a-z_]*"' inspector.out
 PATH="$work/node_modules/.bin:$PATH" npx @modelcontextprotocol/inspector --cli \
   -e TOGETHER_API_KEY="$STUB_KEY" -e TOGETHER_BASE_URL="$BASE" \
@@ -45,7 +47,7 @@ grep -c '"structuredContent"' inspector.out
 echo "== Go SDK"
 TOGETHER_API_KEY="$STUB_KEY" TOGETHER_BASE_URL="$BASE" ./go-client ./together-secrets-mcp --allow-delete 2>&1 | tee go.out
 
-grep -q '"structuredContent"' ts.out && grep -q '"create_secret"' inspector.out && grep -q 'interop/GO_TOKEN' go.out
+grep -q '"structuredContent"' ts.out && grep -q '"created":2' ts.out && grep -q '"import_env_file"' inspector.out && grep -q 'interop/GO_TOKEN' go.out
 if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out; then
   echo "FAIL: the value or the key appears in the output above" >&2
   exit 1

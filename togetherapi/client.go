@@ -233,6 +233,12 @@ func WithCallInfo(ctx context.Context, info *CallInfo) context.Context {
 	return context.WithValue(ctx, callInfoKey{}, info)
 }
 
+// CallInfoFrom returns the CallInfo attached to ctx, or nil.
+func CallInfoFrom(ctx context.Context) *CallInfo {
+	info, _ := ctx.Value(callInfoKey{}).(*CallInfo)
+	return info
+}
+
 func callInfoFrom(ctx context.Context) *CallInfo {
 	if info, ok := ctx.Value(callInfoKey{}).(*CallInfo); ok {
 		return info

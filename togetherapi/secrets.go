@@ -484,14 +484,9 @@ func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSe
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	wire := wireSecretRequest{Name: req.Name, Description: req.Description, ProjectID: req.ProjectID}
-	if !req.Value.IsZero() {
-		v := req.Value.reveal()
-		wire.Value = &v
-	}
-	body, err := json.Marshal(wire)
+	body, err := encodeUpdate(req)
 	if err != nil {
-		return nil, fmt.Errorf("togetherapi: encoding update request: %w", err)
+		return nil, err
 	}
 	defer clear(body)
 
@@ -501,7 +496,53 @@ func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSe
 	if err != nil {
 		return nil, fmt.Errorf("update secret %q: %w", idOrName, &LookupError{Err: err})
 	}
-	// The name and description the secret keeps must not hold the new value.
+	s, err := c.updateSecret(ctx, current, req, body)
+	if err != nil {
+		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
+	}
+	return s, nil
+}
+
+// UpdateSecretOf changes the secret whose metadata the caller has just
+// read, by its ID, without looking it up again: for a caller that changes
+// many secrets after one list.
+func (c *Client) UpdateSecretOf(ctx context.Context, current *Secret, req UpdateSecretRequest) (*Secret, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if current == nil || current.ID == "" {
+		return nil, &FieldError{Field: "id", Problem: "is required: give the secret's ID or name"}
+	}
+	body, err := encodeUpdate(req)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(body)
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	s, err := c.updateSecret(ctx, current, req, body)
+	if err != nil {
+		return nil, fmt.Errorf("update secret %q: %w", current.Name, err)
+	}
+	return s, nil
+}
+
+func encodeUpdate(req UpdateSecretRequest) ([]byte, error) {
+	wire := wireSecretRequest{Name: req.Name, Description: req.Description, ProjectID: req.ProjectID}
+	if !req.Value.IsZero() {
+		v := req.Value.reveal()
+		wire.Value = &v
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return nil, fmt.Errorf("togetherapi: encoding update request: %w", err)
+	}
+	return body, nil
+}
+
+// updateSecret sends an update of current, whose name and description,
+// where the update keeps them, must not hold the new value.
+func (c *Client) updateSecret(ctx context.Context, current *Secret, req UpdateSecretRequest, body []byte) (*Secret, error) {
 	keptName, keptDesc := current.Name, current.Description
 	if req.Name != "" {
 		keptName = ""
@@ -515,11 +556,7 @@ func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSe
 		return nil, err
 	}
 	echo := sent{name: req.Name, description: req.Description}
-	s, err := c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true}, echo)
-	if err != nil {
-		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
-	}
-	return s, nil
+	return c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true}, echo)
 }
 
 // doSecret sends op and decodes the one secret its answer holds.

@@ -87,6 +87,19 @@ func (a arguments) optionalString(key string) (string, bool, error) {
 	return s, true, nil
 }
 
+// optionalBool returns the boolean at key, false when not given or null.
+func (a arguments) optionalBool(key string) (bool, error) {
+	raw, ok := a[key]
+	if !ok || string(raw) == "null" {
+		return false, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, &togetherapi.FieldError{Field: key, Problem: fmt.Sprintf("must be true or false, not %s", jsonKind(raw))}
+	}
+	return b, nil
+}
+
 // requiredString returns the non-empty string at key.
 func (a arguments) requiredString(key string) (string, error) {
 	s, ok, err := a.optionalString(key)

@@ -23,9 +23,9 @@ type Advice struct {
 	SetKey string
 	// BaseURL names the API root setting, such as "TOGETHER_BASE_URL".
 	BaseURL string
-	// ReadOnly, Tools and AllowDelete name the settings that choose the
-	// tools, for the error a tool that is not offered gives.
-	ReadOnly, Tools, AllowDelete string
+	// ReadOnly, Tools, AllowDelete and EnvFile name the settings that choose
+	// the tools, for the error a tool that is not offered gives.
+	ReadOnly, Tools, AllowDelete, EnvFile string
 }
 
 // withDefaults fills what the program left empty with generic words.
@@ -41,6 +41,7 @@ func (a Advice) withDefaults() Advice {
 	def(&a.ReadOnly, "the read-only setting")
 	def(&a.Tools, "the tools setting")
 	def(&a.AllowDelete, "the allow-delete setting")
+	def(&a.EnvFile, "the env-file setting")
 	return a
 }
 
@@ -71,7 +72,15 @@ func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResu
 // effect only when one may have: never for a read, nor for a change that
 // failed while looking its secret up.
 func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation, err error) *mcp.CallToolResult {
-	rec.outcome = outcomeError
+	outcome, msg := t.describeFailure(ctx, op, err)
+	rec.outcome = outcome
+	return mcp.NewToolResultError(msg)
+}
+
+// describeFailure words an error from the client for the agent, and says
+// which outcome to log it with.
+func (t *toolset) describeFailure(ctx context.Context, op operation, err error) (outcome, msg string) {
+	outcome = outcomeError
 	var (
 		unknownErr *togetherapi.OutcomeUnknownError
 		apiErr     *togetherapi.APIError
@@ -80,7 +89,6 @@ func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation,
 		fieldErr   *togetherapi.FieldError
 		tooLarge   *togetherapi.TooLargeError
 		lookupErr  *togetherapi.LookupError
-		msg        string
 	)
 	what, adv := op.what, t.advice
 	// After a failed lookup, or for a read, nothing can have changed.
@@ -95,14 +103,14 @@ func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation,
 	case op.oneSecret && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case errors.Is(err, togetherapi.ErrNoAPIKey):
-		rec.outcome = outcomeUnavailable
+		outcome = outcomeUnavailable
 		msg = "No Together API key is configured, so nothing was sent. " + adv.SetKey +
 			" To try the tools without a key, start the server with --sandbox."
 	case errors.As(err, &fieldErr):
-		rec.outcome = outcomeInvalid
+		outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
 	case isCancelled(ctx, err):
-		rec.outcome = outcomeCancelled
+		outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
 	case errors.As(err, &unknownErr):
 		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, describeLoss(unknownErr.Err))
@@ -122,7 +130,7 @@ func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation,
 	default:
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
-	return mcp.NewToolResultError(msg)
+	return outcome, msg
 }
 
 // describeLoss says what left an outcome unknown.

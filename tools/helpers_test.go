@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,6 +80,8 @@ type harness struct {
 	server   *server.MCPServer
 	client   *togetherapi.Client
 	mcp      *client.Client
+	// envFile is the dotenv file import_env_file may read; tests write it.
+	envFile string
 }
 
 type harnessOption func(*togetherapi.Config)
@@ -122,13 +126,18 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	}
 	t.Cleanup(api.CloseIdleConnections)
 	h.client = api
+	h.envFile = filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(h.envFile, []byte("# written by each test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s, err := tools.NewServer(tools.Config{
-		Client:  api,
-		Version: "test",
-		Redact:  togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
-		Logger:  zerolog.New(h.logs),
-		Tools:   tools.Selection{Names: tools.AllTools},
-		Advice:  testAdvice,
+		EnvFiles: []string{h.envFile},
+		Client:   api,
+		Version:  "test",
+		Redact:   togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
+		Logger:   zerolog.New(h.logs),
+		Tools:    tools.Selection{Names: tools.AllTools, EnvFiles: true},
+		Advice:   testAdvice,
 		// Every result in every test must fit its output schema.
 		CheckOutputs: true,
 	})

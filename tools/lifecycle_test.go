@@ -276,6 +276,8 @@ func TestEachToolDeclaresItsRisk(t *testing.T) {
 		"get_secret":    {true, false, true, true},
 		"update_secret": {false, true, true, true},
 		"delete_secret": {false, true, true, true},
+		// It may replace values; run again, it has the same effect.
+		"import_env_file": {false, true, true, true},
 	}
 	if len(list.Tools) != len(want) {
 		t.Errorf("%d tools listed, want %d", len(list.Tools), len(want))

@@ -20,6 +20,9 @@ func TestToolsListMatchesGolden(t *testing.T) {
 	h := newHarness(t, nil)
 	for name, raw := range h.rawToolsList(t) {
 		t.Run(name, func(t *testing.T) {
+			// The configured env file's path is the test's own temporary one.
+			envPath, _ := json.Marshal(h.envFile)
+			raw = bytes.ReplaceAll(raw, envPath, []byte(`"/srv/app/.env.production"`))
 			var buf bytes.Buffer
 			if err := json.Indent(&buf, raw, "", "  "); err != nil {
 				t.Fatal(err)

@@ -46,6 +46,9 @@ type Config struct {
 	Tools Selection
 	// Advice names the settings that error messages tell the user to change.
 	Advice Advice
+	// EnvFiles are the dotenv files import_env_file may read, as the user
+	// named them; the agent can name no other.
+	EnvFiles []string
 	// CheckOutputs validates every result against its tool's output schema
 	// and turns a mismatch into a tool error. The tests turn it on; it costs
 	// some 65 allocations a call, so the server leaves it off.
@@ -62,14 +65,19 @@ type Selection struct {
 	AllowDelete bool
 	// ReadOnly keeps only the tools that change nothing, whatever else is set.
 	ReadOnly bool
+	// EnvFiles says dotenv files are configured, without which
+	// import_env_file has nothing to read and is not offered.
+	EnvFiles bool
 }
 
 // AllTools lists every tool the server can offer; DefaultTools those
-// offered unless a Selection says otherwise; ReadOnlyTools those that change
-// nothing. All three derive from the tools' own definitions.
+// offered unless a Selection says otherwise (EnvFileTools among them only
+// when dotenv files are configured); ReadOnlyTools those that change
+// nothing. All derive from the tools' own definitions.
 var (
 	AllTools      = toolNames(func(tool) bool { return true })
 	DefaultTools  = toolNames(func(x tool) bool { return x.byDefault })
+	EnvFileTools  = toolNames(func(x tool) bool { return x.needsEnvFiles })
 	ReadOnlyTools = toolNames(func(x tool) bool { return *x.def.Annotations.ReadOnlyHint })
 )
 
@@ -97,6 +105,12 @@ func (s Selection) Resolve() ([]string, error) {
 	for _, n := range names {
 		if !slices.Contains(AllTools, n) {
 			return nil, fmt.Errorf("unknown tool %q; the tools are %s", n, strings.Join(AllTools, ", "))
+		}
+		if slices.Contains(EnvFileTools, n) && !s.EnvFiles {
+			if len(s.Names) > 0 && !s.ReadOnly {
+				return nil, fmt.Errorf("tool %q reads dotenv files, and none is configured: name at least one env file", n)
+			}
+			continue
 		}
 		if slices.Contains(out, n) || (s.ReadOnly && !slices.Contains(ReadOnlyTools, n)) {
 			continue
@@ -169,6 +183,8 @@ type tool struct {
 	handle handlerFunc
 	// byDefault says the tool is offered unless a Selection says otherwise.
 	byDefault bool
+	// needsEnvFiles says the tool is offered only with dotenv files.
+	needsEnvFiles bool
 }
 
 // handlerFunc is a tool handler that reports on its call through rec.
@@ -182,6 +198,7 @@ func (t *toolset) all() []tool {
 		t.getSecret(),
 		t.updateSecret(),
 		t.deleteSecret(),
+		t.importEnvFile(),
 	}
 }
 
@@ -194,6 +211,8 @@ func (t *toolset) notOffered(name string) handlerFunc {
 		switch {
 		case sel.ReadOnly && !slices.Contains(ReadOnlyTools, name):
 			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
+		case slices.Contains(EnvFileTools, name) && !sel.EnvFiles:
+			how = fmt.Sprintf("it reads only dotenv files the user names at start-up, and none is named; start the server with %s", adv.EnvFile)
 		case len(sel.Names) > 0:
 			how = fmt.Sprintf("it is not among the tools chosen with %s; add it there and restart the server", adv.Tools)
 		default:

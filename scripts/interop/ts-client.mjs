@@ -22,6 +22,8 @@ const calls = [
   ['get_secret', { id: 'interop/TOKEN' }],
   ['update_secret', { id: 'interop/TOKEN', value: process.env.VALUE + '-rotated' }],
   ['delete_secret', { id: 'interop/TOKEN' }],
+  ['import_env_file', { prefix: 'interop/env/', dry_run: true }],
+  ['import_env_file', { prefix: 'interop/env/' }],
 ];
 for (const [name, a] of calls) {
   const r = await client.callTool({ name, arguments: a });
