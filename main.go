@@ -52,15 +52,18 @@ func main() {
 type config struct {
 	apiKey    togetherapi.Sensitive
 	keySource string // where the key came from, for the start-up log
-	baseURL   string
-	timeout   time.Duration
-	retries   int
-	logLevel  zerolog.Level
-	logFormat string
-	sandbox   bool
-	tools     tools.Selection
-	envFiles  []string // dotenv files import_env_file may read
-	command   string   // "" to serve, or "demo"
+	// keyCommand, when set, is run at start-up to print the key.
+	keyCommand        string
+	keyCommandTimeout time.Duration
+	baseURL           string
+	timeout           time.Duration
+	retries           int
+	logLevel          zerolog.Level
+	logFormat         string
+	sandbox           bool
+	tools             tools.Selection
+	envFiles          []string // dotenv files import_env_file may read
+	command           string   // "" to serve, or "demo"
 }
 
 // setting is one configurable value: its flag, its variable and its help.
@@ -71,6 +74,8 @@ type setting struct {
 var settings = []setting{
 	{"", "TOGETHER_API_KEY", "", "Together API key. Kept out of argv on purpose: set it in the environment."},
 	{"api-key-file", "TOGETHER_API_KEY_FILE", "", "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY"},
+	{"api-key-command", "TOGETHER_API_KEY_COMMAND", "", "shell command that prints the API key, run once at start-up (such as: op read op://vault/together/credential)"},
+	{"api-key-command-timeout", "TOGETHER_API_KEY_COMMAND_TIMEOUT", defaultKeyTimeout.String(), "how long the key command may run before it is killed"},
 	{"base-url", "TOGETHER_BASE_URL", togetherapi.DefaultBaseURL, "API root; must be https unless the host is localhost"},
 	{"timeout", "TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String(), "time budget of one tool call's API requests, retries included"},
 	{"max-retries", "TOGETHER_SECRETS_MAX_RETRIES", strconv.Itoa(togetherapi.DefaultMaxRetries), "how often a failed request that is safe to repeat is sent again (0 for never)"},
@@ -143,6 +148,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return def
 	}
 	keyFile := fs.String("api-key-file", env("TOGETHER_API_KEY_FILE", ""), "")
+	keyCommand := fs.String("api-key-command", env("TOGETHER_API_KEY_COMMAND", ""), "")
+	keyTimeout := fs.String("api-key-command-timeout", env("TOGETHER_API_KEY_COMMAND_TIMEOUT", defaultKeyTimeout.String()), "")
 	baseURL := fs.String("base-url", env("TOGETHER_BASE_URL", togetherapi.DefaultBaseURL), "")
 	timeout := fs.String("timeout", env("TOGETHER_SECRETS_TIMEOUT", togetherapi.DefaultTimeout.String()), "")
 	retries := fs.String("max-retries", env("TOGETHER_SECRETS_MAX_RETRIES", strconv.Itoa(togetherapi.DefaultMaxRetries)), "")
@@ -234,15 +241,36 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, settingError("max-retries", "%q is not a whole number from 0 to 10", *retries)
 	}
 
+	if cfg.keyCommandTimeout, err = time.ParseDuration(*keyTimeout); err != nil || cfg.keyCommandTimeout <= 0 {
+		return cfg, settingError("api-key-command-timeout", "%q is not a positive duration such as 30s or 2m", *keyTimeout)
+	}
 	key := strings.TrimSpace(getenv("TOGETHER_API_KEY"))
+	var sources []string
+	for _, s := range []struct {
+		set  bool
+		name string
+	}{
+		{key != "", "TOGETHER_API_KEY"},
+		{*keyFile != "", "--api-key-file (TOGETHER_API_KEY_FILE)"},
+		{strings.TrimSpace(*keyCommand) != "", "--api-key-command (TOGETHER_API_KEY_COMMAND)"},
+	} {
+		if s.set {
+			sources = append(sources, s.name)
+		}
+	}
 	switch {
-	case *keyFile != "" && key != "":
-		return cfg, errors.New("both TOGETHER_API_KEY and --api-key-file (TOGETHER_API_KEY_FILE) are set; keep only one")
+	case len(sources) > 1:
+		return cfg, fmt.Errorf("the API key may come from one place, and %s are all set; keep only one", strings.Join(sources, " and "))
 	case *keyFile != "":
 		if key, err = readKeyFile(*keyFile); err != nil {
 			return cfg, settingError("api-key-file", "%v", err)
 		}
 		cfg.keySource = "the key file " + *keyFile + " (--api-key-file / TOGETHER_API_KEY_FILE)"
+	case strings.TrimSpace(*keyCommand) != "":
+		// Run by run(), not here: parsing has no side effects, and the
+		// sandbox, --help and --version need no key.
+		cfg.keyCommand = strings.TrimSpace(*keyCommand)
+		cfg.keySource = "the key command (--api-key-command / TOGETHER_API_KEY_COMMAND)"
 	case key != "":
 		cfg.keySource = "TOGETHER_API_KEY"
 	}
@@ -338,6 +366,15 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	if cfg.retries == 0 {
 		clientCfg.MaxRetries = -1
+	}
+	if cfg.keyCommand != "" && !cfg.sandbox {
+		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
+		if err != nil {
+			fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", settingError("api-key-command", "%v", err))
+			return 2
+		}
+		cfg.apiKey = key
+		clientCfg.APIKey = key
 	}
 	if cfg.sandbox {
 		sb := sandbox.New(sandbox.Options{})

@@ -122,6 +122,14 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "unknown flag", args: []string{"--api-key", "x"}, wantErr: "flag provided but not defined: -api-key"},
 		{name: "unknown command", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
+		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
+			wantErr: "the API key may come from one place, and TOGETHER_API_KEY and --api-key-command (TOGETHER_API_KEY_COMMAND) are all set; keep only one"},
+		{name: "key command", args: []string{"--api-key-command", "op read op://v/i/f", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config) {
+			if c.keyCommand != "op read op://v/i/f" || c.keyCommandTimeout != 5*time.Second || !c.apiKey.IsZero() || !strings.Contains(c.keySource, "key command") {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "bad key command timeout", env: map[string]string{"TOGETHER_API_KEY_COMMAND_TIMEOUT": "never"}, wantErr: `--api-key-command-timeout (TOGETHER_API_KEY_COMMAND_TIMEOUT): "never" is not a positive duration`},
 		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot read the key file: open /nonexistent/key"},
 		{name: "empty key file", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
 		{name: "key file holding only white space", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},

@@ -840,3 +840,30 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 		t.Error("a value leaked")
 	}
 }
+
+func TestStdioTakesTheKeyFromACommand(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := start(t, []string{"TOGETHER_BASE_URL=" + srv.URL + "/v1", "TOGETHER_API_KEY_COMMAND=printf '%s\\n' " + e2eKey})
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, 1)
+	p.send(t, createCall(2, "FROM_COMMAND"))
+	if res := p.response(t, 2)["result"].(map[string]any); res["isError"] == true {
+		t.Fatalf("create with the command's key: %v", res)
+	}
+	if !api.ValueMatches("FROM_COMMAND", e2eValue) {
+		t.Error("the secret was not stored")
+	}
+	p.exit(t)
+	if !strings.Contains(p.stderr.String(), `"key_source":"the key command`) {
+		t.Errorf("stderr = %s", p.stderr.String())
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+
+	// A failing command stops start-up with its status and stderr, never
+	// its stdout.
+	p = start(t, nil, "--api-key-command", "echo "+e2eKey+"; echo 'vault locked' >&2; exit 4")
+	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 4; it said: vault locked") {
+		t.Errorf("exit %d, stderr %q", code, p.stderr.String())
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
