@@ -825,11 +825,12 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 	p := start(t, nil, "--sandbox", "--env-file", file)
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
+	// One at a time: calls over stdio run concurrently.
 	p.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"import_env_file","arguments":{"prefix":"prod/","dry_run":true}}}`)
-	p.send(t, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"import_env_file","arguments":{"prefix":"prod/"}}}`)
-	p.send(t, `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_secrets","arguments":{"name_prefix":"prod/"}}}`)
 	dry, _ := json.Marshal(p.response(t, 2))
+	p.send(t, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"import_env_file","arguments":{"prefix":"prod/"}}}`)
 	done, _ := json.Marshal(p.response(t, 3))
+	p.send(t, `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_secrets","arguments":{"name_prefix":"prod/"}}}`)
 	list, _ := json.Marshal(p.response(t, 4))
 	if !strings.Contains(string(dry), `"would_create":2`) || !strings.Contains(string(done), `"created":2`) || !strings.Contains(string(list), `"count":2`) {
 		t.Errorf("dry run %s\nimport %s\nlist %s", dry, done, list)
