@@ -12,6 +12,8 @@ RUN scripts/build.sh /out/together-secrets-mcp "${VERSION}"
 
 # Static binary, no shell, no package manager, not root.
 FROM gcr.io/distroless/static-debian12:nonroot
+# The official MCP registry checks that the image names the server it lists.
+LABEL io.modelcontextprotocol.server.name="io.github.together-secrets-mcp/together-secrets-mcp"
 COPY --from=build /out/together-secrets-mcp /together-secrets-mcp
 USER nonroot:nonroot
 ENTRYPOINT ["/together-secrets-mcp"]

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// The install files describe this program: they must agree with it and
+// with each other. (scripts/release.sh validates them against their own
+// schemas with the official tools.)
+func TestInstallFilesAgreeWithTheProgram(t *testing.T) {
+	var server struct {
+		Name, Version string
+		Packages      []struct {
+			RegistryType, Identifier string
+			EnvironmentVariables     []struct{ Name string }
+		}
+	}
+	readJSON(t, "server.json", &server)
+	var manifest struct {
+		Version string
+		Server  struct {
+			MCPConfig struct{ Env map[string]string } `json:"mcp_config"`
+		}
+		Tools      []struct{ Name string }
+		UserConfig map[string]struct {
+			Type      string
+			Sensitive bool
+		} `json:"user_config"`
+	}
+	readJSON(t, "packaging/mcpb/manifest.json", &manifest)
+
+	dockerfile, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label := regexp.MustCompile(`io\.modelcontextprotocol\.server\.name="([^"]+)"`).FindSubmatch(dockerfile); label == nil || string(label[1]) != server.Name {
+		t.Errorf("the image's label does not name %s", server.Name)
+	}
+	if manifest.Version != server.Version {
+		t.Errorf("manifest version %s, server.json %s", manifest.Version, server.Version)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.env] = true
+	}
+	for _, p := range server.Packages {
+		for _, e := range p.EnvironmentVariables {
+			if !known[e.Name] {
+				t.Errorf("server.json %s package sets %s, which the program does not read", p.RegistryType, e.Name)
+			}
+		}
+		if p.RegistryType == "oci" && !strings.HasSuffix(p.Identifier, ":"+server.Version) {
+			t.Errorf("image %s is not tagged %s", p.Identifier, server.Version)
+		}
+	}
+	for name, v := range manifest.Server.MCPConfig.Env {
+		if !known[name] {
+			t.Errorf("the bundle sets %s, which the program does not read", name)
+		}
+		if m := regexp.MustCompile(`^\$\{user_config\.(\w+)\}$`).FindStringSubmatch(v); m == nil || manifest.UserConfig[m[1]].Type == "" {
+			t.Errorf("the bundle's %s = %s names no user_config entry", name, v)
+		}
+	}
+	if k := manifest.UserConfig["api_key"]; !k.Sensitive || manifest.Server.MCPConfig.Env["TOGETHER_API_KEY"] != "${user_config.api_key}" {
+		t.Error("the bundle's API key is not a sensitive user_config entry")
+	}
+	var listed []string
+	for _, tool := range manifest.Tools {
+		listed = append(listed, tool.Name)
+	}
+	want := slices.DeleteFunc(slices.Clone(tools.AllTools), func(n string) bool { return slices.Contains(tools.EnvFileTools, n) })
+	if !slices.Equal(listed, want) {
+		t.Errorf("the bundle lists tools %v, the program offers %v", listed, want)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
