@@ -428,8 +428,9 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 func advice(cfg config) tools.Advice {
 	return tools.Advice{
 		KeySource: cfg.keySource,
-		SetKey: "Set TOGETHER_API_KEY (or --api-key-file / TOGETHER_API_KEY_FILE) in the \"env\" of this server's entry " +
-			"in the MCP client's configuration, then restart the server.",
+		SetKey: "Set TOGETHER_API_KEY (or --api-key-file / TOGETHER_API_KEY_FILE, or --api-key-command / TOGETHER_API_KEY_COMMAND) " +
+			"in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
+			"To try the tools without a key, start the server with --sandbox.",
 		BaseURL:     "TOGETHER_BASE_URL (--base-url)",
 		ReadOnly:    "--read-only / TOGETHER_SECRETS_READ_ONLY",
 		Tools:       "--tools / TOGETHER_SECRETS_TOOLS",

@@ -150,8 +150,13 @@ type OutcomeUnknownError struct {
 	Op string
 	// Err is what went wrong.
 	Err error
-	// Detail says what was done to find out, and how to check by hand.
+	// Detail says what was done to find out, and why it did not tell.
 	Detail string
+	// Name and Since, for a create, are the secret's name and when the call
+	// began, by this machine's clock: a secret of that name created after
+	// Since was created by the call.
+	Name  string
+	Since time.Time
 }
 
 func (e *OutcomeUnknownError) Error() string {

@@ -322,8 +322,8 @@ func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
 	if !errors.As(err, &unknown) {
 		t.Fatalf("err = %v, want *OutcomeUnknownError", err)
 	}
-	if !strings.Contains(unknown.Detail, "reading the secrets back failed too") || !strings.Contains(unknown.Detail, `if "LOST" is there with a created_at after`) {
-		t.Errorf("Detail = %q", unknown.Detail)
+	if unknown.Detail != "reading the secrets back failed too" || unknown.Name != "LOST" || unknown.Since.IsZero() {
+		t.Errorf("Detail = %q, Name = %q, Since = %s", unknown.Detail, unknown.Name, unknown.Since)
 	}
 	for _, r := range s.requests() {
 		if strings.HasPrefix(r, "POST") && r != s.requests()[0] {

@@ -128,8 +128,8 @@ func checkNotIn(v Sensitive, pairs ...string) error {
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if (Scrubber{v}).Carries(pairs[i+1]) {
-			return &FieldError{Field: pairs[i], Problem: "contains the secret value; Together stores " + pairs[i] +
-				"s in plain text and shows them in every list, so choose one that does not include the value"}
+			return &FieldError{Field: pairs[i], Problem: "contains the secret value, and Together stores " + pairs[i] +
+				"s in plain text and shows them in every list"}
 		}
 	}
 	return nil
@@ -284,8 +284,7 @@ func (c *Client) settleCreate(ctx context.Context, name string, start time.Time,
 		lost = "Together answered success without the secret's metadata"
 	}
 	fail := func(detail string) error {
-		unknown.Detail = detail + fmt.Sprintf("; list the secrets: if %q is there with a created_at after %s, it was created, and if not, create it again",
-			name, start.UTC().Format(time.RFC3339))
+		unknown.Detail, unknown.Name, unknown.Since = detail, name, start
 		return fmt.Errorf("create secret %q: %w", name, unknown)
 	}
 
@@ -427,7 +426,7 @@ type UpdateSecretRequest struct {
 }
 
 // ErrNoChange means an update asked for no change; nothing was sent.
-var ErrNoChange = errors.New("togetherapi: update changes nothing: set a new name, value or description")
+var ErrNoChange = errors.New("togetherapi: update changes nothing")
 
 // Validate reports the first field of r that the API would refuse, or that
 // would put the new value where it is stored in plain text.
@@ -552,7 +551,7 @@ func (c *Client) updateSecret(ctx context.Context, current *Secret, req UpdateSe
 	}
 	if err := checkNotIn(req.Value, "name", keptName, "description", keptDesc); err != nil {
 		fe := err.(*FieldError)
-		fe.Problem = "the secret's current " + fe.Field + " contains the new value; rename it or change the description in the same call, or choose another value"
+		fe.Problem = "the secret's current " + fe.Field + " contains the new value, and the update keeps it"
 		return nil, err
 	}
 	echo := sent{name: req.Name, description: req.Description}

@@ -73,6 +73,30 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 	return args, nil
 }
 
+// argNames returns the property names of a tool's input schema, in the
+// order the schema gives them: the schema is the one list of a tool's
+// arguments, and the handler's check of unknown ones derives from it.
+func argNames(schema json.RawMessage) []string {
+	var doc struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(schema, &doc); err != nil {
+		panic("tools: a tool's input schema is not JSON: " + err.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc.Properties))
+	var names []string
+	if _, err := dec.Token(); err != nil { // {
+		panic("tools: a tool's input schema has no properties")
+	}
+	for dec.More() {
+		tok, _ := dec.Token()
+		names = append(names, tok.(string))
+		var skip json.RawMessage
+		_ = dec.Decode(&skip)
+	}
+	return names
+}
+
 // optionalString returns the string at key, and whether it was given. A
 // null counts as not given, as many clients send null for an unset field.
 func (a arguments) optionalString(key string) (string, bool, error) {
@@ -156,12 +180,9 @@ func quoteKey(k string) string {
 }
 
 // parseID reads the required "id" argument, which names a secret by ID or
-// name, allowing the keys in allowed (just "id" when nil) and handing the
-// arguments to each of more for the rest.
+// name, allowing the keys in allowed and handing the arguments to each of
+// more for the rest.
 func parseID(req mcp.CallToolRequest, allowed []string, more ...func(arguments) error) (string, error) {
-	if allowed == nil {
-		allowed = []string{"id"}
-	}
 	args, err := parseArguments(req, allowed)
 	if err != nil {
 		return "", err

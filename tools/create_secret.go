@@ -38,7 +38,7 @@ var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
   "additionalProperties": false
 }`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.ValueMaxBytes, togetherapi.DescriptionMaxLength, maxProjectIDLen))
 
-var createSecretArgs = []string{"name", "value", "description", "project_id"}
+var createSecretArgs = argNames(createSecretSchema)
 
 func (t *toolset) createSecret() tool {
 	def := mcp.NewToolWithRawSchema("create_secret",
@@ -61,7 +61,7 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 	}
 	rec.secret = create.Name
 
-	secret, err := t.cfg.Client.CreateSecret(ctx, create)
+	secret, err := t.client(ctx).CreateSecret(ctx, create)
 	if err != nil {
 		var unknown *togetherapi.OutcomeUnknownError
 		if errors.Is(err, togetherapi.ErrAlreadyExists) && !errors.As(err, &unknown) {

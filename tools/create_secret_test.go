@@ -87,7 +87,7 @@ func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
 		{"value over 64 KiB", map[string]any{"name": "A", "value": strings.Repeat("v", 65537)}, []string{"value must be at most 65536 bytes (it has 65537)"}},
 		{"5 MB value", map[string]any{"name": "A", "value": strings.Repeat("v", 5<<20)}, []string{"arguments are 5242903 bytes, more than the 458752 accepted (a value may be at most 65536 bytes)"}},
 		{"project_id too long", map[string]any{"name": "A", "value": canaryValue, "project_id": strings.Repeat("p", 257)}, []string{"project_id must be at most 256 characters (it has 257)"}},
-		{"name holding the value", map[string]any{"name": "svc/CANARYVALUE-9f8e7d6c", "value": "CANARYVALUE-9f8e7d6c"}, []string{"name contains the secret value", "choose one that does not include the value"}},
+		{"name holding the value", map[string]any{"name": "svc/CANARYVALUE-9f8e7d6c", "value": "CANARYVALUE-9f8e7d6c"}, []string{"name contains the secret value", "Choose a name and description that do not hold the value"}},
 		{"description holding the value", map[string]any{"name": "A", "value": canaryValue, "description": "it is " + canaryValue}, []string{"description contains the secret value"}},
 		{"name that is the value", map[string]any{"name": "pin", "value": "pin"}, []string{"name contains the secret value"}},
 	}
@@ -140,7 +140,7 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 		{"403", jsonResp(403, `{"message":"forbidden"}`), []string{"HTTP 403", "not allowed to manage secrets"}},
 		{"404", jsonResp(404, `{"message":"no route"}`), []string{"HTTP 404", "Check that TOGETHER_BASE_URL is Together's API root"}},
 		{"429", jsonResp(429, `{"message":"rate limited"}`, "Retry-After", "3"), []string{"HTTP 429", "wait 3s"}},
-		{"500", jsonResp(500, `{"message":"boom"}`), []string{"Could not tell whether create secret \"A\" took effect: Together answered HTTP 500 (boom)", "reading the secrets back failed too", "list the secrets"}},
+		{"500", jsonResp(500, `{"message":"boom"}`), []string{"Could not tell whether create secret \"A\" took effect: Together answered HTTP 500 (boom)", "Reading the secrets back failed too", "To check: list the secrets; if \"A\" is there with a created_at after"}},
 		{"502 html", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(502)

@@ -10,7 +10,10 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var deleteSecretSchema = getSecretSchema
+var (
+	deleteSecretSchema = getSecretSchema
+	deleteSecretArgs   = argNames(deleteSecretSchema)
+)
 
 var deleteSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -37,12 +40,12 @@ type deletion struct {
 }
 
 func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	id, err := parseID(req, nil)
+	id, err := parseID(req, deleteSecretArgs)
 	if err != nil {
 		return invalidArguments("delete_secret", rec, err)
 	}
 	rec.secret = id
-	secret, err := t.cfg.Client.DeleteSecret(ctx, id)
+	secret, err := t.client(ctx).DeleteSecret(ctx, id)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}, err)
 	}

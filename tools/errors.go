@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -64,7 +65,12 @@ func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResu
 	if errors.Is(err, togetherapi.ErrNoChange) {
 		err = &togetherapi.FieldError{Field: "arguments", Problem: "change nothing: give at least one of name, value or description"}
 	}
-	return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err))
+	msg := fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err)
+	var fe *togetherapi.FieldError
+	if errors.As(err, &fe) && strings.Contains(fe.Problem, "contains the") {
+		msg += " Choose a name and description that do not hold the value, or another value."
+	}
+	return mcp.NewToolResultError(msg)
 }
 
 // apiFailure turns an error from the client into a tool error that tells the
@@ -104,18 +110,24 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case errors.Is(err, togetherapi.ErrNoAPIKey):
 		outcome = outcomeUnavailable
-		msg = "No Together API key is configured, so nothing was sent. " + adv.SetKey +
-			" To try the tools without a key, start the server with --sandbox."
+		msg = "No Together API key is configured, so nothing was sent. " + adv.SetKey
 	case errors.As(err, &fieldErr):
 		outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
+		if strings.Contains(fieldErr.Problem, "contains the") {
+			msg += " Choose a name and description that do not hold the value, or another value."
+		}
 	case isCancelled(ctx, err):
 		outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
 	case errors.As(err, &unknownErr):
 		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, describeLoss(unknownErr.Err))
 		if unknownErr.Detail != "" {
-			msg += " To check: " + unknownErr.Detail + "."
+			msg += " " + upperFirst(unknownErr.Detail) + "."
+		}
+		if unknownErr.Name != "" {
+			msg += fmt.Sprintf(" To check: list the secrets; if %q is there with a created_at after %s, it was created, and if not, create it again.",
+				unknownErr.Name, unknownErr.Since.UTC().Format(time.RFC3339))
 		}
 	case errors.As(err, &timeoutErr):
 		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, timeoutErr.Timeout, check)
@@ -131,6 +143,14 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
 	return outcome, msg
+}
+
+// upperFirst capitalises the first letter of a sentence.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // describeLoss says what left an outcome unknown.

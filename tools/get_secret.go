@@ -15,6 +15,8 @@ var getSecretSchema = json.RawMessage(`{
   "additionalProperties": false
 }`)
 
+var getSecretArgs = argNames(getSecretSchema)
+
 func (t *toolset) getSecret() tool {
 	def := mcp.NewToolWithRawSchema("get_secret",
 		"Get one secret's metadata by ID or name. Never returns the value.",
@@ -25,12 +27,12 @@ func (t *toolset) getSecret() tool {
 }
 
 func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	id, err := parseID(req, nil)
+	id, err := parseID(req, getSecretArgs)
 	if err != nil {
 		return invalidArguments("get_secret", rec, err)
 	}
 	rec.secret = id
-	secret, err := t.cfg.Client.GetSecret(ctx, id)
+	secret, err := t.client(ctx).GetSecret(ctx, id)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}, err)
 	}

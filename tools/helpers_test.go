@@ -34,7 +34,7 @@ const (
 // testAdvice names the settings as the program does.
 var testAdvice = tools.Advice{
 	KeySource:   "TOGETHER_API_KEY",
-	SetKey:      "Set TOGETHER_API_KEY in the server's environment, then restart it.",
+	SetKey:      "Set TOGETHER_API_KEY in the server's environment, then restart it, or start it with --sandbox.",
 	BaseURL:     "TOGETHER_BASE_URL",
 	ReadOnly:    "--read-only",
 	Tools:       "--tools",

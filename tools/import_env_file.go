@@ -42,7 +42,7 @@ func importEnvFileSchema(files []string) json.RawMessage {
 }`, enum, togetherapi.NameMaxLength, maxImportKeys, togetherapi.NameMaxLength))
 }
 
-var importEnvFileArgs = []string{"file", "keys", "prefix", "overwrite", "dry_run"}
+var importEnvFileArgs = argNames(importEnvFileSchema(nil))
 
 var importEnvFileOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -201,7 +201,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 				togetherapi.NameMaxLength, strings.Join(bad, ", "))})
 	}
 
-	existing, err := t.cfg.Client.ListSecrets(ctx)
+	existing, err := t.client(ctx).ListSecrets(ctx)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: "list the secrets before importing " + in.file}, err)
 	}
@@ -240,7 +240,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 
 	// The writes, a few at a time; each follows the client's retry and
 	// settle rules, and each key's outcome is its own.
-	scrub := t.scrubber(rec.scrub)
+	scrub := rec.scrubber()
 	callInfo := togetherapi.CallInfoFrom(ctx)
 	sem := make(chan struct{}, importConcurrency)
 	var wg sync.WaitGroup
@@ -264,11 +264,11 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 			)
 			if exists {
 				op = operation{what: fmt.Sprintf("replace the value of secret %q", r.Name), write: true, oneSecret: true}
-				s, err = t.cfg.Client.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
+				s, err = t.client(ctx).UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
 				r.Outcome = keyReplaced
 			} else {
 				op = operation{what: fmt.Sprintf("create secret %q", r.Name), write: true}
-				s, err = t.cfg.Client.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
+				s, err = t.client(ctx).CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
 				r.Outcome = keyCreated
 			}
 			if err != nil {

@@ -19,6 +19,8 @@ var listSecretsSchema = json.RawMessage(fmt.Sprintf(`{
   "additionalProperties": false
 }`, togetherapi.NameMaxLength))
 
+var listSecretsArgs = argNames(listSecretsSchema)
+
 var listSecretsOutputSchema = json.RawMessage(`{
   "type": "object",
   "properties": {
@@ -44,7 +46,7 @@ type secretList struct {
 }
 
 func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	args, err := parseArguments(req, []string{"name_prefix"})
+	args, err := parseArguments(req, listSecretsArgs)
 	if err != nil {
 		return invalidArguments("list_secrets", rec, err)
 	}
@@ -55,7 +57,7 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	if err != nil {
 		return invalidArguments("list_secrets", rec, err)
 	}
-	all, err := t.cfg.Client.ListSecrets(ctx)
+	all, err := t.client(ctx).ListSecrets(ctx)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: "list secrets"}, err)
 	}

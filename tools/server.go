@@ -29,7 +29,8 @@ const ServerName = "together-secrets-mcp"
 
 // Config is what the tools need from the program.
 type Config struct {
-	// Client talks to Together, or to the sandbox.
+	// Client talks to Together, or to the sandbox, for calls whose context
+	// carries no Deps of their own (stdio, where one key serves all).
 	Client *togetherapi.Client
 	// Version is reported to MCP clients.
 	Version string
@@ -37,7 +38,8 @@ type Config struct {
 	// server's instructions can say that nothing reaches Together.
 	Sandbox bool
 	// Redact lists values that must never appear in any output besides the
-	// per-call secret value, such as the API key.
+	// per-call secret value, such as the API key, for calls whose context
+	// carries no Deps of their own.
 	Redact togetherapi.Scrubber
 	// Logger receives one event per tool call. It must write to stderr or a
 	// file, never stdout, which belongs to the protocol.
@@ -222,11 +224,40 @@ func (t *toolset) notOffered(name string) handlerFunc {
 	}
 }
 
+// Deps are what one tool call takes from outside: the client that talks to
+// Together with the caller's key, and the strings no output of the call may
+// hold (that key among them). A transport that serves many callers (HTTP)
+// puts each request's Deps into its context with WithDeps; without them, a
+// call uses the Client and Redact of the Config.
+type Deps struct {
+	Client *togetherapi.Client
+	Redact togetherapi.Scrubber
+}
+
+type depsKey struct{}
+
+// WithDeps returns a context whose tool calls use d.
+func WithDeps(ctx context.Context, d Deps) context.Context {
+	return context.WithValue(ctx, depsKey{}, d)
+}
+
+// deps returns the call's dependencies.
+func (t *toolset) deps(ctx context.Context) Deps {
+	if d, ok := ctx.Value(depsKey{}).(Deps); ok {
+		return d
+	}
+	return Deps{Client: t.cfg.Client, Redact: t.cfg.Redact}
+}
+
+// client returns the call's client.
+func (t *toolset) client(ctx context.Context) *togetherapi.Client { return t.deps(ctx).Client }
+
 // callRecord is what one tool call reports for its log event.
 type callRecord struct {
 	secret  string // the secret's name, never its value
 	outcome string
 	scrub   togetherapi.Scrubber // values this call must never output
+	redact  togetherapi.Scrubber // the call's Deps.Redact: its key, and the like
 }
 
 // Outcomes a call is logged with.
@@ -246,12 +277,12 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 		start := time.Now()
 		var info togetherapi.CallInfo
-		rec := &callRecord{outcome: outcomeOK}
+		rec := &callRecord{outcome: outcomeOK, redact: t.deps(ctx).Redact}
 		info.OnRetry = func(ev togetherapi.RetryEvent) {
 			// Logged as it happens; the call's own event comes at the end.
 			// Every text field is scrubbed: the op's path holds an ID or
 			// name, the reason a transport error's text.
-			scrub := t.scrubber(rec.scrub)
+			scrub := rec.scrubber()
 			t.cfg.Logger.Info().Str("tool", name).Str("secret", scrub.Scrub(rec.secret)).Str("op", scrub.Scrub(ev.Op)).
 				Int("attempt", ev.Attempt).Int("http_status", ev.StatusCode).Str("reason", scrub.Scrub(ev.Reason)).
 				Dur("wait_ms", ev.Wait).Msg("retrying")
@@ -271,20 +302,20 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 				// How an ambiguous answer was settled: the agent should know.
 				result.Content = append(result.Content, mcp.NewTextContent("Note: "+info.Resolution+"."))
 			}
-			result = t.scrubResult(result, rec.scrub)
+			result = scrubResult(result, rec.scrubber())
 			t.logCall(name, rec, &info, time.Since(start), result)
 		}()
 		return h(ctx, req, rec), nil
 	}
 }
 
-// scrubber is every sensitive string a call must never output: its own
-// values and the configured ones, such as the API key.
-func (t *toolset) scrubber(call togetherapi.Scrubber) togetherapi.Scrubber {
-	if len(call) == 0 {
-		return t.cfg.Redact
+// scrubber is every sensitive string the call must never output: its own
+// values and its Deps' ones, such as the API key.
+func (rec *callRecord) scrubber() togetherapi.Scrubber {
+	if len(rec.scrub) == 0 {
+		return rec.redact
 	}
-	return append(append(togetherapi.Scrubber{}, call...), t.cfg.Redact...)
+	return append(append(togetherapi.Scrubber{}, rec.scrub...), rec.redact...)
 }
 
 // scrubResult removes the call's sensitive values and the configured ones
@@ -297,8 +328,7 @@ func (t *toolset) scrubber(call togetherapi.Scrubber) togetherapi.Scrubber {
 // Every structured result here comes from structuredResult, whose first
 // text is the structured content's JSON: when that text holds nothing, no
 // field carries anything, and nothing needs decoding again.
-func (t *toolset) scrubResult(r *mcp.CallToolResult, scrub togetherapi.Scrubber) *mcp.CallToolResult {
-	all := t.scrubber(scrub)
+func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber) *mcp.CallToolResult {
 	if r == nil || len(all) == 0 {
 		return r
 	}
@@ -358,7 +388,7 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	// Every text field is scrubbed: the name the caller gave may hold the
 	// value, and the request id and resolution come from the API. The
 	// request id has also been cut to its shape by togetherapi.
-	scrub := t.scrubber(rec.scrub)
+	scrub := rec.scrubber()
 	if rec.secret != "" {
 		ev = ev.Str("secret", scrub.Scrub(rec.secret))
 	}

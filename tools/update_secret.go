@@ -23,7 +23,7 @@ var updateSecretSchema = json.RawMessage(fmt.Sprintf(`{
   "additionalProperties": false
 }`, idProperty, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.ValueMaxBytes, togetherapi.DescriptionMaxLength, maxProjectIDLen))
 
-var updateSecretArgs = []string{"id", "name", "value", "description", "project_id"}
+var updateSecretArgs = argNames(updateSecretSchema)
 
 func (t *toolset) updateSecret() tool {
 	def := mcp.NewToolWithRawSchema("update_secret",
@@ -73,7 +73,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		return invalidArguments(name, rec, err)
 	}
 	rec.secret = id
-	secret, err := t.cfg.Client.UpdateSecret(ctx, id, update)
+	secret, err := t.client(ctx).UpdateSecret(ctx, id, update)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("update secret %q", id), write: true, oneSecret: true}, err)
 	}
