@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -24,21 +23,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
-	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
-)
-
-// Concurrency of tools/call over stdio: mcp-go's ceiling for workers, and a
-// queue deep enough that a burst never stalls reading stdin.
-const (
-	stdioWorkers = 100
-	stdioQueue   = 2000
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -64,6 +54,7 @@ type config struct {
 	tools             tools.Selection
 	envFiles          []string // dotenv files import_env_file may read
 	command           string   // "" to serve, or "demo"
+	http              httpSettings
 }
 
 // setting is one configurable value: its flag, its variable and its help.
@@ -85,7 +76,13 @@ var settings = []setting{
 	{"tools", "TOGETHER_SECRETS_TOOLS", strings.Join(tools.DefaultTools, ","), "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ") + " (" + strings.Join(tools.EnvFileTools, ", ") + " only with --env-file)"},
 	{"allow-delete", "TOGETHER_SECRETS_ALLOW_DELETE", "false", "also offer delete_secret (deleting a secret a deployment uses breaks it)"},
 	{"read-only", "TOGETHER_SECRETS_READ_ONLY", "false", "offer only list_secrets and get_secret, whatever else is set"},
-	{"env-file", "TOGETHER_SECRETS_ENV_FILES", "", "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable"},
+	{"env-file", "TOGETHER_SECRETS_ENV_FILES", "", "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable (stdio only)"},
+	{"http", "TOGETHER_SECRETS_HTTP", "", "serve MCP over streamable HTTP at ADDR (such as 127.0.0.1:8080) instead of stdio; each caller sends its own key"},
+	{"tls-cert", "TOGETHER_SECRETS_TLS_CERT", "", "HTTP mode: serve TLS with this certificate file (PEM)"},
+	{"tls-key", "TOGETHER_SECRETS_TLS_KEY", "", "HTTP mode: the TLS certificate's private key file (PEM)"},
+	{"behind-tls-proxy", "TOGETHER_SECRETS_BEHIND_TLS_PROXY", "false", "HTTP mode: allow plain HTTP on a non-loopback address, because a proxy in front terminates TLS"},
+	{"allowed-origins", "TOGETHER_SECRETS_ALLOWED_ORIGINS", "", "HTTP mode: browser origins allowed to call, comma-separated full origins such as https://agents.example.com"},
+	{"max-in-flight", "TOGETHER_SECRETS_MAX_IN_FLIGHT", strconv.Itoa(defaultMaxInFlight), "HTTP mode: requests served at once; more get 503 with Retry-After"},
 }
 
 func usage(w io.Writer) {
@@ -173,6 +170,16 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	readOnly := fs.Bool("read-only", readOnlyEnv, "")
 	var envFiles listFlag
 	fs.Var(&envFiles, "env-file", "")
+	httpAddr := fs.String("http", env("TOGETHER_SECRETS_HTTP", ""), "")
+	tlsCert := fs.String("tls-cert", env("TOGETHER_SECRETS_TLS_CERT", ""), "")
+	tlsKey := fs.String("tls-key", env("TOGETHER_SECRETS_TLS_KEY", ""), "")
+	behindProxyEnv, err := parseBool("behind-tls-proxy", env("TOGETHER_SECRETS_BEHIND_TLS_PROXY", "false"))
+	if err != nil {
+		return cfg, err
+	}
+	behindProxy := fs.Bool("behind-tls-proxy", behindProxyEnv, "")
+	origins := fs.String("allowed-origins", env("TOGETHER_SECRETS_ALLOWED_ORIGINS", ""), "")
+	maxInFlight := fs.String("max-in-flight", env("TOGETHER_SECRETS_MAX_IN_FLIGHT", strconv.Itoa(defaultMaxInFlight)), "")
 	showVersion := fs.Bool("version", false, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
@@ -227,6 +234,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		if !slices.Contains(cfg.envFiles, f) {
 			cfg.envFiles = append(cfg.envFiles, f)
 		}
+	}
+	if cfg.http, err = parseHTTPSettings(*httpAddr, *tlsCert, *tlsKey, *behindProxy, *origins, *maxInFlight); err != nil {
+		return cfg, err
+	}
+	if cfg.http.addr != "" && len(cfg.envFiles) > 0 {
+		// Every caller would import the operator's files into their account.
+		return cfg, settingError("env-file", "is for stdio only: over HTTP, every caller could import the server's files into their own account")
 	}
 	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly, EnvFiles: len(cfg.envFiles) > 0}
 	for _, name := range strings.Split(*toolList, ",") {
@@ -367,61 +381,10 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if cfg.retries == 0 {
 		clientCfg.MaxRetries = -1
 	}
-	if cfg.keyCommand != "" && !cfg.sandbox {
-		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
-		if err != nil {
-			fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", settingError("api-key-command", "%v", err))
-			return 2
-		}
-		cfg.apiKey = key
-		clientCfg.APIKey = key
+	if cfg.http.addr != "" {
+		return serveHTTP(ctx, cfg, clientCfg, logger)
 	}
-	if cfg.sandbox {
-		sb := sandbox.New(sandbox.Options{})
-		clientCfg.BaseURL = sandbox.BaseURL
-		clientCfg.APIKey = togetherapi.NewSensitive(sandbox.APIKey)
-		clientCfg.Transport = sb.Transport()
-		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
-	} else if cfg.apiKey.IsZero() {
-		logger.Warn().Msg("no API key: set TOGETHER_API_KEY or --api-key-file (TOGETHER_API_KEY_FILE); until then every tool call returns an error saying so")
-	}
-	client, err := togetherapi.New(clientCfg)
-	if err != nil {
-		fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", err)
-		return 2
-	}
-
-	s, err := tools.NewServer(tools.Config{
-		Client:   client,
-		Version:  buildVersion(),
-		Sandbox:  cfg.sandbox,
-		Redact:   togetherapi.Scrubber{cfg.apiKey},
-		Logger:   logger,
-		Tools:    cfg.tools,
-		Advice:   advice(cfg),
-		EnvFiles: cfg.envFiles,
-	})
-	if err != nil {
-		fmt.Fprintf(logOut, "together-secrets-mcp: %v\n", err)
-		return 2
-	}
-	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
-		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", cfg.envFiles).Msg("serving MCP on stdio")
-
-	stdio := server.NewStdioServer(s)
-	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
-	// mcp-go runs tools/call on 5 workers behind a queue of 100, and blocks
-	// the read loop when the queue is full. Agents fan out, and each call
-	// mostly waits on the network, so run many at once and queue plenty.
-	server.WithWorkerPoolSize(stdioWorkers)(stdio)
-	server.WithQueueSize(stdioQueue)(stdio)
-	err = stdio.Listen(ctx, stdin, stdout)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		logger.Error().Err(err).Msg("stdio server stopped")
-		return 1
-	}
-	logger.Info().Msg("stopped")
-	return 0
+	return serveStdio(ctx, cfg, clientCfg, logger, stdin, stdout)
 }
 
 // advice names this program's settings for the tools' error messages.

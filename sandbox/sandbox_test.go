@@ -1,13 +1,16 @@
 package sandbox_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 // do sends one request to a fresh or given sandbox and returns the status
@@ -91,5 +94,37 @@ func TestTheSandboxKeepsNamesUniqueAndNeverAnswersWithAValue(t *testing.T) {
 		if strings.Contains(rec.Body.String(), "CANARY") {
 			t.Errorf("GET %s answers with a value: %s", p, rec.Body.String())
 		}
+	}
+}
+
+func TestEachKeyHasAnAccountOfItsOwn(t *testing.T) {
+	accts := sandbox.NewAccounts(sandbox.Options{}, 2)
+	client := func(key string) *togetherapi.Client {
+		c, err := togetherapi.New(togetherapi.Config{BaseURL: sandbox.BaseURL, APIKey: togetherapi.NewSensitive(key), Transport: accts.Transport()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ctx := context.Background()
+	a, b := client("key-a"), client("key-b")
+	if _, err := a.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: "A_ONLY", Value: togetherapi.NewSensitive("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := b.ListSecrets(ctx); err != nil || len(list) != 0 {
+		t.Errorf("key-b sees %v, %v", list, err)
+	}
+	if list, err := a.ListSecrets(ctx); err != nil || len(list) != 1 {
+		t.Errorf("key-a sees %v, %v", list, err)
+	}
+	// A third key pushes out the least recently used account (b's).
+	if _, err := client("key-c").ListSecrets(ctx); err != nil || accts.Len() != 2 {
+		t.Errorf("accounts = %d, %v", accts.Len(), err)
+	}
+	if list, _ := a.ListSecrets(ctx); len(list) != 1 {
+		t.Error("the most recently used account was forgotten")
+	}
+	if _, err := client("").ListSecrets(ctx); !errors.Is(err, togetherapi.ErrNoAPIKey) {
+		t.Errorf("no key: %v", err)
 	}
 }

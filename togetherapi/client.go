@@ -136,6 +136,15 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// WithAPIKey returns a copy of c that sends key instead of c's own, sharing
+// c's connections and settings: for a server whose callers each bring their
+// own key.
+func (c *Client) WithAPIKey(key Sensitive) *Client {
+	cp := *c
+	cp.key = key
+	return &cp
+}
+
 // NewTransport returns the transport a Client uses by default: HTTP/2 where
 // the server offers it, and an idle pool large enough that concurrent calls
 // reuse connections instead of opening new ones.

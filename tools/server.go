@@ -232,6 +232,9 @@ func (t *toolset) notOffered(name string) handlerFunc {
 type Deps struct {
 	Client *togetherapi.Client
 	Redact togetherapi.Scrubber
+	// Caller tells callers apart in the logs, such as a fingerprint of
+	// their key; never the key.
+	Caller string
 }
 
 type depsKey struct{}
@@ -258,6 +261,7 @@ type callRecord struct {
 	outcome string
 	scrub   togetherapi.Scrubber // values this call must never output
 	redact  togetherapi.Scrubber // the call's Deps.Redact: its key, and the like
+	caller  string               // the call's Deps.Caller
 }
 
 // Outcomes a call is logged with.
@@ -277,7 +281,8 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 		start := time.Now()
 		var info togetherapi.CallInfo
-		rec := &callRecord{outcome: outcomeOK, redact: t.deps(ctx).Redact}
+		deps := t.deps(ctx)
+		rec := &callRecord{outcome: outcomeOK, redact: deps.Redact, caller: deps.Caller}
 		info.OnRetry = func(ev togetherapi.RetryEvent) {
 			// Logged as it happens; the call's own event comes at the end.
 			// Every text field is scrubbed: the op's path holds an ID or
@@ -391,6 +396,9 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	scrub := rec.scrubber()
 	if rec.secret != "" {
 		ev = ev.Str("secret", scrub.Scrub(rec.secret))
+	}
+	if rec.caller != "" {
+		ev = ev.Str("caller", rec.caller)
 	}
 	if info.RequestID != "" {
 		ev = ev.Str("request_id", scrub.Scrub(info.RequestID))

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+
+	"github.com/mark3labs/mcp-go/server"
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// Concurrency of tools/call over stdio: mcp-go's ceiling for workers, and a
+// queue deep enough that a burst never stalls reading stdin.
+const (
+	stdioWorkers = 100
+	stdioQueue   = 2000
+)
+
+// serveStdio serves one agent on stdin and stdout with the operator's key,
+// until stdin ends or ctx is cancelled, and returns the exit code.
+func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger, stdin io.Reader, stdout io.Writer) int {
+	if cfg.keyCommand != "" && !cfg.sandbox {
+		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
+		if err != nil {
+			logger.Error().Msg(settingError("api-key-command", "%v", err).Error())
+			return 2
+		}
+		cfg.apiKey = key
+		clientCfg.APIKey = key
+	}
+	if cfg.sandbox {
+		sb := sandbox.New(sandbox.Options{})
+		clientCfg.BaseURL = sandbox.BaseURL
+		clientCfg.APIKey = togetherapi.NewSensitive(sandbox.APIKey)
+		clientCfg.Transport = sb.Transport()
+		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
+	} else if cfg.apiKey.IsZero() {
+		logger.Warn().Msg("no API key: set TOGETHER_API_KEY, --api-key-file (TOGETHER_API_KEY_FILE) or --api-key-command (TOGETHER_API_KEY_COMMAND); until then every tool call returns an error saying so")
+	}
+	client, err := togetherapi.New(clientCfg)
+	if err != nil {
+		logger.Error().Msg("together-secrets-mcp: " + err.Error())
+		return 2
+	}
+	s, err := tools.NewServer(tools.Config{
+		Client:   client,
+		Version:  buildVersion(),
+		Sandbox:  cfg.sandbox,
+		Redact:   togetherapi.Scrubber{cfg.apiKey},
+		Logger:   logger,
+		Tools:    cfg.tools,
+		Advice:   advice(cfg),
+		EnvFiles: cfg.envFiles,
+	})
+	if err != nil {
+		logger.Error().Msg("together-secrets-mcp: " + err.Error())
+		return 2
+	}
+	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
+		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", cfg.envFiles).Msg("serving MCP on stdio")
+
+	stdio := server.NewStdioServer(s)
+	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
+	// mcp-go runs tools/call on 5 workers behind a queue of 100, and blocks
+	// the read loop when the queue is full. Agents fan out, and each call
+	// mostly waits on the network, so run many at once and queue plenty.
+	server.WithWorkerPoolSize(stdioWorkers)(stdio)
+	server.WithQueueSize(stdioQueue)(stdio)
+	err = stdio.Listen(ctx, stdin, stdout)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error().Err(err).Msg("stdio server stopped")
+		return 1
+	}
+	logger.Info().Msg("stopped")
+	return 0
+}
