@@ -1,0 +1,487 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// keyedAPI stands in for Together: any key has an account of its own, and
+// every request's key and path are recorded.
+type keyedAPI struct {
+	srv      *httptest.Server
+	accounts *sandbox.Accounts
+	mu       sync.Mutex
+	seen     []string // "key METHOD path"
+	gate     chan struct{}
+	inside   atomic.Int32
+	peak     atomic.Int32
+}
+
+func newKeyedAPI(t *testing.T) *keyedAPI {
+	t.Helper()
+	a := &keyedAPI{accounts: sandbox.NewAccounts(sandbox.Options{}, 100)}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := a.inside.Add(1)
+		defer a.inside.Add(-1)
+		for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
+		}
+		a.mu.Lock()
+		a.seen = append(a.seen, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")+" "+r.Method+" "+r.URL.Path)
+		gate := a.gate
+		a.mu.Unlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		}
+		a.accounts.ServeHTTP(w, r)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *keyedAPI) requests() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.seen...)
+}
+
+// httpHarness is HTTP mode served in-process against a keyedAPI.
+type httpHarness struct {
+	api  *keyedAPI
+	h    *httpHandler
+	srv  *httptest.Server
+	logs *syncBuf
+}
+
+func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
+	t.Helper()
+	hh := &httpHarness{api: newKeyedAPI(t), logs: &syncBuf{}}
+	cfg, err := parseConfig(append([]string{"--http", "127.0.0.1:0", "--base-url", hh.api.srv.URL + "/v1", "--allow-delete"}, args...), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := zerolog.New(hh.logs)
+	hh.h, err = newHTTPHandler(cfg, togetherapi.Config{BaseURL: cfg.baseURL, Timeout: 5 * time.Second, MaxRetries: -1}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hh.srv = httptest.NewServer(hh.h)
+	t.Cleanup(hh.srv.Close)
+	return hh
+}
+
+// mcpClient connects to the harness with key, speaking the given protocol
+// version ("" for the client's newest).
+func (hh *httpHarness) mcpClient(t *testing.T, key, version string) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(hh.srv.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts []client.ClientOption
+	if version != "" {
+		opts = append(opts, client.WithProtocolVersion(version))
+	}
+	c := client.NewClient(tr, opts...)
+	if err := c.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "http-test", Version: "1"}}}); err != nil {
+		t.Fatalf("initialize (%s): %v", version, err)
+	}
+	return c
+}
+
+func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: name, Arguments: args}})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res
+}
+
+func toolJSON(t *testing.T, r *mcp.CallToolResult) string {
+	t.Helper()
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
+	for _, version := range []string{"", mcp.ProtocolVersion20251125, "2025-06-18"} {
+		t.Run("protocol "+version, func(t *testing.T) {
+			hh := newHTTPHarness(t)
+			key := "CANARYKEY-http-" + strings.ReplaceAll(version, "-", "")
+			c := hh.mcpClient(t, key, version)
+			res := callTool(t, c, "create_secret", map[string]any{"name": "HTTP_ONE", "value": e2eValue})
+			if res.IsError {
+				t.Fatal(toolJSON(t, res))
+			}
+			for _, tool := range []string{"get_secret", "update_secret", "delete_secret"} {
+				args := map[string]any{"id": "HTTP_ONE"}
+				if tool == "update_secret" {
+					args["description"] = "rotated"
+				}
+				if r := callTool(t, c, tool, args); r.IsError {
+					t.Fatalf("%s: %s", tool, toolJSON(t, r))
+				}
+			}
+			for _, seen := range hh.api.requests() {
+				if !strings.HasPrefix(seen, key+" ") {
+					t.Errorf("a request reached the API with another key: %q", seen)
+				}
+			}
+			assertClean(t, map[string]string{"result": toolJSON(t, res), "logs": hh.logs.String()})
+			if !strings.Contains(hh.logs.String(), `"caller":"`+fingerprint(key)+`"`) {
+				t.Errorf("the log does not tell the caller by fingerprint:\n%s", hh.logs.String())
+			}
+		})
+	}
+}
+
+func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
+	hh := newHTTPHarness(t)
+	keys := []string{"CANARYKEY-alice-0001", "CANARYKEY-bob-0002"}
+	outputs := make([]strings.Builder, 2)
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		c := hh.mcpClient(t, key, "")
+		wg.Go(func() {
+			for n := range 20 {
+				name := fmt.Sprintf("C%d_%02d", i, n)
+				r := callTool(t, c, "create_secret", map[string]any{"name": name, "value": e2eValue + key})
+				outputs[i].WriteString(toolJSON(t, r))
+				r = callTool(t, c, "list_secrets", nil)
+				outputs[i].WriteString(toolJSON(t, r))
+				if strings.Contains(toolJSON(t, r), fmt.Sprintf("C%d_", 1-i)) {
+					t.Errorf("caller %d sees the other's secrets", i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, seen := range hh.api.requests() {
+		key, _, _ := strings.Cut(seen, " ")
+		if key != keys[0] && key != keys[1] {
+			t.Errorf("request with an unknown key: %q", seen)
+		}
+	}
+	for i := range keys {
+		out := outputs[i].String()
+		if strings.Contains(out, keys[1-i]) || strings.Contains(out, keys[i]) || strings.Contains(out, "CANARYVALUE") {
+			t.Errorf("caller %d's results hold a key or a value", i)
+		}
+	}
+	assertClean(t, map[string]string{"logs": hh.logs.String()})
+}
+
+func TestHTTPGuards(t *testing.T) {
+	hh := newHTTPHarness(t, "--allowed-origins", "https://agents.example.com")
+	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"g","version":"1"}}}`
+	tests := []struct {
+		name    string
+		method  string
+		path    string
+		headers map[string]string
+		host    string
+		body    io.Reader
+		status  int
+		check   func(t *testing.T, r *http.Response)
+	}{
+		{name: "no key", status: 401, check: func(t *testing.T, r *http.Response) {
+			if r.Header.Get("WWW-Authenticate") != `Bearer realm="together-secrets-mcp"` {
+				t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+			}
+		}},
+		{name: "empty bearer", headers: map[string]string{"Authorization": "Bearer "}, status: 401},
+		{name: "basic auth", headers: map[string]string{"Authorization": "Basic a2V5Og=="}, status: 401},
+		{name: "key in the query string", path: "/mcp?api_key=CANARYKEY-q", headers: map[string]string{"Authorization": "Bearer k"}, status: 400},
+		{name: "key", headers: map[string]string{"Authorization": "Bearer k"}, status: 200, check: func(t *testing.T, r *http.Response) {
+			if r.Header.Get("Access-Control-Allow-Origin") != "" {
+				t.Error("CORS headers without an Origin")
+			}
+		}},
+		{name: "foreign origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "https://evil.example"}, status: 403},
+		{name: "allowed origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "https://agents.example.com"}, status: 200, check: func(t *testing.T, r *http.Response) {
+			if r.Header.Get("Access-Control-Allow-Origin") != "https://agents.example.com" {
+				t.Errorf("Access-Control-Allow-Origin = %q", r.Header.Get("Access-Control-Allow-Origin"))
+			}
+		}},
+		{name: "preflight", method: "OPTIONS", headers: map[string]string{"Origin": "https://agents.example.com", "Access-Control-Request-Method": "POST"}, status: 204, check: func(t *testing.T, r *http.Response) {
+			if !strings.Contains(r.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+				t.Errorf("Allow-Headers = %q", r.Header.Get("Access-Control-Allow-Headers"))
+			}
+		}},
+		{name: "rebinding host", host: "attacker.example:80", headers: map[string]string{"Authorization": "Bearer k"}, status: 403},
+		{name: "10 MB body", headers: map[string]string{"Authorization": "Bearer k"}, body: strings.NewReader(strings.Repeat(" ", 10<<20) + initBody), status: 413},
+		{name: "10 MB chunked body", headers: map[string]string{"Authorization": "Bearer k"}, body: io.MultiReader(strings.NewReader(strings.Repeat(" ", 10<<20)), strings.NewReader(initBody)), status: 413},
+		{name: "liveness needs no key", method: "GET", path: "/healthz", status: 200},
+		{name: "readiness needs no key", method: "GET", path: "/readyz", status: 200},
+		{name: "other paths", method: "GET", path: "/admin", status: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method, path, body := tt.method, tt.path, tt.body
+			if method == "" {
+				method = "POST"
+			}
+			if path == "" {
+				path = "/mcp"
+			}
+			if body == nil && method == "POST" {
+				body = strings.NewReader(initBody)
+			}
+			req, _ := http.NewRequest(method, hh.srv.URL+path, body)
+			if _, chunked := tt.body.(*strings.Reader); tt.body != nil && !chunked {
+				req.ContentLength = -1
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			for k, v := range tt.headers {
+				req.Header.Set(k, v)
+			}
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, b)
+			}
+			if tt.check != nil {
+				tt.check(t, resp)
+			}
+		})
+	}
+	if reqs := hh.api.requests(); len(reqs) != 0 {
+		t.Errorf("guarded requests reached the API: %v", reqs)
+	}
+	assertClean(t, map[string]string{"logs": hh.logs.String()})
+}
+
+func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
+	hh := newHTTPHarness(t, "--max-in-flight", "4")
+	gate := make(chan struct{})
+	hh.api.mu.Lock()
+	hh.api.gate = gate
+	hh.api.mu.Unlock()
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`
+	statuses := make(chan *http.Response, 10)
+	for range 10 {
+		go func() {
+			req, _ := http.NewRequest("POST", hh.srv.URL+"/mcp", strings.NewReader(call))
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				statuses <- nil
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses <- resp
+		}()
+	}
+	var busy []*http.Response
+	for range 6 {
+		r := <-statuses
+		if r == nil || r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
+			t.Fatalf("beyond the cap: %+v", r)
+		}
+		busy = append(busy, r)
+	}
+	close(gate)
+	for range 4 {
+		if r := <-statuses; r == nil || r.StatusCode != 200 {
+			t.Errorf("within the cap: %+v", r)
+		}
+	}
+	if p := hh.api.peak.Load(); p > 4 {
+		t.Errorf("%d requests reached the API at once, over the cap of 4", p)
+	}
+}
+
+func TestHTTPDropsSlowHeaders(t *testing.T) {
+	hh := newHTTPHarness(t)
+	hh.h.settings.readHeaderTimeout = 200 * time.Millisecond
+	srv := hh.h.server(config{timeout: time.Second})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	_, _ = io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+	// Trickle the rest, a byte at a time, never finishing the headers.
+	go func() {
+		for range 50 {
+			if _, err := conn.Write([]byte("X")); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = bufio.NewReader(conn).ReadString('\n')
+	if err == nil && time.Since(start) > 2*time.Second {
+		t.Fatal("the server waited for slow headers")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("slow headers held the connection for %s", d)
+	}
+}
+
+func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
+	hh := newHTTPHarness(t)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"N","value":"` + strings.Repeat("v", 4<<10) + `"}}}`
+	var ok, busy atomic.Int32
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", hh.srv.URL+"/mcp", strings.NewReader(call))
+			req.Header.Set("Authorization", "Bearer k")
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case 200:
+				ok.Add(1)
+			case 503:
+				busy.Add(1)
+			default:
+				t.Errorf("status %d", resp.StatusCode)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	if ok.Load()+busy.Load() != 1000 || ok.Load() == 0 {
+		t.Errorf("%d answered, %d busy, of 1000", ok.Load(), busy.Load())
+	}
+	// The cap of 256 in flight bounds what is held at once: the requests
+	// beyond it are answered at once and hold nothing. (The figure includes
+	// this test's own 1000 client connections.)
+	if grew := int64(peak.Load()) - int64(before.HeapInuse); grew > 120<<20 {
+		t.Errorf("the heap grew by %d MiB under 1000 concurrent requests", grew>>20)
+	}
+	t.Logf("1000 requests: %d served, %d busy; heap grew by at most %d MiB", ok.Load(), busy.Load(), (int64(peak.Load())-int64(before.HeapInuse))>>20)
+}
+
+func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert and --tls-key, or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
+		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
+		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
+		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},
+		{[]string{"--http", "nonsense"}, `"nonsense" is not an address`},
+		{[]string{"--http", "127.0.0.1:8080", "--env-file", "main.go"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): is for stdio only"},
+	} {
+		if _, err := parseConfig(tt.args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"--http", ":8080", "--behind-tls-proxy"},
+		{"--http", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+		{"--http", "[::1]:8080"},
+		{"--http", "localhost:8080"},
+	} {
+		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
+	// A caller that gives up cancels the call to Together.
+	hh := newHTTPHarness(t)
+	gate := make(chan struct{})
+	defer close(gate)
+	hh.api.mu.Lock()
+	hh.api.gate = gate
+	hh.api.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", hh.srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`))
+	req.Header.Set("Authorization", "Bearer k")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the request did not time out")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for hh.api.inside.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the call to Together outlived its caller")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
