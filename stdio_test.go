@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -867,4 +869,145 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, p.stderr.String())
 	}
 	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+// startHTTP runs the binary in HTTP mode on a free loopback port and
+// returns it with its base URL.
+func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
+	t.Helper()
+	p := start(t, env, append([]string{"--http", "127.0.0.1:0"}, args...)...)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			var ev struct {
+				Addr, Message string
+			}
+			if json.Unmarshal([]byte(line), &ev) == nil && ev.Addr != "" {
+				return p, "http://" + ev.Addr
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
+	return nil, ""
+}
+
+func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
+	api := newKeyedAPI(t)
+	var replicas []*proc
+	var targets []*url.URL
+	for range 2 {
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--allow-delete")
+		replicas = append(replicas, p)
+		u, _ := url.Parse(base)
+		targets = append(targets, u)
+	}
+	var next atomic.Int32
+	hits := make([]atomic.Int32, 2)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			i := int(next.Add(1)) % 2
+			hits[i].Add(1)
+			r.SetURL(targets[i])
+			// The replicas listen on loopback: present a loopback Host.
+			r.Out.Host = targets[i].Host
+		},
+	})
+	t.Cleanup(proxy.Close)
+
+	const key = "CANARYKEY-replicated-42"
+	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
+		tr, err := transport.NewStreamableHTTP(proxy.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts []client.ClientOption
+		if version != "" {
+			opts = append(opts, client.WithProtocolVersion(version))
+		}
+		c := client.NewClient(tr, opts...)
+		ctx := t.Context()
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "rr", Version: "1"}}}); err != nil {
+			t.Fatalf("initialize %q: %v", version, err)
+		}
+		name := "REPLICATED_" + strings.ReplaceAll(version, "-", "")
+		for _, step := range []struct {
+			tool string
+			args map[string]any
+		}{
+			{"create_secret", map[string]any{"name": name, "value": e2eValue}},
+			{"list_secrets", map[string]any{"name_prefix": "REPLICATED"}},
+			{"get_secret", map[string]any{"id": name}},
+			{"update_secret", map[string]any{"id": name, "value": e2eValue + "-rotated"}},
+			{"delete_secret", map[string]any{"id": name}},
+		} {
+			res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: step.tool, Arguments: step.args}})
+			if err != nil || res.IsError {
+				b, _ := json.Marshal(res)
+				t.Fatalf("%s (%q): %v %s", step.tool, version, err, b)
+			}
+		}
+		c.Close()
+	}
+	if hits[0].Load() < 3 || hits[1].Load() < 3 {
+		t.Errorf("the proxy sent %d and %d requests to the replicas; want both used", hits[0].Load(), hits[1].Load())
+	}
+	for _, p := range replicas {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		if code := p.waitExit(t); code != 0 {
+			t.Errorf("exit code %d", code)
+		}
+		assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	}
+}
+
+func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
+	api := newKeyedAPI(t)
+	gate := make(chan struct{})
+	api.mu.Lock()
+	api.gate = gate
+	api.mu.Unlock()
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"})
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", base+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`))
+		req.Header.Set("Authorization", "Bearer k")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	for api.inside.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	// Draining: not ready, and new connections are refused.
+	if resp, err := http.Get(base + "/readyz"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a new request was taken after SIGTERM (status %d)", resp.StatusCode)
+	}
+	close(gate)
+	if status := <-done; status != 200 {
+		t.Errorf("the call in flight got %d", status)
+	}
+	if code := p.waitExit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
+	p := start(t, nil, "--http", "0.0.0.0:0")
+	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert and --tls-key") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
+		t.Errorf("exit %d: %s", code, p.stderr.String())
+	}
 }
