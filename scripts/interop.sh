@@ -47,9 +47,22 @@ grep -c '"structuredContent"' inspector.out
 echo "== Go SDK"
 TOGETHER_API_KEY="$STUB_KEY" TOGETHER_BASE_URL="$BASE" ./go-client ./together-secrets-mcp --allow-delete 2>&1 | tee go.out
 
+
+echo "== over streamable HTTP, each client with its own key"
+http_port=$((20000 + RANDOM % 20000))
+TOGETHER_BASE_URL="$BASE" ./together-secrets-mcp --http "127.0.0.1:$http_port" 2> http.log & server=$!
+trap 'kill "${stub:-0}" "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 50); do grep -q '"addr"' http.log && break; sleep 0.1; done
+echo "-- TypeScript SDK"
+node ts-http-client.mjs "http://127.0.0.1:$http_port/mcp" "$STUB_KEY" 2>&1 | tee ts-http.out
+echo "-- Go SDK"
+./go-client --url "http://127.0.0.1:$http_port/mcp" "$STUB_KEY" 2>&1 | tee go-http.out
+kill -TERM "$server"; wait "$server" || true
+
 grep -q '"structuredContent"' ts.out && grep -q '"created":2' ts.out && grep -q '"import_env_file"' inspector.out && grep -q 'interop/GO_TOKEN' go.out
-if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out; then
+grep -q 'update_secret ok' ts-http.out && grep -q 'protocol: 2026-07-28' go-http.out && grep -q 'get_secret:' go-http.out
+if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out ts-http.out go-http.out http.log; then
   echo "FAIL: the value or the key appears in the output above" >&2
   exit 1
 fi
-echo "interop: 3 passed, 0 failed"
+echo "interop: 5 passed, 0 failed"
