@@ -91,3 +91,43 @@ func readJSON(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// The Kubernetes manifests run HTTP mode the way the README says, with the
+// hardening the README promises.
+func TestKubernetesManifestsRunHTTPModeHardened(t *testing.T) {
+	b, err := os.ReadFile("deploy/kubernetes/deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := string(b)
+	for _, want := range []string{
+		"replicas: 2", "runAsNonRoot: true", "readOnlyRootFilesystem: true", `drop: ["ALL"]`, "allowPrivilegeEscalation: false",
+		"path: /readyz", "path: /healthz", "- --http=:8080", "- --behind-tls-proxy", "requests:", "limits:",
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("deployment.yaml lacks %q", want)
+		}
+	}
+	// Every flag it passes is one the program has, and every variable one
+	// it reads.
+	for _, m := range regexp.MustCompile(`- --([a-z-]+)`).FindAllStringSubmatch(d, -1) {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.flag == m[1] }) {
+			t.Errorf("deployment.yaml passes --%s, which the program does not take", m[1])
+		}
+	}
+	for _, m := range regexp.MustCompile(`name: (TOGETHER_[A-Z_]+)`).FindAllStringSubmatch(d, -1) {
+		if !slices.ContainsFunc(settings, func(s setting) bool { return s.env == m[1] }) {
+			t.Errorf("deployment.yaml sets %s, which the program does not read", m[1])
+		}
+	}
+	var server struct{ Version string }
+	readJSON(t, "server.json", &server)
+	if !strings.Contains(d, "together-secrets-mcp:"+server.Version) {
+		t.Errorf("deployment.yaml does not run version %s", server.Version)
+	}
+	for _, f := range []string{"service.yaml", "hpa.yaml", "kustomization.yaml"} {
+		if _, err := os.Stat("deploy/kubernetes/" + f); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -96,6 +96,12 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// isLoopbackOrigin reports whether origin is http(s) on a loopback host.
+func isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && isLoopbackHost(strings.Trim(u.Hostname(), "[]"))
+}
+
 // httpAdvice names the settings of HTTP mode for the tools' errors: the key
 // is the caller's, sent with each request.
 func httpAdvice(cfg config) tools.Advice {
@@ -258,13 +264,18 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
-		if !slices.Contains(h.settings.allowedOrigins, strings.ToLower(origin)) {
+		switch {
+		case slices.Contains(h.settings.allowedOrigins, strings.ToLower(origin)):
+			h.cors(sw, origin)
+			if r.Method == http.MethodOptions {
+				sw.WriteHeader(http.StatusNoContent)
+				return
+			}
+		case h.settings.loopback && isLoopbackOrigin(origin):
+			// A page served from this machine; no CORS headers, so a
+			// browser lets it call only from the same origin.
+		default:
 			writePlain(sw, http.StatusForbidden, "forbidden: origin not allowed")
-			return
-		}
-		h.cors(sw, origin)
-		if r.Method == http.MethodOptions {
-			sw.WriteHeader(http.StatusNoContent)
 			return
 		}
 	}

@@ -225,6 +225,13 @@ func TestHTTPGuards(t *testing.T) {
 			}
 		}},
 		{name: "foreign origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "https://evil.example"}, status: 403},
+		{name: "null origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "null"}, status: 403},
+		{name: "rebinding origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "http://127.0.0.1.evil.example"}, status: 403},
+		{name: "loopback origin on a loopback server", headers: map[string]string{"Authorization": "Bearer k", "Origin": "http://localhost:3000"}, status: 200, check: func(t *testing.T, r *http.Response) {
+			if r.Header.Get("Access-Control-Allow-Origin") != "" {
+				t.Error("CORS headers for an origin that was not configured")
+			}
+		}},
 		{name: "allowed origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "https://agents.example.com"}, status: 200, check: func(t *testing.T, r *http.Response) {
 			if r.Header.Get("Access-Control-Allow-Origin") != "https://agents.example.com" {
 				t.Errorf("Access-Control-Allow-Origin = %q", r.Header.Get("Access-Control-Allow-Origin"))
