@@ -302,20 +302,26 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	caller = fingerprint(key)
 
 	if r.Method == http.MethodPost {
-		if r.ContentLength > maxRequestBody {
+		switch {
+		case r.ContentLength > maxRequestBody:
 			writePlain(sw, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
 			return
+		case r.ContentLength >= 0:
+			// Its length is known and within the cap: mcp-go reads it.
+		default:
+			// Chunked: read it here, so an excess is a 413 and not a
+			// JSON-RPC parse error.
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+			if err != nil {
+				writePlain(sw, http.StatusBadRequest, "bad request: the body could not be read")
+				return
+			}
+			if len(body) > maxRequestBody {
+				writePlain(sw, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-		if err != nil {
-			writePlain(sw, http.StatusBadRequest, "bad request: the body could not be read")
-			return
-		}
-		if len(body) > maxRequestBody {
-			writePlain(sw, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 
 	apiKey := togetherapi.NewSensitive(key)

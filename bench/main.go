@@ -18,6 +18,12 @@
 //     it reads on stdin, with no MCP at all;
 //   - the naive forwarder: the same tool on mcp-go's and net/http's defaults.
 //
+// And over streamable HTTP, each caller's key in its Authorization header:
+// the server's --http mode against a plain mcp-go stateless forwarder, the
+// official Go SDK's stateless forwarder, and a relay with no MCP at all (the
+// floor): sequential p50, throughput at 32 and 256 in flight, and peak RSS
+// at 256 in flight.
+//
 // Rounds are interleaved, so that a noisy moment hits every contender alike.
 package main
 
@@ -173,6 +179,10 @@ func run() error {
 	}
 	fmt.Printf("  package init (GODEBUG=inittrace=1): %.3f ms in all, %.3f ms of it in this module's packages\n", all, ours)
 
+	if err := httpBench(bins, api.URL); err != nil {
+		return err
+	}
+
 	fmt.Printf("\nmemory and size:\n")
 	fmt.Printf("  %-34s %6.1f MB   (naive forwarder %.1f MB)\n", "peak RSS under pipelined load", float64(oursRSS)/1e6, float64(naiveRSS)/1e6)
 	for _, b := range []struct{ name, path string }{{"stripped binary", bins.ours}, {"bare mcp-go server binary", bins.bare}} {
@@ -186,20 +196,28 @@ func run() error {
 }
 
 // binaries are the programs the benchmark runs.
-type binaries struct{ ours, bare, naive, echo, relay string }
+type binaries struct{ ours, bare, naive, echo, relay, naiveHTTP, httpRelay, goSDK string }
 
 // build compiles every contender the way the product is shipped: static,
 // trimmed and stripped.
 func build(dir string) (binaries, error) {
 	b := binaries{
-		ours:  filepath.Join(dir, "together-secrets-mcp"),
-		bare:  filepath.Join(dir, "bare"),
-		naive: filepath.Join(dir, "naive"),
-		echo:  filepath.Join(dir, "echo"),
-		relay: filepath.Join(dir, "relay"),
+		ours:      filepath.Join(dir, "together-secrets-mcp"),
+		bare:      filepath.Join(dir, "bare"),
+		naive:     filepath.Join(dir, "naive"),
+		echo:      filepath.Join(dir, "echo"),
+		relay:     filepath.Join(dir, "relay"),
+		naiveHTTP: filepath.Join(dir, "naivehttp"),
+		httpRelay: filepath.Join(dir, "httprelay"),
+		goSDK:     filepath.Join(dir, "gosdk"),
 	}
-	for out, pkg := range map[string]string{b.ours: ".", b.bare: "./bench/bare", b.naive: "./bench/naive", b.echo: "./bench/echo", b.relay: "./bench/relay"} {
+	for out, pkg := range map[string]string{b.ours: ".", b.bare: "./bench/bare", b.naive: "./bench/naive", b.echo: "./bench/echo",
+		b.relay: "./bench/relay", b.naiveHTTP: "./bench/naivehttp", b.httpRelay: "./bench/httprelay", b.goSDK: "."} {
 		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
+		if out == b.goSDK {
+			// A module of its own, so the server's never depends on the SDK.
+			cmd.Dir = filepath.Join("bench", "gosdk")
+		}
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
