@@ -115,6 +115,18 @@ func (hh *httpHarness) mcpClient(t *testing.T, key, version string) *client.Clie
 	return c
 }
 
+// mcpRequest is a raw MCP POST with a caller's key, as clients send it.
+func mcpRequest(ctx context.Context, url, key, body string) *http.Request {
+	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	return req
+}
+
+const listCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`
+
 func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
 	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: name, Arguments: args}})
@@ -299,16 +311,10 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 	hh.api.mu.Lock()
 	hh.api.gate = gate
 	hh.api.mu.Unlock()
-	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`
 	statuses := make(chan *http.Response, 10)
 	for range 10 {
 		go func() {
-			req, _ := http.NewRequest("POST", hh.srv.URL+"/mcp", strings.NewReader(call))
-			req.Header.Set("Authorization", "Bearer k")
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
-			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), hh.srv.URL+"/mcp", "k", listCall))
 			if err != nil {
 				t.Error(err)
 				statuses <- nil
@@ -402,12 +408,7 @@ func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 1000 {
 		wg.Go(func() {
-			req, _ := http.NewRequest("POST", hh.srv.URL+"/mcp", strings.NewReader(call))
-			req.Header.Set("Authorization", "Bearer k")
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json, text/event-stream")
-			req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), hh.srv.URL+"/mcp", "k", call))
 			if err != nil {
 				return
 			}
@@ -476,12 +477,7 @@ func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
 	hh.api.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", hh.srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`))
-	req.Header.Set("Authorization", "Bearer k")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	if _, err := http.DefaultClient.Do(req); err == nil {
+	if _, err := http.DefaultClient.Do(mcpRequest(ctx, hh.srv.URL+"/mcp", "k", listCall)); err == nil {
 		t.Fatal("the request did not time out")
 	}
 	deadline := time.Now().Add(2 * time.Second)

@@ -973,12 +973,7 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"})
 	done := make(chan int, 1)
 	go func() {
-		req, _ := http.NewRequest("POST", base+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`))
-		req.Header.Set("Authorization", "Bearer k")
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall))
 		if err != nil {
 			done <- 0
 			return

@@ -480,37 +480,30 @@ func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error
 // after a lost answer has the same effect as sending it once. A failure to
 // resolve it is a *LookupError: the change was not sent.
 func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSecretRequest) (*Secret, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	body, err := encodeUpdate(req)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(body)
-
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
-	current, err := c.resolve(ctx, idOrName)
-	if err != nil {
-		return nil, fmt.Errorf("update secret %q: %w", idOrName, &LookupError{Err: err})
-	}
-	s, err := c.updateSecret(ctx, current, req, body)
-	if err != nil {
-		return nil, fmt.Errorf("update secret %q: %w", idOrName, err)
-	}
-	return s, nil
+	return c.update(ctx, idOrName, req, func(ctx context.Context) (*Secret, error) {
+		current, err := c.resolve(ctx, idOrName)
+		if err != nil {
+			return nil, &LookupError{Err: err}
+		}
+		return current, nil
+	})
 }
 
 // UpdateSecretOf changes the secret whose metadata the caller has just
 // read, by its ID, without looking it up again: for a caller that changes
 // many secrets after one list.
 func (c *Client) UpdateSecretOf(ctx context.Context, current *Secret, req UpdateSecretRequest) (*Secret, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
 	if current == nil || current.ID == "" {
 		return nil, &FieldError{Field: "id", Problem: "is required: give the secret's ID or name"}
+	}
+	return c.update(ctx, current.Name, req, func(context.Context) (*Secret, error) { return current, nil })
+}
+
+// update validates and encodes req, finds the secret with find, and sends
+// the change to its ID, all within one call's budget.
+func (c *Client) update(ctx context.Context, what string, req UpdateSecretRequest, find func(context.Context) (*Secret, error)) (*Secret, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
 	}
 	body, err := encodeUpdate(req)
 	if err != nil {
@@ -519,11 +512,14 @@ func (c *Client) UpdateSecretOf(ctx context.Context, current *Secret, req Update
 	defer clear(body)
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	s, err := c.updateSecret(ctx, current, req, body)
-	if err != nil {
-		return nil, fmt.Errorf("update secret %q: %w", current.Name, err)
+	current, err := find(ctx)
+	if err == nil {
+		current, err = c.updateSecret(ctx, current, req, body)
 	}
-	return s, nil
+	if err != nil {
+		return nil, fmt.Errorf("update secret %q: %w", what, err)
+	}
+	return current, nil
 }
 
 func encodeUpdate(req UpdateSecretRequest) ([]byte, error) {
