@@ -1,0 +1,252 @@
+package intake
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// ServeHTTP serves /s/TOKEN: the form on GET, the submission on POST, and a
+// page that says what became of a dead link.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+
+	status := s.serve(w, r)
+	s.cfg.Logger.Info().Str("method", r.Method).Int("status", status).Str("link", s.linkFingerprint(r)).Msg("intake request")
+}
+
+func (s *Server) linkFingerprint(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.URL.Path, "/s/")
+	if !ok || tok == "" {
+		return ""
+	}
+	return fingerprint(sha256.Sum256([]byte(tok)))
+}
+
+// serve handles the request and returns the status it answered with.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
+	// Against DNS rebinding: the page answers only to the address it gave.
+	if !s.hostAllowed(r.Host) {
+		return s.page(w, http.StatusForbidden, pageData{Title: "Not this address", Message: "This page answers only at the address in the link your assistant gave you."})
+	}
+	tok, ok := strings.CutPrefix(r.URL.Path, "/s/")
+	if !ok || tok == "" || strings.Contains(tok, "/") {
+		return s.page(w, http.StatusNotFound, pageData{Title: "Not found", Message: "There is nothing here. Use the link your assistant gave you."})
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		return s.page(w, http.StatusMethodNotAllowed, pageData{Title: "Not allowed", Message: "Open the link in a browser."})
+	}
+	digest := sha256.Sum256([]byte(tok))
+
+	s.mu.Lock()
+	t := s.pending[digest]
+	ts, dead := s.tombstones[digest]
+	limited := false
+	if t == nil && !dead {
+		now := s.now()
+		if now.Sub(s.wrongSince) > time.Minute {
+			s.wrong, s.wrongSince = 0, now
+		}
+		s.wrong++
+		limited = s.wrong > maxWrongTokens
+	}
+	s.mu.Unlock()
+
+	switch {
+	case limited:
+		w.Header().Set("Retry-After", "60")
+		return s.page(w, http.StatusTooManyRequests, pageData{Title: "Too many tries", Message: "Too many links that do not exist were tried. Wait a minute, then open the link your assistant gave you."})
+	case dead:
+		return s.deadPage(w, ts.state)
+	case t == nil:
+		return s.page(w, http.StatusNotFound, pageData{Title: "Unknown link", Message: "This link does not exist. Check that you copied all of it, or ask your assistant for a new one."})
+	}
+
+	if r.Method == http.MethodGet {
+		return s.page(w, http.StatusOK, s.formData(t, ""))
+	}
+	if !s.sameOrigin(r) {
+		return s.page(w, http.StatusForbidden, pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."})
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)))
+		}
+		return s.page(w, http.StatusBadRequest, s.formData(t, "The form could not be read. Nothing was stored; try again."))
+	}
+	raw := r.PostForm.Get("value")
+	r.PostForm.Del("value")
+	value := togetherapi.NewSensitive(raw)
+	switch {
+	case raw == "":
+		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is empty. Type or paste the secret, then press Store."))
+	case value.Size() > togetherapi.ValueMaxBytes:
+		return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("The value is %d bytes; it may be at most %d. Nothing was stored.", value.Size(), togetherapi.ValueMaxBytes)))
+	}
+
+	s.mu.Lock()
+	if t.state != "" {
+		s.mu.Unlock()
+		return s.deadPage(w, t.state)
+	}
+	if t.storing {
+		s.mu.Unlock()
+		return s.page(w, http.StatusConflict, s.formData(t, "A value for this link is being stored right now. Wait a moment, then reload."))
+	}
+	t.storing = true
+	s.mu.Unlock()
+
+	secret, err := t.req.Store(r.Context(), value)
+
+	s.mu.Lock()
+	t.storing = false
+	s.mu.Unlock()
+	if err != nil {
+		scrub := append(togetherapi.Scrubber{value}, s.cfg.Redact...)
+		msg := scrub.Scrub(err.Error())
+		return s.page(w, http.StatusBadGateway, s.formData(t, "It could not be stored: "+msg+" The link still works: try again, or ask your assistant for help."))
+	}
+	s.finish(t, "stored", secret)
+	return s.page(w, http.StatusOK, pageData{Title: "Stored", Done: true, Sandbox: s.cfg.Sandbox,
+		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", t.req.Name, map[bool]string{true: "replaced", false: "created"}[t.req.Replace]),
+		Secret:  secret})
+}
+
+// hostAllowed reports whether the Host header names the served address: its
+// own host and port, or a loopback name with its port.
+func (s *Server) hostAllowed(host string) bool {
+	s.mu.Lock()
+	hostPort := s.hostPort
+	s.mu.Unlock()
+	if hostPort == "" {
+		return false
+	}
+	if strings.EqualFold(host, hostPort) {
+		return true
+	}
+	h, p, err := net.SplitHostPort(host)
+	_, want, _ := net.SplitHostPort(hostPort)
+	return err == nil && p == want && isLoopback(h)
+}
+
+// sameOrigin reports whether a POST came from this page: its own origin, or
+// "null" (sent under a no-referrer policy) with Sec-Fetch-Site: same-origin.
+// A missing or foreign Origin is refused.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	switch {
+	case origin == "null":
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	case origin == "":
+		return false
+	}
+	own, ok := strings.CutPrefix(origin, "http://")
+	return ok && own == r.Host && s.hostAllowed(own)
+}
+
+func (s *Server) deadPage(w http.ResponseWriter, state string) int {
+	msg := map[string]string{
+		"stored":    "This link has been used: its value was stored, and it works only once. If you meant to store another value, ask your assistant for a new link.",
+		"expired":   "This link has expired without a value. Ask your assistant for a new link.",
+		"cancelled": "This link was cancelled, so nothing can be stored with it. Ask your assistant for a new link if you still want to store the secret.",
+	}[state]
+	return s.page(w, http.StatusGone, pageData{Title: "This link no longer works", Message: msg})
+}
+
+func (s *Server) formData(t *Ticket, problem string) pageData {
+	left := time.Until(t.ExpiresAt).Round(time.Minute)
+	return pageData{
+		Title:       "Store a secret in Together AI",
+		Form:        true,
+		Name:        t.req.Name,
+		Description: t.req.Description,
+		Replace:     t.req.Replace,
+		ExistingID:  t.req.ExistingID,
+		ExpiresAt:   t.ExpiresAt.Format("15:04:05 MST"),
+		Left:        strings.TrimSuffix(left.String(), "0s"),
+		Problem:     problem,
+		Sandbox:     s.cfg.Sandbox,
+		MaxBytes:    togetherapi.ValueMaxBytes,
+	}
+}
+
+type pageData struct {
+	Title, Message                string
+	Form, Done, Replace, Sandbox  bool
+	Name, Description, ExistingID string
+	ExpiresAt, Left, Problem      string
+	MaxBytes                      int
+	Secret                        *togetherapi.Secret
+}
+
+func (s *Server) page(w http.ResponseWriter, status int, d pageData) int {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = pageTemplate.Execute(w, d)
+	return status
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{.Title}}</title>
+<style>
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; color: #1a1a1a; }
+h1 { font-size: 1.4rem; }
+.box { border: 1px solid #ccc; border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; }
+.name { font-family: ui-monospace, monospace; font-weight: 600; }
+.problem { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 6px; padding: .6rem .8rem; }
+.sandbox { background: #fff7e0; border: 1px solid #f0d48a; border-radius: 6px; padding: .6rem .8rem; }
+label { display: block; font-weight: 600; margin: 1rem 0 .3rem; }
+input[type=password] { width: 100%; box-sizing: border-box; font-size: 1rem; padding: .5rem; }
+button { margin-top: 1rem; font-size: 1rem; padding: .5rem 1.2rem; }
+dt { font-weight: 600; } dd { margin: 0 0 .4rem 0; font-family: ui-monospace, monospace; }
+.small { color: #555; font-size: .9rem; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+{{if .Sandbox}}<p class="sandbox">Sandbox mode: the value is kept in this server's memory only and never reaches Together.</p>{{end}}
+{{if .Form}}
+<div class="box">
+<p>Your assistant asked you to enter the value of the secret <span class="name">{{.Name}}</span>.</p>
+{{if .Description}}<p>{{.Description}}</p>{{end}}
+{{if .Replace}}<p><strong>This will replace the value</strong> of the existing secret <span class="name">{{.Name}}</span>{{if .ExistingID}} ({{.ExistingID}}){{end}}. Deployments that use it get the new value.</p>
+{{else}}<p><strong>This will create</strong> a new secret named <span class="name">{{.Name}}</span>.</p>{{end}}
+<p class="small">The value goes from this page to Together only. Your assistant never sees it. This link works once, until {{.ExpiresAt}}{{if .Left}} (in about {{.Left}}){{end}}.</p>
+</div>
+{{if .Problem}}<p class="problem" role="alert">{{.Problem}}</p>{{end}}
+<form method="post" autocomplete="off">
+<label for="value">Secret value</label>
+<input type="password" id="value" name="value" autocomplete="off" required autofocus spellcheck="false">
+<button type="submit">{{if .Replace}}Replace value{{else}}Store secret{{end}}</button>
+</form>
+{{else}}
+<p>{{.Message}}</p>
+{{with .Secret}}<dl class="box">
+<dt>Name</dt><dd>{{.Name}}</dd>
+<dt>ID</dt><dd>{{.ID}}</dd>
+{{if .UpdatedAt}}<dt>Updated</dt><dd>{{.UpdatedAt}}</dd>{{end}}
+</dl>{{end}}
+{{end}}
+</body>
+</html>
+`))
