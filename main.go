@@ -25,6 +25,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
@@ -55,6 +56,7 @@ type config struct {
 	envFiles          []string // dotenv files import_env_file may read
 	command           string   // "" to serve, or "demo"
 	http              httpSettings
+	intake            intake.Config // the one-time value page (stdio)
 }
 
 // setting is one configurable value: its flag, its variable and its help.
@@ -77,6 +79,9 @@ var settings = []setting{
 	{"allow-delete", "TOGETHER_SECRETS_ALLOW_DELETE", "false", "also offer delete_secret (deleting a secret a deployment uses breaks it)"},
 	{"read-only", "TOGETHER_SECRETS_READ_ONLY", "false", "offer only list_secrets and get_secret, whatever else is set"},
 	{"env-file", "TOGETHER_SECRETS_ENV_FILES", "", "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable (stdio only)"},
+	{"intake-addr", "TOGETHER_SECRETS_INTAKE_ADDR", intake.DefaultAddr, "where the one-time value page of request_secret_from_user listens (stdio only; a free loopback port by default)"},
+	{"intake-allow-non-loopback", "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", "false", "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1"},
+	{"intake-ttl", "TOGETHER_SECRETS_INTAKE_TTL", intake.DefaultTTL.String(), "how long a one-time value link works"},
 	{"http", "TOGETHER_SECRETS_HTTP", "", "serve MCP over streamable HTTP at ADDR (such as 127.0.0.1:8080) instead of stdio; each caller sends its own key"},
 	{"tls-cert", "TOGETHER_SECRETS_TLS_CERT", "", "HTTP mode: serve TLS with this certificate file (PEM)"},
 	{"tls-key", "TOGETHER_SECRETS_TLS_KEY", "", "HTTP mode: the TLS certificate's private key file (PEM)"},
@@ -170,6 +175,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	readOnly := fs.Bool("read-only", readOnlyEnv, "")
 	var envFiles listFlag
 	fs.Var(&envFiles, "env-file", "")
+	intakeAddr := fs.String("intake-addr", env("TOGETHER_SECRETS_INTAKE_ADDR", intake.DefaultAddr), "")
+	intakeAnyEnv, err := parseBool("intake-allow-non-loopback", env("TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", "false"))
+	if err != nil {
+		return cfg, err
+	}
+	intakeAny := fs.Bool("intake-allow-non-loopback", intakeAnyEnv, "")
+	intakeTTL := fs.String("intake-ttl", env("TOGETHER_SECRETS_INTAKE_TTL", intake.DefaultTTL.String()), "")
 	httpAddr := fs.String("http", env("TOGETHER_SECRETS_HTTP", ""), "")
 	tlsCert := fs.String("tls-cert", env("TOGETHER_SECRETS_TLS_CERT", ""), "")
 	tlsKey := fs.String("tls-key", env("TOGETHER_SECRETS_TLS_KEY", ""), "")
@@ -242,7 +254,19 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		// Every caller would import the operator's files into their account.
 		return cfg, settingError("env-file", "is for stdio only: over HTTP, every caller could import the server's files into their own account")
 	}
-	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly, EnvFiles: len(cfg.envFiles) > 0}
+	if cfg.intake.TTL, err = time.ParseDuration(*intakeTTL); err != nil || cfg.intake.TTL < 10*time.Second {
+		return cfg, settingError("intake-ttl", "%q is not a duration of 10s or more, such as 10m", *intakeTTL)
+	}
+	cfg.intake.Addr, cfg.intake.AllowNonLoopback = *intakeAddr, *intakeAny
+	if cfg.http.addr == "" {
+		// Checked now, so a bad address stops start-up; it listens on first use.
+		if _, err := intake.New(cfg.intake); err != nil {
+			return cfg, settingError("intake-addr", "%v (set --intake-allow-non-loopback to mean it)", err)
+		}
+	}
+	cfg.tools = tools.Selection{AllowDelete: *allowDelete, ReadOnly: *readOnly, EnvFiles: len(cfg.envFiles) > 0,
+		// The page is for a user at this machine: stdio only.
+		Intake: cfg.http.addr == ""}
 	for _, name := range strings.Split(*toolList, ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			cfg.tools.Names = append(cfg.tools.Names, name)

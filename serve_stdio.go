@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -47,7 +49,19 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		logger.Error().Msg("together-secrets-mcp: " + err.Error())
 		return 2
 	}
+	intakeCfg := cfg.intake
+	intakeCfg.Sandbox, intakeCfg.Redact, intakeCfg.Logger = cfg.sandbox, togetherapi.Scrubber{cfg.apiKey}, logger.With().Str("component", "intake").Logger()
+	pages, err := intake.New(intakeCfg)
+	if err != nil {
+		logger.Error().Msg(settingError("intake-addr", "%v", err).Error())
+		return 2
+	}
+	defer pages.Close()
+	if host, _, _ := net.SplitHostPort(intakeCfg.Addr); intakeCfg.AllowNonLoopback && !isLoopbackHost(host) {
+		logger.Warn().Str("addr", intakeCfg.Addr).Msg("the one-time value page will listen beyond loopback: publish its port to 127.0.0.1 only")
+	}
 	s, err := tools.NewServer(tools.Config{
+		Intake:   pages,
 		Client:   client,
 		Version:  buildVersion(),
 		Sandbox:  cfg.sandbox,

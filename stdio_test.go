@@ -629,8 +629,8 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{nil, nil, "create_secret,get_secret,list_secrets,update_secret"},
-		{[]string{"--allow-delete"}, nil, "create_secret,delete_secret,get_secret,list_secrets,update_secret"},
+		{nil, nil, "create_secret,get_secret,list_secrets,request_secret_from_user,update_secret"},
+		{[]string{"--allow-delete"}, nil, "create_secret,delete_secret,get_secret,list_secrets,request_secret_from_user,update_secret"},
 		{nil, []string{"TOGETHER_SECRETS_READ_ONLY=true", "TOGETHER_SECRETS_ALLOW_DELETE=true"}, "get_secret,list_secrets"},
 		{[]string{"--tools=delete_secret,list_secrets"}, nil, "delete_secret,list_secrets"},
 	} {

@@ -136,6 +136,9 @@ func (t *Ticket) Wait(ctx context.Context) (*togetherapi.Secret, error) {
 	return nil, ErrCancelled
 }
 
+// Replace reports whether the link replaces an existing secret's value.
+func (t *Ticket) Replace() bool { return t.req.Replace }
+
 // Cancel kills the link at once, as when the user declined.
 func (t *Ticket) Cancel() { t.srv.finish(t, "cancelled", nil) }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -82,6 +83,8 @@ type harness struct {
 	mcp      *client.Client
 	// envFile is the dotenv file import_env_file may read; tests write it.
 	envFile string
+	// intake serves request_secret_from_user's pages.
+	intake *intake.Server
 }
 
 type harnessOption func(*togetherapi.Config)
@@ -130,13 +133,19 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	if err := os.WriteFile(h.envFile, []byte("# written by each test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	h.intake, err = intake.New(intake.Config{Redact: togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)}, Logger: zerolog.New(h.logs), Grace: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.intake.Close() })
 	s, err := tools.NewServer(tools.Config{
+		Intake:   h.intake,
 		EnvFiles: []string{h.envFile},
 		Client:   api,
 		Version:  "test",
 		Redact:   togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
 		Logger:   zerolog.New(h.logs),
-		Tools:    tools.Selection{Names: tools.AllTools, EnvFiles: true},
+		Tools:    tools.Selection{Names: tools.AllTools, EnvFiles: true, Intake: true},
 		Advice:   testAdvice,
 		// Every result in every test must fit its output schema.
 		CheckOutputs: true,

@@ -278,6 +278,8 @@ func TestEachToolDeclaresItsRisk(t *testing.T) {
 		"delete_secret": {false, true, true, true},
 		// It may replace values; run again, it has the same effect.
 		"import_env_file": {false, true, true, true},
+		// It may replace a value; a second call is a second request.
+		"request_secret_from_user": {false, true, false, true},
 	}
 	if len(list.Tools) != len(want) {
 		t.Errorf("%d tools listed, want %d", len(list.Tools), len(want))
@@ -294,7 +296,8 @@ func TestEachToolDeclaresItsRisk(t *testing.T) {
 func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
 	// Agents pay for every tool definition on every turn: about 1,500
 	// tokens, counted as bytes of the tools/list result / 4, is the budget.
-	s, err := tools.NewServer(tools.Config{Client: mustClient(t), Logger: zerolog.Nop()})
+	// As stdio serves them by default: with the one-time value page.
+	s, err := tools.NewServer(tools.Config{Client: mustClient(t), Logger: zerolog.Nop(), Tools: tools.Selection{Intake: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// EnvFiles are the dotenv files import_env_file may read, as the user
 	// named them; the agent can name no other.
 	EnvFiles []string
+	// Intake serves the one-time pages of request_secret_from_user; nil
+	// where the server does not run on the user's machine (HTTP mode).
+	Intake *intake.Server
 	// CheckOutputs validates every result against its tool's output schema
 	// and turns a mismatch into a tool error. The tests turn it on; it costs
 	// some 65 allocations a call, so the server leaves it off.
@@ -70,6 +74,9 @@ type Selection struct {
 	// EnvFiles says dotenv files are configured, without which
 	// import_env_file has nothing to read and is not offered.
 	EnvFiles bool
+	// Intake says the one-time value pages are available, without which
+	// request_secret_from_user is not offered.
+	Intake bool
 }
 
 // AllTools lists every tool the server can offer; DefaultTools those
@@ -80,6 +87,7 @@ var (
 	AllTools      = toolNames(func(tool) bool { return true })
 	DefaultTools  = toolNames(func(x tool) bool { return x.byDefault })
 	EnvFileTools  = toolNames(func(x tool) bool { return x.needsEnvFiles })
+	IntakeTools   = toolNames(func(x tool) bool { return x.needsIntake })
 	ReadOnlyTools = toolNames(func(x tool) bool { return *x.def.Annotations.ReadOnlyHint })
 )
 
@@ -111,6 +119,12 @@ func (s Selection) Resolve() ([]string, error) {
 		if slices.Contains(EnvFileTools, n) && !s.EnvFiles {
 			if len(s.Names) > 0 && !s.ReadOnly {
 				return nil, fmt.Errorf("tool %q reads dotenv files, and none is configured: name at least one env file", n)
+			}
+			continue
+		}
+		if slices.Contains(IntakeTools, n) && !s.Intake {
+			if len(s.Names) > 0 && !s.ReadOnly {
+				return nil, fmt.Errorf("tool %q needs the one-time value page, which only the stdio server on the user's machine serves", n)
 			}
 			continue
 		}
@@ -187,6 +201,8 @@ type tool struct {
 	byDefault bool
 	// needsEnvFiles says the tool is offered only with dotenv files.
 	needsEnvFiles bool
+	// needsIntake says the tool is offered only with the value pages.
+	needsIntake bool
 }
 
 // handlerFunc is a tool handler that reports on its call through rec.
@@ -201,6 +217,7 @@ func (t *toolset) all() []tool {
 		t.updateSecret(),
 		t.deleteSecret(),
 		t.importEnvFile(),
+		t.requestSecretFromUser(),
 	}
 }
 
@@ -213,6 +230,8 @@ func (t *toolset) notOffered(name string) handlerFunc {
 		switch {
 		case sel.ReadOnly && !slices.Contains(ReadOnlyTools, name):
 			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
+		case slices.Contains(IntakeTools, name) && !sel.Intake:
+			how = "the one-time value page is served only by the stdio server on the user's machine"
 		case slices.Contains(EnvFileTools, name) && !sel.EnvFiles:
 			how = fmt.Sprintf("it reads only dotenv files the user names at start-up, and none is named; start the server with %s", adv.EnvFile)
 		case len(sel.Names) > 0:
@@ -273,6 +292,9 @@ const (
 	outcomePanic       = "panic"
 	outcomeUnavailable = "not_configured"
 	outcomeNotOffered  = "not_offered"
+	// A call that asked the client for input, and one the user declined.
+	outcomeInputRequired = "input_required"
+	outcomeDeclined      = "declined"
 )
 
 // wrap turns h into an mcp-go handler that recovers panics, scrubs the

@@ -1,0 +1,223 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+var requestSecretSchema = json.RawMessage(fmt.Sprintf(`{
+  "type": "object",
+  "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "The secret's name, e.g. HF_TOKEN or prod/openai-key."},
+    "description": {"type": "string", "maxLength": %d, "description": "Optional: what the secret is for; shown to the user."}
+  },
+  "required": ["name"],
+  "additionalProperties": false
+}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.DescriptionMaxLength))
+
+var requestSecretArgs = argNames(requestSecretSchema)
+
+var requestSecretOutputSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "status": {"type": "string", "enum": ["stored", "waiting_for_user", "declined"]},
+    "action": {"type": "string", "enum": ["create", "replace"]},
+    "name": {"type": "string"},
+    "url": {"type": "string"},
+    "expires_at": {"type": "string"},
+    "secret": ` + string(secretItemSchema) + `
+  },
+  "required": ["status", "name"]
+}`)
+
+func (t *toolset) requestSecretFromUser() tool {
+	def := mcp.NewToolWithRawSchema("request_secret_from_user",
+		"Have the user type a secret's value into a one-time page in their own browser, so you never see it. "+
+			"Creates the secret, or replaces the value of one with that name. Prefer this to asking for a value in chat.",
+		requestSecretSchema)
+	def.RawOutputSchema = requestSecretOutputSchema
+	def = annotate(def, "Ask the user for a secret value", false, true, false)
+	return tool{def: def, handle: t.handleRequestSecret, byDefault: true, needsIntake: true}
+}
+
+// requestResult is request_secret_from_user's structured result.
+type requestResult struct {
+	Status    string              `json:"status"`
+	Action    string              `json:"action,omitempty"`
+	Name      string              `json:"name"`
+	URL       string              `json:"url,omitempty"`
+	ExpiresAt string              `json:"expires_at,omitempty"`
+	Secret    *togetherapi.Secret `json:"secret,omitempty"`
+}
+
+// elicitationKey names the one input this tool asks the client for.
+const elicitationKey = "value_page"
+
+func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	const toolName = "request_secret_from_user"
+	args, err := parseArguments(req, requestSecretArgs)
+	var name, desc string
+	if err == nil {
+		name, err = args.requiredString("name")
+	}
+	if err == nil {
+		err = togetherapi.ValidateName("name", name)
+	}
+	if err == nil {
+		desc, _, err = args.optionalString("description")
+	}
+	if err == nil {
+		err = togetherapi.ValidateDescription(desc)
+	}
+	if err != nil {
+		return invalidArguments(toolName, rec, err)
+	}
+	rec.secret = name
+	if t.cfg.Intake == nil {
+		rec.outcome = outcomeNotOffered
+		return mcp.NewToolResultError(toolName + " is not available here: the one-time page needs the server to run on the user's machine (stdio).")
+	}
+	// The second leg: the client answered the URL elicitation.
+	if state := req.Params.RequestState; state != "" || req.Params.InputResponses != nil {
+		return t.resumeRequest(ctx, req, rec, name, state)
+	}
+
+	client := t.client(ctx)
+	all, err := client.ListSecrets(ctx)
+	if err != nil {
+		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("look up secret %q before asking for its value", name)}, err)
+	}
+	var existing *togetherapi.Secret
+	for i := range all {
+		if all[i].Name == name {
+			existing = &all[i]
+			break
+		}
+	}
+	action := "create"
+	if existing != nil {
+		action = "replace"
+	}
+	redact := rec.redact
+	store := func(sctx context.Context, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		var (
+			s   *togetherapi.Secret
+			err error
+			op  operation
+		)
+		if existing != nil {
+			upd := togetherapi.UpdateSecretRequest{Value: value}
+			if desc != "" {
+				upd.Description = &desc
+			}
+			op = operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true}
+			s, err = client.UpdateSecretOf(sctx, existing, upd)
+		} else {
+			op = operation{what: fmt.Sprintf("create secret %q", name), write: true}
+			s, err = client.CreateSecret(sctx, togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc})
+		}
+		if err != nil {
+			_, msg := t.describeFailure(sctx, op, err)
+			return nil, errors.New(append(togetherapi.Scrubber{value}, redact...).Scrub(msg))
+		}
+		if s.Name == "" {
+			s.Name = name
+		}
+		return s, nil
+	}
+	ticket, err := t.cfg.Intake.Issue(intake.Request{Name: name, Description: desc, Replace: existing != nil,
+		ExistingID: map[bool]string{true: idOf(existing)}[existing != nil], Store: store})
+	if err != nil {
+		rec.outcome = outcomeError
+		return mcp.NewToolResultError(fmt.Sprintf("Could not open the page for the value: %s. Nothing was sent to Together.", err))
+	}
+	if supportsURLElicitation(ctx) {
+		rec.outcome = outcomeInputRequired
+		return server.NewInputRequestBuilder(ticket.ID).Elicit(elicitationKey, mcp.ElicitationParams{
+			Mode:          mcp.ElicitationModeURL,
+			Message:       fmt.Sprintf("Enter the value of the secret %s on this page. It goes to Together only; the assistant never sees it.", name),
+			ElicitationID: ticket.ID,
+			URL:           ticket.URL,
+		}).ToolResult()
+	}
+	out := requestResult{Status: "waiting_for_user", Action: action, Name: name, URL: ticket.URL, ExpiresAt: ticket.ExpiresAt.Format(time.RFC3339)}
+	res := structuredResult(out)
+	res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf(
+		"Give the user this link, to enter the value of %s in their browser: %s\n"+
+			"It works once, until %s; it will %s the secret. The value goes from that page to Together, and you never see it. "+
+			"Once the user says they submitted it, the secret exists: get_secret confirms it.",
+		name, ticket.URL, out.ExpiresAt, action)))
+	return res
+}
+
+// resumeRequest finishes a call whose client answered the URL elicitation:
+// on accept it waits for the user's submission; on decline or cancel the
+// link dies at once and nothing is sent.
+func (t *toolset) resumeRequest(ctx context.Context, req mcp.CallToolRequest, rec *callRecord, name, state string) *mcp.CallToolResult {
+	ticket, ok := t.cfg.Intake.Ticket(state)
+	answer := server.ElicitationResponse(req.Params.InputResponses, elicitationKey)
+	if !ok || answer == nil {
+		rec.outcome = outcomeError
+		return mcp.NewToolResultError("This request for a value is unknown or has ended. Call request_secret_from_user again for a new link.")
+	}
+	if answer.Action != mcp.ElicitationResponseActionAccept {
+		ticket.Cancel()
+		rec.outcome = outcomeDeclined
+		res := structuredResult(requestResult{Status: "declined", Name: name})
+		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("The user declined to enter the value of %s (%s); the link is dead and nothing was sent to Together.", name, answer.Action)))
+		return res
+	}
+	secret, err := ticket.Wait(ctx)
+	switch {
+	case isCancelled(ctx, err) || errors.Is(err, context.Canceled):
+		rec.outcome = outcomeCancelled
+		return mcp.NewToolResultError(fmt.Sprintf("Stopped waiting for the value of %s: the call was cancelled. If the user submits it later it is still stored; get_secret tells.", name))
+	case errors.Is(err, intake.ErrExpired):
+		rec.outcome = outcomeError
+		return mcp.NewToolResultError(fmt.Sprintf("The link for %s expired before the user submitted a value; nothing was sent to Together. Call request_secret_from_user again for a new link.", name))
+	case err != nil:
+		rec.outcome = outcomeError
+		return mcp.NewToolResultError(fmt.Sprintf("The link for %s was cancelled; nothing was sent to Together.", name))
+	}
+	if !server.IsModernRequest(ctx) {
+		// Before 2026-07-28, URL mode ends with this notification.
+		if srv := server.ServerFromContext(ctx); srv != nil {
+			_ = srv.SendElicitationComplete(ctx, server.ClientSessionFromContext(ctx), ticket.ID)
+		}
+	}
+	action := "create"
+	if ticket.Replace() {
+		action = "replace"
+	}
+	return structuredResult(requestResult{Status: "stored", Action: action, Name: name, Secret: secret})
+}
+
+// supportsURLElicitation reports whether the client declared URL-mode
+// elicitation: per request from 2026-07-28, at initialize before.
+func supportsURLElicitation(ctx context.Context) bool {
+	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.Modern {
+		c := info.ClientCapabilities
+		return c != nil && c.Elicitation != nil && c.Elicitation.URL != nil
+	}
+	if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		c := s.GetClientCapabilities()
+		return c.Elicitation != nil && c.Elicitation.URL != nil
+	}
+	return false
+}
+
+func idOf(s *togetherapi.Secret) string {
+	if s == nil {
+		return ""
+	}
+	return s.ID
+}

@@ -1,0 +1,197 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// user plays the person at the browser: given the link, it submits a value
+// on the page the way the page's own form does.
+func userSubmits(t *testing.T, link, value string) string {
+	t.Helper()
+	u, _ := url.Parse(link)
+	req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {value}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+u.Host)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("submit: %d %s", resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+// urlElicitor is a client that declares URL-mode elicitation and answers it
+// by having the user open the page (and, with accept, submit the value).
+type urlElicitor struct {
+	t      *testing.T
+	action mcp.ElicitationResponseAction
+	value  string
+	mu     sync.Mutex
+	asked  []mcp.ElicitationParams
+	page   string
+}
+
+func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	e.mu.Lock()
+	e.asked = append(e.asked, req.Params)
+	e.mu.Unlock()
+	if e.action == mcp.ElicitationResponseActionAccept {
+		// The user consents, opens the page, and submits, a little later.
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			page := userSubmits(e.t, req.Params.URL, e.value)
+			e.mu.Lock()
+			e.page = page
+			e.mu.Unlock()
+		}()
+	}
+	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: e.action}}, nil
+}
+
+func urlElicitationClient(e *urlElicitor, version string) []client.ClientOption {
+	opts := []client.ClientOption{
+		client.WithClientCapabilities(mcp.ClientCapabilities{Elicitation: &mcp.ElicitationCapability{URL: &struct{}{}}}),
+		client.WithElicitationHandler(e),
+	}
+	if version != "" {
+		opts = append(opts, client.WithProtocolVersion(version))
+	}
+	return opts
+}
+
+func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
+	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
+		t.Run("protocol "+version, func(t *testing.T) {
+			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue}
+			h := newHarness(t, urlElicitationClient(e, version))
+			res := h.call(t, "request_secret_from_user", map[string]any{"name": "prod/HF_TOKEN", "description": "HF read token"})
+			if res.IsError {
+				t.Fatal(resultText(t, res))
+			}
+			got := structured(t, res)
+			secret, _ := got["secret"].(map[string]any)
+			if got["status"] != "stored" || got["action"] != "create" || secret["name"] != "prod/HF_TOKEN" || secret["id"] == nil {
+				t.Fatalf("result = %v", got)
+			}
+			if !h.api.ValueMatches("prod/HF_TOKEN", canaryValue) {
+				t.Error("Together did not receive the value")
+			}
+			if len(e.asked) != 1 || e.asked[0].Mode != mcp.ElicitationModeURL || !strings.HasPrefix(e.asked[0].URL, "http://127.0.0.1:") {
+				t.Errorf("elicitation = %+v", e.asked)
+			}
+			e.mu.Lock()
+			page := e.page
+			e.mu.Unlock()
+			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
+		})
+	}
+}
+
+func TestRequestSecretReplacesAnExistingValue(t *testing.T) {
+	e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue + "-new"}
+	h := newHarness(t, urlElicitationClient(e, ""))
+	if r := h.call(t, "create_secret", map[string]any{"name": "DB_PASSWORD", "value": canaryValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	res := h.call(t, "request_secret_from_user", map[string]any{"name": "DB_PASSWORD"})
+	if got := structured(t, res); got["status"] != "stored" || got["action"] != "replace" {
+		t.Fatalf("result = %v", got)
+	}
+	if !h.api.ValueMatches("DB_PASSWORD", canaryValue+"-new") || h.api.Len() != 1 {
+		t.Error("the value was not replaced in place")
+	}
+}
+
+func TestRequestSecretDeclinedSendsNothingAndKillsTheLink(t *testing.T) {
+	for _, action := range []mcp.ElicitationResponseAction{mcp.ElicitationResponseActionDecline, mcp.ElicitationResponseActionCancel} {
+		t.Run(string(action), func(t *testing.T) {
+			e := &urlElicitor{t: t, action: action}
+			h := newHarness(t, urlElicitationClient(e, ""))
+			res := h.call(t, "request_secret_from_user", map[string]any{"name": "NOPE"})
+			if got := structured(t, res); res.IsError || got["status"] != "declined" {
+				t.Fatalf("result = %s", encoded(t, res))
+			}
+			if !strings.Contains(encoded(t, res), "nothing was sent to Together") || h.api.Len() != 0 {
+				t.Errorf("result = %s; stored %d", encoded(t, res), h.api.Len())
+			}
+			resp, err := http.Get(e.asked[0].URL)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusGone || !strings.Contains(string(b), "was cancelled") {
+					t.Errorf("declined link: %d %s", resp.StatusCode, b)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestSecretWithoutURLElicitationHandsBackALink(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			h := newHarness(t, p.opts)
+			res := h.call(t, "request_secret_from_user", map[string]any{"name": "OPENAI_KEY", "description": "for the eval job"})
+			if res.IsError {
+				t.Fatal(resultText(t, res))
+			}
+			got := structured(t, res)
+			link, _ := got["url"].(string)
+			if got["status"] != "waiting_for_user" || got["action"] != "create" || got["name"] != "OPENAI_KEY" || got["expires_at"] == nil || !strings.HasPrefix(link, "http://127.0.0.1:") {
+				t.Fatalf("result = %v", got)
+			}
+			var all strings.Builder
+			for _, c := range res.Content {
+				if tc, ok := c.(mcp.TextContent); ok {
+					all.WriteString(tc.Text)
+				}
+			}
+			if !strings.Contains(all.String(), "Give the user this link") || !strings.Contains(all.String(), link) {
+				t.Errorf("text = %s", all.String())
+			}
+			// Nothing is stored until the user submits; then get_secret confirms.
+			if h.api.Len() != 0 {
+				t.Fatal("stored before the user submitted")
+			}
+			page := userSubmits(t, link, canaryValue)
+			if !h.api.ValueMatches("OPENAI_KEY", canaryValue) || !strings.Contains(page, "was created") {
+				t.Fatalf("after submit: %s", page)
+			}
+			if r := h.call(t, "get_secret", map[string]any{"id": "OPENAI_KEY"}); r.IsError {
+				t.Error(resultText(t, r))
+			}
+			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
+		})
+	}
+}
+
+func TestRequestSecretRefusesBadNamesBeforeOpeningAPage(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, args := range []map[string]any{{}, {"name": "bad name"}, {"name": "A", "description": strings.Repeat("d", 501)}, {"name": "A", "value": canaryValue}} {
+		res := h.call(t, "request_secret_from_user", args)
+		if !res.IsError || !strings.Contains(resultText(t, res), "Nothing was sent") {
+			t.Errorf("%v: %s", args, resultText(t, res))
+		}
+	}
+	if h.intake.Addr() != "" {
+		t.Error("a page was opened for invalid arguments")
+	}
+	b, _ := json.Marshal(h.requests.Load())
+	if string(b) != "0" {
+		t.Errorf("%s requests sent", b)
+	}
+}
