@@ -104,6 +104,18 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "missing env file", args: []string{"--env-file", "/nonexistent/.env"}, wantErr: "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file: open /nonexistent/.env: no such file"},
 		{name: "env file that is a directory", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": os.TempDir()}, wantErr: "is not a regular file"},
 		{name: "import named without env files", args: []string{"--tools", "import_env_file"}, wantErr: "--tools (TOGETHER_SECRETS_TOOLS): tool \"import_env_file\" reads dotenv files, and none is configured"},
+		{name: "public intake page without the word for it", args: []string{"--intake-addr", "0.0.0.0:8765"}, wantErr: "--intake-addr (TOGETHER_SECRETS_INTAKE_ADDR): 0.0.0.0:8765 is not a loopback address"},
+		{name: "public intake page, chosen", args: []string{"--intake-addr", "0.0.0.0:8765", "--intake-allow-non-loopback"}, check: func(t *testing.T, c config) {
+			if c.intake.Addr != "0.0.0.0:8765" || !c.intake.AllowNonLoopback || !c.tools.Intake {
+				t.Errorf("intake = %+v", c.intake)
+			}
+		}},
+		{name: "short intake ttl", env: map[string]string{"TOGETHER_SECRETS_INTAKE_TTL": "1s"}, wantErr: `--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL): "1s" is not a duration of 10s or more`},
+		{name: "no intake page over HTTP", args: []string{"--http", "127.0.0.1:8080"}, check: func(t *testing.T, c config) {
+			if c.tools.Intake {
+				t.Error("the page is offered in HTTP mode")
+			}
+		}},
 		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config) {
 			if c.command != "demo" {
 				t.Errorf("command = %q", c.command)

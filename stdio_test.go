@@ -1006,3 +1006,46 @@ func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
 		t.Errorf("exit %d: %s", code, p.stderr.String())
 	}
 }
+
+func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
+	p := start(t, nil, "--sandbox")
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, 1)
+	p.send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"request_secret_from_user","arguments":{"name":"SANDBOX_PAGE"}}}`)
+	b, _ := json.Marshal(p.response(t, 2))
+	var res struct {
+		Result struct {
+			StructuredContent struct{ URL string } `json:"structuredContent"`
+		} `json:"result"`
+	}
+	_ = json.Unmarshal(b, &res)
+	link := res.Result.StructuredContent.URL
+	u, err := url.Parse(link)
+	if err != nil || link == "" {
+		t.Fatalf("result = %s", b)
+	}
+	page, _ := http.Get(link)
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if !strings.Contains(string(body), "Sandbox mode") {
+		t.Errorf("the page does not say it is the sandbox:\n%s", body)
+	}
+	req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {e2eValue}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+u.Host)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("submit: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	p.send(t, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_secret","arguments":{"id":"SANDBOX_PAGE"}}}`)
+	if got, _ := json.Marshal(p.response(t, 3)); strings.Contains(string(got), `"isError":true`) {
+		t.Errorf("get_secret = %s", got)
+	}
+	p.exit(t)
+	token := link[strings.LastIndex(link, "/")+1:]
+	if strings.Contains(p.stderr.String(), token) || !strings.Contains(p.stderr.String(), `"link":"`) {
+		t.Errorf("the log should name the link by fingerprint only:\n%s", p.stderr.String())
+	}
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}

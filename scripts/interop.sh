@@ -60,6 +60,7 @@ echo "-- Go SDK"
 kill -TERM "$server"; wait "$server" || true
 
 grep -q '"structuredContent"' ts.out && grep -q '"created":2' ts.out && grep -q '"import_env_file"' inspector.out && grep -q 'interop/GO_TOKEN' go.out
+grep -q '"status":"waiting_for_user"' ts.out
 grep -q 'update_secret ok' ts-http.out && grep -q 'protocol: 2026-07-28' go-http.out && grep -q 'get_secret:' go-http.out
 if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out ts-http.out go-http.out http.log; then
   echo "FAIL: the value or the key appears in the output above" >&2

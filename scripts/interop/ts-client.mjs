@@ -24,6 +24,8 @@ const calls = [
   ['delete_secret', { id: 'interop/TOKEN' }],
   ['import_env_file', { prefix: 'interop/env/', dry_run: true }],
   ['import_env_file', { prefix: 'interop/env/' }],
+  // This client declares no URL elicitation: the link comes back at once.
+  ['request_secret_from_user', { name: 'interop/FROM_USER', description: 'typed by the user' }],
 ];
 for (const [name, a] of calls) {
   const r = await client.callTool({ name, arguments: a });
