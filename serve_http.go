@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -192,7 +193,8 @@ func newHTTPHandler(cfg config, clientCfg togetherapi.Config, logger zerolog.Log
 	}
 	mcpHTTP := server.NewStreamableHTTPServer(s,
 		server.WithStateLess(true),
-		server.WithStreamableHTTPLogger(nil),
+		// Its transport events go to the same log, not straight to stderr.
+		server.WithStreamableHTTPLogger(slog.New(slog.NewTextHandler(logger.With().Str("component", "mcp-http").Logger(), nil))),
 	)
 	return &httpHandler{
 		settings: cfg.http,
@@ -232,6 +234,16 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ev = ev.Str("caller", caller)
 		}
 		ev.Msg("http request")
+	}()
+	defer func() {
+		// Runs before the log event above. A panic's value could hold anything, a key included: it is
+		// neither sent nor logged, unlike net/http's own recovery.
+		if p := recover(); p != nil {
+			h.logger.Error().Str("path", r.URL.Path).Msg("panic serving an HTTP request")
+			if sw.status == 0 {
+				writePlain(sw, http.StatusInternalServerError, "internal error")
+			}
+		}
 	}()
 
 	switch r.URL.Path {

@@ -29,6 +29,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -282,6 +283,8 @@ func (s *Server) listenLocked() error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    32 << 10,
+		// Connection errors go to the same log, never straight to stderr.
+		ErrorLog: log.New(s.cfg.Logger, "", 0),
 	}
 	srv := s.srv
 	go func() { _ = srv.Serve(ln) }()

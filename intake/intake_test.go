@@ -303,3 +303,17 @@ func TestANonLoopbackAddressMustBeChosen(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestAPanicWhileStoringShowsAndLogsNothingOfTheValue(t *testing.T) {
+	s, logs := newServer(t, intake.Config{})
+	tk, _ := s.Issue(intake.Request{Name: "A", Store: func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		panic("bug while storing " + canaryValue)
+	}})
+	code, page := submit(t, tk.URL, canaryValue, nil)
+	if code != http.StatusInternalServerError || strings.Contains(page, canaryValue) || strings.Contains(logs.String(), canaryValue) {
+		t.Errorf("%d\n%s\n%s", code, page, logs.String())
+	}
+	if !strings.Contains(logs.String(), "intake page panicked") {
+		t.Errorf("the panic was not logged:\n%s", logs.String())
+	}
+}

@@ -23,6 +23,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 
+	defer func() {
+		// A panic's value could hold anything, the submitted value
+		// included: it is neither shown nor logged, unlike net/http's own
+		// recovery, which would log it.
+		if p := recover(); p != nil {
+			s.cfg.Logger.Error().Str("link", s.linkFingerprint(r)).Msg("intake page panicked")
+			s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "The page failed. Nothing may have been stored: ask your assistant to check with get_secret."})
+		}
+	}()
 	status := s.serve(w, r)
 	s.cfg.Logger.Info().Str("method", r.Method).Int("status", status).Str("link", s.linkFingerprint(r)).Msg("intake request")
 }
@@ -110,12 +119,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	t.storing = true
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		t.storing = false
+		s.mu.Unlock()
+	}()
 
 	secret, err := t.req.Store(r.Context(), value)
-
-	s.mu.Lock()
-	t.storing = false
-	s.mu.Unlock()
 	if err != nil {
 		scrub := append(togetherapi.Scrubber{value}, s.cfg.Redact...)
 		msg := scrub.Scrub(err.Error())
