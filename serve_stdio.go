@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
+	"sync"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linecap"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -21,6 +26,10 @@ import (
 const (
 	stdioWorkers = 100
 	stdioQueue   = 2000
+	// maxStdinLine bounds one message on stdin: the largest tool call
+	// (448 KiB of arguments) with room to spare. A longer line is dropped
+	// as it streams by and answered with an error, so it costs no memory.
+	maxStdinLine = 4 << 20
 )
 
 // serveStdio serves one agent on stdin and stdout with the operator's key,
@@ -78,6 +87,14 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
 		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", cfg.envFiles).Msg("serving MCP on stdio")
 
+	// Responses, notifications and the answers to dropped lines share
+	// stdout; each is written whole.
+	out := &lockedWriter{w: stdout}
+	in := linecap.NewReader(stdin, maxStdinLine, func(id json.RawMessage, size int64) {
+		logger.Warn().Int64("bytes", size).Msg("dropped a message over the size limit")
+		_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"the message is %d bytes, more than the %d this server reads, so nothing was done; keep arguments small (a secret value may be at most %d bytes)"}}`+"\n",
+			id, mcp.INVALID_REQUEST, size, maxStdinLine, togetherapi.ValueMaxBytes)
+	})
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
 	// mcp-go runs tools/call on 5 workers behind a queue of 100, and blocks
@@ -85,11 +102,24 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	// mostly waits on the network, so run many at once and queue plenty.
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	server.WithQueueSize(stdioQueue)(stdio)
-	err = stdio.Listen(ctx, stdin, stdout)
+	err = stdio.Listen(ctx, in, out)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error().Err(err).Msg("stdio server stopped")
 		return 1
 	}
 	logger.Info().Msg("stopped")
 	return 0
+}
+
+// lockedWriter makes each Write whole with respect to the others. mcp-go
+// writes each message with one Write.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1048,4 +1049,38 @@ func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 		t.Errorf("the log should name the link by fingerprint only:\n%s", p.stderr.String())
 	}
 	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+}
+
+func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	// 50 MB in one line, the id after the arguments as the TypeScript SDK
+	// writes it.
+	huge := `{"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"HUGE","value":"` +
+		strings.Repeat("v", 50<<20) + `"}},"jsonrpc":"2.0","id":77}`
+	p.send(t, huge)
+	msg := p.response(t, 77)
+	b, _ := json.Marshal(msg)
+	if !strings.Contains(string(b), `"code":-32600`) || !strings.Contains(string(b), "more than the 4194304 this server reads") {
+		t.Errorf("response = %.400s", b)
+	}
+	if api.Len() != 0 {
+		t.Error("the huge call was sent to Together")
+	}
+	// Still serving.
+	p.send(t, createCall(78, "SMALL"))
+	if res := p.response(t, 78)["result"].(map[string]any); res["isError"] == true {
+		t.Errorf("after a huge message: %v", res)
+	}
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if kb > 64<<10 {
+				t.Errorf("peak RSS %d MB for a 50 MB message; it should not be read whole", kb>>10)
+			}
+			t.Logf("peak RSS after a 50 MB message: %d MB", kb>>10)
+		}
+	}
+	p.exit(t)
 }
