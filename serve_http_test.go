@@ -325,13 +325,11 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 			statuses <- resp
 		}()
 	}
-	var busy []*http.Response
 	for range 6 {
 		r := <-statuses
 		if r == nil || r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
 			t.Fatalf("beyond the cap: %+v", r)
 		}
-		busy = append(busy, r)
 	}
 	close(gate)
 	for range 4 {

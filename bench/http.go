@@ -20,10 +20,9 @@ type httpContender struct {
 	args func(addr string) []string
 	path string
 
-	lat              []time.Duration
-	tput32, tput256  []float64
-	rss256           int64
-	lastErr, samples int
+	lat             []time.Duration
+	tput32, tput256 []float64
+	rss256          int64
 }
 
 // httpBench measures the HTTP contenders side by side, in interleaved
