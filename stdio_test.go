@@ -898,7 +898,8 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 	var replicas []*proc
 	var targets []*url.URL
 	for range 2 {
-		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--allow-delete")
+		// The operator's own key is set, and must never be used for a caller.
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
 		replicas = append(replicas, p)
 		u, _ := url.Parse(base)
 		targets = append(targets, u)
@@ -955,6 +956,11 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 	}
 	if hits[0].Load() < 3 || hits[1].Load() < 3 {
 		t.Errorf("the proxy sent %d and %d requests to the replicas; want both used", hits[0].Load(), hits[1].Load())
+	}
+	for _, seen := range api.requests() {
+		if !strings.HasPrefix(seen, key+" ") {
+			t.Errorf("a request reached Together without the caller's key: %q", seen)
+		}
 	}
 	for _, p := range replicas {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
