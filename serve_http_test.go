@@ -96,7 +96,14 @@ func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
 // version ("" for the client's newest).
 func (hh *httpHarness) mcpClient(t *testing.T, key, version string) *client.Client {
 	t.Helper()
-	tr, err := transport.NewStreamableHTTP(hh.srv.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
+	return httpClient(t, hh.srv.URL+"/mcp", key, version)
+}
+
+// httpClient is mcp-go's streamable HTTP client at url, initialized, sending
+// key as a bearer token and speaking version ("" for its newest).
+func httpClient(t *testing.T, url, key, version string) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -919,22 +919,8 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 
 	const key = "CANARYKEY-replicated-42"
 	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
-		tr, err := transport.NewStreamableHTTP(proxy.URL+"/mcp", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var opts []client.ClientOption
-		if version != "" {
-			opts = append(opts, client.WithProtocolVersion(version))
-		}
-		c := client.NewClient(tr, opts...)
+		c := httpClient(t, proxy.URL+"/mcp", key, version)
 		ctx := t.Context()
-		if err := c.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Initialize(ctx, mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "rr", Version: "1"}}}); err != nil {
-			t.Fatalf("initialize %q: %v", version, err)
-		}
 		name := "REPLICATED_" + strings.ReplaceAll(version, "-", "")
 		for _, step := range []struct {
 			tool string
