@@ -324,3 +324,24 @@ func TestAListThatIsNotFoundPointsAtTheBaseURL(t *testing.T) {
 		t.Errorf("list_secrets on a 404 = %s", encoded(t, r))
 	}
 }
+
+func TestAListOfALargeAccountIsCutAndSaysHowToNarrowIt(t *testing.T) {
+	h := newHarness(t, nil)
+	for i := range 205 {
+		if r := h.call(t, "create_secret", map[string]any{"name": fmt.Sprintf("team/app-%03d", i), "value": canaryValue}); r.IsError {
+			t.Fatal(resultText(t, r))
+		}
+	}
+	res := h.call(t, "list_secrets", nil)
+	got := structured(t, res)
+	if got["count"] != 200.0 || got["total"] != 205.0 || got["truncated"] != true || len(got["secrets"].([]any)) != 200 {
+		t.Fatalf("count %v total %v truncated %v", got["count"], got["total"], got["truncated"])
+	}
+	if !strings.Contains(encoded(t, res), "Narrow the list with name_prefix") {
+		t.Error("the cut list does not say how to narrow it")
+	}
+	narrow := structured(t, h.call(t, "list_secrets", map[string]any{"name_prefix": "team/app-20"}))
+	if narrow["count"] != 5.0 || narrow["truncated"] != nil {
+		t.Errorf("narrowed list: %v", narrow)
+	}
+}

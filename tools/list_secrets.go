@@ -11,6 +11,10 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
+// maxListed bounds the secrets one result holds, so that a large account
+// cannot flood the agent's context; a name_prefix narrows the rest.
+const maxListed = 200
+
 var listSecretsSchema = json.RawMessage(fmt.Sprintf(`{
   "type": "object",
   "properties": {
@@ -25,7 +29,9 @@ var listSecretsOutputSchema = json.RawMessage(`{
   "type": "object",
   "properties": {
     "secrets": {"type": "array", "items": ` + string(secretItemSchema) + `},
-    "count": {"type": "integer"}
+    "count": {"type": "integer"},
+    "total": {"type": "integer"},
+    "truncated": {"type": "boolean"}
   },
   "required": ["secrets", "count"]
 }`)
@@ -39,10 +45,13 @@ func (t *toolset) listSecrets() tool {
 	return tool{def: def, handle: t.handleListSecrets, byDefault: true}
 }
 
-// secretList is list_secrets' structured result.
+// secretList is list_secrets' structured result: Count secrets listed, of
+// Total matching; Truncated when Total is more than one result holds.
 type secretList struct {
-	Secrets []togetherapi.Secret `json:"secrets"`
-	Count   int                  `json:"count"`
+	Secrets   []togetherapi.Secret `json:"secrets"`
+	Count     int                  `json:"count"`
+	Total     int                  `json:"total,omitempty"`
+	Truncated bool                 `json:"truncated,omitempty"`
 }
 
 func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
@@ -61,12 +70,23 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: "list secrets"}, err)
 	}
-	out := secretList{Secrets: make([]togetherapi.Secret, 0, len(all))}
+	out := secretList{Secrets: make([]togetherapi.Secret, 0, min(len(all), maxListed))}
+	total := 0
 	for _, s := range all {
 		if strings.HasPrefix(s.Name, prefix) {
-			out.Secrets = append(out.Secrets, s)
+			total++
+			if len(out.Secrets) < maxListed {
+				out.Secrets = append(out.Secrets, s)
+			}
 		}
 	}
 	out.Count = len(out.Secrets)
+	if total > out.Count {
+		out.Total, out.Truncated = total, true
+		res := structuredResult(out)
+		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf(
+			"Listed %d of %d secrets. Narrow the list with name_prefix, or use get_secret with a name.", out.Count, total)))
+		return res
+	}
 	return structuredResult(out)
 }
