@@ -79,6 +79,13 @@ func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
 		t.Run("protocol "+version, func(t *testing.T) {
 			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue}
 			h := newHarness(t, urlElicitationClient(e, version))
+			completed := make(chan string, 1)
+			h.mcp.OnNotification(func(n mcp.JSONRPCNotification) {
+				if n.Method == string(mcp.MethodNotificationElicitationComplete) {
+					b, _ := json.Marshal(n.Params)
+					completed <- string(b)
+				}
+			})
 			res := h.call(t, "request_secret_from_user", map[string]any{"name": "prod/HF_TOKEN", "description": "HF read token"})
 			if res.IsError {
 				t.Fatal(resultText(t, res))
@@ -92,7 +99,19 @@ func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
 				t.Error("Together did not receive the value")
 			}
 			if len(e.asked) != 1 || e.asked[0].Mode != mcp.ElicitationModeURL || !strings.HasPrefix(e.asked[0].URL, "http://127.0.0.1:") {
-				t.Errorf("elicitation = %+v", e.asked)
+				t.Fatalf("elicitation = %+v", e.asked)
+			}
+			// Before 2026-07-28, URL mode ends with notifications/elicitation/complete;
+			// from it on, the retried call's result is the end.
+			if version != "" {
+				select {
+				case got := <-completed:
+					if !strings.Contains(got, e.asked[0].ElicitationID) {
+						t.Errorf("completion for another elicitation: %s", got)
+					}
+				case <-time.After(2 * time.Second):
+					t.Error("no notifications/elicitation/complete")
+				}
 			}
 			e.mu.Lock()
 			page := e.page
