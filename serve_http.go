@@ -295,6 +295,14 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writePlain(sw, http.StatusBadRequest, "bad request: no query parameters are accepted; send the API key in the Authorization header")
 		return
 	}
+	if r.Method == http.MethodGet {
+		// Stateless: there is no session for a standing stream to serve,
+		// and one held open would take a request slot for nothing. The
+		// specification's answer for a server without one is 405.
+		sw.Header().Set("Allow", "POST, DELETE")
+		writePlain(sw, http.StatusMethodNotAllowed, "method not allowed: this server is stateless and offers no standing event stream; POST each message")
+		return
+	}
 
 	select {
 	case h.inFlight <- struct{}{}:

@@ -264,6 +264,11 @@ func TestHTTPGuards(t *testing.T) {
 		{name: "rebinding host", host: "attacker.example:80", headers: map[string]string{"Authorization": "Bearer k"}, status: 403},
 		{name: "10 MB body", headers: map[string]string{"Authorization": "Bearer k"}, body: strings.NewReader(strings.Repeat(" ", 10<<20) + initBody), status: 413},
 		{name: "10 MB chunked body", headers: map[string]string{"Authorization": "Bearer k"}, body: io.MultiReader(strings.NewReader(strings.Repeat(" ", 10<<20)), strings.NewReader(initBody)), status: 413},
+		{name: "no standing event stream", method: "GET", headers: map[string]string{"Authorization": "Bearer k", "Accept": "text/event-stream"}, status: 405, check: func(t *testing.T, r *http.Response) {
+			if r.Header.Get("Allow") != "POST, DELETE" {
+				t.Errorf("Allow = %q", r.Header.Get("Allow"))
+			}
+		}},
 		{name: "liveness needs no key", method: "GET", path: "/healthz", status: 200},
 		{name: "readiness needs no key", method: "GET", path: "/readyz", status: 200},
 		{name: "other paths", method: "GET", path: "/admin", status: 404},
