@@ -112,9 +112,12 @@ type Ticket struct {
 
 	// Guarded by srv.mu.
 	storing bool
-	state   string // "", "stored", "expired", "cancelled"
-	secret  *togetherapi.Secret
-	timer   *time.Timer
+	// endedWhileStoring is the end ("expired", "cancelled") that came while
+	// a submission was being stored; it takes effect only if that fails.
+	endedWhileStoring string
+	state             string // "", "stored", "expired", "cancelled"
+	secret            *togetherapi.Secret
+	timer             *time.Timer
 }
 
 // Wait returns the stored secret's metadata once the user has submitted a
@@ -317,6 +320,11 @@ func (s *Server) finish(t *Ticket, state string, secret *togetherapi.Secret) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t.state != "" {
+		return
+	}
+	if t.storing && state != "stored" {
+		// A value is on its way to Together: what it does decides.
+		t.endedWhileStoring = state
 		return
 	}
 	t.state, t.secret = state, secret

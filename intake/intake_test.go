@@ -317,3 +317,31 @@ func TestAPanicWhileStoringShowsAndLogsNothingOfTheValue(t *testing.T) {
 		t.Errorf("the panic was not logged:\n%s", logs.String())
 	}
 }
+
+func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
+	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
+	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: func(ctx context.Context, v togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		time.Sleep(300 * time.Millisecond) // Together is slow; the link expires meanwhile
+		return &togetherapi.Secret{ID: "sec-slow", Name: "SLOW"}, ctx.Err()
+	}})
+	if code, page := submit(t, tk.URL, canaryValue, nil); code != 200 || !strings.Contains(page, "was created") {
+		t.Fatalf("%d %s", code, page)
+	}
+	if got, err := tk.Wait(context.Background()); err != nil || got.ID != "sec-slow" {
+		t.Errorf("Wait = %+v, %v; want the stored secret, not an expiry", got, err)
+	}
+}
+
+func TestAFailedStoreAfterTheLinkExpiredLeavesItDead(t *testing.T) {
+	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
+	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		time.Sleep(300 * time.Millisecond)
+		return nil, errors.New("HTTP 500")
+	}})
+	if code, page := submit(t, tk.URL, canaryValue, nil); code != http.StatusGone || !strings.Contains(page, "Meanwhile the link expired") {
+		t.Fatalf("status %d: %s", code, page)
+	}
+	if _, err := tk.Wait(context.Background()); !errors.Is(err, intake.ErrExpired) {
+		t.Errorf("Wait = %v, want ErrExpired", err)
+	}
+}

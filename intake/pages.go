@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -119,16 +120,38 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	t.storing = true
 	s.mu.Unlock()
-	defer func() {
+	// release ends the attempt, and returns an end (expiry, cancellation)
+	// that came while it ran; that end takes effect unless the value was
+	// stored. A panic in Store is released too.
+	released := false
+	release := func() string {
 		s.mu.Lock()
-		t.storing = false
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		released, t.storing = true, false
+		ended := t.endedWhileStoring
+		t.endedWhileStoring = ""
+		return ended
+	}
+	defer func() {
+		if !released {
+			if ended := release(); ended != "" {
+				s.finish(t, ended, nil)
+			}
+		}
 	}()
 
-	secret, err := t.req.Store(r.Context(), value)
+	// Not the browser's context: a tab closed mid-store must not leave a
+	// create half-done. The client bounds the call with its own budget.
+	secret, err := t.req.Store(context.WithoutCancel(r.Context()), value)
+	ended := release()
 	if err != nil {
 		scrub := append(togetherapi.Scrubber{value}, s.cfg.Redact...)
 		msg := scrub.Scrub(err.Error())
+		if ended != "" {
+			s.finish(t, ended, nil)
+			return s.page(w, http.StatusGone, pageData{Title: "This link no longer works",
+				Message: "It could not be stored: " + msg + " Meanwhile the link " + ended + ": ask your assistant for a new one."})
+		}
 		return s.page(w, http.StatusBadGateway, s.formData(t, "It could not be stored: "+msg+" The link still works: try again, or ask your assistant for help."))
 	}
 	s.finish(t, "stored", secret)
