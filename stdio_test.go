@@ -99,10 +99,20 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
+	return startWithStderr(t, nil, env, args...)
+}
+
+// startWithStderr is start with the server's stderr sent to stderr instead
+// of to p.stderr, when it is not nil.
+func startWithStderr(t *testing.T, stderr io.Writer, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{lines: make(chan string, 100), done: make(chan struct{})}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	p.cmd.Stderr = &p.stderr
+	if stderr != nil {
+		p.cmd.Stderr = stderr
+	}
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -732,31 +742,8 @@ func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	p := &proc{lines: make(chan string, 100), done: make(chan struct{})}
-	p.cmd = exec.Command(binary)
-	p.cmd.Env = []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}
-	p.cmd.Stderr = w
-	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := startWithStderr(t, w, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 	w.Close()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
 	p.send(t, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
 	p.response(t, 0)
 	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)

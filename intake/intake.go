@@ -191,9 +191,6 @@ func New(cfg Config) (*Server, error) {
 		tombstones: map[[sha256.Size]byte]tombstone{}}, nil
 }
 
-// TTL returns how long links work.
-func (s *Server) TTL() time.Duration { return s.cfg.TTL }
-
 // Issue starts listening if need be, and returns a new one-time link for req.
 func (s *Server) Issue(req Request) (*Ticket, error) {
 	token := make([]byte, 32)
