@@ -87,7 +87,9 @@ var settings = []setting{
 	{"tls-key", "TOGETHER_SECRETS_TLS_KEY", "", "HTTP mode: the TLS certificate's private key file (PEM)"},
 	{"behind-tls-proxy", "TOGETHER_SECRETS_BEHIND_TLS_PROXY", "false", "HTTP mode: allow plain HTTP on a non-loopback address, because a proxy in front terminates TLS"},
 	{"allowed-origins", "TOGETHER_SECRETS_ALLOWED_ORIGINS", "", "HTTP mode: browser origins allowed to call, comma-separated full origins such as https://agents.example.com"},
+	{"allowed-hosts", "TOGETHER_SECRETS_ALLOWED_HOSTS", "", "HTTP mode: Host names a proxy in front may forward, comma-separated, such as mcp.example.com (loopback names are always served)"},
 	{"max-in-flight", "TOGETHER_SECRETS_MAX_IN_FLIGHT", strconv.Itoa(defaultMaxInFlight), "HTTP mode: requests served at once; more get 503 with Retry-After"},
+	{"max-connections", "TOGETHER_SECRETS_MAX_CONNECTIONS", strconv.Itoa(defaultMaxConnections), "HTTP mode: connections open at once, at least --max-in-flight; more wait to be accepted"},
 }
 
 func usage(w io.Writer) {
@@ -191,7 +193,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	behindProxy := fs.Bool("behind-tls-proxy", behindProxyEnv, "")
 	origins := fs.String("allowed-origins", env("TOGETHER_SECRETS_ALLOWED_ORIGINS", ""), "")
+	hosts := fs.String("allowed-hosts", env("TOGETHER_SECRETS_ALLOWED_HOSTS", ""), "")
 	maxInFlight := fs.String("max-in-flight", env("TOGETHER_SECRETS_MAX_IN_FLIGHT", strconv.Itoa(defaultMaxInFlight)), "")
+	maxConns := fs.String("max-connections", env("TOGETHER_SECRETS_MAX_CONNECTIONS", strconv.Itoa(defaultMaxConnections)), "")
 	showVersion := fs.Bool("version", false, "")
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
@@ -247,7 +251,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			cfg.envFiles = append(cfg.envFiles, f)
 		}
 	}
-	if cfg.http, err = parseHTTPSettings(*httpAddr, *tlsCert, *tlsKey, *behindProxy, *origins, *maxInFlight); err != nil {
+	if cfg.http, err = parseHTTPSettings(*httpAddr, *tlsCert, *tlsKey, *behindProxy, *origins, *hosts, *maxInFlight, *maxConns); err != nil {
 		return cfg, err
 	}
 	if cfg.http.addr != "" && len(cfg.envFiles) > 0 {

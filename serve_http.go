@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,14 @@ import (
 // Limits of HTTP mode.
 const (
 	defaultMaxInFlight = 256
+	// defaultMaxConnections bounds the open connections, apart from the
+	// requests being served, so callers that stall cannot hold every
+	// descriptor; beyond it, new connections wait to be accepted.
+	defaultMaxConnections = 1024
+	// bodyTimeout bounds reading one request's body. It is read before an
+	// in-flight slot is taken, so a caller who stalls holds only its own
+	// connection, and only this long.
+	bodyTimeout = 10 * time.Second
 	// maxRequestBody bounds a request: the largest tool call's arguments
 	// (448 KiB) and its JSON-RPC envelope.
 	maxRequestBody = 1 << 20
@@ -43,23 +52,44 @@ type httpSettings struct {
 	tlsKey         string
 	behindProxy    bool
 	allowedOrigins []string
+	// allowedHosts are the Host names, lower-case, that a proxy may
+	// forward; a loopback name is always allowed.
+	allowedHosts   []string
 	maxInFlight    int
+	maxConnections int
 	loopback       bool // addr is a loopback address
 	// Timeouts; their defaults are set by parseHTTPSettings, and tests
 	// shorten them.
-	readHeaderTimeout, idleTimeout time.Duration
+	readHeaderTimeout, bodyTimeout, idleTimeout time.Duration
 }
 
 // parseHTTPSettings checks the HTTP settings. A non-loopback address needs
 // TLS, or the explicit word that a proxy in front terminates it.
-func parseHTTPSettings(addr, cert, key string, behindProxy bool, origins, maxInFlight string) (httpSettings, error) {
+func parseHTTPSettings(addr, cert, key string, behindProxy bool, origins, hosts, maxInFlight, maxConnections string) (httpSettings, error) {
 	hs := httpSettings{addr: strings.TrimSpace(addr), tlsCert: cert, tlsKey: key, behindProxy: behindProxy,
-		readHeaderTimeout: 10 * time.Second, idleTimeout: 120 * time.Second}
+		readHeaderTimeout: 10 * time.Second, bodyTimeout: bodyTimeout, idleTimeout: 120 * time.Second}
 	n, err := strconv.Atoi(maxInFlight)
 	if err != nil || n < 1 || n > 100000 {
 		return hs, settingError("max-in-flight", "%q is not a whole number from 1 to 100000", maxInFlight)
 	}
 	hs.maxInFlight = n
+	if n, err = strconv.Atoi(maxConnections); err != nil || n < hs.maxInFlight || n > 1000000 {
+		return hs, settingError("max-connections", "%q is not a whole number from --max-in-flight (%d) to 1000000", maxConnections, hs.maxInFlight)
+	}
+	hs.maxConnections = n
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.ToLower(strings.TrimSpace(h)); h == "" {
+			continue
+		}
+		name := h
+		if hn, _, err := net.SplitHostPort(h); err == nil {
+			name = hn
+		}
+		if strings.ContainsAny(h, "/@?# ") || strings.Contains(h, "://") || strings.Trim(name, "[]") == "" {
+			return hs, settingError("allowed-hosts", "%q is not a host name such as mcp.example.com or mcp.example.com:8443", h)
+		}
+		hs.allowedHosts = append(hs.allowedHosts, h)
+	}
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o == "" {
 			continue
@@ -97,6 +127,34 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// hostAllowed reports whether a request's Host header may be served on a
+// connection to local: a loopback name always, a name listed in
+// --allowed-hosts always, and any other only when no list is set and the
+// connection did not come in on loopback, where a foreign name is the mark
+// of DNS rebinding.
+func (hs httpSettings) hostAllowed(host string, local net.Addr) bool {
+	host = strings.ToLower(host)
+	name := host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		name = hn
+	}
+	if isLoopbackHost(strings.Trim(name, "[]")) {
+		return true
+	}
+	for _, a := range hs.allowedHosts {
+		if a == host || a == name {
+			return true
+		}
+	}
+	if len(hs.allowedHosts) > 0 || hs.loopback {
+		return false
+	}
+	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return false
+	}
+	return true
+}
+
 // isLoopbackOrigin reports whether origin is http(s) on a loopback host.
 func isLoopbackOrigin(origin string) bool {
 	u, err := url.Parse(origin)
@@ -109,6 +167,8 @@ func httpAdvice(cfg config) tools.Advice {
 	a := advice(cfg)
 	a.KeySource = "the Authorization header your MCP client sends (Bearer and your Together API key)"
 	a.SetKey = "Send your Together API key as \"Authorization: Bearer <key>\" in the MCP client's configuration of this server."
+	a.RejectedKey = "put a current key from the Together dashboard (Settings > API keys) in the \"Authorization: Bearer <key>\" header " +
+		"that your MCP client sends to this server (its configuration of this server), then reconnect. Nothing on the server needs to change."
 	return a
 }
 
@@ -131,6 +191,7 @@ func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, lo
 		logger.Error().Msg(settingError("http", "cannot listen on %s: %v", cfg.http.addr, err).Error())
 		return 2
 	}
+	ln = newLimitListener(ln, cfg.http.maxConnections)
 	logger.Info().Str("version", buildVersion()).Str("addr", ln.Addr().String()).Bool("tls", cfg.http.tlsCert != "").
 		Bool("sandbox", cfg.sandbox).Strs("allowed_origins", cfg.http.allowedOrigins).Int("max_in_flight", cfg.http.maxInFlight).
 		Msg("serving MCP over streamable HTTP at /mcp")
@@ -149,8 +210,9 @@ func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, lo
 		return 1
 	case <-ctx.Done():
 	}
-	// Stop taking requests; let those in flight finish.
-	h.draining.Store(true)
+	// Stop taking requests; let those in flight finish, but end any body
+	// still being read: its caller may never finish sending it.
+	h.drain()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.timeout+5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -158,6 +220,13 @@ func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, lo
 	}
 	logger.Info().Msg("stopped")
 	return 0
+}
+
+// drain marks the server as stopping: /readyz fails, and every request
+// body still being read ends now with 503.
+func (h *httpHandler) drain() {
+	h.draining.Store(true)
+	h.reading.cutAll()
 }
 
 // httpHandler is HTTP mode's handler: guards, then MCP with the caller's key.
@@ -168,6 +237,7 @@ type httpHandler struct {
 	logger   zerolog.Logger
 	inFlight chan struct{}
 	draining atomic.Bool
+	reading  bodyReads
 }
 
 func newHTTPHandler(cfg config, clientCfg togetherapi.Config, logger zerolog.Logger) (*httpHandler, error) {
@@ -193,6 +263,9 @@ func newHTTPHandler(cfg config, clientCfg togetherapi.Config, logger zerolog.Log
 	}
 	mcpHTTP := server.NewStreamableHTTPServer(s,
 		server.WithStateLess(true),
+		// This server checks Host itself, with --allowed-hosts for a proxy
+		// in front and refusals that say what to change.
+		server.WithDisableLocalhostProtection(true),
 		// Its transport events go to the same log, not straight to stderr.
 		server.WithStreamableHTTPLogger(slog.New(slog.NewTextHandler(logger.With().Str("component", "mcp-http").Logger(), nil))),
 	)
@@ -222,7 +295,7 @@ func (h *httpHandler) server(cfg config) *http.Server {
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	caller := ""
+	var caller string
 	defer func() {
 		// One event per request; never the key, at most its fingerprint.
 		ev := h.logger.Info()
@@ -263,94 +336,163 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Against DNS rebinding: on a loopback address, only a loopback name
-	// may be asked for.
-	if h.settings.loopback {
-		host, _, err := net.SplitHostPort(r.Host)
-		if err != nil {
-			host = r.Host
-		}
-		if !isLoopbackHost(strings.Trim(host, "[]")) {
-			writePlain(sw, http.StatusForbidden, "forbidden: this server answers only to localhost")
-			return
-		}
+	caller = h.serveMCP(sw, r)
+}
+
+// serveMCP guards /mcp and serves it, returning the caller's fingerprint
+// once a key was read. The order matters: cheap refusals first, then the
+// body is read in full under its own deadline, and only then is an
+// in-flight slot taken, so a caller who stalls holds no slot.
+func (h *httpHandler) serveMCP(w http.ResponseWriter, r *http.Request) (caller string) {
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !h.settings.hostAllowed(r.Host, local) {
+		// Against DNS rebinding, and a proxy this server was not told of.
+		writePlain(w, http.StatusForbidden, fmt.Sprintf("forbidden: this server does not answer to the host %q; "+
+			"if a proxy forwards that name, add it to --allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS) on the server", r.Host))
+		return ""
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		switch {
 		case slices.Contains(h.settings.allowedOrigins, strings.ToLower(origin)):
-			h.cors(sw, origin)
+			h.cors(w, origin)
 			if r.Method == http.MethodOptions {
-				sw.WriteHeader(http.StatusNoContent)
-				return
+				w.WriteHeader(http.StatusNoContent)
+				return ""
 			}
 		case h.settings.loopback && isLoopbackOrigin(origin):
 			// A page served from this machine; no CORS headers, so a
 			// browser lets it call only from the same origin.
 		default:
-			writePlain(sw, http.StatusForbidden, "forbidden: origin not allowed")
-			return
+			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in --allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS) on the server")
+			return ""
 		}
 	}
 	if r.URL.RawQuery != "" {
-		writePlain(sw, http.StatusBadRequest, "bad request: no query parameters are accepted; send the API key in the Authorization header")
-		return
+		writePlain(w, http.StatusBadRequest, "bad request: no query parameters are accepted; send the API key in the Authorization header")
+		return ""
 	}
 	if r.Method == http.MethodGet {
 		// Stateless: there is no session for a standing stream to serve,
 		// and one held open would take a request slot for nothing. The
 		// specification's answer for a server without one is 405.
-		sw.Header().Set("Allow", "POST, DELETE")
-		writePlain(sw, http.StatusMethodNotAllowed, "method not allowed: this server is stateless and offers no standing event stream; POST each message")
-		return
+		w.Header().Set("Allow", "POST, DELETE")
+		writePlain(w, http.StatusMethodNotAllowed, "method not allowed: this server is stateless and offers no standing event stream; POST each message")
+		return ""
+	}
+	key, ok := bearerToken(r.Header.Get("Authorization"))
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="together-secrets-mcp"`)
+		writePlain(w, http.StatusUnauthorized, "unauthorized: send your Together API key in the header \"Authorization: Bearer <key>\", set in your MCP client's configuration of this server")
+		return ""
+	}
+	caller = fingerprint(key)
+	if r.Method == http.MethodPost {
+		if !h.readBody(w, r) {
+			return caller
+		}
 	}
 
 	select {
 	case h.inFlight <- struct{}{}:
 		defer func() { <-h.inFlight }()
 	default:
-		sw.Header().Set("Retry-After", "1")
-		writePlain(sw, http.StatusServiceUnavailable, "busy: too many requests in flight; retry in a second")
-		return
+		w.Header().Set("Retry-After", "1")
+		writePlain(w, http.StatusServiceUnavailable, "busy: too many requests in flight; retry in a second")
+		return caller
 	}
-
-	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if key = strings.TrimSpace(key); !ok || key == "" {
-		sw.Header().Set("WWW-Authenticate", `Bearer realm="together-secrets-mcp"`)
-		writePlain(sw, http.StatusUnauthorized, "unauthorized: send your Together API key as Authorization: Bearer <key>")
-		return
-	}
-	caller = fingerprint(key)
-
-	if r.Method == http.MethodPost {
-		switch {
-		case r.ContentLength > maxRequestBody:
-			writePlain(sw, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
-			return
-		case r.ContentLength >= 0:
-			// Its length is known and within the cap: mcp-go reads it.
-		default:
-			// Chunked: read it here, so an excess is a 413 and not a
-			// JSON-RPC parse error.
-			body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-			if err != nil {
-				writePlain(sw, http.StatusBadRequest, "bad request: the body could not be read")
-				return
-			}
-			if len(body) > maxRequestBody {
-				writePlain(sw, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-	}
-
 	apiKey := togetherapi.NewSensitive(key)
 	ctx := tools.WithDeps(r.Context(), tools.Deps{
 		Client: h.base.WithAPIKey(apiKey),
 		Redact: togetherapi.Scrubber{apiKey},
 		Caller: caller,
 	})
-	h.mcp.ServeHTTP(sw, r.WithContext(ctx))
+	h.mcp.ServeHTTP(w, r.WithContext(ctx))
+	return caller
+}
+
+// bearerToken reads a bearer token from an Authorization header. The
+// scheme is case-insensitive (RFC 7235); the token is not.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// readBody reads r's body whole, at most maxRequestBody bytes and within
+// the body deadline, and puts it back for mcp-go to read. It answers and
+// returns false when the body is too large, cannot be read in time, or the
+// server began to drain meanwhile: a drain ends every body still being
+// read at once, rather than waiting on a caller who stalls.
+func (h *httpHandler) readBody(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength > maxRequestBody {
+		writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+		return false
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(h.settings.bodyTimeout))
+	done := h.reading.add(rc)
+	if h.draining.Load() {
+		done()
+		w.Header().Set("Connection", "close")
+		writePlain(w, http.StatusServiceUnavailable, "shutting down: retry, and another replica will answer")
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	done()
+	switch {
+	case err != nil && h.draining.Load():
+		w.Header().Set("Connection", "close")
+		writePlain(w, http.StatusServiceUnavailable, "shutting down: retry, and another replica will answer")
+		return false
+	case err != nil:
+		w.Header().Set("Connection", "close")
+		writePlain(w, http.StatusRequestTimeout, fmt.Sprintf("request timeout: the body was not sent within %s", h.settings.bodyTimeout))
+		return false
+	case len(body) > maxRequestBody:
+		writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+		return false
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return true
+}
+
+// bodyReads are the requests whose bodies are being read, so that a drain
+// can end them at once.
+type bodyReads struct {
+	mu   sync.Mutex
+	next int
+	rcs  map[int]*http.ResponseController
+}
+
+// add records rc and returns the function that forgets it.
+func (b *bodyReads) add(rc *http.ResponseController) (done func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.rcs == nil {
+		b.rcs = map[int]*http.ResponseController{}
+	}
+	id := b.next
+	b.next++
+	b.rcs[id] = rc
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.rcs, id)
+	}
+}
+
+// cutAll makes every body being read fail now.
+func (b *bodyReads) cutAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, rc := range b.rcs {
+		_ = rc.SetReadDeadline(time.Now())
+	}
 }
 
 // cors sets the headers that let an allowed browser origin call.
@@ -411,4 +553,49 @@ func (w *statusWriter) code() int {
 		return http.StatusOK
 	}
 	return w.status
+}
+
+// limitListener accepts at most n connections at once; the rest wait in
+// the kernel's queue until one closes.
+type limitListener struct {
+	net.Listener
+	slots     chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func newLimitListener(ln net.Listener, n int) *limitListener {
+	return &limitListener{Listener: ln, slots: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// limitConn gives its slot back once, when closed.
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

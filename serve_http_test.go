@@ -498,3 +498,203 @@ func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// stalledPost opens a connection to addr and sends a POST to /mcp with its
+// headers and a bearer key, promising a body it never sends. It returns
+// the connection, from which the answer can be read.
+func stalledPost(t *testing.T, addr, host string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer stalled\r\nContent-Type: application/json\r\n"+
+		"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\":", host)
+	return conn
+}
+
+// statusOf reads the status code of the answer on conn, within d.
+func statusOf(t *testing.T, conn net.Conn, d time.Duration) int {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(d))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer within %s: %v", d, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
+	hh := newHTTPHarness(t, "--max-in-flight", "2")
+	hh.h.settings.bodyTimeout = 700 * time.Millisecond
+	addr := strings.TrimPrefix(hh.srv.URL, "http://")
+	var stalled []net.Conn
+	for range 6 {
+		stalled = append(stalled, stalledPost(t, addr, addr))
+	}
+	time.Sleep(100 * time.Millisecond) // their headers are read; their bodies never come
+	for i := range 3 {
+		resp, err := http.DefaultClient.Do(mcpRequest(t.Context(), hh.srv.URL+"/mcp", "k", listCall))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("call %d beside 6 stalled bodies and a cap of 2 in flight: status %d", i, resp.StatusCode)
+		}
+	}
+	for _, c := range stalled {
+		if got := statusOf(t, c, 3*time.Second); got != http.StatusRequestTimeout {
+			t.Errorf("a stalled body was answered %d, want 408 once its deadline passed", got)
+		}
+	}
+}
+
+func TestHTTPDrainEndsStalledBodiesAtOnce(t *testing.T) {
+	hh := newHTTPHarness(t)
+	addr := strings.TrimPrefix(hh.srv.URL, "http://")
+	c := stalledPost(t, addr, addr)
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	hh.h.drain()
+	if got := statusOf(t, c, 2*time.Second); got != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", got)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the drain waited %s on a stalled body; its deadline is %s", d, hh.h.settings.bodyTimeout)
+	}
+}
+
+func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
+	hh := newHTTPHarness(t)
+	for _, header := range []string{"Bearer k", "bearer k", "BEARER k", "  Bearer   k  "} {
+		req := mcpRequest(t.Context(), hh.srv.URL+"/mcp", "", listCall)
+		req.Header.Set("Authorization", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Authorization %q: status %d", header, resp.StatusCode)
+		}
+	}
+	for _, seen := range hh.api.requests() {
+		if !strings.HasPrefix(seen, "k ") {
+			t.Errorf("Together got the key %q, want k", seen)
+		}
+	}
+}
+
+func TestHTTPAllowedHostsLetAProxyOnTheSameHostForward(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		host    string
+		status  int
+		mention string
+	}{
+		{name: "a public name without the setting", host: "mcp.example.com", status: 403, mention: "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)"},
+		{name: "a listed name", args: []string{"--allowed-hosts", "mcp.example.com"}, host: "mcp.example.com", status: 200},
+		{name: "a listed name in other case with a port", args: []string{"--allowed-hosts", "MCP.example.com"}, host: "mcp.EXAMPLE.com:443", status: 200},
+		{name: "a listed name and port, another port", args: []string{"--allowed-hosts", "mcp.example.com:8443"}, host: "mcp.example.com:9999", status: 403},
+		{name: "an unlisted name beside a listed one", args: []string{"--allowed-hosts", "mcp.example.com"}, host: "evil.example", status: 403, mention: "\"evil.example\""},
+		{name: "loopback always", args: []string{"--allowed-hosts", "mcp.example.com"}, host: "localhost", status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hh := newHTTPHarness(t, tt.args...)
+			req := mcpRequest(t.Context(), hh.srv.URL+"/mcp", "k", listCall)
+			req.Host = tt.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.mention) {
+				t.Errorf("status %d, want %d, and a body naming %q: %s", resp.StatusCode, tt.status, tt.mention, b)
+			}
+			if tt.status == 403 && !strings.HasPrefix(string(b), "forbidden: ") {
+				t.Errorf("a refusal not in this server's words: %s", b)
+			}
+		})
+	}
+}
+
+func TestHTTPAllowedHostsAreChecked(t *testing.T) {
+	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
+		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
+			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := newLimitListener(ln, 2)
+	defer ll.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := ll.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted beyond the cap of 2")
+	case <-time.After(200 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(2 * time.Second):
+		t.Fatal("the third connection was not accepted once one closed")
+	}
+	second.Close()
+}
+
+func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
+	reject := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"message":"invalid api key"}}`)
+	}))
+	t.Cleanup(reject.Close)
+	cfg, err := parseConfig([]string{"--http", "127.0.0.1:0", "--base-url", reject.URL + "/v1"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHTTPHandler(cfg, togetherapi.Config{BaseURL: cfg.baseURL, Timeout: 5 * time.Second, MaxRetries: -1}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c := httpClient(t, srv.URL+"/mcp", "CANARYKEY-rejected", "")
+	res := callTool(t, c, "list_secrets", map[string]any{})
+	text := toolJSON(t, res)
+	if !res.IsError || !strings.Contains(text, `Authorization: Bearer \u003ckey\u003e`) || strings.Contains(text, "restart the server") {
+		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
+	}
+	assertClean(t, map[string]string{"result": text})
+}

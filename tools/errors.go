@@ -22,6 +22,10 @@ type Advice struct {
 	KeySource string
 	// SetKey says how to configure a key when there is none.
 	SetKey string
+	// RejectedKey says what to do when Together rejects the key, to the
+	// one who can change it: the operator of a stdio server, or the caller
+	// of an HTTP one.
+	RejectedKey string
 	// BaseURL names the API root setting, such as "TOGETHER_BASE_URL".
 	BaseURL string
 	// ReadOnly, Tools, AllowDelete and EnvFile name the settings that choose
@@ -38,6 +42,7 @@ func (a Advice) withDefaults() Advice {
 	}
 	def(&a.KeySource, "the configured API key")
 	def(&a.SetKey, "Configure a Together API key for this server, then restart it.")
+	def(&a.RejectedKey, fmt.Sprintf("check that %s holds a current key from the Together dashboard (Settings > API keys), then restart the server.", a.KeySource))
 	def(&a.BaseURL, "the API base URL setting")
 	def(&a.ReadOnly, "the read-only setting")
 	def(&a.Tools, "the tools setting")
@@ -183,7 +188,7 @@ func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, 
 	b.WriteString(". ")
 	switch {
 	case errors.Is(e, togetherapi.ErrUnauthorized):
-		fmt.Fprintf(&b, "The API key was rejected: check that %s holds a current key from the Together dashboard (Settings > API keys), then restart the server.", adv.KeySource)
+		b.WriteString("The API key was rejected: " + adv.RejectedKey)
 	case errors.Is(e, togetherapi.ErrForbidden):
 		b.WriteString("The API key is not allowed to manage secrets: use a key of a project with access to deployments.")
 	case errors.Is(e, togetherapi.ErrAlreadyExists):
