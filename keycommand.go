@@ -5,46 +5,68 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-// Bounds of a key command: what it may print, and how much of its stderr
-// an error shows.
+// Bounds of a key command: what it may print, how much of its stderr is
+// read, and how much of that an error shows.
 const (
-	maxKeyCommandOutput = 64 << 10
-	maxKeyCommandStderr = 2 << 10
-	defaultKeyTimeout   = 30 * time.Second
+	maxKeyCommandOutput  = 64 << 10
+	maxKeyCommandStderr  = 64 << 10
+	showKeyCommandStderr = 2 << 10
+	defaultKeyTimeout    = 30 * time.Second
+	// pipeGrace is how long, once the command has exited, its output may
+	// take to end: a child still holding a pipe after it is killed.
+	pipeGrace = 200 * time.Millisecond
 )
 
 // runKeyCommand runs line through the shell, the way git credential helpers
-// and AWS credential_process do, and returns its stdout, trimmed, as the
-// key. Its stdout is never shown; on failure the error gives the exit
-// status and the command's stderr, scrubbed of whatever stdout held. A
-// command that outlives timeout is killed with every process it started.
+// and AWS credential_process do, and returns the one line it printed on
+// stdout, trimmed, as the key. Its stdout is never shown; on failure the
+// error gives the exit status and the command's stderr, scrubbed of
+// whatever stdout held before it is cut. A command that outlives timeout is
+// killed with every process it started, and so is a child left holding its
+// output once it exits: the key is what it printed by then.
 func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (togetherapi.Sensitive, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := shellCommand(ctx, line)
 	stdout := &cappedBuffer{max: maxKeyCommandOutput}
 	stderr := &cappedBuffer{max: maxKeyCommandStderr}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Grandchildren that keep the pipes open must not keep start-up waiting.
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
-	defer clear(stdout.buf.Bytes())
+	defer stdout.clear()
+	err := runCapturing(cmd, stdout, stderr)
 
-	key := strings.TrimSpace(stdout.buf.String())
+	out := stdout.String()
+	key := strings.TrimSpace(out)
+	// Each line may be the key, and so may all of them together.
 	scrub := togetherapi.Scrubber{togetherapi.NewSensitive(key)}
+	lines := 0
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines++
+			if l != key {
+				scrub = append(scrub, togetherapi.NewSensitive(l))
+			}
+		}
+	}
 	detail := func() string {
-		msg := strings.Join(strings.Fields(scrub.Scrub(stderr.buf.String())), " ")
+		text, over := stderr.String(), stderr.Over()
+		if over {
+			// Its end may be part of a key, which no longer matches.
+			text = text[:max(len(text)-scrub.Reach(), 0)]
+		}
+		msg := scrub.Bounded(strings.Join(strings.Fields(scrub.Scrub(text)), " "), showKeyCommandStderr)
 		if msg == "" {
 			return ""
 		}
-		if stderr.over {
+		if over && !strings.HasSuffix(msg, "…") {
 			msg += " …"
 		}
 		return "; it said: " + msg
@@ -57,22 +79,82 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command failed with exit status %d%s", exitErr.ExitCode(), detail())
 	case err != nil:
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command could not run: %v%s", scrub.Scrub(err.Error()), detail())
-	case stdout.over:
+	case stdout.Over():
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed more than %d bytes; it should print only the API key", maxKeyCommandOutput)
 	case key == "":
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed nothing on stdout%s", detail())
 	}
+	if lines > 1 {
+		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %d non-empty lines on stdout, and a key is one line: "+
+			"make it print only the key (send notices to stderr, or pipe it through tail -n 1)", lines)
+	}
 	return togetherapi.NewSensitive(key), nil
 }
 
-// cappedBuffer keeps at most max bytes and notes that more came.
+// runCapturing runs cmd with its stdout and stderr read into the given
+// buffers. It returns when the command exits, not when its pipes close: a
+// child that keeps them open is killed with the command's process group
+// after a short grace, and what it wrote by then is kept.
+func runCapturing(cmd *exec.Cmd, stdout, stderr *cappedBuffer) error {
+	var readers [2]*os.File
+	var wg sync.WaitGroup
+	for i, buf := range []*cappedBuffer{stdout, stderr} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		readers[i] = r
+		if i == 0 {
+			cmd.Stdout = w
+		} else {
+			cmd.Stderr = w
+		}
+		defer w.Close()
+		wg.Go(func() { _, _ = io.Copy(buf, r) })
+	}
+	if err := cmd.Start(); err != nil {
+		cmd.Stdout.(*os.File).Close()
+		cmd.Stderr.(*os.File).Close()
+		wg.Wait()
+		return err
+	}
+	// Only the command holds the write ends now.
+	cmd.Stdout.(*os.File).Close()
+	cmd.Stderr.(*os.File).Close()
+	err := cmd.Wait()
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+		return err
+	case <-time.After(pipeGrace):
+	}
+	// Something the command started still holds its output.
+	killGroup(cmd)
+	for _, r := range readers {
+		_ = r.SetReadDeadline(time.Now().Add(pipeGrace))
+	}
+	select {
+	case <-drained:
+	case <-time.After(2 * pipeGrace):
+		// A pipe that cannot take a deadline: go on with what was read.
+	}
+	return err
+}
+
+// cappedBuffer keeps at most max bytes and notes that more came. It is
+// safe for one writer and other readers.
 type cappedBuffer struct {
+	mu   sync.Mutex
 	buf  bytes.Buffer
 	max  int
 	over bool
 }
 
 func (c *cappedBuffer) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	n := len(p)
 	if room := c.max - c.buf.Len(); n > room {
 		c.over = true
@@ -80,4 +162,23 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 	}
 	c.buf.Write(p)
 	return n, nil // all taken, so the command never blocks on a full pipe
+}
+
+func (c *cappedBuffer) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+func (c *cappedBuffer) Over() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.over
+}
+
+// clear overwrites what was read, which may be a key.
+func (c *cappedBuffer) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.buf.Bytes())
 }

@@ -369,8 +369,7 @@ func parseBool(flag, v string) (bool, error) {
 func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, err := parseConfig(args, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "together-secrets-mcp: %v\n", err)
-		return 2
+		return startupFailed(stderr, err)
 	}
 	switch cfg.command {
 	case "help":
@@ -385,6 +384,15 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	defer stop()
 	if cfg.command == "demo" {
 		return runDemo(ctx, stdout, stderr)
+	}
+	if cfg.keyCommand != "" && !cfg.sandbox && cfg.http.addr == "" {
+		// Before the log starts, so that its failure reads like every
+		// other start-up error.
+		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
+		if err != nil {
+			return startupFailed(stderr, settingError("api-key-command", "%v", err))
+		}
+		cfg.apiKey = key
 	}
 
 	// Log lines are written in the background, so no tool call waits on
@@ -410,9 +418,16 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 		clientCfg.MaxRetries = -1
 	}
 	if cfg.http.addr != "" {
-		return serveHTTP(ctx, cfg, clientCfg, logger)
+		return serveHTTP(ctx, cfg, clientCfg, logger, logOut)
 	}
-	return serveStdio(ctx, cfg, clientCfg, logger, stdin, stdout)
+	return serveStdio(ctx, cfg, clientCfg, logger, logOut, stdin, stdout)
+}
+
+// startupFailed writes a start-up error as one plain line, the same for
+// every setting and both transports, and returns the exit code for it.
+func startupFailed(w io.Writer, err error) int {
+	fmt.Fprintf(w, "together-secrets-mcp: %v\n", err)
+	return 2
 }
 
 // advice names this program's settings for the tools' error messages.

@@ -176,11 +176,10 @@ func httpAdvice(cfg config) tools.Advice {
 // with its caller's own key, until ctx is cancelled; then it stops taking
 // requests, lets those in flight finish within the call timeout, and
 // returns the exit code.
-func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger) int {
+func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger, errOut io.Writer) int {
 	h, err := newHTTPHandler(cfg, clientCfg, logger)
 	if err != nil {
-		logger.Error().Msg("together-secrets-mcp: " + err.Error())
-		return 2
+		return startupFailed(errOut, err)
 	}
 	if !cfg.apiKey.IsZero() || cfg.keyCommand != "" {
 		logger.Warn().Msg("HTTP mode uses each caller's own key; the server's key setting is ignored")
@@ -188,8 +187,7 @@ func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, lo
 	srv := h.server(cfg)
 	ln, err := net.Listen("tcp", cfg.http.addr)
 	if err != nil {
-		logger.Error().Msg(settingError("http", "cannot listen on %s: %v", cfg.http.addr, err).Error())
-		return 2
+		return startupFailed(errOut, settingError("http", "cannot listen on %s: %v", cfg.http.addr, err))
 	}
 	ln = newLimitListener(ln, cfg.http.maxConnections)
 	logger.Info().Str("version", buildVersion()).Str("addr", ln.Addr().String()).Bool("tls", cfg.http.tlsCert != "").

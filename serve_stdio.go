@@ -34,16 +34,7 @@ const (
 
 // serveStdio serves one agent on stdin and stdout with the operator's key,
 // until stdin ends or ctx is cancelled, and returns the exit code.
-func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger, stdin io.Reader, stdout io.Writer) int {
-	if cfg.keyCommand != "" && !cfg.sandbox {
-		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
-		if err != nil {
-			logger.Error().Msg(settingError("api-key-command", "%v", err).Error())
-			return 2
-		}
-		cfg.apiKey = key
-		clientCfg.APIKey = key
-	}
+func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
 	if cfg.sandbox {
 		sb := sandbox.New(sandbox.Options{})
 		clientCfg.BaseURL = sandbox.BaseURL
@@ -55,15 +46,13 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	}
 	client, err := togetherapi.New(clientCfg)
 	if err != nil {
-		logger.Error().Msg("together-secrets-mcp: " + err.Error())
-		return 2
+		return startupFailed(errOut, err)
 	}
 	intakeCfg := cfg.intake
 	intakeCfg.Sandbox, intakeCfg.Redact, intakeCfg.Logger = cfg.sandbox, togetherapi.Scrubber{cfg.apiKey}, logger.With().Str("component", "intake").Logger()
 	pages, err := intake.New(intakeCfg)
 	if err != nil {
-		logger.Error().Msg(settingError("intake-addr", "%v", err).Error())
-		return 2
+		return startupFailed(errOut, settingError("intake-addr", "%v", err))
 	}
 	defer pages.Close()
 	if host, _, _ := net.SplitHostPort(intakeCfg.Addr); intakeCfg.AllowNonLoopback && !isLoopbackHost(host) {
@@ -81,8 +70,7 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		EnvFiles: cfg.envFiles,
 	})
 	if err != nil {
-		logger.Error().Msg("together-secrets-mcp: " + err.Error())
-		return 2
+		return startupFailed(errOut, err)
 	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
 		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", cfg.envFiles).Msg("serving MCP on stdio")

@@ -797,6 +797,11 @@ func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
 }
 
 func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -806,10 +811,19 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{nil, []string{"TOGETHER_BASE_URL=http://api.example.test/v1"}, `--base-url (TOGETHER_BASE_URL): base URL "http://api.example.test/v1" is plain http`},
 		{[]string{"--log-level", "disabled"}, nil, `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "disabled" is not one of debug, info, warn, error`},
 		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
+		// Found once running: still one plain line, like the rest.
+		{[]string{"--api-key-command", "exit 3"}, nil, "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 3"},
+		{[]string{"--http", taken.Addr().String()}, nil, "--http (TOGETHER_SECRETS_HTTP): cannot listen on " + taken.Addr().String()},
 	} {
 		p := start(t, tc.env, tc.args...)
-		if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), tc.want) || strings.Contains(p.stderr.String(), "togetherapi:") {
-			t.Errorf("%v %v: exit %d, stderr %q", tc.args, tc.env, code, p.stderr.String())
+		code := p.waitExit(t)
+		stderr := p.stderr.String()
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "togetherapi:") {
+			t.Errorf("%v %v: exit %d, stderr %q", tc.args, tc.env, code, stderr)
+		}
+		// The error is a plain line of its own, not a log event.
+		if !strings.Contains(stderr, "\ntogether-secrets-mcp: "+tc.want) && !strings.HasPrefix(stderr, "together-secrets-mcp: "+tc.want) {
+			t.Errorf("%v: the start-up error is not a plain line: %q", tc.args, stderr)
 		}
 	}
 }

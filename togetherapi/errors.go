@@ -292,13 +292,7 @@ func tidy(s string) string {
 // was part of a word, so the cut text is scrubbed once more, and cut shorter
 // should that have lengthened it past the bound.
 func clean(scrub Scrubber, s string) string {
-	s = scrub.Scrub(tidy(scrub.Scrub(s)))
-	for n := maxMessageLen; ; n -= len(Redacted) {
-		c := scrub.Scrub(cutAt(s, max(n, 0)))
-		if len(c) <= maxMessageLen+len("…") || n <= 0 {
-			return c
-		}
-	}
+	return scrub.Bounded(tidy(scrub.Scrub(s)), maxMessageLen)
 }
 
 // cutAt bounds s to n bytes, on a rune boundary, marking the cut with "…".

@@ -40,6 +40,34 @@ func (s Scrubber) Scrub(text string) string {
 	return redact(text, spans)
 }
 
+// Bounded returns text scrubbed and cut to at most about n bytes, on a rune
+// boundary, with "…" marking a cut. It scrubs before it cuts, since a cut
+// could leave part of a sensitive string that no longer matches, and again
+// after, since a cut can make a whole token of part of a word; should that
+// lengthen the text past n, it cuts shorter. Every cut of text that may hold
+// a value or a key goes through here.
+func (s Scrubber) Bounded(text string, n int) string {
+	text = s.Scrub(text)
+	for m := n; ; m -= len(Redacted) {
+		c := s.Scrub(cutAt(text, max(m, 0)))
+		if len(c) <= n+len("…") || m <= 0 {
+			return c
+		}
+	}
+}
+
+// Reach is the most bytes any of s's strings can take in the spellings
+// Scrub reads (each byte escaped as \uXXXX, and quoted again up to
+// maxUnescape levels), plus a margin. Text cut from a longer stream can end
+// in part of one; dropping the last Reach bytes before scrubbing leaves none.
+func (s Scrubber) Reach() int {
+	longest := 0
+	for _, v := range s {
+		longest = max(longest, len(v.s))
+	}
+	return longest*(6<<maxUnescape) + 16
+}
+
 // Contained reports whether text holds any sensitive string, by the rule
 // Scrub removes them by.
 func (s Scrubber) Contained(text string) bool {
