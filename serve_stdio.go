@@ -30,6 +30,10 @@ const (
 	// (448 KiB of arguments) with room to spare. A longer line is dropped
 	// as it streams by and answered with an error, so it costs no memory.
 	maxStdinLine = 4 << 20
+	// maxPendingBytes bounds the requests read and not yet answered, in
+	// bytes, as stdioWorkers+stdioQueue bounds them in count: a request
+	// beyond either is answered "busy" at once.
+	maxPendingBytes = 16 << 20
 )
 
 // serveStdio serves one agent on stdin and stdout with the operator's key,
@@ -83,6 +87,21 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"the message is %d bytes, more than the %d this server reads, so nothing was done; keep arguments small (a secret value may be at most %d bytes)"}}`+"\n",
 			id, mcp.INVALID_REQUEST, size, maxStdinLine, togetherapi.ValueMaxBytes)
 	})
+	pending := linecap.NewPending(stdioWorkers+stdioQueue, maxPendingBytes)
+	in.Admit = func(line []byte) bool {
+		ok, id, n, size := pending.Admit(line)
+		if !ok {
+			logger.Warn().Int("pending", n).Int64("pending_bytes", size).Msg("answered a request busy: too many waiting")
+			_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"busy: %d requests (%d bytes) are waiting for an answer, the most this server holds, so nothing was done; send this again once earlier calls have answered"}}`+"\n",
+				id, busyCode, n, size)
+		}
+		return ok
+	}
+	// What mcp-go writes answers requests, and gives back their share.
+	answers := writerFunc(func(p []byte) (int, error) {
+		pending.Answered(p)
+		return out.Write(p)
+	})
 	stdio := server.NewStdioServer(s)
 	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
 	// mcp-go runs tools/call on 5 workers behind a queue of 100, and blocks
@@ -90,7 +109,7 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	// mostly waits on the network, so run many at once and queue plenty.
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	server.WithQueueSize(stdioQueue)(stdio)
-	err = stdio.Listen(ctx, in, out)
+	err = stdio.Listen(ctx, in, answers)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		logger.Error().Err(err).Msg("stdio server stopped")
 		return 1
@@ -98,6 +117,15 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	logger.Info().Msg("stopped")
 	return 0
 }
+
+// busyCode is the JSON-RPC error code of a request answered "busy": in the
+// range the specification leaves to servers.
+const busyCode = -32000
+
+// writerFunc is a function that is an io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // lockedWriter makes each Write whole with respect to the others. mcp-go
 // writes each message with one Write.

@@ -1147,3 +1147,70 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 	}
 	assertClean(t, map[string]string{"stderr": p.stderr.String()})
 }
+
+// peakRSS is the process's peak resident set, in MiB.
+func peakRSS(t *testing.T, pid int) int {
+	t.Helper()
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return kb >> 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
+	arrived := make(chan struct{}, stdioWorkers)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	p := initialized(t, api.URL)
+	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
+	// Every worker busy on a call that hangs.
+	for i := range stdioWorkers {
+		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
+	}
+	for range stdioWorkers {
+		<-arrived
+	}
+	// Then 40 calls of 3.9 MiB each, which would wait in the queue.
+	const n, size = 40, 3900 << 10
+	big := strings.Repeat("v", size)
+	for i := range n {
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
+	}
+	// At most 16 MiB of them may wait, four; the rest are answered at once.
+	want := n - maxPendingBytes/size
+	busy := 0
+	timeout := time.After(10 * time.Second)
+	for busy < want {
+		select {
+		case line := <-p.lines:
+			if strings.Contains(line, `"code":-32000`) && strings.Contains(line, "busy: ") && strings.Contains(line, "nothing was done") {
+				busy++
+			}
+		case <-timeout:
+			t.Fatalf("%d of %d queued calls were answered busy within 10s, want %d", busy, n, want)
+		}
+	}
+	rss := peakRSS(t, p.cmd.Process.Pid)
+	t.Logf("peak RSS with %d workers busy and %d calls of 3.9 MiB sent: %d MiB", stdioWorkers, n, rss)
+	if rss > 150 {
+		t.Errorf("peak RSS %d MiB: queued messages are not bounded", rss)
+	}
+	// Still reading; and end of input ends it all, the calls waiting too.
+	p.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	go func() {
+		for range p.lines { // the hanging calls' answers, once cancelled
+		}
+	}()
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+}

@@ -18,6 +18,10 @@ type Reader struct {
 	r      io.Reader
 	max    int
 	tooBig func(id json.RawMessage, size int64)
+	// Admit, when set, is asked about each whole line within the cap
+	// before it is passed on; a line it refuses is dropped, and Admit
+	// answers it.
+	Admit func(line []byte) bool
 
 	line    []byte // the line being read, while it is within the cap
 	out     []byte // complete lines ready to be read
@@ -80,9 +84,12 @@ func (c *Reader) feed(b []byte) {
 		if i < 0 {
 			continue
 		}
-		if c.dropped {
+		switch {
+		case c.dropped:
 			c.finishDropped()
-		} else {
+		case c.Admit != nil && !c.Admit(c.line):
+			c.line = nil
+		default:
 			c.out = append(c.out, c.line...)
 			c.line = c.line[:0]
 		}
