@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -53,7 +54,8 @@ type config struct {
 	logFormat         string
 	sandbox           bool
 	tools             tools.Selection
-	envFiles          []string // dotenv files import_env_file may read
+	envFiles          []envfile.Source // dotenv files import_env_file may read
+	envFileNotes      []string         // what start-up made of them, to log
 	command           string   // "" to serve, or "demo"
 	http              httpSettings
 	intake            intake.Config // the one-time value page (stdio)
@@ -244,11 +246,16 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 	}
 	for _, f := range envFiles {
-		if err := envfile.Check(f); err != nil {
+		src, err := envfile.Open(f)
+		if err != nil {
 			return cfg, settingError("env-file", "cannot use %s as a dotenv file: %v", f, err)
 		}
-		if !slices.Contains(cfg.envFiles, f) {
-			cfg.envFiles = append(cfg.envFiles, f)
+		if !filepath.IsAbs(f) {
+			cfg.envFileNotes = append(cfg.envFileNotes, fmt.Sprintf("--env-file %s is a relative path, taken as %s from the directory the server started in; "+
+				"an absolute path does not depend on where a host starts the server", f, src.Path))
+		}
+		if !slices.ContainsFunc(cfg.envFiles, func(s envfile.Source) bool { return s.Path == src.Path }) {
+			cfg.envFiles = append(cfg.envFiles, src)
 		}
 	}
 	if cfg.http, err = parseHTTPSettings(*httpAddr, *tlsCert, *tlsKey, *behindProxy, *origins, *hosts, *maxInFlight, *maxConns); err != nil {

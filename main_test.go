@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -87,12 +88,12 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		}},
 		{name: "env files from flags win", args: []string{"--env-file", keyFile, "--env-file", emptyFile, "--env-file", keyFile},
 			env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": "/nonexistent"}, check: func(t *testing.T, c config) {
-				if strings.Join(c.envFiles, ",") != keyFile+","+emptyFile || !c.tools.EnvFiles {
+				if paths(c.envFiles) != keyFile+","+emptyFile || !c.tools.EnvFiles {
 					t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
 				}
 			}},
 		{name: "env files from the environment", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": " " + keyFile + " , " + emptyFile}, check: func(t *testing.T, c config) {
-			if strings.Join(c.envFiles, ",") != keyFile+","+emptyFile {
+			if paths(c.envFiles) != keyFile+","+emptyFile {
 				t.Errorf("env files = %v", c.envFiles)
 			}
 		}},
@@ -101,7 +102,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
 			}
 		}},
-		{name: "missing env file", args: []string{"--env-file", "/nonexistent/.env"}, wantErr: "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file: open /nonexistent/.env: no such file"},
+		{name: "missing env file", args: []string{"--env-file", "/nonexistent/.env"}, wantErr: "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file: /nonexistent/.env: file does not exist"},
 		{name: "env file that is a directory", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": os.TempDir()}, wantErr: "is not a regular file"},
 		{name: "import named without env files", args: []string{"--tools", "import_env_file"}, wantErr: "--tools (TOGETHER_SECRETS_TOOLS): tool \"import_env_file\" reads dotenv files, and none is configured"},
 		{name: "public intake page without the word for it", args: []string{"--intake-addr", "0.0.0.0:8765"}, wantErr: "--intake-addr (TOGETHER_SECRETS_INTAKE_ADDR): 0.0.0.0:8765 is not a loopback address"},
@@ -182,4 +183,13 @@ func TestHelpListsEverySettingAndItsVariable(t *testing.T) {
 			t.Errorf("help lacks %s / --%s:\n%s", s.env, s.flag, b.String())
 		}
 	}
+}
+
+// paths lists the configured env files' paths, comma-separated.
+func paths(files []envfile.Source) string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Path)
+	}
+	return strings.Join(out, ",")
 }

@@ -30,9 +30,12 @@ const (
 	// (448 KiB of arguments) with room to spare. A longer line is dropped
 	// as it streams by and answered with an error, so it costs no memory.
 	maxStdinLine = 4 << 20
-	// maxPendingBytes bounds the requests read and not yet answered, in
-	// bytes, as stdioWorkers+stdioQueue bounds them in count: a request
-	// beyond either is answered "busy" at once.
+	// maxPending and maxPendingBytes bound the requests read and not yet
+	// answered, in count and in bytes: a request beyond either is answered
+	// "busy" at once. Tool calls beyond the queue already hold up reading,
+	// which is their back-pressure; the count bounds the other requests,
+	// which mcp-go serves each on a goroutine of its own.
+	maxPending      = 10000
 	maxPendingBytes = 16 << 20
 )
 
@@ -76,8 +79,15 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	if err != nil {
 		return startupFailed(errOut, err)
 	}
+	var envFiles []string
+	for _, f := range cfg.envFiles {
+		envFiles = append(envFiles, f.Path)
+	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
-		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", cfg.envFiles).Msg("serving MCP on stdio")
+		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
+	for _, note := range cfg.envFileNotes {
+		logger.Warn().Msg(note)
+	}
 
 	// Responses, notifications and the answers to dropped lines share
 	// stdout; each is written whole.
@@ -87,7 +97,7 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"the message is %d bytes, more than the %d this server reads, so nothing was done; keep arguments small (a secret value may be at most %d bytes)"}}`+"\n",
 			id, mcp.INVALID_REQUEST, size, maxStdinLine, togetherapi.ValueMaxBytes)
 	})
-	pending := linecap.NewPending(stdioWorkers+stdioQueue, maxPendingBytes)
+	pending := linecap.NewPending(maxPending, maxPendingBytes)
 	in.Admit = func(line []byte) bool {
 		ok, id, n, size := pending.Admit(line)
 		if !ok {

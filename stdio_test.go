@@ -831,7 +831,7 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, ".env.production")
-	body := "export HF_TOKEN=" + e2eValue + "-hf\nOPENAI_KEY='" + e2eValue + "-openai'\nEMPTY=\n"
+	body := "export HF_TOKEN='" + e2eValue + "-hf'\nOPENAI_KEY='" + e2eValue + "-openai'\nEMPTY=\n"
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

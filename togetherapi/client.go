@@ -206,7 +206,11 @@ func isLoopback(host string) bool {
 // context with [WithCallInfo] to have the client fill it in, the way
 // net/http/httptrace reports on a request.
 type CallInfo struct {
-	// Attempts is how many HTTP requests were sent.
+	// Requests is how many HTTP requests were sent, retries included.
+	Requests int
+	// Attempts is the most tries any one request took: 1 when none was
+	// retried. A lookup and the change it leads to are two requests of one
+	// attempt each.
 	Attempts int
 	// StatusCode is the status of the last response, 0 when none came.
 	StatusCode int

@@ -76,7 +76,8 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 	op.scrub = append(op.scrub, c.key)
 	info := callInfoFrom(ctx)
 	for attempt := 1; ; attempt++ {
-		info.Attempts++
+		info.Requests++
+		info.Attempts = max(info.Attempts, attempt)
 		ex := c.send(ctx, op)
 		info.StatusCode = ex.status
 		info.RequestID = requestID(ex.header)

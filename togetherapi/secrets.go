@@ -238,10 +238,10 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 // retried within do), which may be meeting its own first copy.
 func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool) (*Secret, error) {
 	info := callInfoFrom(ctx)
-	before := info.Attempts
+	before := info.Requests
 	resp, err := c.do(ctx, op)
 	if err != nil {
-		if errors.Is(err, ErrAlreadyExists) && (resent || info.Attempts-before > 1) {
+		if errors.Is(err, ErrAlreadyExists) && (resent || info.Requests-before > 1) {
 			return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
 		}
 		return nil, err
@@ -574,9 +574,9 @@ func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, er
 		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
 	}
 	info := callInfoFrom(ctx)
-	before := info.Attempts
+	before := info.Requests
 	_, err = c.do(ctx, call{method: http.MethodDelete, path: secretPath(current.ID), idempotent: true})
-	if errors.Is(err, ErrNotFound) && info.Attempts-before > 1 {
+	if errors.Is(err, ErrNotFound) && info.Requests-before > 1 {
 		// It was there when resolved; an earlier attempt whose answer was
 		// lost must have deleted it.
 		info.Resolution = "an earlier attempt's answer was lost, and the retry found the secret already gone, so it was deleted"

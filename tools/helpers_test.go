@@ -22,6 +22,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -133,6 +134,10 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	if err := os.WriteFile(h.envFile, []byte("# written by each test\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	envSource, err := envfile.Open(h.envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.intake, err = intake.New(intake.Config{Redact: togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)}, Logger: zerolog.New(h.logs), Grace: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +145,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	t.Cleanup(func() { _ = h.intake.Close() })
 	s, err := tools.NewServer(tools.Config{
 		Intake:   h.intake,
-		EnvFiles: []string{h.envFile},
+		EnvFiles: []envfile.Source{envSource},
 		Client:   api,
 		Version:  "test",
 		Redact:   togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},

@@ -24,11 +24,12 @@ const (
 
 // importEnvFileSchema lists the configured files as the only values "file"
 // may take, so the agent sees what it may read and can name nothing else.
-func importEnvFileSchema(files []string) json.RawMessage {
-	enum, _ := json.Marshal(files)
-	if len(files) == 0 {
-		enum = []byte("[]")
+func importEnvFileSchema(files []envfile.Source) json.RawMessage {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = f.Path
 	}
+	enum, _ := json.Marshal(paths)
 	return json.RawMessage(fmt.Sprintf(`{
   "type": "object",
   "properties": {
@@ -50,9 +51,10 @@ var importEnvFileOutputSchema = json.RawMessage(`{
     "file": {"type": "string"},
     "dry_run": {"type": "boolean"},
     "results": {"type": "array", "items": {"type": "object", "properties": {
-      "key": {"type": "string"}, "name": {"type": "string"}, "outcome": {"type": "string"},
+      "key": {"type": "string"}, "name": {"type": "string"}, "line": {"type": "integer"}, "outcome": {"type": "string"},
       "reason": {"type": "string"}, "note": {"type": "string"}, "secret": ` + string(secretItemSchema) + `
-    }, "required": ["key", "outcome"]}},
+    }, "required": ["outcome"]}},
+    "file_keys": {"type": "array", "items": {"type": "string"}},
     "counts": {"type": "object", "additionalProperties": {"type": "integer"}}
   },
   "required": ["file", "dry_run", "results", "counts"]
@@ -75,15 +77,17 @@ const (
 	keyReplaced     = "replaced"
 	keySkipped      = "skipped"
 	keyMissing      = "missing"
+	keyInvalid      = "invalid"
 	keyFailed       = "failed"
 	keyWouldCreate  = "would_create"
 	keyWouldReplace = "would_replace"
 )
 
-// keyResult is what happened to one key.
+// keyResult is what happened to one key, or to one line that assigns none.
 type keyResult struct {
-	Key     string              `json:"key"`
+	Key     string              `json:"key,omitempty"`
 	Name    string              `json:"name,omitempty"`
+	Line    int                 `json:"line,omitempty"`
 	Outcome string              `json:"outcome"`
 	Reason  string              `json:"reason,omitempty"`
 	Note    string              `json:"note,omitempty"`
@@ -93,15 +97,17 @@ type keyResult struct {
 
 // importResult is import_env_file's structured result.
 type importResult struct {
-	File    string         `json:"file"`
-	DryRun  bool           `json:"dry_run"`
-	Results []keyResult    `json:"results"`
-	Counts  map[string]int `json:"counts"`
+	File    string      `json:"file"`
+	DryRun  bool        `json:"dry_run"`
+	Results []keyResult `json:"results"`
+	// FileKeys are the file's keys, when a key asked for is missing.
+	FileKeys []string       `json:"file_keys,omitempty"`
+	Counts   map[string]int `json:"counts"`
 }
 
 // importRequest is import_env_file's arguments, checked.
 type importRequest struct {
-	file              string
+	file              envfile.Source
 	keys              []string // nil for all
 	prefix            string
 	overwrite, dryRun bool
@@ -113,23 +119,34 @@ func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
 	if err != nil {
 		return out, err
 	}
+	var paths []string
+	for _, f := range t.cfg.EnvFiles {
+		paths = append(paths, f.Path)
+	}
 	file, ok, err := args.optionalString("file")
 	switch {
 	case err != nil:
 		return out, err
-	case !ok && len(t.cfg.EnvFiles) == 1:
-		file = t.cfg.EnvFiles[0]
+	case !ok && len(paths) == 1:
+		file = paths[0]
 	case !ok:
-		return out, &togetherapi.FieldError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(t.cfg.EnvFiles, ", ")}
-	case !slices.Contains(t.cfg.EnvFiles, file):
-		return out, &togetherapi.FieldError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(t.cfg.EnvFiles, ", ")}
+		return out, &togetherapi.FieldError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
+	case !slices.Contains(paths, file):
+		return out, &togetherapi.FieldError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
 	}
-	out.file = file
+	out.file = t.cfg.EnvFiles[slices.Index(paths, file)]
 	if out.prefix, _, err = args.optionalString("prefix"); err != nil {
 		return out, err
 	}
 	if err := checkLength("prefix", out.prefix, togetherapi.NameMaxLength); err != nil {
 		return out, err
+	}
+	if out.prefix != "" {
+		// The prefix alone must be a valid start of a name; each name is
+		// checked whole, key by key, later.
+		if err := togetherapi.ValidateName("prefix", out.prefix); err != nil {
+			return out, err
+		}
 	}
 	for _, b := range []struct {
 		key string
@@ -164,20 +181,26 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
-	rec.secret = in.file
+	rec.file = in.file.Path
 
-	f, err := envfile.Read(in.file)
+	f, err := in.file.Read()
 	if err != nil {
 		rec.outcome = outcomeError
-		return mcp.NewToolResultError(fmt.Sprintf("Could not read %s: %s. Nothing was sent to Together.", in.file, fileProblem(err)))
+		return mcp.NewToolResultError(fmt.Sprintf("Could not read %s: %s. Nothing was sent to Together.", in.file.Path, fileProblem(in.file.Path, err)))
 	}
 	// Every value of the file is kept out of every output of this call,
 	// whether imported or not: an error from Together may quote any.
 	for _, v := range f.Vars {
-		if v != "" {
-			rec.scrub = append(rec.scrub, togetherapi.NewSensitive(v))
+		if v.Value != "" {
+			rec.scrub = append(rec.scrub, togetherapi.NewSensitive(v.Value))
 		}
 	}
+	// What the caller sent, and the names and keys built from it and read
+	// from the file, come back as they are: were a value to hide one, the
+	// rows would say which guess was a value.
+	rec.keep(in.file.Path, in.prefix)
+	rec.keep(f.Keys...)
+	rec.keep(in.keys...)
 
 	keys := in.keys
 	if keys == nil {
@@ -188,65 +211,115 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 		return invalidArguments(name, rec, &togetherapi.FieldError{Field: "keys",
 			Problem: fmt.Sprintf("must be given: the file has %d keys, and one call imports at most %d", len(keys), maxImportKeys)})
 	}
-	// Every name must pass the create rules before anything is sent.
-	var bad []string
-	for _, k := range keys {
-		if _, ok := f.Vars[k]; ok && togetherapi.ValidateName("name", in.prefix+k) != nil {
-			bad = append(bad, quoteKey(k))
-		}
-	}
-	if len(bad) > 0 {
-		return invalidArguments(name, rec, &togetherapi.FieldError{Field: "prefix",
-			Problem: fmt.Sprintf("with these keys makes invalid secret names (1-%d characters of letters, digits, _ - / .): %s",
-				togetherapi.NameMaxLength, strings.Join(bad, ", "))})
-	}
 
-	existing, err := t.client(ctx).ListSecrets(ctx)
-	if err != nil {
-		return t.apiFailure(ctx, rec, operation{what: "list the secrets before importing " + in.file}, err)
-	}
-	byName := make(map[string]togetherapi.Secret, len(existing))
-	for _, s := range existing {
-		byName[s.Name] = s
-	}
-
-	out := importResult{File: in.file, DryRun: in.dryRun, Results: make([]keyResult, len(keys)), Counts: map[string]int{}}
-	var work []int // indexes of keys with a write to send
+	out := importResult{File: in.file.Path, DryRun: in.dryRun, Results: make([]keyResult, len(keys)), Counts: map[string]int{}}
+	var live []int // indexes of keys that can be imported
 	for i, k := range keys {
 		r := &out.Results[i]
-		r.Key = k
-		value, ok := f.Vars[k]
-		switch {
-		case !ok:
-			r.Outcome, r.Reason = keyMissing, "not in the file; its keys are "+listKeys(f.Keys)
-			continue
-		case value == "":
-			r.Name, r.Outcome, r.Reason = in.prefix+k, keySkipped, "the value is empty"
-			continue
+		r.Key, r.Name = k, in.prefix+k
+		rec.keep(r.Name)
+		if checkKey(r, f) {
+			live = append(live, i)
 		}
-		r.Name = in.prefix + k
-		current, exists := byName[r.Name]
-		switch {
-		case exists && !in.overwrite:
-			r.Outcome, r.Reason, r.Secret = keySkipped, "a secret with this name exists; set overwrite to replace its value", &current
-		case in.dryRun && exists:
-			r.Outcome, r.Secret = keyWouldReplace, &current
-		case in.dryRun:
-			r.Outcome = keyWouldCreate
-		default:
+		if r.Outcome == keyMissing {
+			out.FileKeys = f.Keys
+		}
+	}
+	if in.keys == nil {
+		// Importing all: a line that assigns no key is reported by its
+		// number, and nothing of it is shown.
+		for _, b := range f.BadLines {
+			out.Results = append(out.Results, keyResult{Line: b.Line, Outcome: keyInvalid, Reason: fmt.Sprintf("line %d %s", b.Line, b.Problem)})
+		}
+	}
+
+	byName := map[string]togetherapi.Secret{}
+	if len(live) > 0 {
+		existing, err := t.client(ctx).ListSecrets(ctx)
+		if err != nil {
+			return t.apiFailure(ctx, rec, operation{what: "list the secrets before importing " + in.file.Path}, err)
+		}
+		for _, s := range existing {
+			byName[s.Name] = s
+		}
+	}
+	var work []int // indexes of keys with a write to send
+	for _, i := range live {
+		if planKey(&out.Results[i], in, byName) {
 			work = append(work, i)
 		}
 	}
+	t.writeKeys(ctx, rec, f, out.Results, work, byName)
 
-	// The writes, a few at a time; each follows the client's retry and
-	// settle rules, and each key's outcome is its own.
+	for _, r := range out.Results {
+		out.Counts[r.Outcome]++
+	}
+	if out.Counts[keyFailed] > 0 {
+		rec.outcome = outcomeError
+	}
+	return structuredResult(out)
+}
+
+// checkKey holds one key to the file and to the API's rules, and reports
+// whether it can be imported.
+func checkKey(r *keyResult, f *envfile.File) bool {
+	v, ok := f.Vars[r.Key]
+	if !ok {
+		r.Outcome, r.Reason = keyMissing, "not in the file (its keys are in file_keys)"
+		if len(f.BadLines) > 0 {
+			r.Reason += fmt.Sprintf("; %s could not be read as NAME=value", lineList(f.BadLines))
+		}
+		return false
+	}
+	r.Line = v.Line
+	if v.Problem != "" {
+		r.Outcome, r.Reason = keyInvalid, fmt.Sprintf("line %d %s", v.Line, v.Problem)
+		return false
+	}
+	var fe *togetherapi.FieldError
+	if err := togetherapi.ValidateName("name", r.Name); errors.As(err, &fe) {
+		r.Outcome, r.Reason = keyInvalid, "the secret name "+fe.Problem
+		return false
+	}
+	if v.Value == "" {
+		r.Outcome, r.Reason = keySkipped, "the value is empty"
+		return false
+	}
+	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: togetherapi.NewSensitive(v.Value)}).Validate(); err != nil {
+		// Such as a value held in its own name: refused here, dry run or not.
+		r.Outcome, r.Reason = keyInvalid, err.Error()
+		return false
+	}
+	return true
+}
+
+// planKey decides what to do with a key that can be imported, given the
+// secrets that exist, and reports whether a write is to be sent for it.
+func planKey(r *keyResult, in importRequest, byName map[string]togetherapi.Secret) bool {
+	current, exists := byName[r.Name]
+	switch {
+	case exists && !in.overwrite:
+		r.Outcome, r.Reason, r.Secret = keySkipped, "a secret with this name exists; set overwrite to replace its value", &current
+	case in.dryRun && exists:
+		r.Outcome, r.Secret = keyWouldReplace, &current
+	case in.dryRun:
+		r.Outcome = keyWouldCreate
+	default:
+		return true
+	}
+	return false
+}
+
+// writeKeys sends the writes of the keys at work, a few at a time; each
+// follows the client's retry and settle rules, and each key's outcome is
+// its own.
+func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.File, results []keyResult, work []int, byName map[string]togetherapi.Secret) {
 	scrub := rec.scrubber()
 	callInfo := togetherapi.CallInfoFrom(ctx)
 	sem := make(chan struct{}, importConcurrency)
 	var wg sync.WaitGroup
 	for _, i := range work {
-		r := &out.Results[i]
-		value := togetherapi.NewSensitive(f.Vars[r.Key])
+		r := &results[i]
 		current, exists := byName[r.Name]
 		wg.Go(func() {
 			sem <- struct{}{}
@@ -257,17 +330,18 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 				r.info.OnRetry = callInfo.OnRetry // retries are logged as they happen
 			}
 			ctx := togetherapi.WithCallInfo(ctx, &r.info)
+			value := togetherapi.NewSensitive(f.Vars[r.Key].Value)
 			var (
 				s   *togetherapi.Secret
 				err error
 				op  operation
 			)
 			if exists {
-				op = operation{what: fmt.Sprintf("replace the value of secret %q", r.Name), write: true, oneSecret: true}
+				op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
 				s, err = t.client(ctx).UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
 				r.Outcome = keyReplaced
 			} else {
-				op = operation{what: fmt.Sprintf("create secret %q", r.Name), write: true}
+				op = operation{what: "create this secret", write: true}
 				s, err = t.client(ctx).CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
 				r.Outcome = keyCreated
 			}
@@ -288,39 +362,40 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 	wg.Wait()
 	if callInfo != nil {
 		for _, i := range work {
-			callInfo.Attempts += out.Results[i].info.Attempts
-			if s := out.Results[i].info.StatusCode; s != 0 {
+			info := &results[i].info
+			callInfo.Requests += info.Requests
+			callInfo.Attempts = max(callInfo.Attempts, info.Attempts)
+			if s := info.StatusCode; s != 0 {
 				callInfo.StatusCode = s
 			}
 		}
 	}
-
-	for _, r := range out.Results {
-		out.Counts[r.Outcome]++
-	}
-	if out.Counts[keyFailed] > 0 {
-		rec.outcome = outcomeError
-	}
-	return structuredResult(out)
 }
 
-// listKeys names a file's keys, at most 50 of them.
-func listKeys(keys []string) string {
-	const most = 50
-	if len(keys) <= most {
-		return strings.Join(keys, ", ")
+// lineList names the lines of problems, at most ten of them.
+func lineList(bad []envfile.LineProblem) string {
+	const most = 10
+	var nums []string
+	for i, b := range bad {
+		if i == most {
+			nums = append(nums, fmt.Sprintf("and %d more", len(bad)-most))
+			break
+		}
+		nums = append(nums, fmt.Sprint(b.Line))
 	}
-	return fmt.Sprintf("%s and %d more", strings.Join(keys[:most], ", "), len(keys)-most)
+	if len(bad) == 1 {
+		return "line " + nums[0]
+	}
+	return "lines " + strings.Join(nums, ", ")
 }
 
 // fileProblem words an error reading a configured dotenv file.
-func fileProblem(err error) string {
-	var pe *envfile.ParseError
+func fileProblem(path string, err error) string {
 	switch {
-	case errors.As(err, &pe):
-		return strings.TrimPrefix(pe.Error(), pe.Path+", ")
 	case errors.Is(err, envfile.ErrNotRegular):
 		return "it is no longer a regular file"
+	case errors.Is(err, envfile.ErrMoved), errors.Is(err, envfile.ErrPseudoFS):
+		return strings.TrimPrefix(err.Error(), path+" ") + ", so it is not read; restart the server once the path is right"
 	}
 	return err.Error()
 }

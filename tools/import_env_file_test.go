@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -22,7 +23,7 @@ var tricky = map[string]string{
 	"EXPORTED":    "CANARYVALUE-exported-1a2b",
 	"PLAIN":       "CANARYVALUE-plain-3c4d",
 	"SINGLE":      `CANARYVALUE-single $NOT_EXPANDED \n stays`,
-	"DOUBLE":      "CANARYVALUE-double \"quoted\" and\nnewline",
+	"DOUBLE":      `CANARYVALUE-double "quoted" \ and $ kept`,
 	"MULTI":       "CANARYVALUE-multi line one\nline two",
 	"YAML_STYLE":  "CANARYVALUE-yaml-7a8b",
 	"EXPANDED":    "CANARYVALUE-plain-3c4d-CANARYVALUE-expanded",
@@ -35,7 +36,7 @@ const trickyFile = `# secrets for prod
 export EXPORTED=CANARYVALUE-exported-1a2b
 PLAIN=CANARYVALUE-plain-3c4d # a comment
 SINGLE='CANARYVALUE-single $NOT_EXPANDED \n stays'
-DOUBLE="CANARYVALUE-double \"quoted\" and\nnewline"
+DOUBLE="CANARYVALUE-double \"quoted\" \\ and \$ kept"
 MULTI="CANARYVALUE-multi line one
 line two"
 YAML_STYLE: CANARYVALUE-yaml-7a8b
@@ -82,9 +83,11 @@ type importOut struct {
 	DryRun  bool   `json:"dry_run"`
 	Results []struct {
 		Key, Name, Outcome, Reason string
+		Line                       int
 		Secret                     map[string]any
 	} `json:"results"`
-	Counts map[string]int `json:"counts"`
+	FileKeys []string       `json:"file_keys"`
+	Counts   map[string]int `json:"counts"`
 }
 
 func (h *harness) importCall(t *testing.T, args map[string]any) (importOut, *mcp.CallToolResult) {
@@ -216,26 +219,40 @@ func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
 			nope = r.Outcome + ": " + r.Reason
 		}
 	}
-	if !strings.HasPrefix(nope, "missing: not in the file; its keys are DOUBLE, EMPTY, EXPANDED, EXPORTED, HTTP_PROXY") || outcomes(got)["PLAIN"] != "would_create" {
-		t.Errorf("results = %+v", got.Results)
+	if nope != "missing: not in the file (its keys are in file_keys)" || outcomes(got)["PLAIN"] != "would_create" ||
+		!slices.Equal(got.FileKeys, []string{"DOUBLE", "EMPTY", "EXPANDED", "EXPORTED", "HTTP_PROXY", "MULTI", "PLAIN", "PRIVATE_KEY", "SHORT", "SINGLE", "YAML_STYLE"}) {
+		t.Errorf("results = %+v, file keys %v", got.Results, got.FileKeys)
+	}
+	for _, r := range got.Results {
+		if r.Name != r.Key {
+			t.Errorf("%s: name %q, want the name it would have", r.Key, r.Name)
+		}
 	}
 	assertNoFileValue(t, map[string]string{"result": encoded(t, res)})
 }
 
-func TestImportRefusesNamesThePrefixMakesInvalidBeforeSendingAnything(t *testing.T) {
+func TestImportRefusesAnInvalidPrefixAndNamesItMakesTooLongBeforeSendingAnything(t *testing.T) {
 	h := newHarness(t, nil)
-	if err := os.WriteFile(h.envFile, []byte("GOOD=CANARYVALUE-1\n"), 0o600); err != nil {
+	if err := os.WriteFile(h.envFile, []byte("GOOD=CANARYVALUE-1\nLONGER_KEY=CANARYVALUE-2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, prefix := range []string{"prod env/", strings.Repeat("p", 97)} {
-		res := h.call(t, "import_env_file", map[string]any{"prefix": prefix})
-		if text := resultText(t, res); !res.IsError || !strings.Contains(text, `prefix with these keys makes invalid secret names`) ||
-			!strings.Contains(text, `"GOOD"`) || !strings.Contains(text, "Nothing was sent") {
-			t.Errorf("prefix %q: %s", prefix, text)
+	// A prefix no name may hold is the argument's fault, named as such.
+	res := h.call(t, "import_env_file", map[string]any{"prefix": "prod env/"})
+	if text := resultText(t, res); !res.IsError || !strings.Contains(text, `prefix may contain only letters, digits`) || !strings.Contains(text, "Nothing was sent") {
+		t.Errorf("prefix with a space: %s", text)
+	}
+	// A prefix that makes one key's name too long refuses that key alone.
+	got, res := h.importCall(t, map[string]any{"prefix": strings.Repeat("p", 94)})
+	if res.IsError || outcomes(got)["GOOD"] != "created" || outcomes(got)["LONGER_KEY"] != "invalid" {
+		t.Fatalf("%s", encoded(t, res))
+	}
+	for _, r := range got.Results {
+		if r.Key == "LONGER_KEY" && (r.Line != 2 || !strings.Contains(r.Reason, "the secret name must be at most 100 characters")) {
+			t.Errorf("LONGER_KEY: %+v", r)
 		}
 	}
-	if n := h.requests.Load(); n != 0 {
-		t.Errorf("%d requests sent", n)
+	if h.api.Len() != 1 {
+		t.Errorf("%d secrets stored, want GOOD alone", h.api.Len())
 	}
 }
 
@@ -279,9 +296,10 @@ func TestImportErrorsNameTheFileAndLineNeverItsText(t *testing.T) {
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-a\nB=\"CANARYVALUE-unclosed\nC=x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res := h.call(t, "import_env_file", nil)
+	got, res := h.importCall(t, map[string]any{"dry_run": true})
 	text := resultText(t, res)
-	if !res.IsError || !strings.Contains(text, "Could not read "+h.envFile+": line 2, cannot be parsed as a dotenv file: a quoted value is not closed") {
+	if res.IsError || outcomes(got)["A"] != "would_create" || outcomes(got)["B"] != "invalid" || len(got.Results) != 2 ||
+		!strings.Contains(text, "line 2 opens a double-quoted value that is never closed, so nothing from line 2 on can be read") {
 		t.Errorf("result = %s", text)
 	}
 	for _, bad := range []map[string]any{{"file": "/etc/passwd"}, {"keys": "A"}, {"overwrite": "yes"}, {"keys": []string{}}} {
@@ -306,7 +324,7 @@ func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
 		{tools.Selection{EnvFiles: true, ReadOnly: true}, false},
 		{tools.Selection{EnvFiles: true, Names: []string{"get_secret"}}, false},
 	} {
-		s, err := tools.NewServer(tools.Config{Client: mustClient(t), Tools: tt.sel, Logger: zerolog.Nop(), EnvFiles: []string{"/srv/.env"}})
+		s, err := tools.NewServer(tools.Config{Client: mustClient(t), Tools: tt.sel, Logger: zerolog.Nop(), EnvFiles: []envfile.Source{{Path: "/srv/.env"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,4 +335,91 @@ func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
 	if _, err := (tools.Selection{Names: []string{"import_env_file"}}).Resolve(); err == nil || !strings.Contains(err.Error(), "none is configured") {
 		t.Errorf("naming import_env_file without env files: %v", err)
 	}
+}
+
+func TestImportIsNoOracleForGuessedValues(t *testing.T) {
+	h := newHarness(t, nil)
+	// A PIN, a long password, and a value that is another key's name.
+	if err := os.WriteFile(h.envFile, []byte("PIN=4821\nPASSWORD=hunter2-CANARYVALUE\nA=B\nB=CANARYVALUE-b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	guesses := []string{"admin", "4821", "0000", "hunter2-CANARYVALUE", "hunter2-CANARYVALUf"}
+	for _, prefix := range []string{"", "p/"} {
+		got, res := h.importCall(t, map[string]any{"keys": guesses, "prefix": prefix, "dry_run": true})
+		if res.IsError {
+			t.Fatal(resultText(t, res))
+		}
+		if len(got.Results) != len(guesses) {
+			t.Fatalf("%d rows for %d keys: %s", len(got.Results), len(guesses), encoded(t, res))
+		}
+		var first string
+		for _, r := range got.Results {
+			if !slices.Contains(guesses, r.Key) || r.Name != prefix+r.Key {
+				t.Errorf("a key or name did not come back as sent: %+v", r)
+			}
+			// Every wrong guess, and every right one, reads the same.
+			row := r.Outcome + "|" + r.Reason
+			if first == "" {
+				first = row
+			} else if row != first {
+				t.Errorf("row %q reads %q, others %q: a guess can be told apart", r.Key, row, first)
+			}
+		}
+	}
+	// Importing all: the row of B is whole though A's value is "B".
+	got, res := h.importCall(t, map[string]any{"dry_run": true})
+	if o := outcomes(got); o["A"] != "would_create" || o["B"] != "would_create" || len(got.Results) != 4 {
+		t.Errorf("rows = %s", encoded(t, res))
+	}
+	for _, r := range got.Results {
+		if r.Name != r.Key {
+			t.Errorf("%+v: the name was withheld", r)
+		}
+	}
+	if h.api.Len() != 0 {
+		t.Error("a dry run stored something")
+	}
+	assertNoLeak(t, map[string]string{"logs": h.logs.String()}, "hunter2-CANARYVALUE", "CANARYVALUE-b")
+}
+
+func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
+	h := newHarness(t, nil)
+	src := "GOOD=CANARYVALUE-good\n" +
+		"PASS=\"P@ss\\word-CANARYVALUE\"\n" +
+		"TAB=\"a\\tb-CANARYVALUE\"\n" +
+		"bad key=CANARYVALUE-oops\n" +
+		"LATIN1=\"p\xe4ssw\xf6rd-123\"\n" +
+		"KEPT='P@ss\\word-CANARYVALUE-kept'\n"
+	if err := os.WriteFile(h.envFile, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, res := h.importCall(t, map[string]any{})
+	if res.IsError {
+		t.Fatal(resultText(t, res))
+	}
+	want := map[string]struct {
+		outcome string
+		line    int
+		words   string
+	}{
+		"GOOD":   {"created", 1, ""},
+		"PASS":   {"invalid", 2, "single quotes"},
+		"TAB":    {"invalid", 3, "bash, docker compose and godotenv read differently"},
+		"":       {"invalid", 4, "line 4 is not a NAME=value assignment"},
+		"LATIN1": {"invalid", 5, "not valid UTF-8"},
+		"KEPT":   {"created", 6, ""},
+	}
+	if len(got.Results) != len(want) {
+		t.Fatalf("rows = %s", encoded(t, res))
+	}
+	for _, r := range got.Results {
+		w, ok := want[r.Key]
+		if !ok || r.Outcome != w.outcome || r.Line != w.line || !strings.Contains(r.Reason, w.words) {
+			t.Errorf("%q: %+v, want %+v", r.Key, r, w)
+		}
+	}
+	if h.api.Len() != 2 || !h.api.ValueMatches("KEPT", `P@ss\word-CANARYVALUE-kept`) {
+		t.Errorf("%d secrets stored, or KEPT not as written", h.api.Len())
+	}
+	assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String()}, "CANARYVALUE", "ssw", "oops")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -49,9 +50,9 @@ type Config struct {
 	Tools Selection
 	// Advice names the settings that error messages tell the user to change.
 	Advice Advice
-	// EnvFiles are the dotenv files import_env_file may read, as the user
-	// named them; the agent can name no other.
-	EnvFiles []string
+	// EnvFiles are the dotenv files import_env_file may read, as opened at
+	// start-up; the agent can name no other.
+	EnvFiles []envfile.Source
 	// Intake serves the one-time pages of request_secret_from_user; nil
 	// where the server does not run on the user's machine (HTTP mode).
 	Intake *intake.Server
@@ -277,7 +278,12 @@ func (t *toolset) client(ctx context.Context) *togetherapi.Client { return t.dep
 // callRecord is what one tool call reports for its log event.
 type callRecord struct {
 	secret  string // the secret's name, never its value
+	file    string // the dotenv file read, if any
 	outcome string
+	// kept are strings the caller sent, or built from what it sent, which
+	// come back exactly as sent wherever they stand whole in a result:
+	// withholding one would tell the caller it holds a value.
+	kept map[string]bool
 	scrub   togetherapi.Scrubber // values this call must never output
 	redact  togetherapi.Scrubber // the call's Deps.Redact: its key, and the like
 	caller  string               // the call's Deps.Caller
@@ -305,6 +311,7 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 		var info togetherapi.CallInfo
 		deps := t.deps(ctx)
 		rec := &callRecord{outcome: outcomeOK, redact: deps.Redact, caller: deps.Caller}
+		rec.keepArguments(req)
 		info.OnRetry = func(ev togetherapi.RetryEvent) {
 			// Logged as it happens; the call's own event comes at the end.
 			// Every text field is scrubbed: the op's path holds an ID or
@@ -329,10 +336,42 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 				// How an ambiguous answer was settled: the agent should know.
 				result.Content = append(result.Content, mcp.NewTextContent("Note: "+info.Resolution+"."))
 			}
-			result = scrubResult(result, rec.scrubber())
+			result = scrubResult(result, rec.scrubber(), rec.kept)
 			t.logCall(name, rec, &info, time.Since(start), result)
 		}()
 		return h(ctx, req, rec), nil
+	}
+}
+
+// keep marks strings as the caller's own, returned as sent.
+func (rec *callRecord) keep(s ...string) {
+	if rec.kept == nil {
+		rec.kept = map[string]bool{}
+	}
+	for _, x := range s {
+		if x != "" {
+			rec.kept[x] = true
+		}
+	}
+}
+
+// keepArguments keeps every string argument the caller sent, and each
+// string of an array argument, but the value.
+func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
+	for k, v := range req.GetArguments() {
+		if k == "value" {
+			continue
+		}
+		switch v := v.(type) {
+		case string:
+			rec.keep(v)
+		case []any:
+			for _, e := range v {
+				if s, ok := e.(string); ok {
+					rec.keep(s)
+				}
+			}
+		}
 	}
 }
 
@@ -355,7 +394,7 @@ func (rec *callRecord) scrubber() togetherapi.Scrubber {
 // Every structured result here comes from structuredResult, whose first
 // text is the structured content's JSON: when that text holds nothing, no
 // field carries anything, and nothing needs decoding again.
-func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber) *mcp.CallToolResult {
+func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber, kept map[string]bool) *mcp.CallToolResult {
 	if r == nil || len(all) == 0 {
 		return r
 	}
@@ -369,7 +408,7 @@ func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber) *mcp.CallToolR
 			if err := json.Unmarshal([]byte(tc.Text), &v); err != nil {
 				return mcp.NewToolResultError("could not encode the result: " + err.Error())
 			}
-			r.StructuredContent = withholdStrings(v, "", all)
+			r.StructuredContent = withholdStrings(v, "", all, kept)
 			b, _ := json.Marshal(r.StructuredContent)
 			tc.Text = string(b)
 		} else {
@@ -382,20 +421,21 @@ func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber) *mcp.CallToolR
 
 // withholdStrings replaces with [Redacted] every string value in a decoded
 // JSON document that carries a sensitive string, but for the metadata fields
-// whose shape cannot carry one. key is the value's key in its object.
-func withholdStrings(v any, key string, s togetherapi.Scrubber) any {
+// whose shape cannot carry one and the strings the caller sent (kept). key
+// is the value's key in its object.
+func withholdStrings(v any, key string, s togetherapi.Scrubber, kept map[string]bool) any {
 	switch v := v.(type) {
 	case string:
-		if !togetherapi.IsShapedField(key, v) && s.Carries(v) {
+		if !kept[v] && !togetherapi.IsShapedField(key, v) && s.Carries(v) {
 			return togetherapi.Redacted
 		}
 	case map[string]any:
 		for k, e := range v {
-			v[k] = withholdStrings(e, k, s)
+			v[k] = withholdStrings(e, k, s, kept)
 		}
 	case []any:
 		for i, e := range v {
-			v[i] = withholdStrings(e, "", s)
+			v[i] = withholdStrings(e, "", s, kept)
 		}
 	}
 	return v
@@ -410,6 +450,7 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 		Str("tool", name).
 		Str("outcome", rec.outcome).
 		Int("http_status", info.StatusCode).
+		Int("requests", info.Requests).
 		Int("attempts", info.Attempts).
 		Dur("duration_ms", d)
 	// Every text field is scrubbed: the name the caller gave may hold the
@@ -418,6 +459,9 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	scrub := rec.scrubber()
 	if rec.secret != "" {
 		ev = ev.Str("secret", scrub.Scrub(rec.secret))
+	}
+	if rec.file != "" {
+		ev = ev.Str("file", rec.file)
 	}
 	if rec.caller != "" {
 		ev = ev.Str("caller", rec.caller)

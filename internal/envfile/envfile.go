@@ -1,23 +1,27 @@
-// Package envfile reads dotenv files for import, with github.com/joho/godotenv
-// doing the parsing (export, comments, single and double quotes, escapes,
-// multi-line quoted values, ${VAR} from earlier in the file).
+// Package envfile reads the dotenv files an operator names for import, by a
+// rule of its own that every common reader agrees with (see parse.go), so
+// that no value is ever stored other than as the user meant it. A value the
+// readers would take differently is refused by key, with the line and a
+// hint; the rest of the file is read.
 //
-// Its errors never quote the file: godotenv's own errors quote the rest of
-// the file from the point of failure, values included, so they are turned
-// into the file's name and the line number, and nothing more.
+// It never quotes a file: a problem names the file, the line and the rule,
+// and nothing of what the line holds.
+//
+// A file is what it was at start-up: Open resolves the path once, and each
+// Read checks that the path still resolves there, opens it without
+// following a last symbolic link and without blocking (a FIFO or a device
+// is refused, never waited on), and reads it only if it is a regular file
+// on a real file system (not procfs or sysfs, whose files pass for regular
+// ones and hold the process's own environment).
 package envfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
-
-	"github.com/joho/godotenv"
+	"path/filepath"
 )
 
 // MaxBytes is the largest dotenv file read.
@@ -25,48 +29,101 @@ const MaxBytes = 1 << 20
 
 // File is a parsed dotenv file.
 type File struct {
-	// Vars maps each key to its value. Later assignments of a key win.
-	Vars map[string]string
+	// Vars maps each key to its last assignment, read or refused.
+	Vars map[string]Var
 	// Keys are the file's keys, sorted.
 	Keys []string
+	// BadLines are the lines that assign no key that can be read.
+	BadLines []LineProblem
 }
 
-// ErrNotRegular means the path is not a regular file (a directory, a
-// device, a pipe), which is never read.
-var ErrNotRegular = errors.New("is not a regular file")
+// Errors Read and Open return; each wrapped with the path.
+var (
+	// ErrNotRegular means the path is not a regular file (a directory, a
+	// device, a FIFO), which is never read.
+	ErrNotRegular = errors.New("is not a regular file")
+	// ErrPseudoFS means the file is on a file system of the kernel's own,
+	// such as procfs, whose files are not what they seem.
+	ErrPseudoFS = errors.New("is on a kernel file system (such as /proc or /sys), not a real one")
+	// ErrMoved means the path no longer resolves to the file named at
+	// start-up: a link along it was changed.
+	ErrMoved = errors.New("no longer leads to the file it named at start-up; a link along the path was changed")
+)
 
-// Check opens path and checks that it is a regular file that can be read,
-// without reading it: for start-up, so a wrong path fails at once.
-func Check(path string) error {
-	f, err := open(path)
+// Source is a dotenv file as configured at start-up.
+type Source struct {
+	// Path is the path as the operator named it, made absolute: what the
+	// agent sees and names.
+	Path string
+	// resolved is where Path led at start-up, every link followed.
+	resolved string
+}
+
+// Open resolves path, relative to the working directory, and checks that it
+// can be read as a dotenv file now, without reading it: for start-up, so a
+// wrong path fails at once.
+func Open(path string) (Source, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return err
+		return Source{}, err
 	}
-	return f.Close()
+	resolved, err := filepath.EvalSymlinks(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Source{}, fmt.Errorf("%s: %w", abs, fs.ErrNotExist)
+	}
+	if err != nil {
+		return Source{}, err
+	}
+	s := Source{Path: abs, resolved: resolved}
+	f, err := s.open()
+	if err != nil {
+		return Source{}, err
+	}
+	return s, f.Close()
 }
 
-func open(path string) (*os.File, error) {
-	f, err := os.Open(path)
+// open opens the file for reading and checks it is still the one named.
+func (s Source) open() (*os.File, error) {
+	now, err := filepath.EvalSymlinks(s.Path)
 	if err != nil {
 		return nil, err
 	}
-	// Stat the open file, not the path, so what is checked is what is read.
-	st, err := f.Stat()
+	if now != s.resolved {
+		return nil, fmt.Errorf("%s %w", s.Path, ErrMoved)
+	}
+	f, err := openNoFollow(s.resolved)
 	if err != nil {
-		f.Close()
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
+	if err := s.check(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s %w", path, ErrNotRegular)
+		return nil, err
 	}
 	return f, nil
 }
 
-// Read reads and parses the dotenv file at path, at most MaxBytes of it. A
-// parse error names the path and the line, never what the line holds.
-func Read(path string) (*File, error) {
-	f, err := open(path)
+// check holds an open file to the rules: a regular file, on a real file
+// system, the one that was named.
+func (s Source) check(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s %w", s.Path, ErrNotRegular)
+	}
+	if pseudoFS(f) {
+		return fmt.Errorf("%s %w", s.Path, ErrPseudoFS)
+	}
+	if !opened(f, s.resolved) {
+		return fmt.Errorf("%s %w", s.Path, ErrMoved)
+	}
+	return nil
+}
+
+// Read reads and parses the file, at most MaxBytes of it.
+func (s Source) Read() (*File, error) {
+	f, err := s.open()
 	if err != nil {
 		return nil, err
 	}
@@ -74,71 +131,10 @@ func Read(path string) (*File, error) {
 	src, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
 	defer clear(src)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, fmt.Errorf("reading %s: %w", s.Path, err)
 	}
 	if len(src) > MaxBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxBytes)
+		return nil, fmt.Errorf("%s is larger than %d bytes", s.Path, MaxBytes)
 	}
-	vars, err := godotenv.UnmarshalBytes(src)
-	if err != nil {
-		return nil, &ParseError{Path: path, Line: failedLine(src, err), Reason: reason(err)}
-	}
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return &File{Vars: vars, Keys: keys}, nil
-}
-
-// ParseError is a dotenv file that cannot be parsed. It says where, and
-// why in general words, never quoting the file.
-type ParseError struct {
-	Path   string
-	Line   int // from 1; 0 when it could not be told
-	Reason string
-}
-
-func (e *ParseError) Error() string {
-	if e.Line == 0 {
-		return fmt.Sprintf("%s cannot be parsed as a dotenv file: %s", e.Path, e.Reason)
-	}
-	return fmt.Sprintf("%s, line %d, cannot be parsed as a dotenv file: %s", e.Path, e.Line, e.Reason)
-}
-
-// reason says what godotenv found wrong, in words of its own.
-func reason(err error) string {
-	switch msg := err.Error(); {
-	case strings.HasPrefix(msg, "unexpected character"):
-		return "a variable name may hold only letters, digits, '_' and '.', followed by '=' or ':'"
-	case strings.HasPrefix(msg, "unterminated quoted value"):
-		return "a quoted value is not closed"
-	}
-	return "the line is not a KEY=value assignment"
-}
-
-// failedLine finds the line godotenv failed at. Its errors quote the text
-// from the failure on, which is a part of src: where that part starts is
-// where it failed.
-func failedLine(src []byte, err error) int {
-	norm := bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
-	msg := err.Error()
-	var rest []byte
-	if i := strings.LastIndex(msg, " near "); strings.HasPrefix(msg, "unexpected character") && i >= 0 {
-		if s, uerr := strconv.Unquote(msg[i+len(" near "):]); uerr == nil {
-			rest = []byte(s)
-		}
-	} else if s, ok := strings.CutPrefix(msg, "unterminated quoted value "); ok {
-		rest = []byte(s)
-	}
-	if len(rest) == 0 {
-		return 0
-	}
-	// The last place: the failure's text runs to the end of the file or of
-	// its line, and nothing after an unclosed quote closes it.
-	at := bytes.LastIndex(norm, rest)
-	if at < 0 {
-		return 0
-	}
-	return 1 + bytes.Count(norm[:at], []byte("\n"))
+	return parse(src), nil
 }
