@@ -56,7 +56,7 @@ type config struct {
 	tools             tools.Selection
 	envFiles          []envfile.Source // dotenv files import_env_file may read
 	envFileNotes      []string         // what start-up made of them, to log
-	command           string   // "" to serve, or "demo"
+	command           string           // "" to serve, or "demo"
 	http              httpSettings
 	intake            intake.Config // the one-time value page (stdio)
 }

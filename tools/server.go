@@ -283,10 +283,10 @@ type callRecord struct {
 	// kept are strings the caller sent, or built from what it sent, which
 	// come back exactly as sent wherever they stand whole in a result:
 	// withholding one would tell the caller it holds a value.
-	kept map[string]bool
-	scrub   togetherapi.Scrubber // values this call must never output
-	redact  togetherapi.Scrubber // the call's Deps.Redact: its key, and the like
-	caller  string               // the call's Deps.Caller
+	kept   map[string]bool
+	scrub  togetherapi.Scrubber // values this call must never output
+	redact togetherapi.Scrubber // the call's Deps.Redact: its key, and the like
+	caller string               // the call's Deps.Caller
 }
 
 // Outcomes a call is logged with.
