@@ -1214,3 +1214,24 @@ func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
 	}
 	assertClean(t, map[string]string{"stderr": p.stderr.String()})
 }
+
+func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	for i, value := range []string{"p\xe4ssw\xf6rd-123", `p\ud800ssword-123`, `p\udc00ssword-123`, `\ud83dssword-123`} {
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"LATIN1_%d","value":"%s"}}}`, 10+i, i, value))
+		res, _ := p.response(t, 10+i)["result"].(map[string]any)
+		b, _ := json.Marshal(res)
+		if res["isError"] != true || !strings.Contains(string(b), "value must be valid UTF-8 text") || !strings.Contains(string(b), "Nothing was sent") ||
+			strings.Contains(string(b), "rd-123") {
+			t.Errorf("%q: %s", value, b)
+		}
+	}
+	if api.Len() != 0 {
+		t.Errorf("%d secrets stored altered", api.Len())
+	}
+	p.exit(t)
+	if strings.Contains(p.stderr.String(), "rd-123") {
+		t.Error("the log quotes the value")
+	}
+}

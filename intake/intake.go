@@ -18,7 +18,10 @@
 //     never show a value, a key, or anything of another link.
 //   - Unknown tokens are rate limited.
 //   - The value goes to the store function and nowhere else; what the page
-//     shows of a failure is scrubbed of it.
+//     shows of a failure is scrubbed of it. A value that is not valid UTF-8
+//     is refused, since it would be stored altered.
+//   - The user may decline: the link dies with nothing sent, and a caller
+//     waiting on it learns so.
 package intake
 
 import (
@@ -93,6 +96,18 @@ type Request struct {
 var (
 	ErrExpired   = errors.New("intake: the link expired before a value was stored")
 	ErrCancelled = errors.New("intake: the link was cancelled")
+	ErrDeclined  = errors.New("intake: the user declined on the page")
+)
+
+// state is how a link ended; "" while it is pending.
+type state string
+
+const (
+	pending   state = ""
+	stored    state = "stored"
+	expired   state = "expired"
+	cancelled state = "cancelled"
+	declined  state = "declined"
 )
 
 // Ticket is one issued link.
@@ -112,10 +127,10 @@ type Ticket struct {
 
 	// Guarded by srv.mu.
 	storing bool
-	// endedWhileStoring is the end ("expired", "cancelled") that came while
-	// a submission was being stored; it takes effect only if that fails.
-	endedWhileStoring string
-	state             string // "", "stored", "expired", "cancelled"
+	// endedWhileStoring is the end (expired, cancelled) that came while a
+	// submission was being stored; it takes effect only if that fails.
+	endedWhileStoring state
+	state             state
 	secret            *togetherapi.Secret
 	timer             *time.Timer
 }
@@ -132,10 +147,12 @@ func (t *Ticket) Wait(ctx context.Context) (*togetherapi.Secret, error) {
 	t.srv.mu.Lock()
 	defer t.srv.mu.Unlock()
 	switch t.state {
-	case "stored":
+	case stored:
 		return t.secret, nil
-	case "expired":
+	case expired:
 		return nil, ErrExpired
+	case declined:
+		return nil, ErrDeclined
 	}
 	return nil, ErrCancelled
 }
@@ -144,7 +161,7 @@ func (t *Ticket) Wait(ctx context.Context) (*togetherapi.Secret, error) {
 func (t *Ticket) Replace() bool { return t.req.Replace }
 
 // Cancel kills the link at once, as when the user declined.
-func (t *Ticket) Cancel() { t.srv.finish(t, "cancelled", nil) }
+func (t *Ticket) Cancel() { t.srv.finish(t, cancelled, nil) }
 
 // Server serves the intake pages. It is safe for concurrent use.
 type Server struct {
@@ -165,7 +182,7 @@ type Server struct {
 }
 
 type tombstone struct {
-	state string
+	state state
 	at    time.Time
 }
 
@@ -219,7 +236,7 @@ func (s *Server) Issue(req Request) (*Ticket, error) {
 	}
 	s.pending[t.digest] = t
 	s.byID[t.ID] = t
-	t.timer = time.AfterFunc(s.cfg.TTL, func() { s.finish(t, "expired", nil) })
+	t.timer = time.AfterFunc(s.cfg.TTL, func() { s.finish(t, expired, nil) })
 	if s.idleTimer != nil {
 		s.idleTimer.Stop()
 		s.idleTimer = nil
@@ -247,7 +264,7 @@ func (s *Server) Close() error {
 	}
 	s.mu.Unlock()
 	for _, t := range pending {
-		s.finish(t, "cancelled", nil)
+		s.finish(t, cancelled, nil)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -313,21 +330,21 @@ func (s *Server) closeLocked() error {
 
 // finish ends a ticket once, and closes the listener after the grace if
 // nothing else is pending.
-func (s *Server) finish(t *Ticket, state string, secret *togetherapi.Secret) {
+func (s *Server) finish(t *Ticket, end state, secret *togetherapi.Secret) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t.state != "" {
+	if t.state != pending {
 		return
 	}
-	if t.storing && state != "stored" {
+	if t.storing && end != stored {
 		// A value is on its way to Together: what it does decides.
-		t.endedWhileStoring = state
+		t.endedWhileStoring = end
 		return
 	}
-	t.state, t.secret = state, secret
+	t.state, t.secret = end, secret
 	t.timer.Stop()
 	delete(s.pending, t.digest)
-	s.tombstones[t.digest] = tombstone{state: state, at: s.now()}
+	s.tombstones[t.digest] = tombstone{state: end, at: s.now()}
 	for d, ts := range s.tombstones {
 		if s.now().Sub(ts.at) > keepTombstones {
 			delete(s.tombstones, d)
@@ -340,7 +357,7 @@ func (s *Server) finish(t *Ticket, state string, secret *togetherapi.Secret) {
 		delete(s.byID, t.ID)
 		s.mu.Unlock()
 	})
-	s.cfg.Logger.Info().Str("link", fingerprint(t.digest)).Str("outcome", state).Msg("intake link ended")
+	s.cfg.Logger.Info().Str("link", fingerprint(t.digest)).Str("outcome", string(end)).Msg("intake link ended")
 	if len(s.pending) == 0 && s.srv != nil {
 		if s.idleTimer != nil {
 			s.idleTimer.Stop()

@@ -345,3 +345,78 @@ func TestAFailedStoreAfterTheLinkExpiredLeavesItDead(t *testing.T) {
 		t.Errorf("Wait = %v, want ErrExpired", err)
 	}
 }
+
+// decline presses the page's Decline button, as its form sends it: the
+// field left empty, or holding what was typed so far.
+func decline(t *testing.T, link, typed string) (int, string) {
+	t.Helper()
+	u, _ := url.Parse(link)
+	req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {typed}, "action": {"decline"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+u.Host)
+	return do(t, req)
+}
+
+func TestDeclineKillsTheLinkWithNothingStoredAndTellsTheWaiter(t *testing.T) {
+	st := &store{}
+	s, _ := newServer(t, intake.Config{})
+	ticket, err := s.Issue(intake.Request{Name: "HF_TOKEN", Store: st.fn("HF_TOKEN")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, page := get(t, ticket.URL); !strings.Contains(page, `value="decline"`) || !strings.Contains(page, "formnovalidate") {
+		t.Fatalf("the form offers no Decline that works with the field empty:\n%s", page)
+	}
+	waited := make(chan error, 1)
+	go func() { _, err := ticket.Wait(context.Background()); waited <- err }()
+	status, page := decline(t, ticket.URL, canaryValue)
+	if status != http.StatusOK || !strings.Contains(page, "Nothing was stored") || strings.Contains(page, canaryValue) {
+		t.Errorf("decline: %d %s", status, page)
+	}
+	select {
+	case err := <-waited:
+		if !errors.Is(err, intake.ErrDeclined) {
+			t.Errorf("Wait = %v, want ErrDeclined", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the waiter was not told")
+	}
+	if status, page := submit(t, ticket.URL, canaryValue, nil); status != http.StatusGone || !strings.Contains(page, "You declined") {
+		t.Errorf("a submission after declining: %d %s", status, page)
+	}
+	if st.count() != 0 {
+		t.Error("a declined link stored a value")
+	}
+}
+
+func TestAValueThatIsNotUTF8IsRefusedOnThePage(t *testing.T) {
+	st := &store{}
+	s, _ := newServer(t, intake.Config{})
+	ticket, err := s.Issue(intake.Request{Name: "PW", Store: st.fn("PW")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, page := submit(t, ticket.URL, "p\xe4ssw\xf6rd-123", nil)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(page, "not valid UTF-8") || strings.Contains(page, "rd-123") {
+		t.Errorf("%d %s", status, page)
+	}
+	if st.count() != 0 {
+		t.Error("a value that is not UTF-8 was stored")
+	}
+	// The link still works for a value typed again.
+	if status, _ := submit(t, ticket.URL, "pässwörd-123", nil); status != http.StatusOK || st.count() != 1 {
+		t.Errorf("a valid value after: %d, %d stored", status, st.count())
+	}
+}
+
+func TestTheSandboxPageNeverSaysTheValueGoesToTogether(t *testing.T) {
+	s, _ := newServer(t, intake.Config{Sandbox: true})
+	ticket, err := s.Issue(intake.Request{Name: "X", Store: (&store{}).fn("X")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, ticket.URL)
+	if strings.Contains(page, "to Together") || strings.Contains(page, "in Together") || !strings.Contains(page, "memory") {
+		t.Errorf("the sandbox page claims the value reaches Together:\n%s", page)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -101,8 +102,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	raw := r.PostForm.Get("value")
 	r.PostForm.Del("value")
+	if r.PostForm.Get("action") == "decline" {
+		clear([]byte(raw))
+		s.finish(t, declined, nil)
+		s.mu.Lock()
+		end := t.state
+		s.mu.Unlock()
+		switch end {
+		case pending:
+			// A value is being stored this moment: it decides.
+			return s.page(w, http.StatusConflict, s.formData(t, "A value for this link is being stored right now, so it cannot be declined. Wait a moment, then reload."))
+		case declined:
+		default:
+			return s.deadPage(w, end)
+		}
+		return s.page(w, http.StatusOK, pageData{Title: "Declined", Message: "Nothing was stored, and this link no longer works. You can close this page; your assistant is told that you declined."})
+	}
 	value := togetherapi.NewSensitive(raw)
 	switch {
+	case !utf8.ValidString(raw):
+		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is not valid UTF-8 text, and would be stored altered. Nothing was stored; type or paste it again."))
 	case raw == "":
 		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is empty. Type or paste the secret, then press Store."))
 	case value.Size() > togetherapi.ValueMaxBytes:
@@ -110,7 +129,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 
 	s.mu.Lock()
-	if t.state != "" {
+	if t.state != pending {
 		s.mu.Unlock()
 		return s.deadPage(w, t.state)
 	}
@@ -124,7 +143,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	// that came while it ran; that end takes effect unless the value was
 	// stored. A panic in Store is released too.
 	released := false
-	release := func() string {
+	release := func() state {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		released, t.storing = true, false
@@ -134,7 +153,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	defer func() {
 		if !released {
-			if ended := release(); ended != "" {
+			if ended := release(); ended != pending {
 				s.finish(t, ended, nil)
 			}
 		}
@@ -147,14 +166,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	if err != nil {
 		scrub := append(togetherapi.Scrubber{value}, s.cfg.Redact...)
 		msg := scrub.Scrub(err.Error())
-		if ended != "" {
+		if ended != pending {
 			s.finish(t, ended, nil)
 			return s.page(w, http.StatusGone, pageData{Title: "This link no longer works",
-				Message: "It could not be stored: " + msg + " Meanwhile the link " + ended + ": ask your assistant for a new one."})
+				Message: "It could not be stored: " + msg + " Meanwhile the link " + string(ended) + ": ask your assistant for a new one."})
 		}
 		return s.page(w, http.StatusBadGateway, s.formData(t, "It could not be stored: "+msg+" The link still works: try again, or ask your assistant for help."))
 	}
-	s.finish(t, "stored", secret)
+	s.finish(t, stored, secret)
 	return s.page(w, http.StatusOK, pageData{Title: "Stored", Done: true, Sandbox: s.cfg.Sandbox,
 		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", t.req.Name, map[bool]string{true: "replaced", false: "created"}[t.req.Replace]),
 		Secret:  secret})
@@ -192,19 +211,24 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	return ok && own == r.Host && s.hostAllowed(own)
 }
 
-func (s *Server) deadPage(w http.ResponseWriter, state string) int {
-	msg := map[string]string{
-		"stored":    "This link has been used: its value was stored, and it works only once. If you meant to store another value, ask your assistant for a new link.",
-		"expired":   "This link has expired without a value. Ask your assistant for a new link.",
-		"cancelled": "This link was cancelled, so nothing can be stored with it. Ask your assistant for a new link if you still want to store the secret.",
-	}[state]
+func (s *Server) deadPage(w http.ResponseWriter, end state) int {
+	msg := map[state]string{
+		stored:    "This link has been used: its value was stored, and it works only once. If you meant to store another value, ask your assistant for a new link.",
+		expired:   "This link has expired without a value. Ask your assistant for a new link.",
+		cancelled: "This link was cancelled, so nothing can be stored with it. Ask your assistant for a new link if you still want to store the secret.",
+		declined:  "You declined this request, so nothing was stored and the link no longer works. Ask your assistant for a new link if you change your mind.",
+	}[end]
 	return s.page(w, http.StatusGone, pageData{Title: "This link no longer works", Message: msg})
 }
 
 func (s *Server) formData(t *Ticket, problem string) pageData {
 	left := time.Until(t.ExpiresAt).Round(time.Minute)
+	title := "Store a secret in Together AI"
+	if s.cfg.Sandbox {
+		title = "Store a secret in the sandbox"
+	}
 	return pageData{
-		Title:       "Store a secret in Together AI",
+		Title:       title,
 		Form:        true,
 		Name:        t.req.Name,
 		Description: t.req.Description,
@@ -251,6 +275,7 @@ h1 { font-size: 1.4rem; }
 label { display: block; font-weight: 600; margin: 1rem 0 .3rem; }
 input[type=password] { width: 100%; box-sizing: border-box; font-size: 1rem; padding: .5rem; }
 button { margin-top: 1rem; font-size: 1rem; padding: .5rem 1.2rem; }
+button.decline { margin-left: .5rem; background: none; border: 1px solid #999; }
 dt { font-weight: 600; } dd { margin: 0 0 .4rem 0; font-family: ui-monospace, monospace; }
 .small { color: #555; font-size: .9rem; }
 </style>
@@ -264,14 +289,16 @@ dt { font-weight: 600; } dd { margin: 0 0 .4rem 0; font-family: ui-monospace, mo
 {{if .Description}}<p>{{.Description}}</p>{{end}}
 {{if .Replace}}<p><strong>This will replace the value</strong> of the existing secret <span class="name">{{.Name}}</span>{{if .ExistingID}} ({{.ExistingID}}){{end}}. Deployments that use it get the new value.</p>
 {{else}}<p><strong>This will create</strong> a new secret named <span class="name">{{.Name}}</span>.</p>{{end}}
-<p class="small">The value goes from this page to Together only. Your assistant never sees it. This link works once, until {{.ExpiresAt}}{{if .Left}} (in about {{.Left}}){{end}}.</p>
+<p class="small">{{if .Sandbox}}The value stays in this server's memory.{{else}}The value goes from this page to Together only.{{end}} Your assistant never sees it. This link works once, until {{.ExpiresAt}}{{if .Left}} (in about {{.Left}}){{end}}.</p>
 </div>
 {{if .Problem}}<p class="problem" role="alert">{{.Problem}}</p>{{end}}
 <form method="post" autocomplete="off">
 <label for="value">Secret value</label>
 <input type="password" id="value" name="value" autocomplete="off" required autofocus spellcheck="false">
-<button type="submit">{{if .Replace}}Replace value{{else}}Store secret{{end}}</button>
+<button type="submit" name="action" value="store">{{if .Replace}}Replace value{{else}}Store secret{{end}}</button>
+<button type="submit" name="action" value="decline" formnovalidate class="decline">Decline</button>
 </form>
+<p class="small">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>
 {{else}}
 <p>{{.Message}}</p>
 {{with .Secret}}<dl class="box">

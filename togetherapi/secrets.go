@@ -113,6 +113,11 @@ func ValidateValue(field string, v Sensitive) error {
 		return &FieldError{Field: field, Problem: "is required and must not be empty"}
 	case v.Size() > ValueMaxBytes:
 		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d bytes (it has %d)", ValueMaxBytes, v.Size())}
+	case !utf8.ValidString(v.s):
+		// encoding/json would send each bad byte as U+FFFD: the value
+		// stored would differ from the one given, and from every scrub
+		// set built from it.
+		return &FieldError{Field: field, Problem: "must be valid UTF-8 text; Together stores text, and this value would be stored altered"}
 	}
 	return nil
 }

@@ -108,7 +108,66 @@ func (a arguments) optionalString(key string) (string, bool, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", false, &togetherapi.FieldError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
 	}
+	if !exactText(raw) {
+		return "", false, &togetherapi.FieldError{Field: key, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
+			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
+	}
 	return s, true, nil
+}
+
+// exactText reports whether a JSON string decodes to exactly what it
+// spells: valid UTF-8 throughout, and no \u escape of an unpaired
+// surrogate. encoding/json replaces either with U+FFFD without a word.
+func exactText(raw json.RawMessage) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 >= len(raw) {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // a short escape, \\ among them
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		switch {
+		case !ok:
+			return false
+		case r >= 0xD800 && r < 0xDC00:
+			lo, ok := hex4(raw, i+8)
+			if !ok || i+7 >= len(raw) || raw[i+6] != '\\' || raw[i+7] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 11
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return false
+		default:
+			i += 5
+		}
+	}
+	return true
+}
+
+// hex4 reads four hex digits at raw[i:].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // optionalBool returns the boolean at key, false when not given or null.

@@ -181,6 +181,11 @@ func (t *toolset) resumeRequest(ctx context.Context, req mcp.CallToolRequest, re
 	case isCancelled(ctx, err) || errors.Is(err, context.Canceled):
 		rec.outcome = outcomeCancelled
 		return mcp.NewToolResultError(fmt.Sprintf("Stopped waiting for the value of %s: the call was cancelled. If the user submits it later it is still stored; get_secret tells.", name))
+	case errors.Is(err, intake.ErrDeclined):
+		rec.outcome = outcomeDeclined
+		res := structuredResult(requestResult{Status: "declined", Name: name})
+		res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("The user pressed Decline on the page for %s; the link is dead and nothing was sent to Together. Do not ask again unless the user wants to.", name)))
+		return res
 	case errors.Is(err, intake.ErrExpired):
 		rec.outcome = outcomeError
 		return mcp.NewToolResultError(fmt.Sprintf("The link for %s expired before the user submitted a value; nothing was sent to Together. Call request_secret_from_user again for a new link.", name))

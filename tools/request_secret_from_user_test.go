@@ -19,8 +19,14 @@ import (
 // on the page the way the page's own form does.
 func userSubmits(t *testing.T, link, value string) string {
 	t.Helper()
+	return userPosts(t, link, url.Values{"value": {value}})
+}
+
+// userPosts posts the page's form with the given fields.
+func userPosts(t *testing.T, link string, form url.Values) string {
+	t.Helper()
 	u, _ := url.Parse(link)
-	req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {value}}.Encode()))
+	req, _ := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://"+u.Host)
 	resp, err := http.DefaultClient.Do(req)
@@ -44,6 +50,9 @@ type urlElicitor struct {
 	mu     sync.Mutex
 	asked  []mcp.ElicitationParams
 	page   string
+	// pageDecline makes the user accept the elicitation, then press
+	// Decline on the page.
+	pageDecline bool
 }
 
 func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
@@ -51,10 +60,15 @@ func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*
 	e.asked = append(e.asked, req.Params)
 	e.mu.Unlock()
 	if e.action == mcp.ElicitationResponseActionAccept {
-		// The user consents, opens the page, and submits, a little later.
+		// The user consents, opens the page, and submits, a little later;
+		// or, with pageDecline, presses Decline there.
 		go func() {
 			time.Sleep(50 * time.Millisecond)
-			page := userSubmits(e.t, req.Params.URL, e.value)
+			form := url.Values{"value": {e.value}}
+			if e.pageDecline {
+				form.Set("action", "decline")
+			}
+			page := userPosts(e.t, req.Params.URL, form)
 			e.mu.Lock()
 			e.page = page
 			e.mu.Unlock()
@@ -212,5 +226,25 @@ func TestRequestSecretRefusesBadNamesBeforeOpeningAPage(t *testing.T) {
 	b, _ := json.Marshal(h.requests.Load())
 	if string(b) != "0" {
 		t.Errorf("%s requests sent", b)
+	}
+}
+
+func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
+	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
+		t.Run("protocol "+version, func(t *testing.T) {
+			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue, pageDecline: true}
+			h := newHarness(t, urlElicitationClient(e, version))
+			res := h.call(t, "request_secret_from_user", map[string]any{"name": "UNEXPECTED"})
+			if got := structured(t, res); res.IsError || got["status"] != "declined" || !strings.Contains(encoded(t, res), "pressed Decline") {
+				t.Fatalf("result = %s", encoded(t, res))
+			}
+			if h.api.Len() != 0 {
+				t.Error("a declined request stored a value")
+			}
+			e.mu.Lock()
+			page := e.page
+			e.mu.Unlock()
+			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
+		})
 	}
 }
