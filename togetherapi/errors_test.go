@@ -81,3 +81,49 @@ func FuzzParseErrorBody(f *testing.F) {
 		}
 	})
 }
+
+// fragments lists every piece of s of at least 6 bytes that text holds.
+func fragments(text, s string) []string {
+	var found []string
+	for l := 6; l <= len(s); l++ {
+		for i := 0; i+l <= len(s); i++ {
+			if strings.Contains(text, s[i:i+l]) {
+				found = append(found, s[i:i+l])
+			}
+		}
+	}
+	return found
+}
+
+func TestAnErrorMessageCutAtItsBoundNeverShowsPartOfTheKey(t *testing.T) {
+	const key = "tgp_ACROSS_THE_CUT_0123456789abcdef"
+	scrub := Scrubber{NewSensitive(key)}
+	for at := maxMessageLen - len(key); at <= maxMessageLen+2; at++ {
+		for _, body := range []string{
+			strings.Repeat("x", at) + key + " and more",
+			`{"error":{"message":"` + strings.Repeat("y", at) + key + `"}}`,
+			strings.Repeat(" ", at) + key, // tidying folds the blanks, the cut comes after
+		} {
+			msg, _, _ := parseErrorBody("application/json", []byte(body), scrub)
+			if f := fragments(msg, key); len(f) > 0 {
+				t.Fatalf("key at %d: the message shows %q", at, f[len(f)-1])
+			}
+			if len(msg) > maxMessageLen+len("…") {
+				t.Errorf("key at %d: the message is %d bytes", at, len(msg))
+			}
+		}
+	}
+}
+
+func TestBoundedScrubsBeforeItCuts(t *testing.T) {
+	const key = "tgp_BOUNDED_KEY_abcdef0123"
+	scrub := Scrubber{NewSensitive(key)}
+	for n := 1; n < 80; n++ {
+		for at := 0; at < 60; at++ {
+			got := scrub.Bounded(strings.Repeat("z", at)+key+strings.Repeat("z", 10), n)
+			if f := fragments(got, key); len(f) > 0 {
+				t.Fatalf("bound %d, key at %d: %q shows %q", n, at, got, f[0])
+			}
+		}
+	}
+}

@@ -228,12 +228,13 @@ func jsonKind(raw json.RawMessage) string {
 	}
 }
 
-// quoteKey quotes an argument name for an error message, cut short so a
-// pasted blob used as a key cannot fill the message.
+// quoteKey quotes an argument name for an error message. A long one, such
+// as a pasted blob used as a key, is described rather than quoted: cut, it
+// could hold part of a value that no scrubber would then recognise.
 func quoteKey(k string) string {
 	const max = 40
-	if utf8.RuneCountInString(k) > max {
-		k = string([]rune(k)[:max]) + "…"
+	if n := utf8.RuneCountInString(k); n > max {
+		return fmt.Sprintf("(a name of %d characters)", n)
 	}
 	return fmt.Sprintf("%q", k)
 }

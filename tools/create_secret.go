@@ -55,7 +55,7 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 	create, err := parseCreateSecret(req)
 	// Scrub the value from whatever follows, including a failed parse's
 	// message, should a future change ever let one quote it.
-	rec.scrub = togetherapi.Scrubber{create.Value}
+	rec.scrub = append(rec.scrub, create.Value)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}

@@ -152,3 +152,26 @@ func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
 		t.Errorf("the logs grew to %d bytes", len(logs))
 	}
 }
+
+func TestAnArgumentNameHoldingTheValueAcrossTheQuotingBoundIsNeverCut(t *testing.T) {
+	const value = "CANARYVALUE-across-the-cut-0123"
+	h := newHarness(t, nil)
+	for at := 0; at <= 45; at++ {
+		name := strings.Repeat("k", at) + value
+		res := h.call(t, "create_secret", map[string]any{"name": "A", "value": value, name: 1})
+		text := resultText(t, res)
+		if !res.IsError || !strings.Contains(text, "unknown argument") {
+			t.Fatalf("at %d: %s", at, text)
+		}
+		for l := 6; l <= len(value); l++ {
+			for i := 0; i+l <= len(value); i++ {
+				if strings.Contains(text, value[i:i+l]) {
+					t.Fatalf("at %d: %q of the value shows: %s", at, value[i:i+l], text)
+				}
+			}
+		}
+	}
+	if h.api.Len() != 0 {
+		t.Error("a call with an unknown argument was sent")
+	}
+}

@@ -356,10 +356,15 @@ func (rec *callRecord) keep(s ...string) {
 }
 
 // keepArguments keeps every string argument the caller sent, and each
-// string of an array argument, but the value.
+// string of an array argument, but the value, which goes into the call's
+// scrub set before anything else can quote it (an error about another
+// argument among them).
 func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
 	for k, v := range req.GetArguments() {
 		if k == "value" {
+			if s, ok := v.(string); ok && s != "" {
+				rec.scrub = append(rec.scrub, togetherapi.NewSensitive(s))
+			}
 			continue
 		}
 		switch v := v.(type) {

@@ -48,7 +48,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 				return &togetherapi.FieldError{Field: "value", Problem: "must not be empty; leave it out to keep the value"}
 			}
 			update.Value = togetherapi.NewSensitive(v)
-			rec.scrub = togetherapi.Scrubber{update.Value}
+			rec.scrub = append(rec.scrub, update.Value)
 		}
 		if update.Name, ok, err = args.optionalString("name"); err != nil {
 			return err
