@@ -1,10 +1,11 @@
-// Command together-secrets-mcp is an MCP server, spoken over stdio, that lets
-// AI assistants and coding agents store secrets in a Together AI account
-// without ever seeing a value again.
+// Command together-secrets-mcp is an MCP server that lets AI assistants and
+// coding agents store secrets in a Together AI account without ever seeing a
+// value again.
 //
-// Run with no arguments it serves MCP on stdin and stdout. "demo" runs one
-// create_secret round trip against the in-memory sandbox. --help lists every
-// setting.
+// Run with no arguments it serves one agent on stdin and stdout with the
+// operator's key; with --http it serves many over streamable HTTP, each with
+// its own key. "demo" runs one create_secret round trip against the
+// in-memory sandbox. --help lists every setting.
 package main
 
 import (
@@ -77,13 +78,13 @@ var settings = []setting{
 	{"log-level", "TOGETHER_SECRETS_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"log-format", "TOGETHER_SECRETS_LOG_FORMAT", "json", "json or console; logs always go to stderr"},
 	{"sandbox", "TOGETHER_SECRETS_SANDBOX", "false", "serve an in-memory stand-in for Together: no key, no network"},
-	{"tools", "TOGETHER_SECRETS_TOOLS", strings.Join(tools.DefaultTools, ","), "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ") + " (" + strings.Join(tools.EnvFileTools, ", ") + " only with --env-file)"},
+	{"tools", "TOGETHER_SECRETS_TOOLS", defaultToolsHelp(), "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ") + " (" + strings.Join(tools.EnvFileTools, ", ") + " only with --env-file)"},
 	{"allow-delete", "TOGETHER_SECRETS_ALLOW_DELETE", "false", "also offer delete_secret (deleting a secret a deployment uses breaks it)"},
 	{"read-only", "TOGETHER_SECRETS_READ_ONLY", "false", "offer only list_secrets and get_secret, whatever else is set"},
 	{"env-file", "TOGETHER_SECRETS_ENV_FILES", "", "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable (stdio only)"},
 	{"intake-addr", "TOGETHER_SECRETS_INTAKE_ADDR", intake.DefaultAddr, "where the one-time value page of request_secret_from_user listens (stdio only; a free loopback port by default)"},
 	{"intake-allow-non-loopback", "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", "false", "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1"},
-	{"intake-ttl", "TOGETHER_SECRETS_INTAKE_TTL", intake.DefaultTTL.String(), "how long a one-time value link works"},
+	{"intake-ttl", "TOGETHER_SECRETS_INTAKE_TTL", intake.DefaultTTL.String(), "how long a one-time value link works, at least 10s"},
 	{"http", "TOGETHER_SECRETS_HTTP", "", "serve MCP over streamable HTTP at ADDR (such as 127.0.0.1:8080) instead of stdio; each caller sends its own key"},
 	{"tls-cert", "TOGETHER_SECRETS_TLS_CERT", "", "HTTP mode: serve TLS with this certificate file (PEM)"},
 	{"tls-key", "TOGETHER_SECRETS_TLS_KEY", "", "HTTP mode: the TLS certificate's private key file (PEM)"},
@@ -95,27 +96,42 @@ var settings = []setting{
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, `together-secrets-mcp %s: an MCP server (stdio) that stores secrets in Together AI.
+	fmt.Fprintf(w, `together-secrets-mcp %s: an MCP server that stores secrets in Together AI,
+spoken over stdio, or over streamable HTTP with --http.
 
 Usage:
-  together-secrets-mcp [flags]        serve MCP on stdin/stdout
-  together-secrets-mcp demo           one create_secret round trip against the sandbox
+  together-secrets-mcp [flags]              serve MCP on stdin/stdout, for one agent
+  together-secrets-mcp --http ADDR [flags]  serve MCP at http://ADDR/mcp, each caller with its own key
+  together-secrets-mcp demo                 one create_secret round trip against the sandbox
   together-secrets-mcp --version
 
 Settings (a flag wins over its environment variable):
 `, buildVersion())
 	for _, s := range settings {
-		name := "(environment only)"
-		if s.flag != "" {
-			name = "--" + s.flag
+		if s.flag == "" {
+			fmt.Fprintf(w, "  %s (environment only)\n", s.env)
+		} else {
+			fmt.Fprintf(w, "  --%s, %s\n", s.flag, s.env)
 		}
-		def := ""
-		if s.def != "" {
-			def = " (default " + s.def + ")"
+		help := s.help
+		if s.def != "" && s.def != "false" {
+			help += " (default " + s.def + ")"
 		}
-		fmt.Fprintf(w, "  %-20s %-28s %s%s\n", name, s.env, s.help, def)
+		fmt.Fprintf(w, "        %s\n", help)
 	}
-	fmt.Fprintf(w, "  %-20s %-28s %s\n  %-20s %-28s %s\n", "--version", "", "print the version and exit", "--help", "", "print this help and exit")
+	fmt.Fprintf(w, "  --version\n        print the version and exit\n  --help\n        print this help and exit\n")
+}
+
+// defaultToolsHelp says which tools are offered by default, and when.
+func defaultToolsHelp() string {
+	var always []string
+	for _, n := range tools.DefaultTools {
+		if !slices.Contains(tools.EnvFileTools, n) && !slices.Contains(tools.IntakeTools, n) {
+			always = append(always, n)
+		}
+	}
+	return strings.Join(always, ",") + "; with " + strings.Join(tools.IntakeTools, ",") + " over stdio, and " +
+		strings.Join(tools.EnvFileTools, ",") + " with --env-file"
 }
 
 // settingError is a start-up error that names the setting by its flag and

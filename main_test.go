@@ -97,6 +97,17 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("env files = %v", c.envFiles)
 			}
 		}},
+		{name: "a relative env file is made absolute, and said so", args: []string{"--env-file", "main.go"}, check: func(t *testing.T, c config) {
+			wd, _ := os.Getwd()
+			if paths(c.envFiles) != filepath.Join(wd, "main.go") || len(c.envFileNotes) != 1 || !strings.Contains(c.envFileNotes[0], "is a relative path, taken as "+filepath.Join(wd, "main.go")) {
+				t.Errorf("env files = %v, notes %v", paths(c.envFiles), c.envFileNotes)
+			}
+		}},
+		{name: "an env file named twice, once relative, is one file", args: []string{"--env-file", "main.go", "--env-file", "./main.go"}, check: func(t *testing.T, c config) {
+			if len(c.envFiles) != 1 {
+				t.Errorf("env files = %v", paths(c.envFiles))
+			}
+		}},
 		{name: "no env files", check: func(t *testing.T, c config) {
 			if len(c.envFiles) != 0 || c.tools.EnvFiles {
 				t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
@@ -172,6 +183,31 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 			}
 			tt.check(t, c)
 		})
+	}
+}
+
+func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
+	var b strings.Builder
+	usage(&b)
+	help := b.String()
+	if !strings.Contains(help, "stdio, or over streamable HTTP with --http") || !strings.Contains(help, "--http ADDR [flags]") {
+		t.Errorf("the help speaks of one transport:\n%s", help)
+	}
+	if !strings.Contains(help, "(default create_secret,list_secrets,get_secret,update_secret; with request_secret_from_user over stdio, and import_env_file with --env-file)") {
+		t.Errorf("the default tools are not said as they are:\n%s", help)
+	}
+	if !strings.Contains(help, "at least 10s") {
+		t.Error("the help does not give the shortest --intake-ttl")
+	}
+	// Each setting's name line, then its help indented beneath: columns that
+	// a long name cannot push out of line.
+	lines := strings.Split(help, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "  --") || strings.HasPrefix(l, "  TOGETHER_") {
+			if i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "        ") {
+				t.Errorf("%q is not followed by its help, indented", l)
+			}
+		}
 	}
 }
 

@@ -423,3 +423,17 @@ func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
 	}
 	assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String()}, "CANARYVALUE", "ssw", "oops")
 }
+
+func TestImportLogsTheFileInAFieldOfItsOwn(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, res := h.importCall(t, map[string]any{"dry_run": true}); res.IsError {
+		t.Fatal(resultText(t, res))
+	}
+	logs := h.logs.String()
+	if !strings.Contains(logs, `"file":"`+h.envFile+`"`) || strings.Contains(logs, `"secret":"`+h.envFile+`"`) {
+		t.Errorf("log = %s", logs)
+	}
+}

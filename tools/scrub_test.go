@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -173,5 +174,26 @@ func TestAnArgumentNameHoldingTheValueAcrossTheQuotingBoundIsNeverCut(t *testing
 	}
 	if h.api.Len() != 0 {
 		t.Error("a call with an unknown argument was sent")
+	}
+}
+
+func TestTheLogCountsRequestsAndTriesApart(t *testing.T) {
+	// An update by name is a lookup and a PATCH: two requests of one try each.
+	h := newHarness(t, nil)
+	if r := h.call(t, "create_secret", map[string]any{"name": "COUNTED", "value": "CANARYVALUE-counted"}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	if r := h.call(t, "update_secret", map[string]any{"id": "COUNTED", "description": "d"}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	var last map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+		var ev map[string]any
+		if json.Unmarshal([]byte(line), &ev) == nil && ev["tool"] == "update_secret" {
+			last = ev
+		}
+	}
+	if last["requests"] != 2.0 || last["attempts"] != 1.0 {
+		t.Errorf("update_secret logged requests %v, attempts %v; want 2 and 1", last["requests"], last["attempts"])
 	}
 }

@@ -2,6 +2,7 @@
 // the server in HTTP mode needs one: this proxy adds a sandbox key to each
 // request and passes everything else through unchanged, Host included.
 //   node proxy.mjs LISTEN_PORT TARGET_PORT
+// A LISTEN_PORT of 0 takes a free port; the port listened on is printed.
 import http from 'node:http';
 
 const [listen, target] = process.argv.slice(2).map(Number);
@@ -13,4 +14,6 @@ http.createServer((req, res) => {
   });
   up.on('error', (e) => { res.writeHead(502); res.end(String(e)); });
   req.pipe(up);
-}).listen(listen, '127.0.0.1');
+}).listen(listen, '127.0.0.1', function () {
+  console.log(this.address().port);
+});
