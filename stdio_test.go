@@ -802,6 +802,10 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
+	fifo := filepath.Join(t.TempDir(), "fifo.env")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -813,6 +817,9 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
 		// Found once running: still one plain line, like the rest.
 		{[]string{"--api-key-command", "exit 3"}, nil, "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 3"},
+		// A FIFO would block an open for reading until a writer came.
+		{[]string{"--env-file", fifo}, nil, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use " + fifo + " as a dotenv file: " + fifo + " is not a regular file"},
+		{[]string{"--env-file", "/proc/self/environ"}, nil, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /proc/self/environ as a dotenv file: /proc/self/environ is on a kernel file system"},
 		{[]string{"--http", taken.Addr().String()}, nil, "--http (TOGETHER_SECRETS_HTTP): cannot listen on " + taken.Addr().String()},
 	} {
 		p := start(t, tc.env, tc.args...)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -278,7 +279,9 @@ func TestLookupsWorkInLargeAccounts(t *testing.T) {
 
 func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
 	srv, requests := fakeAPI(t, respond(200, strings.Repeat(" ", togetherapi.MaxListBytes+1)))
-	c := newClient(t, srv.URL+"/v1")
+	// Reading 64 MiB takes seconds on a busy machine under -race: a budget
+	// that cannot run out first, since the test is of what the error says.
+	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = time.Minute })
 	_, err := c.DeleteSecret(context.Background(), "team/x")
 	var lookup *togetherapi.LookupError
 	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrResponseTooLarge) {
