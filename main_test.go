@@ -77,7 +77,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				}
 			}},
 		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "the key file "+keyFile+" (--api-key-file / TOGETHER_API_KEY_FILE)" {
+			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
 				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource)
 			}
 		}},
@@ -228,4 +228,26 @@ func paths(files []envfile.Source) string {
 		out = append(out, f.Path)
 	}
 	return strings.Join(out, ",")
+}
+
+func TestEverySettingIsDeclaredOnceAndDocumented(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, s := range settings {
+		for _, name := range []string{s.flag, s.env} {
+			if name != "" && seen[name] {
+				t.Errorf("%s is declared twice", name)
+			}
+			seen[name] = true
+		}
+		if s.apply == nil || s.help == "" || !strings.HasPrefix(s.env, "TOGETHER_") {
+			t.Errorf("%s: incomplete entry", s.env)
+		}
+		if !strings.Contains(string(readme), "`"+s.env+"`") || (s.flag != "" && !strings.Contains(string(readme), "`--"+s.flag+"`")) {
+			t.Errorf("README's Configuration table lacks %s", settingName(nameOf(&s)))
+		}
+	}
 }

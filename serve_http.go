@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,60 +62,27 @@ type httpSettings struct {
 	readHeaderTimeout, bodyTimeout, idleTimeout time.Duration
 }
 
-// parseHTTPSettings checks the HTTP settings. A non-loopback address needs
-// TLS, or the explicit word that a proxy in front terminates it.
-func parseHTTPSettings(addr, cert, key string, behindProxy bool, origins, hosts, maxInFlight, maxConnections string) (httpSettings, error) {
-	hs := httpSettings{addr: strings.TrimSpace(addr), tlsCert: cert, tlsKey: key, behindProxy: behindProxy,
-		readHeaderTimeout: 10 * time.Second, bodyTimeout: bodyTimeout, idleTimeout: 120 * time.Second}
-	n, err := strconv.Atoi(maxInFlight)
-	if err != nil || n < 1 || n > 100000 {
-		return hs, settingError("max-in-flight", "%q is not a whole number from 1 to 100000", maxInFlight)
+// check checks the HTTP settings together, and sets the timeouts. A
+// non-loopback address needs TLS, or the explicit word that a proxy in
+// front terminates it.
+func (hs *httpSettings) check() error {
+	hs.readHeaderTimeout, hs.bodyTimeout, hs.idleTimeout = 10*time.Second, bodyTimeout, 120*time.Second
+	if hs.maxConnections < hs.maxInFlight {
+		return settingError("max-connections", "%d is fewer than %s, %d: every request needs a connection", hs.maxConnections, settingName("max-in-flight"), hs.maxInFlight)
 	}
-	hs.maxInFlight = n
-	if n, err = strconv.Atoi(maxConnections); err != nil || n < hs.maxInFlight || n > 1000000 {
-		return hs, settingError("max-connections", "%q is not a whole number from --max-in-flight (%d) to 1000000", maxConnections, hs.maxInFlight)
-	}
-	hs.maxConnections = n
-	for _, h := range strings.Split(hosts, ",") {
-		if h = strings.ToLower(strings.TrimSpace(h)); h == "" {
-			continue
-		}
-		name := h
-		if hn, _, err := net.SplitHostPort(h); err == nil {
-			name = hn
-		}
-		if strings.ContainsAny(h, "/@?# ") || strings.Contains(h, "://") || strings.Trim(name, "[]") == "" {
-			return hs, settingError("allowed-hosts", "%q is not a host name such as mcp.example.com or mcp.example.com:8443", h)
-		}
-		hs.allowedHosts = append(hs.allowedHosts, h)
-	}
-	for _, o := range strings.Split(origins, ",") {
-		if o = strings.TrimSpace(o); o == "" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return hs, settingError("allowed-origins", "%q is not a full origin such as https://agents.example.com", o)
-		}
-		hs.allowedOrigins = append(hs.allowedOrigins, u.Scheme+"://"+strings.ToLower(u.Host))
-	}
-	if (cert == "") != (key == "") {
-		return hs, settingError("tls-cert", "and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together: set both or neither")
+	if (hs.tlsCert == "") != (hs.tlsKey == "") {
+		return settingError("tls-cert", "and %s go together: set both or neither", settingName("tls-key"))
 	}
 	if hs.addr == "" {
-		return hs, nil
+		return nil
 	}
-	host, _, err := net.SplitHostPort(hs.addr)
-	if err != nil {
-		return hs, settingError("http", "%q is not an address such as 127.0.0.1:8080 or :8080", hs.addr)
-	}
+	host, _, _ := net.SplitHostPort(hs.addr)
 	hs.loopback = isLoopbackHost(host)
-	if !hs.loopback && cert == "" && !behindProxy {
-		return hs, settingError("http", "%s listens beyond this machine, where keys would cross the network in clear: "+
-			"serve TLS with --tls-cert and --tls-key, or, behind a proxy that terminates TLS, say so with --behind-tls-proxy "+
-			"(TOGETHER_SECRETS_BEHIND_TLS_PROXY=true)", hs.addr)
+	if !hs.loopback && hs.tlsCert == "" && !hs.behindProxy {
+		return settingError("http", "%s listens beyond this machine, where keys would cross the network in clear: "+
+			"serve TLS with %s and %s, or, behind a proxy that terminates TLS, say so with %s set to true", hs.addr, settingName("tls-cert"), settingName("tls-key"), settingName("behind-tls-proxy"))
 	}
-	return hs, nil
+	return nil
 }
 
 func isLoopbackHost(host string) bool {
@@ -346,7 +312,7 @@ func (h *httpHandler) serveMCP(w http.ResponseWriter, r *http.Request) (caller s
 	if !h.settings.hostAllowed(r.Host, local) {
 		// Against DNS rebinding, and a proxy this server was not told of.
 		writePlain(w, http.StatusForbidden, fmt.Sprintf("forbidden: this server does not answer to the host %q; "+
-			"if a proxy forwards that name, add it to --allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS) on the server", r.Host))
+			"if a proxy forwards that name, add it to %s on the server", r.Host, settingName("allowed-hosts")))
 		return ""
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
@@ -361,7 +327,7 @@ func (h *httpHandler) serveMCP(w http.ResponseWriter, r *http.Request) (caller s
 			// A page served from this machine; no CORS headers, so a
 			// browser lets it call only from the same origin.
 		default:
-			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in --allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS) on the server")
+			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in "+settingName("allowed-origins")+" on the server")
 			return ""
 		}
 	}

@@ -454,7 +454,7 @@ func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert and --tls-key, or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
+		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY), or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
 		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
 		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
 		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},

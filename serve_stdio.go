@@ -49,7 +49,7 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		clientCfg.Transport = sb.Transport()
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
 	} else if cfg.apiKey.IsZero() {
-		logger.Warn().Msg("no API key: set TOGETHER_API_KEY, --api-key-file (TOGETHER_API_KEY_FILE) or --api-key-command (TOGETHER_API_KEY_COMMAND); until then every tool call returns an error saying so")
+		logger.Warn().Msg("no API key: set TOGETHER_API_KEY, " + settingName("api-key-file") + " or " + settingName("api-key-command") + "; until then every tool call returns an error saying so")
 	}
 	client, err := togetherapi.New(clientCfg)
 	if err != nil {

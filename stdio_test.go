@@ -1012,7 +1012,7 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 
 func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
 	p := start(t, nil, "--http", "0.0.0.0:0")
-	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert and --tls-key") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
+	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY)") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
 		t.Errorf("exit %d: %s", code, p.stderr.String())
 	}
 }

@@ -1,0 +1,491 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// config is every setting, read once from flags and the environment.
+type config struct {
+	apiKey    togetherapi.Sensitive
+	keySource string // where the key came from, for the start-up log
+	// keyCommand, when set, is run at start-up to print the key.
+	keyCommand        string
+	keyCommandTimeout time.Duration
+	baseURL           string
+	timeout           time.Duration
+	retries           int
+	logLevel          zerolog.Level
+	logFormat         string
+	sandbox           bool
+	tools             tools.Selection
+	envFiles          []envfile.Source // dotenv files import_env_file may read
+	envFileNotes      []string         // what start-up made of them, to log
+	command           string           // "" to serve, "demo", "help" or "version"
+	http              httpSettings
+	intake            intake.Config // the one-time value page (stdio)
+
+	// What the settings said, before the checks that join several.
+	keyEnv, keyFile string
+	toolNames       []string
+}
+
+// kind is how a setting is written.
+type kind int
+
+const (
+	text    kind = iota
+	boolean      // a flag with no value; "true" or "false" in the variable
+	list         // a flag given once per item; items comma-separated in the variable
+)
+
+// setting is one configurable value, declared once: its flag, variable,
+// default and help, and how its text is taken into the config. Flags,
+// variables, --help, start-up errors and the words of advice all derive
+// from this table; adding a setting is adding an entry.
+type setting struct {
+	flag, env string // flag is "" for a setting read from the environment only
+	def       string // the value when neither is set; also shown in --help
+	help      string
+	kind      kind
+	// apply takes the setting's value (an item, for a list) into c. Its
+	// error says what is wrong with the value; the caller names the
+	// setting.
+	apply func(c *config, v string) error
+}
+
+// settings is the one table of settings, in the order --help lists them.
+var settings = []setting{
+	{env: "TOGETHER_API_KEY", help: "Together API key. Kept out of argv on purpose: set it in the environment.",
+		apply: func(c *config, v string) error { c.keyEnv = v; return nil }},
+	{flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
+		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
+	{flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
+		apply: func(c *config, v string) error { c.keyCommand = v; return nil }},
+	{flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: defaultKeyTimeout.String(), help: "how long the key command may run before it is killed",
+		apply: func(c *config, v string) error { return positiveDuration(&c.keyCommandTimeout, v) }},
+	{flag: "base-url", env: "TOGETHER_BASE_URL", def: togetherapi.DefaultBaseURL, help: "API root; must be https unless the host is localhost",
+		apply: func(c *config, v string) error { c.baseURL = v; return togetherapi.CheckBaseURL(v) }},
+	{flag: "timeout", env: "TOGETHER_SECRETS_TIMEOUT", def: togetherapi.DefaultTimeout.String(), help: "time budget of one tool call's API requests, retries included",
+		apply: func(c *config, v string) error { return positiveDuration(&c.timeout, v) }},
+	{flag: "max-retries", env: "TOGETHER_SECRETS_MAX_RETRIES", def: strconv.Itoa(togetherapi.DefaultMaxRetries), help: "how often a failed request that is safe to repeat is sent again (0 for never)",
+		apply: func(c *config, v string) error { return wholeNumber(&c.retries, v, 0, 10) }},
+	{flag: "log-level", env: "TOGETHER_SECRETS_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
+		apply: func(c *config, v string) error {
+			level, ok := logLevels[v]
+			if !ok {
+				return fmt.Errorf("%q is not one of debug, info, warn, error", v)
+			}
+			c.logLevel = level
+			return nil
+		}},
+	{flag: "log-format", env: "TOGETHER_SECRETS_LOG_FORMAT", def: "json", help: "json or console; logs always go to stderr",
+		apply: func(c *config, v string) error {
+			if v != "json" && v != "console" {
+				return fmt.Errorf("%q is not json or console", v)
+			}
+			c.logFormat = v
+			return nil
+		}},
+	{flag: "sandbox", env: "TOGETHER_SECRETS_SANDBOX", kind: boolean, help: "serve an in-memory stand-in for Together: no key, no network",
+		apply: func(c *config, v string) error { return parseBool(&c.sandbox, v) }},
+	{flag: "tools", env: "TOGETHER_SECRETS_TOOLS", def: defaultToolsHelp(), kind: list,
+		help:  "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ") + " (" + strings.Join(tools.EnvFileTools, ", ") + " only with --env-file)",
+		apply: func(c *config, v string) error { c.toolNames = append(c.toolNames, v); return nil }},
+	{flag: "allow-delete", env: "TOGETHER_SECRETS_ALLOW_DELETE", kind: boolean, help: "also offer delete_secret (deleting a secret a deployment uses breaks it)",
+		apply: func(c *config, v string) error { return parseBool(&c.tools.AllowDelete, v) }},
+	{flag: "read-only", env: "TOGETHER_SECRETS_READ_ONLY", kind: boolean, help: "offer only list_secrets and get_secret, whatever else is set",
+		apply: func(c *config, v string) error { return parseBool(&c.tools.ReadOnly, v) }},
+	{flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable (stdio only)",
+		apply: (*config).addEnvFile},
+	{flag: "intake-addr", env: "TOGETHER_SECRETS_INTAKE_ADDR", def: intake.DefaultAddr, help: "where the one-time value page of request_secret_from_user listens (stdio only; a free loopback port by default)",
+		apply: func(c *config, v string) error { c.intake.Addr = v; return nil }},
+	{flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
+		apply: func(c *config, v string) error { return parseBool(&c.intake.AllowNonLoopback, v) }},
+	{flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, at least 10s",
+		apply: func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 10*time.Second {
+				return fmt.Errorf("%q is not a duration of 10s or more, such as 10m", v)
+			}
+			c.intake.TTL = d
+			return nil
+		}},
+	{flag: "http", env: "TOGETHER_SECRETS_HTTP", help: "serve MCP over streamable HTTP at ADDR (such as 127.0.0.1:8080) instead of stdio; each caller sends its own key",
+		apply: func(c *config, v string) error {
+			if _, _, err := net.SplitHostPort(v); v != "" && err != nil {
+				return fmt.Errorf("%q is not an address such as 127.0.0.1:8080 or :8080", v)
+			}
+			c.http.addr = v
+			return nil
+		}},
+	{flag: "tls-cert", env: "TOGETHER_SECRETS_TLS_CERT", help: "HTTP mode: serve TLS with this certificate file (PEM)",
+		apply: func(c *config, v string) error { c.http.tlsCert = v; return nil }},
+	{flag: "tls-key", env: "TOGETHER_SECRETS_TLS_KEY", help: "HTTP mode: the TLS certificate's private key file (PEM)",
+		apply: func(c *config, v string) error { c.http.tlsKey = v; return nil }},
+	{flag: "behind-tls-proxy", env: "TOGETHER_SECRETS_BEHIND_TLS_PROXY", kind: boolean, help: "HTTP mode: allow plain HTTP on a non-loopback address, because a proxy in front terminates TLS",
+		apply: func(c *config, v string) error { return parseBool(&c.http.behindProxy, v) }},
+	{flag: "allowed-origins", env: "TOGETHER_SECRETS_ALLOWED_ORIGINS", kind: list, help: "HTTP mode: browser origins allowed to call, comma-separated full origins such as https://agents.example.com",
+		apply: (*config).addOrigin},
+	{flag: "allowed-hosts", env: "TOGETHER_SECRETS_ALLOWED_HOSTS", kind: list, help: "HTTP mode: Host names a proxy in front may forward, comma-separated, such as mcp.example.com (loopback names are always served)",
+		apply: (*config).addHost},
+	{flag: "max-in-flight", env: "TOGETHER_SECRETS_MAX_IN_FLIGHT", def: strconv.Itoa(defaultMaxInFlight), help: "HTTP mode: requests served at once; more get 503 with Retry-After",
+		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxInFlight, v, 1, 100000) }},
+	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), help: "HTTP mode: connections open at once, at least --max-in-flight; more wait to be accepted",
+		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxConnections, v, 1, 1000000) }},
+}
+
+// lookup returns the setting of a flag, or of a variable read from the
+// environment only.
+func lookup(name string) *setting {
+	for i := range settings {
+		if settings[i].flag == name || (settings[i].flag == "" && settings[i].env == name) {
+			return &settings[i]
+		}
+	}
+	panic("no setting " + name)
+}
+
+// settingName names a setting both ways a user may have set it, such as
+// "--timeout (TOGETHER_SECRETS_TIMEOUT)".
+func settingName(name string) string {
+	s := lookup(name)
+	if s.flag == "" {
+		return s.env
+	}
+	return "--" + s.flag + " (" + s.env + ")"
+}
+
+// settingError is a start-up error that names the setting by its flag and
+// its environment variable, so the user can find it whichever they used.
+func settingError(name, problem string, args ...any) error {
+	return fmt.Errorf("%s: %s", settingName(name), fmt.Sprintf(problem, args...))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `together-secrets-mcp %s: an MCP server that stores secrets in Together AI,
+spoken over stdio, or over streamable HTTP with --http.
+
+Usage:
+  together-secrets-mcp [flags]              serve MCP on stdin/stdout, for one agent
+  together-secrets-mcp --http ADDR [flags]  serve MCP at http://ADDR/mcp, each caller with its own key
+  together-secrets-mcp demo                 one create_secret round trip against the sandbox
+  together-secrets-mcp --version
+
+Settings (a flag wins over its environment variable):
+`, buildVersion())
+	for _, s := range settings {
+		if s.flag == "" {
+			fmt.Fprintf(w, "  %s (environment only)\n", s.env)
+		} else {
+			fmt.Fprintf(w, "  --%s, %s\n", s.flag, s.env)
+		}
+		help := s.help
+		if s.def != "" {
+			help += " (default " + s.def + ")"
+		}
+		fmt.Fprintf(w, "        %s\n", help)
+	}
+	fmt.Fprintf(w, "  --version\n        print the version and exit\n  --help\n        print this help and exit\n")
+}
+
+// defaultToolsHelp says which tools are offered by default, and when.
+func defaultToolsHelp() string {
+	var always []string
+	for _, n := range tools.DefaultTools {
+		if !slices.Contains(tools.EnvFileTools, n) && !slices.Contains(tools.IntakeTools, n) {
+			always = append(always, n)
+		}
+	}
+	return strings.Join(always, ",") + "; with " + strings.Join(tools.IntakeTools, ",") + " over stdio, and " +
+		strings.Join(tools.EnvFileTools, ",") + " with --env-file"
+}
+
+// logLevels are the documented levels; zerolog knows more (trace,
+// disabled) that would silence warnings the user needs to see.
+var logLevels = map[string]zerolog.Level{
+	"debug": zerolog.DebugLevel, "info": zerolog.InfoLevel, "warn": zerolog.WarnLevel, "error": zerolog.ErrorLevel,
+}
+
+// maxKeyFileBytes bounds the key file: a key is tens of bytes, and a path
+// such as /dev/zero must not exhaust memory.
+const maxKeyFileBytes = 64 << 10
+
+// flagValue holds what the command line said of one setting.
+type flagValue struct {
+	s     *setting
+	items []string
+}
+
+func (f *flagValue) String() string { return strings.Join(f.items, ",") }
+
+func (f *flagValue) Set(v string) error {
+	if f.s.kind == list && strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	f.items = append(f.items, v)
+	return nil
+}
+
+// IsBoolFlag lets a boolean setting's flag stand alone, as --sandbox.
+func (f *flagValue) IsBoolFlag() bool { return f.s.kind == boolean }
+
+// parseConfig reads flags over the environment. It never prints; a flag
+// error comes back as an error naming the flag and its variable.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	cfg := config{}
+	fs := flag.NewFlagSet("together-secrets-mcp", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	given := map[*setting]*flagValue{}
+	for i := range settings {
+		if s := &settings[i]; s.flag != "" {
+			given[s] = &flagValue{s: s}
+			fs.Var(given[s], s.flag, "")
+		}
+	}
+	showVersion := fs.Bool("version", false, "")
+	help := fs.Bool("help", false, "")
+	fs.BoolVar(help, "h", false, "")
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("%w; run with --help to list the settings", err)
+	}
+	switch rest := fs.Args(); {
+	case *help:
+		cfg.command = "help"
+		return cfg, nil
+	case *showVersion:
+		cfg.command = "version"
+		return cfg, nil
+	case len(rest) == 1 && rest[0] == "demo":
+		cfg.command = "demo"
+	case len(rest) > 0:
+		return cfg, fmt.Errorf("unexpected argument %q; the only command is \"demo\" (run with --help)", rest[0])
+	}
+
+	for i := range settings {
+		s := &settings[i]
+		for _, v := range values(s, given[s], getenv) {
+			if err := s.apply(&cfg, v); err != nil {
+				return cfg, settingError(nameOf(s), "%v", err)
+			}
+		}
+	}
+	return cfg, cfg.join()
+}
+
+// values are what a setting says: the flag's, else the variable's, else the
+// default; each item of a list.
+func values(s *setting, f *flagValue, getenv func(string) string) []string {
+	var raw []string
+	switch env := strings.TrimSpace(getenv(s.env)); {
+	case f != nil && len(f.items) > 0:
+		raw = f.items
+	case env != "":
+		raw = []string{env}
+	case s.kind == list:
+		return nil
+	case s.kind == boolean:
+		raw = []string{"false"}
+	default:
+		raw = []string{s.def}
+	}
+	if s.kind != list {
+		return []string{strings.TrimSpace(raw[len(raw)-1])}
+	}
+	var out []string
+	for _, r := range raw {
+		for _, item := range strings.Split(r, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+// nameOf is the name settingName takes for s.
+func nameOf(s *setting) string {
+	if s.flag == "" {
+		return s.env
+	}
+	return s.flag
+}
+
+// join checks what several settings say together, and derives what
+// depends on more than one.
+func (c *config) join() error {
+	if err := c.http.check(); err != nil {
+		return err
+	}
+	if c.http.addr != "" && len(c.envFiles) > 0 {
+		// Every caller would import the operator's files into their account.
+		return settingError("env-file", "is for stdio only: over HTTP, every caller could import the server's files into their own account")
+	}
+	if c.http.addr == "" {
+		// Checked now, so a bad address stops start-up; it listens on first use.
+		if _, err := intake.New(c.intake); err != nil {
+			return settingError("intake-addr", "%v (set %s to mean it)", err, settingName("intake-allow-non-loopback"))
+		}
+	}
+	c.tools.Names, c.tools.EnvFiles = c.toolNames, len(c.envFiles) > 0
+	// The page is for a user at this machine: stdio only.
+	c.tools.Intake = c.http.addr == ""
+	if _, err := c.tools.Resolve(); err != nil {
+		return settingError("tools", "%v", err)
+	}
+	return c.chooseKey()
+}
+
+// chooseKey takes the API key from the one source that is set.
+func (c *config) chooseKey() error {
+	var sources []string
+	for _, s := range []struct {
+		set  bool
+		name string
+	}{{c.keyEnv != "", "TOGETHER_API_KEY"}, {c.keyFile != "", "api-key-file"}, {c.keyCommand != "", "api-key-command"}} {
+		if s.set {
+			sources = append(sources, settingName(s.name))
+		}
+	}
+	switch {
+	case len(sources) > 1:
+		return fmt.Errorf("the API key may come from one place, and %s are all set; keep only one", strings.Join(sources, " and "))
+	case c.keyFile != "":
+		key, err := readKeyFile(c.keyFile)
+		if err != nil {
+			return settingError("api-key-file", "%v", err)
+		}
+		c.apiKey = togetherapi.NewSensitive(key)
+		c.keySource = "the key file " + c.keyFile + ", from " + settingName("api-key-file")
+	case c.keyCommand != "":
+		// Run by run(), not here: parsing has no side effects, and the
+		// sandbox, --help and --version need no key.
+		c.keySource = "the key command, from " + settingName("api-key-command")
+	case c.keyEnv != "":
+		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
+		c.keySource = "TOGETHER_API_KEY"
+	}
+	c.keyEnv = ""
+	return nil
+}
+
+// addEnvFile opens a dotenv file as it is now, once.
+func (c *config) addEnvFile(path string) error {
+	src, err := envfile.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot use %s as a dotenv file: %w", path, err)
+	}
+	if !filepath.IsAbs(path) {
+		c.envFileNotes = append(c.envFileNotes, fmt.Sprintf("--env-file %s is a relative path, taken as %s from the directory the server started in; "+
+			"an absolute path does not depend on where a host starts the server", path, src.Path))
+	}
+	if !slices.ContainsFunc(c.envFiles, func(s envfile.Source) bool { return s.Path == src.Path }) {
+		c.envFiles = append(c.envFiles, src)
+	}
+	return nil
+}
+
+func (c *config) addOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return fmt.Errorf("%q is not a full origin such as https://agents.example.com", o)
+	}
+	c.http.allowedOrigins = append(c.http.allowedOrigins, u.Scheme+"://"+strings.ToLower(u.Host))
+	return nil
+}
+
+func (c *config) addHost(h string) error {
+	h = strings.ToLower(h)
+	name := h
+	if hn, _, err := net.SplitHostPort(h); err == nil {
+		name = hn
+	}
+	if strings.ContainsAny(h, "/@?# ") || strings.Trim(name, "[]") == "" {
+		return fmt.Errorf("%q is not a host name such as mcp.example.com or mcp.example.com:8443", h)
+	}
+	c.http.allowedHosts = append(c.http.allowedHosts, h)
+	return nil
+}
+
+func parseBool(dst *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", v)
+	}
+	*dst = b
+	return nil
+}
+
+func positiveDuration(dst *time.Duration, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration such as 30s or 2m", v)
+	}
+	*dst = d
+	return nil
+}
+
+func wholeNumber(dst *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+// readKeyFile reads a key from path, trimmed, reading at most
+// maxKeyFileBytes. Its errors never quote the contents.
+func readKeyFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the key file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
+	defer clear(b)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot read the key file %s: %w", path, err)
+	case len(b) > maxKeyFileBytes:
+		return "", fmt.Errorf("the key file %s holds more than %d bytes; it should hold only the API key", path, maxKeyFileBytes)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("the key file %s is empty", path)
+	}
+	return key, nil
+}
+
+// advice names this program's settings for the tools' error messages.
+func advice(cfg config) tools.Advice {
+	return tools.Advice{
+		KeySource: cfg.keySource,
+		SetKey: "Set TOGETHER_API_KEY (or " + settingName("api-key-file") + ", or " + settingName("api-key-command") + ") " +
+			"in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
+			"To try the tools without a key, start the server with --sandbox.",
+		BaseURL:     settingName("base-url"),
+		ReadOnly:    settingName("read-only"),
+		Tools:       settingName("tools"),
+		AllowDelete: settingName("allow-delete") + " set to true",
+		EnvFile:     settingName("env-file"),
+	}
+}
