@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
@@ -21,6 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -77,20 +76,12 @@ func (hs *httpSettings) check() error {
 		return nil
 	}
 	host, _, _ := net.SplitHostPort(hs.addr)
-	hs.loopback = isLoopbackHost(host)
+	hs.loopback = netguard.IsLoopback(host)
 	if !hs.loopback && hs.tlsCert == "" && !hs.behindProxy {
 		return settingError("http", "%s listens beyond this machine, where keys would cross the network in clear: "+
 			"serve TLS with %s and %s, or, behind a proxy that terminates TLS, say so with %s set to true", hs.addr, settingName("tls-cert"), settingName("tls-key"), settingName("behind-tls-proxy"))
 	}
 	return nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // hostAllowed reports whether a request's Host header may be served on a
@@ -104,7 +95,7 @@ func (hs httpSettings) hostAllowed(host string, local net.Addr) bool {
 	if hn, _, err := net.SplitHostPort(host); err == nil {
 		name = hn
 	}
-	if isLoopbackHost(strings.Trim(name, "[]")) {
+	if netguard.IsLoopback(name) {
 		return true
 	}
 	for _, a := range hs.allowedHosts {
@@ -124,7 +115,7 @@ func (hs httpSettings) hostAllowed(host string, local net.Addr) bool {
 // isLoopbackOrigin reports whether origin is http(s) on a loopback host.
 func isLoopbackOrigin(origin string) bool {
 	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && isLoopbackHost(strings.Trim(u.Hostname(), "[]"))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && netguard.IsLoopback(u.Hostname())
 }
 
 // httpAdvice names the settings of HTTP mode for the tools' errors: the key
@@ -349,7 +340,7 @@ func (h *httpHandler) serveMCP(w http.ResponseWriter, r *http.Request) (caller s
 		writePlain(w, http.StatusUnauthorized, "unauthorized: send your Together API key in the header \"Authorization: Bearer <key>\", set in your MCP client's configuration of this server")
 		return ""
 	}
-	caller = fingerprint(key)
+	caller = netguard.Fingerprint(key)
 	if r.Method == http.MethodPost {
 		if !h.readBody(w, r) {
 			return caller
@@ -468,12 +459,6 @@ func (h *httpHandler) cors(w http.ResponseWriter, origin string) {
 	hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID")
 	hd.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
 	hd.Set("Access-Control-Max-Age", "600")
-}
-
-// fingerprint tells callers apart in the logs without revealing a key.
-func fingerprint(key string) string {
-	d := sha256.Sum256([]byte(key))
-	return "sha256:" + hex.EncodeToString(d[:6])
 }
 
 func writePlain(w http.ResponseWriter, status int, msg string) {

@@ -21,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -174,7 +175,7 @@ func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
 				}
 			}
 			assertClean(t, map[string]string{"result": toolJSON(t, res), "logs": hh.logs.String()})
-			if !strings.Contains(hh.logs.String(), `"caller":"`+fingerprint(key)+`"`) {
+			if !strings.Contains(hh.logs.String(), `"caller":"`+netguard.Fingerprint(key)+`"`) {
 				t.Errorf("the log does not tell the caller by fingerprint:\n%s", hh.logs.String())
 			}
 		})

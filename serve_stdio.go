@@ -16,6 +16,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linecap"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -62,7 +63,7 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		return startupFailed(errOut, settingError("intake-addr", "%v", err))
 	}
 	defer pages.Close()
-	if host, _, _ := net.SplitHostPort(intakeCfg.Addr); intakeCfg.AllowNonLoopback && !isLoopbackHost(host) {
+	if host, _, _ := net.SplitHostPort(intakeCfg.Addr); intakeCfg.AllowNonLoopback && !netguard.IsLoopback(host) {
 		logger.Warn().Str("addr", intakeCfg.Addr).Msg("the one-time value page will listen beyond loopback: publish its port to 127.0.0.1 only")
 	}
 	s, err := tools.NewServer(tools.Config{

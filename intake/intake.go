@@ -35,12 +35,12 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -201,7 +201,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is not an address such as 127.0.0.1:8765", cfg.Addr)
 	}
-	if !isLoopback(host) && !cfg.AllowNonLoopback {
+	if !netguard.IsLoopback(host) && !cfg.AllowNonLoopback {
 		return nil, fmt.Errorf("%s is not a loopback address; a page beyond this machine must be chosen explicitly", cfg.Addr)
 	}
 	return &Server{cfg: cfg, now: time.Now, pending: map[[sha256.Size]byte]*Ticket{}, byID: map[string]*Ticket{},
@@ -373,12 +373,4 @@ func (s *Server) finish(t *Ticket, end state, secret *togetherapi.Secret) {
 }
 
 // fingerprint names a link in the logs without revealing its token.
-func fingerprint(d [sha256.Size]byte) string { return hex.EncodeToString(d[:6]) }
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
+func fingerprint(d [sha256.Size]byte) string { return netguard.FingerprintOf(d) }

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -193,7 +194,7 @@ func (s *Server) hostAllowed(host string) bool {
 	}
 	h, p, err := net.SplitHostPort(host)
 	_, want, _ := net.SplitHostPort(hostPort)
-	return err == nil && p == want && isLoopback(h)
+	return err == nil && p == want && netguard.IsLoopback(h)
 }
 
 // sameOrigin reports whether a POST came from this page: its own origin, or

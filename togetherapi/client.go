@@ -18,11 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 )
 
 // DefaultBaseURL is Together's public API.
@@ -186,20 +187,12 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", u.Redacted())
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !netguard.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", raw)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // CallInfo reports what one client call did on the wire. Attach one to a
