@@ -262,7 +262,9 @@ func TestLookupsWorkInLargeAccounts(t *testing.T) {
 			respond(200, `{"object":"secret","id":"sec-19999","name":"team/app-19999"}`)(w, r)
 		}
 	})
-	c := newClient(t, srv.URL+"/v1")
+	// Three reads of 12 MiB take seconds under -race on a busy machine: a
+	// budget that cannot run out first, since the test is of the lookups.
+	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = time.Minute })
 	ctx := context.Background()
 	all, err := c.ListSecrets(ctx)
 	if err != nil || len(all) != 20000 {
