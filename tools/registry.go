@@ -1,0 +1,138 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// Selection chooses the tools a server offers. The zero Selection offers
+// DefaultTools.
+type Selection struct {
+	// Names, when set, are exactly the tools offered.
+	Names []string
+	// AllowDelete adds delete_secret to the default tools. Deleting a secret
+	// a deployment uses breaks the deployment, so it is opt-in.
+	AllowDelete bool
+	// ReadOnly keeps only the tools that change nothing, whatever else is set.
+	ReadOnly bool
+	// EnvFiles says dotenv files are configured, without which
+	// import_env_file has nothing to read and is not offered.
+	EnvFiles bool
+	// Intake says the one-time value pages are available, without which
+	// request_secret_from_user is not offered.
+	Intake bool
+}
+
+// AllTools lists every tool the server can offer; DefaultTools those
+// offered unless a Selection says otherwise (EnvFileTools among them only
+// when dotenv files are configured); ReadOnlyTools those that change
+// nothing. All derive from the tools' own definitions.
+var (
+	AllTools      = toolNames(func(tool) bool { return true })
+	DefaultTools  = toolNames(func(x tool) bool { return x.byDefault })
+	EnvFileTools  = toolNames(func(x tool) bool { return x.needsEnvFiles })
+	IntakeTools   = toolNames(func(x tool) bool { return x.needsIntake })
+	ReadOnlyTools = toolNames(func(x tool) bool { return *x.def.Annotations.ReadOnlyHint })
+)
+
+func toolNames(keep func(tool) bool) []string {
+	var out []string
+	for _, x := range (&toolset{}).all() {
+		if keep(x) {
+			out = append(out, x.def.Name)
+		}
+	}
+	return out
+}
+
+// Resolve returns the names of the tools s offers, or an error naming any
+// unknown tool and listing the valid ones.
+func (s Selection) Resolve() ([]string, error) {
+	names := s.Names
+	if len(names) == 0 {
+		names = slices.Clone(DefaultTools)
+		if s.AllowDelete {
+			names = append(names, "delete_secret")
+		}
+	}
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(AllTools, n) {
+			return nil, fmt.Errorf("unknown tool %q; the tools are %s", n, strings.Join(AllTools, ", "))
+		}
+		if slices.Contains(EnvFileTools, n) && !s.EnvFiles {
+			if len(s.Names) > 0 && !s.ReadOnly {
+				return nil, fmt.Errorf("tool %q reads dotenv files, and none is configured: name at least one env file", n)
+			}
+			continue
+		}
+		if slices.Contains(IntakeTools, n) && !s.Intake {
+			if len(s.Names) > 0 && !s.ReadOnly {
+				return nil, fmt.Errorf("tool %q needs the one-time value page, which only the stdio server on the user's machine serves", n)
+			}
+			continue
+		}
+		if slices.Contains(out, n) || (s.ReadOnly && !slices.Contains(ReadOnlyTools, n)) {
+			continue
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no tool is left to offer: with read-only mode, choose among %s", strings.Join(ReadOnlyTools, ", "))
+	}
+	return out, nil
+}
+
+// tool pairs a definition with its handler.
+type tool struct {
+	def    mcp.Tool
+	handle handlerFunc
+	// byDefault says the tool is offered unless a Selection says otherwise.
+	byDefault bool
+	// needsEnvFiles says the tool is offered only with dotenv files.
+	needsEnvFiles bool
+	// needsIntake says the tool is offered only with the value pages.
+	needsIntake bool
+}
+
+// handlerFunc is a tool handler that reports on its call through rec.
+type handlerFunc func(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult
+
+// all is the registry: every tool, in the order tools/list gives them.
+func (t *toolset) all() []tool {
+	return []tool{
+		t.createSecret(),
+		t.listSecrets(),
+		t.getSecret(),
+		t.updateSecret(),
+		t.deleteSecret(),
+		t.importEnvFile(),
+		t.requestSecretFromUser(),
+	}
+}
+
+// notOffered answers a call to a tool the selection left out.
+func (t *toolset) notOffered(name string) handlerFunc {
+	return func(_ context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+		rec.outcome = outcomeNotOffered
+		sel, adv := t.cfg.Tools, t.advice
+		var how string
+		switch {
+		case sel.ReadOnly && !slices.Contains(ReadOnlyTools, name):
+			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
+		case slices.Contains(IntakeTools, name) && !sel.Intake:
+			how = "the one-time value page is served only by the stdio server on the user's machine"
+		case slices.Contains(EnvFileTools, name) && !sel.EnvFiles:
+			how = fmt.Sprintf("it reads only dotenv files the user names at start-up, and none is named; start the server with %s", adv.EnvFile)
+		case len(sel.Names) > 0:
+			how = fmt.Sprintf("it is not among the tools chosen with %s; add it there and restart the server", adv.Tools)
+		default:
+			how = fmt.Sprintf("start the server with %s to offer it", adv.AllowDelete)
+		}
+		return mcp.NewToolResultError(fmt.Sprintf("%s is not offered by this server: %s. Nothing was sent to Together.", name, how))
+	}
+}

@@ -1,0 +1,63 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// secretResult is the result of a tool that returns one secret's metadata.
+// A missing name is filled in with fallbackName, the name the call used.
+func secretResult(s *togetherapi.Secret, fallbackName string) *mcp.CallToolResult {
+	out := *s
+	if out.Name == "" {
+		out.Name = fallbackName
+	}
+	return structuredResult(out)
+}
+
+// structuredResult returns v as structured content, and the same JSON as
+// text for clients that read only text.
+func structuredResult(v any) *mcp.CallToolResult {
+	text, err := json.Marshal(v)
+	if err != nil {
+		return mcp.NewToolResultError("could not encode the result: " + err.Error())
+	}
+	return mcp.NewToolResultStructured(v, string(text))
+}
+
+// secretItemSchema describes one secret's metadata: the API's
+// SecretResponseItem, which has no value field.
+var secretItemSchema = json.RawMessage(`{"type": "object", "properties": {` +
+	`"object": {"type": "string"}, "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
+	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}, "created_by": {"type": "string"}, "last_updated_by": {"type": "string"}}}`)
+
+// secretOutputSchema is the output schema of a tool returning one secret.
+var secretOutputSchema = secretItemSchema
+
+// idProperty is the schema of the argument that names a secret.
+var idProperty = fmt.Sprintf(`{"type": "string", "minLength": 1, "maxLength": %d, "description": "The secret's ID or name."}`, maxIDLength)
+
+// annotate sets all four behaviour hints and the titles explicitly, since
+// an unset hint is read by clients as the most pessimistic one.
+func annotate(t mcp.Tool, title string, readOnly, destructive, idempotent bool) mcp.Tool {
+	t.Title = title
+	t.Annotations = mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
+		DestructiveHint: mcp.ToBoolPtr(destructive),
+		IdempotentHint:  mcp.ToBoolPtr(idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(true),
+	}
+	return t
+}
+
+// isCancelled reports whether err came from the caller giving up.
+func isCancelled(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}
