@@ -94,7 +94,7 @@ func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool
 // decodeOne reads the secret a 2xx answer holds.
 func decodeOne(resp *response, echo sent) (*Secret, error) {
 	if !isJSON(resp.header) {
-		return nil, fmt.Errorf("HTTP %d with content type %q: %w", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")), ErrMalformedResponse)
+		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
 	}
 	s, err := decodeSecret(resp.body, resp.scrub, echo)
 	if err != nil {
@@ -113,7 +113,7 @@ const createdSlack = 2 * time.Second
 // ambiguity is a retry's "already exists".
 func (c *Client) settleCreate(ctx context.Context, name string, start time.Time, unknown *OutcomeUnknownError, retried bool) (*Secret, bool, error) {
 	info := callInfoFrom(ctx)
-	lost := "the answer was lost (" + describeLoss(unknown.Err) + ")"
+	lost := "the answer was lost: " + Loss(unknown.Err)
 	switch {
 	case retried:
 		lost = "an attempt was retried and the retry found the name taken"
@@ -159,19 +159,4 @@ func (c *Client) settleCreate(ctx context.Context, name string, start time.Time,
 	}
 	info.Resolution = fmt.Sprintf("%s; reading the secret back showed it created at %s, during this call, so it was created once", lost, found.CreatedAt)
 	return found, true, nil
-}
-
-// describeLoss names what made an outcome unknown, for a Resolution.
-func describeLoss(err error) string {
-	var apiErr *APIError
-	var te *TimeoutError
-	switch {
-	case errors.As(err, &apiErr):
-		return fmt.Sprintf("HTTP %d", apiErr.StatusCode)
-	case errors.As(err, &te):
-		return fmt.Sprintf("no answer within %s", te.Timeout)
-	case errors.Is(err, ErrResponseTooLarge):
-		return "an answer too large to read"
-	}
-	return "the connection broke"
 }

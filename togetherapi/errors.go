@@ -107,6 +107,20 @@ func saysAlreadyExists(msg string) bool {
 	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
 }
 
+// MalformedError is a 2xx answer that is not the JSON the call expects. It
+// is ErrMalformedResponse to errors.Is.
+type MalformedError struct {
+	// Detail says how it differed, such as "HTTP 200 with content type
+	// \"text/html\"", scrubbed; never the body.
+	Detail string
+}
+
+func (e *MalformedError) Error() string {
+	return "togetherapi: " + e.Detail + ": response is not the expected JSON object"
+}
+
+func (e *MalformedError) Is(target error) bool { return target == ErrMalformedResponse }
+
 // TooLargeError is a response body larger than the client reads.
 type TooLargeError struct {
 	// Limit is the most the client reads, in bytes.
@@ -165,6 +179,29 @@ func (e *OutcomeUnknownError) Error() string {
 		msg += "; " + e.Detail
 	}
 	return msg
+}
+
+// Loss says, as a fact, what left the outcome of a change unknown: the
+// failure an OutcomeUnknownError wraps. It is the one wording of it, for
+// the client's own notes and for whoever words errors for people.
+func Loss(err error) string {
+	var (
+		apiErr     *APIError
+		timeoutErr *TimeoutError
+	)
+	switch {
+	case errors.Is(err, ErrMalformedResponse):
+		return "Together answered success, but not with the secret's metadata"
+	case errors.Is(err, ErrAlreadyExists):
+		return "a retry found the name taken, which may be this call's own secret"
+	case errors.Is(err, ErrResponseTooLarge):
+		return "Together's answer was too large to read"
+	case errors.As(err, &timeoutErr):
+		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("Together answered HTTP %d (%s), which does not say", apiErr.StatusCode, strings.TrimSuffix(apiErr.Message, "."))
+	}
+	return "the connection to Together broke after the request was sent"
 }
 
 // Unwrap returns the failure that left the outcome unknown.

@@ -26,7 +26,7 @@ func (c *Client) listSecrets(ctx context.Context) ([]Secret, http.Header, error)
 		return nil, nil, err
 	}
 	if !isJSON(resp.header) {
-		return nil, nil, fmt.Errorf("HTTP %d: %w", resp.status, ErrMalformedResponse)
+		return nil, nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
 	}
 	list, err := decodeList(resp.body, resp.scrub)
 	if err != nil {

@@ -235,27 +235,27 @@ func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
 	}{
 		{
 			name: "502 after the secret was made", steps: []step{actThenAnswer(502)}, retries: 2,
-			wantResolution: "the answer was lost (HTTP 502); reading the secret back showed it created at",
+			wantResolution: "the answer was lost: Together answered HTTP 502 (Bad Gateway), which does not say; reading the secret back showed it created at",
 			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
 		},
 		{
 			name: "504 after the secret was made", steps: []step{actThenAnswer(504)}, retries: 0,
-			wantResolution: "the answer was lost (HTTP 504)",
+			wantResolution: "the answer was lost: Together answered HTTP 504",
 			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
 		},
 		{
 			name: "connection reset after the secret was made", steps: []step{actThenReset()}, retries: 2,
-			wantResolution: "the answer was lost (the connection broke)",
+			wantResolution: "the answer was lost: the connection to Together broke",
 			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
 		},
 		{
 			name: "timeout after the secret was made", steps: []step{actThenHang()}, retries: 2,
-			wantResolution: "the answer was lost (no answer within",
+			wantResolution: "the answer was lost: Together did not answer within",
 			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets"},
 		},
 		{
 			name: "502 before anything was made", steps: []step{answer(502)}, retries: 2,
-			wantResolution: "the answer was lost (HTTP 502); reading the secrets back showed it was not created; sent it again",
+			wantResolution: "the answer was lost: Together answered HTTP 502 (Bad Gateway), which does not say; reading the secrets back showed it was not created; sent it again",
 			wantRequests:   []string{"POST /v1/deployments/secrets", "GET /v1/deployments/secrets", "POST /v1/deployments/secrets"},
 		},
 	}

@@ -1,6 +1,7 @@
 package togetherapi
 
 import (
+	"errors"
 	"fmt"
 	"unicode/utf8"
 )
@@ -30,9 +31,18 @@ type FieldError struct {
 	// Problem says what is wrong, in words meant for the person or agent who
 	// must fix it.
 	Problem string
+	// Err is the kind of problem a caller may branch on, or nil.
+	Err error
 }
 
+// ErrValueInField means a name or description holds the secret value, and
+// would store it in plain text.
+var ErrValueInField = errors.New("togetherapi: a field holds the secret value")
+
 func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
+
+// Unwrap returns the kind of problem, where one is named: ErrValueInField.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Validate reports the first field of r that the API would refuse, or that
 // would put the value where it is stored in plain text.
@@ -77,7 +87,7 @@ func checkNotIn(v Sensitive, pairs ...string) error {
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if (Scrubber{v}).Carries(pairs[i+1]) {
-			return &FieldError{Field: pairs[i], Problem: "contains the secret value, and Together stores " + pairs[i] +
+			return &FieldError{Field: pairs[i], Err: ErrValueInField, Problem: "contains the secret value, and Together stores " + pairs[i] +
 				"s in plain text and shows them in every list"}
 		}
 	}

@@ -18,6 +18,15 @@ import (
 // and the rule in plain words, without ever quoting what was sent.
 type arguments map[string]json.RawMessage
 
+// argError is an argument a tool refused before anything was sent: the
+// argument's name and what is wrong with it, never what was sent. Rules
+// of the API itself come back from togetherapi as its FieldError.
+type argError struct {
+	Field, Problem string
+}
+
+func (e *argError) Error() string { return e.Field + " " + e.Problem }
+
 // Limits on arguments beyond the API's own. The whole arguments object is
 // bounded first, so an oversized call costs no decoding: a value of
 // togetherapi.ValueMaxBytes written with every character escaped as \uXXXX
@@ -35,11 +44,11 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 	if len(raw) == 0 && req.Params.Arguments != nil {
 		var err error
 		if raw, err = json.Marshal(req.Params.Arguments); err != nil {
-			return nil, &togetherapi.FieldError{Field: "arguments", Problem: "could not be read as JSON"}
+			return nil, &argError{Field: "arguments", Problem: "could not be read as JSON"}
 		}
 	}
 	if len(raw) > maxArgumentsBytes {
-		return nil, &togetherapi.FieldError{Field: "arguments", Problem: fmt.Sprintf(
+		return nil, &argError{Field: "arguments", Problem: fmt.Sprintf(
 			"are %d bytes, more than the %d accepted (a value may be at most %d bytes)", len(raw), maxArgumentsBytes, togetherapi.ValueMaxBytes)}
 	}
 	raw = bytes.TrimSpace(raw)
@@ -47,11 +56,11 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 		return arguments{}, nil
 	}
 	if raw[0] != '{' {
-		return nil, &togetherapi.FieldError{Field: "arguments", Problem: fmt.Sprintf("must be a JSON object, not %s", jsonKind(raw))}
+		return nil, &argError{Field: "arguments", Problem: fmt.Sprintf("must be a JSON object, not %s", jsonKind(raw))}
 	}
 	var args arguments
 	if err := json.Unmarshal(raw, &args); err != nil {
-		return nil, &togetherapi.FieldError{Field: "arguments", Problem: "must be a valid JSON object"}
+		return nil, &argError{Field: "arguments", Problem: "must be a valid JSON object"}
 	}
 	var unknown []string
 	for k := range args {
@@ -65,7 +74,7 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 		if len(unknown) > 1 {
 			noun = "arguments"
 		}
-		return nil, &togetherapi.FieldError{
+		return nil, &argError{
 			Field:   "arguments",
 			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(allowed, ", ")),
 		}
@@ -106,10 +115,10 @@ func (a arguments) optionalString(key string) (string, bool, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false, &togetherapi.FieldError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
+		return "", false, &argError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
 	}
 	if !exactText(raw) {
-		return "", false, &togetherapi.FieldError{Field: key, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
+		return "", false, &argError{Field: key, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
 			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
 	}
 	return s, true, nil
@@ -178,7 +187,7 @@ func (a arguments) optionalBool(key string) (bool, error) {
 	}
 	var b bool
 	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, &togetherapi.FieldError{Field: key, Problem: fmt.Sprintf("must be true or false, not %s", jsonKind(raw))}
+		return false, &argError{Field: key, Problem: fmt.Sprintf("must be true or false, not %s", jsonKind(raw))}
 	}
 	return b, nil
 }
@@ -190,10 +199,10 @@ func (a arguments) requiredString(key string) (string, error) {
 		return "", err
 	}
 	if !ok {
-		return "", &togetherapi.FieldError{Field: key, Problem: "is required"}
+		return "", &argError{Field: key, Problem: "is required"}
 	}
 	if s == "" {
-		return "", &togetherapi.FieldError{Field: key, Problem: "must not be empty"}
+		return "", &argError{Field: key, Problem: "must not be empty"}
 	}
 	return s, nil
 }
@@ -201,7 +210,7 @@ func (a arguments) requiredString(key string) (string, error) {
 // checkLength refuses a string argument of more than max characters.
 func checkLength(field, s string, max int) error {
 	if n := utf8.RuneCountInString(s); n > max {
-		return &togetherapi.FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d characters (it has %d)", max, n)}
+		return &argError{Field: field, Problem: fmt.Sprintf("must be at most %d characters (it has %d)", max, n)}
 	}
 	return nil
 }

@@ -92,9 +92,9 @@ func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest
 	}
 	if out.Value.IsZero() {
 		if _, ok := args["value"]; ok && string(args["value"]) != "null" {
-			return out, &togetherapi.FieldError{Field: "value", Problem: "must not be empty"}
+			return out, &argError{Field: "value", Problem: "must not be empty"}
 		}
-		return out, &togetherapi.FieldError{Field: "value", Problem: "is required"}
+		return out, &argError{Field: "value", Problem: "is required"}
 	}
 	if out.Description, _, err = args.optionalString("description"); err != nil {
 		return out, err

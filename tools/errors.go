@@ -68,11 +68,10 @@ type operation struct {
 func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeInvalid
 	if errors.Is(err, togetherapi.ErrNoChange) {
-		err = &togetherapi.FieldError{Field: "arguments", Problem: "change nothing: give at least one of name, value or description"}
+		err = &argError{Field: "arguments", Problem: "change nothing: give at least one of name, value or description"}
 	}
 	msg := fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err)
-	var fe *togetherapi.FieldError
-	if errors.As(err, &fe) && strings.Contains(fe.Problem, "contains the") {
+	if errors.Is(err, togetherapi.ErrValueInField) {
 		msg += " Choose a name and description that do not hold the value, or another value."
 	}
 	return mcp.NewToolResultError(msg)
@@ -119,14 +118,14 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	case errors.As(err, &fieldErr):
 		outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
-		if strings.Contains(fieldErr.Problem, "contains the") {
+		if errors.Is(err, togetherapi.ErrValueInField) {
 			msg += " Choose a name and description that do not hold the value, or another value."
 		}
 	case isCancelled(ctx, err):
 		outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
 	case errors.As(err, &unknownErr):
-		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, describeLoss(unknownErr.Err))
+		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, togetherapi.Loss(unknownErr.Err))
 		if unknownErr.Detail != "" {
 			msg += " " + upperFirst(unknownErr.Detail) + "."
 		}
@@ -141,7 +140,7 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	case errors.As(err, &tooLarge):
 		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
 	case errors.Is(err, togetherapi.ErrMalformedResponse):
-		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected (%s). %s", what, strings.TrimPrefix(err.Error(), "togetherapi: "), check)
+		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
 	case errors.As(err, &apiErr):
 		msg = t.describeAPIError(what, apiErr, op.write, mayHaveChanged)
 	default:
@@ -150,31 +149,22 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	return outcome, msg
 }
 
+// malformedDetail says how an answer differed from the JSON expected,
+// where the client could tell.
+func malformedDetail(err error) string {
+	var me *togetherapi.MalformedError
+	if errors.As(err, &me) {
+		return " (" + me.Detail + ")"
+	}
+	return ""
+}
+
 // upperFirst capitalises the first letter of a sentence.
 func upperFirst(s string) string {
 	if s == "" {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// describeLoss says what left an outcome unknown.
-func describeLoss(err error) string {
-	var (
-		apiErr     *togetherapi.APIError
-		timeoutErr *togetherapi.TimeoutError
-	)
-	switch {
-	case errors.Is(err, togetherapi.ErrMalformedResponse):
-		return "Together answered success, but not with the secret's metadata"
-	case errors.Is(err, togetherapi.ErrAlreadyExists):
-		return "a retry found the name taken, which may be this call's own secret"
-	case errors.As(err, &timeoutErr):
-		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
-	case errors.As(err, &apiErr):
-		return fmt.Sprintf("Together answered HTTP %d (%s), which does not say", apiErr.StatusCode, strings.TrimSuffix(apiErr.Message, "."))
-	}
-	return "the connection to Together broke after the request was sent"
 }
 
 // describeAPIError explains a non-2xx answer by what the agent can do about it.

@@ -130,9 +130,9 @@ func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
 	case !ok && len(paths) == 1:
 		file = paths[0]
 	case !ok:
-		return out, &togetherapi.FieldError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
+		return out, &argError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
 	case !slices.Contains(paths, file):
-		return out, &togetherapi.FieldError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
+		return out, &argError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
 	}
 	out.file = t.cfg.EnvFiles[slices.Index(paths, file)]
 	if out.prefix, _, err = args.optionalString("prefix"); err != nil {
@@ -158,17 +158,17 @@ func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
 	}
 	if raw, ok := args["keys"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &out.keys); err != nil {
-			return out, &togetherapi.FieldError{Field: "keys", Problem: "must be an array of variable names"}
+			return out, &argError{Field: "keys", Problem: "must be an array of variable names"}
 		}
 		if len(out.keys) == 0 {
-			return out, &togetherapi.FieldError{Field: "keys", Problem: "must name at least one key; leave it out to import all"}
+			return out, &argError{Field: "keys", Problem: "must name at least one key; leave it out to import all"}
 		}
 		if len(out.keys) > maxImportKeys {
-			return out, &togetherapi.FieldError{Field: "keys", Problem: fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(out.keys))}
+			return out, &argError{Field: "keys", Problem: fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(out.keys))}
 		}
 		for _, k := range out.keys {
 			if k == "" || len(k) > togetherapi.NameMaxLength {
-				return out, &togetherapi.FieldError{Field: "keys", Problem: fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength)}
+				return out, &argError{Field: "keys", Problem: fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength)}
 			}
 		}
 	}
@@ -208,7 +208,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 	}
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	if len(keys) > maxImportKeys {
-		return invalidArguments(name, rec, &togetherapi.FieldError{Field: "keys",
+		return invalidArguments(name, rec, &argError{Field: "keys",
 			Problem: fmt.Sprintf("must be given: the file has %d keys, and one call imports at most %d", len(keys), maxImportKeys)})
 	}
 

@@ -45,7 +45,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		}
 		if ok {
 			if v == "" {
-				return &togetherapi.FieldError{Field: "value", Problem: "must not be empty; leave it out to keep the value"}
+				return &argError{Field: "value", Problem: "must not be empty; leave it out to keep the value"}
 			}
 			update.Value = togetherapi.NewSensitive(v)
 			rec.scrub = append(rec.scrub, update.Value)
@@ -53,7 +53,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		if update.Name, ok, err = args.optionalString("name"); err != nil {
 			return err
 		} else if ok && update.Name == "" {
-			return &togetherapi.FieldError{Field: "name", Problem: "must not be empty; leave it out to keep the name"}
+			return &argError{Field: "name", Problem: "must not be empty; leave it out to keep the name"}
 		}
 		if d, ok, err := args.optionalString("description"); err != nil {
 			return err
