@@ -11,17 +11,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -73,21 +76,42 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	// A host that never reads stderr must not hold up the exit either.
 	defer logOut.Close(2 * time.Second)
 	logger := newLogger(cfg, logOut)
-	clientCfg := togetherapi.Config{
-		BaseURL:   cfg.baseURL,
-		APIKey:    cfg.apiKey,
-		UserAgent: "together-secrets-mcp/" + buildVersion(),
-		Timeout:   cfg.timeout,
-		// The client reads 0 as its default; here 0 means none.
+	client, err := newClient(cfg)
+	if err != nil {
+		return startupFailed(logOut, err)
+	}
+	// From here on the key is the client's alone.
+	cfg.apiKey = togetherapi.Sensitive{}
+	if cfg.http.addr != "" {
+		return serveHTTP(ctx, cfg, client, logger, logOut)
+	}
+	return serveStdio(ctx, cfg, client, logger, logOut, stdin, stdout)
+}
+
+// newClient builds the program's one client: Together's or the sandbox's,
+// with the operator's key over stdio, and none over HTTP, where each
+// request brings its caller's.
+func newClient(cfg config) (*togetherapi.Client, error) {
+	c := togetherapi.Config{
+		BaseURL:    cfg.baseURL,
+		UserAgent:  "together-secrets-mcp/" + buildVersion(),
+		Timeout:    cfg.timeout,
 		MaxRetries: cfg.retries,
 	}
-	if cfg.retries == 0 {
-		clientCfg.MaxRetries = -1
+	switch {
+	case cfg.sandbox && cfg.http.addr != "":
+		// Each caller's key has an account of its own.
+		c.BaseURL, c.Transport = sandbox.BaseURL, sandbox.NewAccounts(sandbox.Options{}, maxSandboxAccounts).Transport()
+	case cfg.sandbox:
+		c.BaseURL, c.Transport, c.APIKey = sandbox.BaseURL, sandbox.New(sandbox.Options{}).Transport(), togetherapi.NewSensitive(sandbox.APIKey)
+	case cfg.http.addr == "":
+		c.APIKey = cfg.apiKey
 	}
-	if cfg.http.addr != "" {
-		return serveHTTP(ctx, cfg, clientCfg, logger, logOut)
+	client, err := togetherapi.New(c)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "togetherapi: "))
 	}
-	return serveStdio(ctx, cfg, clientCfg, logger, logOut, stdin, stdout)
+	return client, nil
 }
 
 // startupFailed writes a start-up error as one plain line, the same for

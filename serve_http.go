@@ -20,7 +20,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
-	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -133,12 +132,12 @@ func httpAdvice(cfg config) tools.Advice {
 // with its caller's own key, until ctx is cancelled; then it stops taking
 // requests, lets those in flight finish within the call timeout, and
 // returns the exit code.
-func serveHTTP(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger, errOut io.Writer) int {
-	h, err := newHTTPHandler(cfg, clientCfg, logger)
+func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger zerolog.Logger, errOut io.Writer) int {
+	h, err := newHTTPHandler(cfg, base, logger)
 	if err != nil {
 		return startupFailed(errOut, err)
 	}
-	if !cfg.apiKey.IsZero() || cfg.keyCommand != "" {
+	if cfg.keySource != "" {
 		logger.Warn().Msg("HTTP mode uses each caller's own key; the server's key setting is ignored")
 	}
 	srv := h.server(cfg)
@@ -195,16 +194,11 @@ type httpHandler struct {
 	reading  bodyReads
 }
 
-func newHTTPHandler(cfg config, clientCfg togetherapi.Config, logger zerolog.Logger) (*httpHandler, error) {
-	clientCfg.APIKey = togetherapi.Sensitive{} // each request brings its own
+// newHTTPHandler serves MCP with base, which holds no key: each request's
+// client is base with its caller's key.
+func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger) (*httpHandler, error) {
 	if cfg.sandbox {
-		clientCfg.BaseURL = sandbox.BaseURL
-		clientCfg.Transport = sandbox.NewAccounts(sandbox.Options{}, maxSandboxAccounts).Transport()
 		logger.Warn().Msg("sandbox mode: each caller's key has its own in-memory account; nothing reaches Together")
-	}
-	base, err := togetherapi.New(clientCfg)
-	if err != nil {
-		return nil, err
 	}
 	s, err := tools.NewServer(tools.Config{
 		Version: buildVersion(),
@@ -356,11 +350,7 @@ func (h *httpHandler) serveMCP(w http.ResponseWriter, r *http.Request) (caller s
 		return caller
 	}
 	apiKey := togetherapi.NewSensitive(key)
-	ctx := tools.WithDeps(r.Context(), tools.Deps{
-		Client: h.base.WithAPIKey(apiKey),
-		Redact: togetherapi.Scrubber{apiKey},
-		Caller: caller,
-	})
+	ctx := tools.WithDeps(r.Context(), tools.Deps{Client: h.base.WithAPIKey(apiKey), Caller: caller})
 	h.mcp.ServeHTTP(w, r.WithContext(ctx))
 	return caller
 }

@@ -84,7 +84,7 @@ func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
 		t.Fatal(err)
 	}
 	logger := zerolog.New(hh.logs)
-	hh.h, err = newHTTPHandler(cfg, togetherapi.Config{BaseURL: cfg.baseURL, Timeout: 5 * time.Second, MaxRetries: -1}, logger)
+	hh.h, err = newHTTPHandler(cfg, testClient(t, cfg.baseURL), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -685,7 +685,7 @@ func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHTTPHandler(cfg, togetherapi.Config{BaseURL: cfg.baseURL, Timeout: 5 * time.Second, MaxRetries: -1}, zerolog.Nop())
+	h, err := newHTTPHandler(cfg, testClient(t, cfg.baseURL), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -698,4 +698,14 @@ func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
 		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
 	}
 	assertClean(t, map[string]string{"result": text})
+}
+
+// testClient is HTTP mode's base client for baseURL: no key, no retries.
+func testClient(t *testing.T, baseURL string) *togetherapi.Client {
+	t.Helper()
+	c, err := togetherapi.New(togetherapi.Config{BaseURL: baseURL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linecap"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
-	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -42,22 +41,14 @@ const (
 
 // serveStdio serves one agent on stdin and stdout with the operator's key,
 // until stdin ends or ctx is cancelled, and returns the exit code.
-func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
+func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
 	if cfg.sandbox {
-		sb := sandbox.New(sandbox.Options{})
-		clientCfg.BaseURL = sandbox.BaseURL
-		clientCfg.APIKey = togetherapi.NewSensitive(sandbox.APIKey)
-		clientCfg.Transport = sb.Transport()
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
-	} else if cfg.apiKey.IsZero() {
+	} else if !client.HasKey() {
 		logger.Warn().Msg("no API key: set TOGETHER_API_KEY, " + settingName("api-key-file") + " or " + settingName("api-key-command") + "; until then every tool call returns an error saying so")
 	}
-	client, err := togetherapi.New(clientCfg)
-	if err != nil {
-		return startupFailed(errOut, err)
-	}
 	intakeCfg := cfg.intake
-	intakeCfg.Sandbox, intakeCfg.Redact, intakeCfg.Logger = cfg.sandbox, togetherapi.Scrubber{cfg.apiKey}, logger.With().Str("component", "intake").Logger()
+	intakeCfg.Sandbox, intakeCfg.Redact, intakeCfg.Logger = cfg.sandbox, client.KeyScrubber(), logger.With().Str("component", "intake").Logger()
 	pages, err := intake.New(intakeCfg)
 	if err != nil {
 		return startupFailed(errOut, settingError("intake-addr", "%v", err))
@@ -68,10 +59,8 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 	}
 	s, err := tools.NewServer(tools.Config{
 		Intake:   pages,
-		Client:   client,
 		Version:  buildVersion(),
 		Sandbox:  cfg.sandbox,
-		Redact:   togetherapi.Scrubber{cfg.apiKey},
 		Logger:   logger,
 		Tools:    cfg.tools,
 		Advice:   advice(cfg),
@@ -114,6 +103,9 @@ func serveStdio(ctx context.Context, cfg config, clientCfg togetherapi.Config, l
 		return out.Write(p)
 	})
 	stdio := server.NewStdioServer(s)
+	// One client, with the operator's key, for every call.
+	deps := tools.Deps{Client: client}
+	stdio.SetContextFunc(func(ctx context.Context) context.Context { return tools.WithDeps(ctx, deps) })
 	stdio.SetErrorLogger(log.New(logger.With().Str("component", "stdio").Logger(), "", 0))
 	// mcp-go runs tools/call on 5 workers behind a queue of 100, and blocks
 	// the read loop when the queue is full. Agents fan out, and each call

@@ -58,8 +58,8 @@ type Config struct {
 	// after one attempt that hangs there is time left to retry or to find
 	// out whether it took effect.
 	AttemptTimeout time.Duration
-	// MaxRetries is how many times a failed request may be sent again;
-	// DefaultMaxRetries when zero, none when negative.
+	// MaxRetries is how many times a failed request may be sent again: 0
+	// for never. Together's own SDKs use DefaultMaxRetries.
 	MaxRetries int
 	// Transport carries the requests; a pooled transport tuned for many
 	// concurrent calls when nil.
@@ -96,6 +96,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 || cfg.AttemptTimeout < 0 {
 		return nil, fmt.Errorf("togetherapi: timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)
 	}
+	if cfg.MaxRetries < 0 {
+		return nil, fmt.Errorf("togetherapi: MaxRetries must be 0 or more, got %d", cfg.MaxRetries)
+	}
 	c := &Client{
 		base:           base,
 		key:            cfg.APIKey,
@@ -114,12 +117,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.attemptTimeout == 0 || c.attemptTimeout > c.timeout {
 		c.attemptTimeout = c.timeout / 2
-	}
-	switch {
-	case c.maxRetries == 0:
-		c.maxRetries = DefaultMaxRetries
-	case c.maxRetries < 0:
-		c.maxRetries = 0
 	}
 	transport := cfg.Transport
 	if transport == nil {
@@ -155,6 +152,13 @@ func NewTransport() *http.Transport {
 	t.MaxResponseHeaderBytes = MaxResponseHeaderBytes
 	return t
 }
+
+// KeyScrubber returns a Scrubber of the client's key, for a caller that
+// must keep the key out of text of its own: the key stays with the client.
+func (c *Client) KeyScrubber() Scrubber { return Scrubber{c.key} }
+
+// HasKey reports whether the client has a key to send.
+func (c *Client) HasKey() bool { return !c.key.IsZero() }
 
 // BaseURL returns the API root the client sends to.
 func (c *Client) BaseURL() string { return c.base.String() }

@@ -59,7 +59,7 @@ func fakeAPI(t *testing.T, h http.HandlerFunc) (*httptest.Server, func() []recor
 
 func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *togetherapi.Client {
 	t.Helper()
-	cfg := togetherapi.Config{BaseURL: baseURL, APIKey: togetherapi.NewSensitive(testKey), UserAgent: "together-secrets-mcp/test", Timeout: 5 * time.Second, MaxRetries: -1}
+	cfg := togetherapi.Config{BaseURL: baseURL, APIKey: togetherapi.NewSensitive(testKey), UserAgent: "together-secrets-mcp/test", Timeout: 5 * time.Second}
 	for _, m := range mod {
 		m(&cfg)
 	}

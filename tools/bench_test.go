@@ -33,7 +33,7 @@ func BenchmarkCreateSecret(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	s, err := tools.NewServer(tools.Config{Client: c, Logger: zerolog.New(io.Discard), Redact: togetherapi.Scrubber{togetherapi.NewSensitive("bench-key-0123456789")}})
+	s, err := tools.NewServer(tools.Config{Logger: zerolog.New(io.Discard)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func BenchmarkCreateSecret(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := tools.WithDeps(context.Background(), tools.Deps{Client: c})
 	if err := mc.Start(ctx); err != nil {
 		b.Fatal(err)
 	}

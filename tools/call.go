@@ -21,10 +21,11 @@ type callRecord struct {
 	// kept are strings the caller sent, or built from what it sent, which
 	// come back exactly as sent wherever they stand whole in a result:
 	// withholding one would tell the caller it holds a value.
-	kept   map[string]bool
-	scrub  togetherapi.Scrubber // values this call must never output
-	redact togetherapi.Scrubber // the call's Deps.Redact: its key, and the like
-	caller string               // the call's Deps.Caller
+	kept map[string]bool
+	// scrub is every string this call must never output: its client's key
+	// from the start, then the values the call handles.
+	scrub  togetherapi.Scrubber
+	caller string // the call's Deps.Caller
 }
 
 // Outcomes a call is logged with.
@@ -47,8 +48,11 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 		start := time.Now()
 		var info togetherapi.CallInfo
-		deps := t.deps(ctx)
-		rec := &callRecord{outcome: outcomeOK, redact: deps.Redact, caller: deps.Caller}
+		deps := depsOf(ctx)
+		rec := &callRecord{outcome: outcomeOK, caller: deps.Caller}
+		if deps.Client != nil {
+			rec.scrub = deps.Client.KeyScrubber()
+		}
 		rec.keepArguments(req)
 		info.OnRetry = func(ev togetherapi.RetryEvent) {
 			// Logged as it happens; the call's own event comes at the end.
@@ -120,12 +124,7 @@ func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
 
 // scrubber is every sensitive string the call must never output: its own
 // values and its Deps' ones, such as the API key.
-func (rec *callRecord) scrubber() togetherapi.Scrubber {
-	if len(rec.scrub) == 0 {
-		return rec.redact
-	}
-	return append(append(togetherapi.Scrubber{}, rec.scrub...), rec.redact...)
-}
+func (rec *callRecord) scrubber() togetherapi.Scrubber { return rec.scrub }
 
 // scrubResult removes the call's sensitive values and the configured ones
 // from every text in r: a last line of defence behind the handlers' own care.

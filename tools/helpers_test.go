@@ -120,7 +120,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	t.Cleanup(h.srv.Close)
 
 	// No retries unless a test asks: the failure tests want each answer as is.
-	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second, MaxRetries: -1}
+	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -146,9 +146,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	s, err := tools.NewServer(tools.Config{
 		Intake:   h.intake,
 		EnvFiles: []envfile.Source{envSource},
-		Client:   api,
 		Version:  "test",
-		Redact:   togetherapi.Scrubber{togetherapi.NewSensitive(canaryKey)},
 		Logger:   zerolog.New(h.logs),
 		Tools:    tools.Selection{Names: tools.AllTools, EnvFiles: true, Intake: true},
 		Advice:   testAdvice,
@@ -184,11 +182,16 @@ func (h *harness) setFault(f http.HandlerFunc) { h.fault.Store(&f) }
 // re-encoded as the client received it.
 func (h *harness) call(t *testing.T, tool string, args any) *mcp.CallToolResult {
 	t.Helper()
-	res, err := h.mcp.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tool, Arguments: args}})
+	res, err := h.mcp.CallTool(h.ctx(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: tool, Arguments: args}})
 	if err != nil {
 		t.Fatalf("CallTool(%s): protocol error %v", tool, err)
 	}
 	return res
+}
+
+// ctx is the context of the harness's calls: the Deps a transport adds.
+func (h *harness) ctx() context.Context {
+	return tools.WithDeps(context.Background(), tools.Deps{Client: h.client})
 }
 
 // resultText returns the text of the result's first content item.

@@ -324,7 +324,7 @@ func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
 		{tools.Selection{EnvFiles: true, ReadOnly: true}, false},
 		{tools.Selection{EnvFiles: true, Names: []string{"get_secret"}}, false},
 	} {
-		s, err := tools.NewServer(tools.Config{Client: mustClient(t), Tools: tt.sel, Logger: zerolog.Nop(), EnvFiles: []envfile.Source{{Path: "/srv/.env"}}})
+		s, err := tools.NewServer(tools.Config{Tools: tt.sel, Logger: zerolog.Nop(), EnvFiles: []envfile.Source{{Path: "/srv/.env"}}})
 		if err != nil {
 			t.Fatal(err)
 		}

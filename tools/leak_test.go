@@ -48,7 +48,7 @@ func TestNoGoroutineOutlivesACall(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(h.ctx(), 50*time.Millisecond)
 	_, _ = h.mcp.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "create_secret", Arguments: map[string]any{"name": "GZ", "value": canaryValue}}})
 	cancel()
 

@@ -198,7 +198,7 @@ func TestToolSelection(t *testing.T) {
 			}
 
 			// The server lists exactly those, and refuses the others.
-			s, err := tools.NewServer(tools.Config{Client: mustClient(t), Tools: tt.sel, Logger: zerolog.Nop()})
+			s, err := tools.NewServer(tools.Config{Tools: tt.sel, Logger: zerolog.Nop()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +224,7 @@ func TestACallToAToolNotOfferedNamesTheSettingThatOffersIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := &syncBuffer{}
-			s, err := tools.NewServer(tools.Config{Client: mustClient(t), Tools: tt.sel, Logger: zerolog.New(logs), Advice: testAdvice})
+			s, err := tools.NewServer(tools.Config{Tools: tt.sel, Logger: zerolog.New(logs), Advice: testAdvice})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,7 +297,7 @@ func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
 	// Agents pay for every tool definition on every turn: about 1,500
 	// tokens, counted as bytes of the tools/list result / 4, is the budget.
 	// As stdio serves them by default: with the one-time value page.
-	s, err := tools.NewServer(tools.Config{Client: mustClient(t), Logger: zerolog.Nop(), Tools: tools.Selection{Intake: true}})
+	s, err := tools.NewServer(tools.Config{Logger: zerolog.Nop(), Tools: tools.Selection{Intake: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

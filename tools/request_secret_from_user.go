@@ -107,7 +107,7 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 	if existing != nil {
 		action = "replace"
 	}
-	redact := rec.redact
+	keys := rec.scrubber()
 	store := func(sctx context.Context, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
 		var (
 			s   *togetherapi.Secret
@@ -127,7 +127,7 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 		}
 		if err != nil {
 			_, msg := t.describeFailure(sctx, op, err)
-			return nil, errors.New(append(togetherapi.Scrubber{value}, redact...).Scrub(msg))
+			return nil, errors.New(append(togetherapi.Scrubber{value}, keys...).Scrub(msg))
 		}
 		if s.Name == "" {
 			s.Name = name

@@ -25,18 +25,11 @@ const ServerName = "together-secrets-mcp"
 
 // Config is what the tools need from the program.
 type Config struct {
-	// Client talks to Together, or to the sandbox, for calls whose context
-	// carries no Deps of their own (stdio, where one key serves all).
-	Client *togetherapi.Client
 	// Version is reported to MCP clients.
 	Version string
 	// Sandbox says the client is backed by the in-memory sandbox, so the
 	// server's instructions can say that nothing reaches Together.
 	Sandbox bool
-	// Redact lists values that must never appear in any output besides the
-	// per-call secret value, such as the API key, for calls whose context
-	// carries no Deps of their own.
-	Redact togetherapi.Scrubber
 	// Logger receives one event per tool call. It must write to stderr or a
 	// file, never stdout, which belongs to the protocol.
 	Logger zerolog.Logger
@@ -111,13 +104,12 @@ type toolset struct {
 }
 
 // Deps are what one tool call takes from outside: the client that talks to
-// Together with the caller's key, and the strings no output of the call may
-// hold (that key among them). A transport that serves many callers (HTTP)
-// puts each request's Deps into its context with WithDeps; without them, a
-// call uses the Client and Redact of the Config.
+// Together with the caller's key (which no output of the call may hold).
+// Every transport puts them into the context of each call with WithDeps:
+// stdio the one client with the operator's key, HTTP a client with each
+// request's own.
 type Deps struct {
 	Client *togetherapi.Client
-	Redact togetherapi.Scrubber
 	// Caller tells callers apart in the logs, such as a fingerprint of
 	// their key; never the key.
 	Caller string
@@ -130,13 +122,18 @@ func WithDeps(ctx context.Context, d Deps) context.Context {
 	return context.WithValue(ctx, depsKey{}, d)
 }
 
-// deps returns the call's dependencies.
-func (t *toolset) deps(ctx context.Context) Deps {
-	if d, ok := ctx.Value(depsKey{}).(Deps); ok {
-		return d
-	}
-	return Deps{Client: t.cfg.Client, Redact: t.cfg.Redact}
+// depsOf returns the call's dependencies.
+func depsOf(ctx context.Context) Deps {
+	d, _ := ctx.Value(depsKey{}).(Deps)
+	return d
 }
 
-// client returns the call's client.
-func (t *toolset) client(ctx context.Context) *togetherapi.Client { return t.deps(ctx).Client }
+// client returns the call's client. A call without one is a transport's
+// bug: the panic becomes a generic tool error, and the stack is logged.
+func (t *toolset) client(ctx context.Context) *togetherapi.Client {
+	c := depsOf(ctx).Client
+	if c == nil {
+		panic("tools: a tool call whose context carries no Deps; the transport must add them with WithDeps")
+	}
+	return c
+}
