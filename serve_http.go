@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,11 +184,12 @@ func (h *httpHandler) drain() {
 type httpHandler struct {
 	settings httpSettings
 	base     *togetherapi.Client
-	mcp      http.Handler
 	logger   zerolog.Logger
 	inFlight chan struct{}
 	draining atomic.Bool
 	reading  bodyReads
+	// guarded is mcp behind the guards of /mcp.
+	guarded http.Handler
 }
 
 // newHTTPHandler serves MCP with base, which holds no key: each request's
@@ -218,13 +216,17 @@ func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger)
 		// Its transport events go to the same log, not straight to stderr.
 		server.WithStreamableHTTPLogger(slog.New(slog.NewTextHandler(logger.With().Str("component", "mcp-http").Logger(), nil))),
 	)
-	return &httpHandler{
+	h := &httpHandler{
 		settings: cfg.http,
 		base:     base,
-		mcp:      mcpHTTP,
 		logger:   logger,
 		inFlight: make(chan struct{}, cfg.http.maxInFlight),
-	}, nil
+	}
+	// The order matters: cheap refusals first; then the body, read whole
+	// under its own deadline; only then a slot, so a caller who stalls
+	// holds none.
+	h.guarded = chain(mcpHTTP, h.hostGuard, h.originGuard, methodGuard, bearerGuard, h.bodyGuard, h.inFlightGuard, h.depsGuard)
+	return h, nil
 }
 
 // server returns the http.Server for h, with every timeout set.
@@ -285,170 +287,9 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	caller = h.serveMCP(sw, r)
-}
-
-// serveMCP guards /mcp and serves it, returning the caller's fingerprint
-// once a key was read. The order matters: cheap refusals first, then the
-// body is read in full under its own deadline, and only then is an
-// in-flight slot taken, so a caller who stalls holds no slot.
-func (h *httpHandler) serveMCP(w http.ResponseWriter, r *http.Request) (caller string) {
-	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !h.settings.hostAllowed(r.Host, local) {
-		// Against DNS rebinding, and a proxy this server was not told of.
-		writePlain(w, http.StatusForbidden, fmt.Sprintf("forbidden: this server does not answer to the host %q; "+
-			"if a proxy forwards that name, add it to %s on the server", r.Host, settingName("allowed-hosts")))
-		return ""
-	}
-	if origin := r.Header.Get("Origin"); origin != "" {
-		switch {
-		case slices.Contains(h.settings.allowedOrigins, strings.ToLower(origin)):
-			h.cors(w, origin)
-			if r.Method == http.MethodOptions {
-				w.WriteHeader(http.StatusNoContent)
-				return ""
-			}
-		case h.settings.loopback && isLoopbackOrigin(origin):
-			// A page served from this machine; no CORS headers, so a
-			// browser lets it call only from the same origin.
-		default:
-			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in "+settingName("allowed-origins")+" on the server")
-			return ""
-		}
-	}
-	if r.URL.RawQuery != "" {
-		writePlain(w, http.StatusBadRequest, "bad request: no query parameters are accepted; send the API key in the Authorization header")
-		return ""
-	}
-	if r.Method == http.MethodGet {
-		// Stateless: there is no session for a standing stream to serve,
-		// and one held open would take a request slot for nothing. The
-		// specification's answer for a server without one is 405.
-		w.Header().Set("Allow", "POST, DELETE")
-		writePlain(w, http.StatusMethodNotAllowed, "method not allowed: this server is stateless and offers no standing event stream; POST each message")
-		return ""
-	}
-	key, ok := bearerToken(r.Header.Get("Authorization"))
-	if !ok {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="together-secrets-mcp"`)
-		writePlain(w, http.StatusUnauthorized, "unauthorized: send your Together API key in the header \"Authorization: Bearer <key>\", set in your MCP client's configuration of this server")
-		return ""
-	}
-	caller = netguard.Fingerprint(key)
-	if r.Method == http.MethodPost {
-		if !h.readBody(w, r) {
-			return caller
-		}
-	}
-
-	select {
-	case h.inFlight <- struct{}{}:
-		defer func() { <-h.inFlight }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		writePlain(w, http.StatusServiceUnavailable, "busy: too many requests in flight; retry in a second")
-		return caller
-	}
-	apiKey := togetherapi.NewSensitive(key)
-	ctx := tools.WithDeps(r.Context(), tools.Deps{Client: h.base.WithAPIKey(apiKey), Caller: caller})
-	h.mcp.ServeHTTP(w, r.WithContext(ctx))
-	return caller
-}
-
-// bearerToken reads a bearer token from an Authorization header. The
-// scheme is case-insensitive (RFC 7235); the token is not.
-func bearerToken(header string) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
-}
-
-// readBody reads r's body whole, at most maxRequestBody bytes and within
-// the body deadline, and puts it back for mcp-go to read. It answers and
-// returns false when the body is too large, cannot be read in time, or the
-// server began to drain meanwhile: a drain ends every body still being
-// read at once, rather than waiting on a caller who stalls.
-func (h *httpHandler) readBody(w http.ResponseWriter, r *http.Request) bool {
-	if r.ContentLength > maxRequestBody {
-		writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
-		return false
-	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(h.settings.bodyTimeout))
-	done := h.reading.add(rc)
-	if h.draining.Load() {
-		done()
-		w.Header().Set("Connection", "close")
-		writePlain(w, http.StatusServiceUnavailable, "shutting down: retry, and another replica will answer")
-		return false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-	done()
-	switch {
-	case err != nil && h.draining.Load():
-		w.Header().Set("Connection", "close")
-		writePlain(w, http.StatusServiceUnavailable, "shutting down: retry, and another replica will answer")
-		return false
-	case err != nil:
-		w.Header().Set("Connection", "close")
-		writePlain(w, http.StatusRequestTimeout, fmt.Sprintf("request timeout: the body was not sent within %s", h.settings.bodyTimeout))
-		return false
-	case len(body) > maxRequestBody:
-		writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
-		return false
-	}
-	_ = rc.SetReadDeadline(time.Time{})
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	return true
-}
-
-// bodyReads are the requests whose bodies are being read, so that a drain
-// can end them at once.
-type bodyReads struct {
-	mu   sync.Mutex
-	next int
-	rcs  map[int]*http.ResponseController
-}
-
-// add records rc and returns the function that forgets it.
-func (b *bodyReads) add(rc *http.ResponseController) (done func()) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.rcs == nil {
-		b.rcs = map[int]*http.ResponseController{}
-	}
-	id := b.next
-	b.next++
-	b.rcs[id] = rc
-	return func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		delete(b.rcs, id)
-	}
-}
-
-// cutAll makes every body being read fail now.
-func (b *bodyReads) cutAll() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, rc := range b.rcs {
-		_ = rc.SetReadDeadline(time.Now())
-	}
-}
-
-// cors sets the headers that let an allowed browser origin call.
-func (h *httpHandler) cors(w http.ResponseWriter, origin string) {
-	hd := w.Header()
-	hd.Set("Access-Control-Allow-Origin", origin)
-	hd.Add("Vary", "Origin")
-	hd.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-	hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID")
-	hd.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
-	hd.Set("Access-Control-Max-Age", "600")
+	info := &requestInfo{}
+	h.guarded.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+	caller = info.caller
 }
 
 func writePlain(w http.ResponseWriter, status int, msg string) {

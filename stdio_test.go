@@ -4,21 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -44,24 +35,39 @@ const (
 	e2eKey   = "CANARYKEY-e2e-99887766"
 )
 
-// binary is the server, built once for all the stdio tests.
-var binary string
+// The server binary, built on first use by the tests that run it, so that
+// the table tests of this package do not wait for a build.
+var (
+	buildOnce sync.Once
+	builtDir  string
+	builtBin  string
+	buildErr  error
+)
+
+// serverBinary returns the path of the server binary, building it once.
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if builtDir, buildErr = os.MkdirTemp("", "together-secrets-mcp-test"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(builtDir, "together-secrets-mcp")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building the server: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "together-secrets-mcp-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "together-secrets-mcp")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the server:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
 	os.Exit(code)
 }
 
@@ -95,7 +101,8 @@ type syncBuf struct {
 }
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
@@ -107,7 +114,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 func startWithStderr(t *testing.T, stderr io.Writer, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{lines: make(chan string, 100), done: make(chan struct{})}
-	p.cmd = exec.Command(binary, args...)
+	p.cmd = exec.Command(serverBinary(t), args...)
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	p.cmd.Stderr = &p.stderr
 	if stderr != nil {
@@ -299,7 +306,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, api, _ := stubAPI(t)
 			var stderr syncBuf
-			tr := transport.NewStdioWithOptions(binary, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
+			tr := transport.NewStdioWithOptions(serverBinary(t), []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
 				transport.WithCommandStderrWriter(&stderr))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -454,7 +461,7 @@ func TestCommandLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(binary, tt.args...)
+			cmd := exec.Command(serverBinary(t), tt.args...)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tt.env...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -889,134 +896,6 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
-// startHTTP runs the binary in HTTP mode on a free loopback port and
-// returns it with its base URL.
-func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
-	t.Helper()
-	p := start(t, env, append([]string{"--http", "127.0.0.1:0"}, args...)...)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(p.stderr.String(), "\n") {
-			var ev struct {
-				Addr, Message string
-			}
-			if json.Unmarshal([]byte(line), &ev) == nil && ev.Addr != "" {
-				return p, "http://" + ev.Addr
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
-	return nil, ""
-}
-
-func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
-	api := newKeyedAPI(t)
-	var replicas []*proc
-	var targets []*url.URL
-	for range 2 {
-		// The operator's own key is set, and must never be used for a caller.
-		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
-		replicas = append(replicas, p)
-		u, _ := url.Parse(base)
-		targets = append(targets, u)
-	}
-	var next atomic.Int32
-	hits := make([]atomic.Int32, 2)
-	proxy := httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			i := int(next.Add(1)) % 2
-			hits[i].Add(1)
-			r.SetURL(targets[i])
-			// The replicas listen on loopback: present a loopback Host.
-			r.Out.Host = targets[i].Host
-		},
-	})
-	t.Cleanup(proxy.Close)
-
-	const key = "CANARYKEY-replicated-42"
-	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
-		c := httpClient(t, proxy.URL+"/mcp", key, version)
-		ctx := t.Context()
-		name := "REPLICATED_" + strings.ReplaceAll(version, "-", "")
-		for _, step := range []struct {
-			tool string
-			args map[string]any
-		}{
-			{"create_secret", map[string]any{"name": name, "value": e2eValue}},
-			{"list_secrets", map[string]any{"name_prefix": "REPLICATED"}},
-			{"get_secret", map[string]any{"id": name}},
-			{"update_secret", map[string]any{"id": name, "value": e2eValue + "-rotated"}},
-			{"delete_secret", map[string]any{"id": name}},
-		} {
-			res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: step.tool, Arguments: step.args}})
-			if err != nil || res.IsError {
-				b, _ := json.Marshal(res)
-				t.Fatalf("%s (%q): %v %s", step.tool, version, err, b)
-			}
-		}
-		c.Close()
-	}
-	if hits[0].Load() < 3 || hits[1].Load() < 3 {
-		t.Errorf("the proxy sent %d and %d requests to the replicas; want both used", hits[0].Load(), hits[1].Load())
-	}
-	for _, seen := range api.requests() {
-		if !strings.HasPrefix(seen, key+" ") {
-			t.Errorf("a request reached Together without the caller's key: %q", seen)
-		}
-	}
-	for _, p := range replicas {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		if code := p.waitExit(t); code != 0 {
-			t.Errorf("exit code %d", code)
-		}
-		assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
-	}
-}
-
-func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
-	api := newKeyedAPI(t)
-	gate := make(chan struct{})
-	api.mu.Lock()
-	api.gate = gate
-	api.mu.Unlock()
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"})
-	done := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall))
-		if err != nil {
-			done <- 0
-			return
-		}
-		resp.Body.Close()
-		done <- resp.StatusCode
-	}()
-	for api.inside.Load() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond)
-	// Draining: not ready, and new connections are refused.
-	if resp, err := http.Get(base + "/readyz"); err == nil {
-		resp.Body.Close()
-		t.Errorf("a new request was taken after SIGTERM (status %d)", resp.StatusCode)
-	}
-	close(gate)
-	if status := <-done; status != 200 {
-		t.Errorf("the call in flight got %d", status)
-	}
-	if code := p.waitExit(t); code != 0 {
-		t.Errorf("exit code %d", code)
-	}
-}
-
-func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
-	p := start(t, nil, "--http", "0.0.0.0:0")
-	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY)") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
-		t.Errorf("exit %d: %s", code, p.stderr.String())
-	}
-}
-
 func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 	p := start(t, nil, "--sandbox")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
@@ -1092,67 +971,6 @@ func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
 		}
 	}
 	p.exit(t)
-}
-
-// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
-// their paths and a pool that trusts the certificate.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
-func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
-	api := newKeyedAPI(t)
-	certFile, keyFile, pool := selfSigned(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
-	tlsURL := strings.Replace(base, "http://", "https://", 1) + "/mcp"
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := c.Do(mcpRequest(context.Background(), tlsURL, "CANARYKEY-tls-caller", listCall))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `"count":0`) || resp.TLS == nil {
-		t.Errorf("%d %s", resp.StatusCode, b)
-	}
-	// Plain HTTP to the TLS port is not served.
-	if resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall)); err == nil {
-		if resp.StatusCode == 200 {
-			t.Error("plain HTTP was served on the TLS port")
-		}
-		resp.Body.Close()
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.waitExit(t); code != 0 {
-		t.Errorf("exit %d", code)
-	}
-	assertClean(t, map[string]string{"stderr": p.stderr.String()})
 }
 
 // peakRSS is the process's peak resident set, in MiB.

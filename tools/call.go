@@ -48,7 +48,7 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 		start := time.Now()
 		var info togetherapi.CallInfo
-		deps := depsOf(ctx)
+		deps := DepsFrom(ctx)
 		rec := &callRecord{outcome: outcomeOK, caller: deps.Caller}
 		if deps.Client != nil {
 			rec.scrub = deps.Client.KeyScrubber()

@@ -122,8 +122,8 @@ func WithDeps(ctx context.Context, d Deps) context.Context {
 	return context.WithValue(ctx, depsKey{}, d)
 }
 
-// depsOf returns the call's dependencies.
-func depsOf(ctx context.Context) Deps {
+// DepsFrom returns the Deps of ctx: zero when it carries none.
+func DepsFrom(ctx context.Context) Deps {
 	d, _ := ctx.Value(depsKey{}).(Deps)
 	return d
 }
@@ -131,7 +131,7 @@ func depsOf(ctx context.Context) Deps {
 // client returns the call's client. A call without one is a transport's
 // bug: the panic becomes a generic tool error, and the stack is logged.
 func (t *toolset) client(ctx context.Context) *togetherapi.Client {
-	c := depsOf(ctx).Client
+	c := DepsFrom(ctx).Client
 	if c == nil {
 		panic("tools: a tool call whose context carries no Deps; the transport must add them with WithDeps")
 	}

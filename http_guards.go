@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+// The guards of /mcp, each a middleware with one job, chained in
+// newHTTPHandler. A guard that refuses answers in this server's words and
+// says what to change; one that passes calls next.
+
+// guard wraps a handler with one check.
+type guard func(next http.Handler) http.Handler
+
+// chain puts guards in front of h, the first outermost.
+func chain(h http.Handler, guards ...guard) http.Handler {
+	for i := len(guards) - 1; i >= 0; i-- {
+		h = guards[i](h)
+	}
+	return h
+}
+
+// requestInfo is what the guards learn of a request for its log event.
+type requestInfo struct {
+	caller string // a fingerprint of the caller's key
+}
+
+type requestInfoKey struct{}
+
+// callerKey carries the caller's key from bearerGuard to depsGuard.
+type callerKey struct{}
+
+// hostGuard refuses a Host this server was not told to answer to: against
+// DNS rebinding on loopback, and a proxy forwarding a name it does not
+// know.
+func (h *httpHandler) hostGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+		if !h.settings.hostAllowed(r.Host, local) {
+			writePlain(w, http.StatusForbidden, fmt.Sprintf("forbidden: this server does not answer to the host %q; "+
+				"if a proxy forwards that name, add it to %s on the server", r.Host, settingName("allowed-hosts")))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// originGuard lets through requests without an Origin (clients that are no
+// browser), from a configured origin (with CORS headers, and an answer to
+// the preflight), and, on loopback, from a loopback origin.
+func (h *httpHandler) originGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch origin := r.Header.Get("Origin"); {
+		case origin == "":
+		case slices.Contains(h.settings.allowedOrigins, strings.ToLower(origin)):
+			cors(w, origin)
+			if r.Method == http.MethodOptions {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		case h.settings.loopback && isLoopbackOrigin(origin):
+			// A page served from this machine; no CORS headers, so a
+			// browser lets it call only from the same origin.
+		default:
+			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in "+settingName("allowed-origins")+" on the server")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// methodGuard refuses a query string, where a key must never go, and GET:
+// a stateless server has no session for a standing stream to serve, and
+// one held open would take a request slot for nothing.
+func methodGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			writePlain(w, http.StatusBadRequest, "bad request: no query parameters are accepted; send the API key in the Authorization header")
+			return
+		}
+		if r.Method == http.MethodGet {
+			w.Header().Set("Allow", "POST, DELETE")
+			writePlain(w, http.StatusMethodNotAllowed, "method not allowed: this server is stateless and offers no standing event stream; POST each message")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerGuard takes the caller's Together key from the Authorization
+// header, and names the caller in the log by its fingerprint.
+func bearerGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="together-secrets-mcp"`)
+			writePlain(w, http.StatusUnauthorized, "unauthorized: send your Together API key in the header \"Authorization: Bearer <key>\", set in your MCP client's configuration of this server")
+			return
+		}
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+			info.caller = netguard.Fingerprint(key)
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, togetherapi.NewSensitive(key))))
+	})
+}
+
+// bearerToken reads a bearer token from an Authorization header. The
+// scheme is case-insensitive (RFC 7235); the token is not.
+func bearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// bodyGuard reads a POST's body whole, at most maxRequestBody bytes and
+// within the body deadline, and puts it back for mcp-go to read. A drain
+// ends every body still being read at once, rather than waiting on a
+// caller who stalls.
+func (h *httpHandler) bodyGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > maxRequestBody {
+			writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(h.settings.bodyTimeout))
+		done := h.reading.add(rc)
+		var body []byte
+		var err error
+		if !h.draining.Load() {
+			body, err = io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+		}
+		done()
+		switch {
+		case h.draining.Load():
+			w.Header().Set("Connection", "close")
+			writePlain(w, http.StatusServiceUnavailable, "shutting down: retry, and another replica will answer")
+			return
+		case err != nil:
+			w.Header().Set("Connection", "close")
+			writePlain(w, http.StatusRequestTimeout, fmt.Sprintf("request timeout: the body was not sent within %s", h.settings.bodyTimeout))
+			return
+		case len(body) > maxRequestBody:
+			writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+			return
+		}
+		_ = rc.SetReadDeadline(time.Time{})
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// inFlightGuard serves at most --max-in-flight requests at once, and
+// answers the rest 503 at once rather than queueing them.
+func (h *httpHandler) inFlightGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case h.inFlight <- struct{}{}:
+			defer func() { <-h.inFlight }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			writePlain(w, http.StatusServiceUnavailable, "busy: too many requests in flight; retry in a second")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// depsGuard gives the request's tool calls a client with the caller's key.
+func (h *httpHandler) depsGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, _ := r.Context().Value(callerKey{}).(togetherapi.Sensitive)
+		var caller string
+		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+			caller = info.caller
+		}
+		ctx := tools.WithDeps(r.Context(), tools.Deps{Client: h.base.WithAPIKey(key), Caller: caller})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// bodyReads are the requests whose bodies are being read, so that a drain
+// can end them at once.
+type bodyReads struct {
+	mu   sync.Mutex
+	next int
+	rcs  map[int]*http.ResponseController
+}
+
+// add records rc and returns the function that forgets it.
+func (b *bodyReads) add(rc *http.ResponseController) (done func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.rcs == nil {
+		b.rcs = map[int]*http.ResponseController{}
+	}
+	id := b.next
+	b.next++
+	b.rcs[id] = rc
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.rcs, id)
+	}
+}
+
+// cutAll makes every body being read fail now.
+func (b *bodyReads) cutAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, rc := range b.rcs {
+		_ = rc.SetReadDeadline(time.Now())
+	}
+}
+
+// cors sets the headers that let an allowed browser origin call.
+func cors(w http.ResponseWriter, origin string) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", origin)
+	hd.Add("Vary", "Origin")
+	hd.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
+	hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID")
+	hd.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate")
+	hd.Set("Access-Control-Max-Age", "600")
+}

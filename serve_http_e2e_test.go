@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// startHTTP runs the binary in HTTP mode on a free loopback port and
+// returns it with its base URL.
+func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
+	t.Helper()
+	p := start(t, env, append([]string{"--http", "127.0.0.1:0"}, args...)...)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			var ev struct {
+				Addr, Message string
+			}
+			if json.Unmarshal([]byte(line), &ev) == nil && ev.Addr != "" {
+				return p, "http://" + ev.Addr
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
+	return nil, ""
+}
+
+func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
+	api := newKeyedAPI(t)
+	var replicas []*proc
+	var targets []*url.URL
+	for range 2 {
+		// The operator's own key is set, and must never be used for a caller.
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
+		replicas = append(replicas, p)
+		u, _ := url.Parse(base)
+		targets = append(targets, u)
+	}
+	var next atomic.Int32
+	hits := make([]atomic.Int32, 2)
+	proxy := httptest.NewServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			i := int(next.Add(1)) % 2
+			hits[i].Add(1)
+			r.SetURL(targets[i])
+			// The replicas listen on loopback: present a loopback Host.
+			r.Out.Host = targets[i].Host
+		},
+	})
+	t.Cleanup(proxy.Close)
+
+	const key = "CANARYKEY-replicated-42"
+	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
+		c := httpClient(t, proxy.URL+"/mcp", key, version)
+		ctx := t.Context()
+		name := "REPLICATED_" + strings.ReplaceAll(version, "-", "")
+		for _, step := range []struct {
+			tool string
+			args map[string]any
+		}{
+			{"create_secret", map[string]any{"name": name, "value": e2eValue}},
+			{"list_secrets", map[string]any{"name_prefix": "REPLICATED"}},
+			{"get_secret", map[string]any{"id": name}},
+			{"update_secret", map[string]any{"id": name, "value": e2eValue + "-rotated"}},
+			{"delete_secret", map[string]any{"id": name}},
+		} {
+			res, err := c.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: step.tool, Arguments: step.args}})
+			if err != nil || res.IsError {
+				b, _ := json.Marshal(res)
+				t.Fatalf("%s (%q): %v %s", step.tool, version, err, b)
+			}
+		}
+		c.Close()
+	}
+	if hits[0].Load() < 3 || hits[1].Load() < 3 {
+		t.Errorf("the proxy sent %d and %d requests to the replicas; want both used", hits[0].Load(), hits[1].Load())
+	}
+	for _, seen := range api.requests() {
+		if !strings.HasPrefix(seen, key+" ") {
+			t.Errorf("a request reached Together without the caller's key: %q", seen)
+		}
+	}
+	for _, p := range replicas {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		if code := p.waitExit(t); code != 0 {
+			t.Errorf("exit code %d", code)
+		}
+		assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	}
+}
+
+func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
+	api := newKeyedAPI(t)
+	gate := make(chan struct{})
+	api.mu.Lock()
+	api.gate = gate
+	api.mu.Unlock()
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"})
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	for api.inside.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(200 * time.Millisecond)
+	// Draining: not ready, and new connections are refused.
+	if resp, err := http.Get(base + "/readyz"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a new request was taken after SIGTERM (status %d)", resp.StatusCode)
+	}
+	close(gate)
+	if status := <-done; status != 200 {
+		t.Errorf("the call in flight got %d", status)
+	}
+	if code := p.waitExit(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
+	p := start(t, nil, "--http", "0.0.0.0:0")
+	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY)") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
+		t.Errorf("exit %d: %s", code, p.stderr.String())
+	}
+}
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
+	api := newKeyedAPI(t)
+	certFile, keyFile, pool := selfSigned(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
+	tlsURL := strings.Replace(base, "http://", "https://", 1) + "/mcp"
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Do(mcpRequest(context.Background(), tlsURL, "CANARYKEY-tls-caller", listCall))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"count":0`) || resp.TLS == nil {
+		t.Errorf("%d %s", resp.StatusCode, b)
+	}
+	// Plain HTTP to the TLS port is not served.
+	if resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall)); err == nil {
+		if resp.StatusCode == 200 {
+			t.Error("plain HTTP was served on the TLS port")
+		}
+		resp.Body.Close()
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.waitExit(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+}
