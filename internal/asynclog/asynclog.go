@@ -6,6 +6,15 @@
 // stderr fills the pipe, and then the buffer; from then on lines are dropped
 // and counted, and once a write goes through again a line reporting how many
 // were dropped is written.
+//
+// zerolog's own diode writer comes close and was weighed against this one.
+// It never blocks a caller either, but it falls short on two of the four
+// things asked here, as of zerolog v1.35: its Close waits for the poller to
+// write every buffered line, with no deadline, so a host that never reads
+// stderr would hold the exit for ever (Close here gives up after the time
+// it is given); and it bounds its buffer by the number of lines, not bytes,
+// so a burst of long lines costs memory without limit. It does count drops
+// and report them, through a callback on its poller.
 package asynclog
 
 import (
