@@ -13,7 +13,7 @@
 // write every buffered line, with no deadline, so a host that never reads
 // stderr would hold the exit for ever (Close here gives up after the time
 // it is given); and it bounds its buffer by the number of lines, not bytes,
-// so a burst of long lines costs memory without limit. It does count drops
+// so what it holds depends on how long the lines are. It does count drops
 // and report them, through a callback on its poller.
 package asynclog
 
