@@ -90,6 +90,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	if r.Method == http.MethodGet {
 		return s.page(w, http.StatusOK, s.formData(t, ""))
 	}
+	return s.submission(w, r, t)
+}
+
+// submission handles a POST of the form for a pending link: a value to
+// store, or the user declining.
+func (s *Server) submission(w http.ResponseWriter, r *http.Request, t *Ticket) int {
 	if !s.sameOrigin(r) {
 		return s.page(w, http.StatusForbidden, pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."})
 	}
@@ -104,20 +110,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	raw := r.PostForm.Get("value")
 	r.PostForm.Del("value")
 	if r.PostForm.Get("action") == "decline" {
-		clear([]byte(raw))
-		s.finish(t, declined, nil)
-		s.mu.Lock()
-		end := t.state
-		s.mu.Unlock()
-		switch end {
-		case pending:
-			// A value is being stored this moment: it decides.
-			return s.page(w, http.StatusConflict, s.formData(t, "A value for this link is being stored right now, so it cannot be declined. Wait a moment, then reload."))
-		case declined:
-		default:
-			return s.deadPage(w, end)
-		}
-		return s.page(w, http.StatusOK, pageData{Title: "Declined", Message: "Nothing was stored, and this link no longer works. You can close this page; your assistant is told that you declined."})
+		return s.decline(w, t)
 	}
 	value := togetherapi.NewSensitive(raw)
 	switch {
@@ -129,6 +122,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 		return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("The value is %d bytes; it may be at most %d. Nothing was stored.", value.Size(), togetherapi.ValueMaxBytes)))
 	}
 
+	return s.store(w, r, t, value)
+}
+
+// decline ends a pending link with nothing stored, unless a value is
+// being stored this moment: that decides.
+func (s *Server) decline(w http.ResponseWriter, t *Ticket) int {
+	s.finish(t, declined, nil)
+	s.mu.Lock()
+	end := t.state
+	s.mu.Unlock()
+	switch end {
+	case declined:
+		return s.page(w, http.StatusOK, pageData{Title: "Declined", Message: "Nothing was stored, and this link no longer works. You can close this page; your assistant is told that you declined."})
+	case pending:
+		return s.page(w, http.StatusConflict, s.formData(t, "A value for this link is being stored right now, so it cannot be declined. Wait a moment, then reload."))
+	}
+	return s.deadPage(w, end)
+}
+
+// store hands a submitted value to the link's store function, once at a
+// time, and shows what came of it.
+func (s *Server) store(w http.ResponseWriter, r *http.Request, t *Ticket, value togetherapi.Sensitive) int {
 	s.mu.Lock()
 	if t.state != pending {
 		s.mu.Unlock()

@@ -119,22 +119,9 @@ func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
 	if err != nil {
 		return out, err
 	}
-	var paths []string
-	for _, f := range t.cfg.EnvFiles {
-		paths = append(paths, f.Path)
-	}
-	file, ok, err := args.optionalString("file")
-	switch {
-	case err != nil:
+	if out.file, err = t.parseFile(args); err != nil {
 		return out, err
-	case !ok && len(paths) == 1:
-		file = paths[0]
-	case !ok:
-		return out, &argError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
-	case !slices.Contains(paths, file):
-		return out, &argError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
 	}
-	out.file = t.cfg.EnvFiles[slices.Index(paths, file)]
 	if out.prefix, _, err = args.optionalString("prefix"); err != nil {
 		return out, err
 	}
@@ -156,23 +143,52 @@ func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
 			return out, err
 		}
 	}
-	if raw, ok := args["keys"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &out.keys); err != nil {
-			return out, &argError{Field: "keys", Problem: "must be an array of variable names"}
-		}
-		if len(out.keys) == 0 {
-			return out, &argError{Field: "keys", Problem: "must name at least one key; leave it out to import all"}
-		}
-		if len(out.keys) > maxImportKeys {
-			return out, &argError{Field: "keys", Problem: fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(out.keys))}
-		}
-		for _, k := range out.keys {
-			if k == "" || len(k) > togetherapi.NameMaxLength {
-				return out, &argError{Field: "keys", Problem: fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength)}
-			}
+	out.keys, err = parseKeys(args)
+	return out, err
+}
+
+// parseFile reads which configured file the call names.
+func (t *toolset) parseFile(args arguments) (envfile.Source, error) {
+	var paths []string
+	for _, f := range t.cfg.EnvFiles {
+		paths = append(paths, f.Path)
+	}
+	file, ok, err := args.optionalString("file")
+	switch {
+	case err != nil:
+		return envfile.Source{}, err
+	case !ok && len(paths) == 1:
+		file = paths[0]
+	case !ok:
+		return envfile.Source{}, &argError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
+	case !slices.Contains(paths, file):
+		return envfile.Source{}, &argError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
+	}
+	return t.cfg.EnvFiles[slices.Index(paths, file)], nil
+}
+
+// parseKeys reads the keys the call names: nil for all.
+func parseKeys(args arguments) ([]string, error) {
+	raw, ok := args["keys"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var keys []string
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return nil, &argError{Field: "keys", Problem: "must be an array of variable names"}
+	}
+	if len(keys) == 0 {
+		return nil, &argError{Field: "keys", Problem: "must name at least one key; leave it out to import all"}
+	}
+	if len(keys) > maxImportKeys {
+		return nil, &argError{Field: "keys", Problem: fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(keys))}
+	}
+	for _, k := range keys {
+		if k == "" || len(k) > togetherapi.NameMaxLength {
+			return nil, &argError{Field: "keys", Problem: fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength)}
 		}
 	}
-	return out, nil
+	return keys, nil
 }
 
 func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {

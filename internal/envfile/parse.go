@@ -127,29 +127,12 @@ func (p *parser) assignment() {
 		p.restOfLine()
 		return
 	}
-	if rest := p.src[p.pos:]; strings.HasPrefix(rest, "export ") || strings.HasPrefix(rest, "export\t") {
-		p.pos += len("export")
-		p.skipBlanks()
-	}
-	start := p.pos
-	for p.pos < len(p.src) && isNameByte(p.src[p.pos]) {
-		p.pos++
-	}
-	key := p.src[start:p.pos]
-	p.skipBlanks()
-	sep := byte(0)
-	if p.pos < len(p.src) {
-		sep = p.src[p.pos]
-	}
-	switch {
-	case !validName(key), sep != '=' && sep != ':',
-		sep == ':' && p.pos+1 < len(p.src) && p.src[p.pos+1] != ' ' && p.src[p.pos+1] != '\t' && p.src[p.pos+1] != '\n':
+	key, ok := p.name()
+	if !ok {
 		p.restOfLine()
 		p.bad(line, notAnAssignment)
 		return
 	}
-	p.pos++
-	p.skipBlanks()
 	v := Var{Line: line}
 	switch {
 	case p.pos < len(p.src) && p.src[p.pos] == '\'':
@@ -166,6 +149,33 @@ func (p *parser) assignment() {
 		v.Value = ""
 	}
 	p.f.Vars[key] = v
+}
+
+// name reads "export NAME =" or "NAME: ", and the blanks after, and
+// reports whether the line is an assignment.
+func (p *parser) name() (string, bool) {
+	if rest := p.src[p.pos:]; strings.HasPrefix(rest, "export ") || strings.HasPrefix(rest, "export\t") {
+		p.pos += len("export")
+		p.skipBlanks()
+	}
+	start := p.pos
+	for p.pos < len(p.src) && isNameByte(p.src[p.pos]) {
+		p.pos++
+	}
+	key := p.src[start:p.pos]
+	p.skipBlanks()
+	if !validName(key) || p.pos >= len(p.src) {
+		return "", false
+	}
+	switch sep := p.src[p.pos]; {
+	case sep == '=':
+	case sep == ':' && (p.pos+1 == len(p.src) || strings.IndexByte(" \t\n", p.src[p.pos+1]) >= 0):
+	default:
+		return "", false
+	}
+	p.pos++
+	p.skipBlanks()
+	return key, true
 }
 
 // closed reads what may follow a closing quote: blanks, then a comment.

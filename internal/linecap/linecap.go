@@ -125,66 +125,84 @@ const maxID = 256
 func (s *idScanner) feed(b []byte) {
 	for _, ch := range b {
 		if s.inString {
-			if s.inID && len(s.id) < maxID {
-				s.id = append(s.id, ch)
-			}
-			if s.readKey && !s.escape && ch != '"' && len(s.key) < 8 {
-				s.key = append(s.key, ch)
-			}
-			switch {
-			case s.escape:
-				s.escape = false
-			case ch == '\\':
-				s.escape = true
-			case ch == '"':
-				s.inString = false
-				if s.readKey {
-					s.readKey, s.afterKey = false, true
-				} else if s.inID {
-					s.endID()
-				}
-			}
-			continue
-		}
-		switch ch {
-		case '{', '[':
-			s.depth++
-			if s.inID {
-				s.inID, s.id = false, nil // an object or array is no id
-			}
-		case '}', ']':
-			if s.depth == 1 && s.inID {
-				s.endID()
-			}
-			s.depth--
-		case '"':
-			s.inString = true
-			switch {
-			case s.depth == 1 && !s.afterKey && !s.inID:
-				s.readKey, s.key = true, s.key[:0]
-			case s.inID:
-				s.id = append(s.id, ch)
-			}
-		case ':':
-			if s.depth == 1 && s.afterKey {
-				s.afterKey = false
-				if string(s.key) == "id" && !s.done {
-					s.inID, s.id = true, s.id[:0]
-				}
-			}
-		case ',':
-			if s.depth == 1 {
-				if s.inID {
-					s.endID()
-				}
-				s.afterKey = false
-			}
-		default:
-			if s.inID && ch > ' ' && len(s.id) < maxID {
-				s.id = append(s.id, ch)
-			}
+			s.inStringByte(ch)
+		} else {
+			s.outsideStringByte(ch)
 		}
 	}
+}
+
+// inStringByte takes one byte inside a JSON string: a key's, the id's, or
+// another's.
+func (s *idScanner) inStringByte(ch byte) {
+	if s.inID && len(s.id) < maxID {
+		s.id = append(s.id, ch)
+	}
+	if s.readKey && !s.escape && ch != '"' && len(s.key) < 8 {
+		s.key = append(s.key, ch)
+	}
+	switch {
+	case s.escape:
+		s.escape = false
+	case ch == '\\':
+		s.escape = true
+	case ch == '"':
+		s.inString = false
+		if s.readKey {
+			s.readKey, s.afterKey = false, true
+		} else if s.inID {
+			s.endID()
+		}
+	}
+}
+
+// outsideStringByte takes one byte of JSON structure or of a scalar.
+func (s *idScanner) outsideStringByte(ch byte) {
+	switch ch {
+	case '{', '[', '}', ']':
+		s.bracket(ch)
+	case '"':
+		s.inString = true
+		switch {
+		case s.depth == 1 && !s.afterKey && !s.inID:
+			s.readKey, s.key = true, s.key[:0]
+		case s.inID:
+			s.id = append(s.id, ch)
+		}
+	case ':':
+		if s.depth == 1 && s.afterKey {
+			s.afterKey = false
+			if string(s.key) == "id" && !s.done {
+				s.inID, s.id = true, s.id[:0]
+			}
+		}
+	case ',':
+		if s.depth == 1 {
+			if s.inID {
+				s.endID()
+			}
+			s.afterKey = false
+		}
+	default:
+		if s.inID && ch > ' ' && len(s.id) < maxID {
+			s.id = append(s.id, ch)
+		}
+	}
+}
+
+// bracket takes an opening or closing brace or bracket.
+func (s *idScanner) bracket(ch byte) {
+	if ch == '{' || ch == '[' {
+		s.depth++
+		if s.inID {
+			s.inID, s.id = false, nil // an object or array is no id
+		}
+		return
+	}
+	if s.depth == 1 && s.inID {
+		s.endID()
+	}
+	s.depth--
 }
 
 func (s *idScanner) endID() {
