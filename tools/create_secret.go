@@ -41,13 +41,10 @@ var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
 var createSecretArgs = argNames(createSecretSchema)
 
 func (t *toolset) createSecret() tool {
-	def := mcp.NewToolWithRawSchema("create_secret",
+	return tool{def: define("create_secret", "Create Together secret",
 		"Store a new secret (API key, password, token) in the Together AI account, for deployments to use. "+
 			"Returns its metadata; the value is never returned. Fails if the name is taken.",
-		createSecretSchema)
-	def.RawOutputSchema = secretOutputSchema
-	def = annotate(def, "Create Together secret", false, false, false)
-	return tool{def: def, handle: t.handleCreateSecret, byDefault: true}
+		createSecretSchema, secretOutputSchema, hints{}), handle: t.handleCreateSecret, byDefault: true}
 }
 
 func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {

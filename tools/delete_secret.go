@@ -25,12 +25,9 @@ var deleteSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) deleteSecret() tool {
-	def := mcp.NewToolWithRawSchema("delete_secret",
+	return tool{def: define("delete_secret", "Delete Together secret",
 		"Delete a secret by ID or name. A deployment that uses it will break. Cannot be undone.",
-		deleteSecretSchema)
-	def.RawOutputSchema = deleteSecretOutputSchema
-	def = annotate(def, "Delete Together secret", false, true, true)
-	return tool{def: def, handle: t.handleDeleteSecret}
+		deleteSecretSchema, deleteSecretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleDeleteSecret}
 }
 
 // deletion is delete_secret's structured result.

@@ -18,12 +18,9 @@ var getSecretSchema = json.RawMessage(`{
 var getSecretArgs = argNames(getSecretSchema)
 
 func (t *toolset) getSecret() tool {
-	def := mcp.NewToolWithRawSchema("get_secret",
+	return tool{def: define("get_secret", "Get Together secret",
 		"Get one secret's metadata by ID or name. Never returns the value.",
-		getSecretSchema)
-	def.RawOutputSchema = secretOutputSchema
-	def = annotate(def, "Get Together secret", true, false, true)
-	return tool{def: def, handle: t.handleGetSecret, byDefault: true}
+		getSecretSchema, secretOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleGetSecret, byDefault: true}
 }
 
 func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {

@@ -61,14 +61,11 @@ var importEnvFileOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) importEnvFile() tool {
-	def := mcp.NewToolWithRawSchema("import_env_file",
+	return tool{def: define("import_env_file", "Import dotenv file into Together",
 		"Import variables from a dotenv file the user configured into Together secrets, named prefix+KEY. "+
 			"Values go from the file to Together; you never see them. Existing secrets are skipped unless overwrite. "+
 			"Try dry_run first. Returns what happened to each key.",
-		importEnvFileSchema(t.cfg.EnvFiles))
-	def.RawOutputSchema = importEnvFileOutputSchema
-	def = annotate(def, "Import dotenv file into Together", false, true, true)
-	return tool{def: def, handle: t.handleImportEnvFile, byDefault: true, needsEnvFiles: true}
+		importEnvFileSchema(t.cfg.EnvFiles), importEnvFileOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleImportEnvFile, byDefault: true, needsEnvFiles: true}
 }
 
 // Outcomes of one key.

@@ -37,12 +37,9 @@ var listSecretsOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) listSecrets() tool {
-	def := mcp.NewToolWithRawSchema("list_secrets",
+	return tool{def: define("list_secrets", "List Together secrets",
 		"List the secrets in the Together AI account: metadata only, never values. Use it to check whether a name is taken.",
-		listSecretsSchema)
-	def.RawOutputSchema = listSecretsOutputSchema
-	def = annotate(def, "List Together secrets", true, false, true)
-	return tool{def: def, handle: t.handleListSecrets, byDefault: true}
+		listSecretsSchema, listSecretsOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleListSecrets, byDefault: true}
 }
 
 // secretList is list_secrets' structured result: Count secrets listed, of

@@ -40,13 +40,10 @@ var requestSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) requestSecretFromUser() tool {
-	def := mcp.NewToolWithRawSchema("request_secret_from_user",
+	return tool{def: define("request_secret_from_user", "Ask the user for a secret value",
 		"Have the user type a secret's value into a one-time page in their own browser, so you never see it. "+
 			"Creates the secret, or replaces the value of one with that name. Prefer this to asking for a value in chat.",
-		requestSecretSchema)
-	def.RawOutputSchema = requestSecretOutputSchema
-	def = annotate(def, "Ask the user for a secret value", false, true, false)
-	return tool{def: def, handle: t.handleRequestSecret, byDefault: true, needsIntake: true}
+		requestSecretSchema, requestSecretOutputSchema, hints{destructive: true}), handle: t.handleRequestSecret, byDefault: true, needsIntake: true}
 }
 
 // requestResult is request_secret_from_user's structured result.

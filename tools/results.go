@@ -43,15 +43,24 @@ var secretOutputSchema = secretItemSchema
 // idProperty is the schema of the argument that names a secret.
 var idProperty = fmt.Sprintf(`{"type": "string", "minLength": 1, "maxLength": %d, "description": "The secret's ID or name."}`, maxIDLength)
 
-// annotate sets all four behaviour hints and the titles explicitly, since
-// an unset hint is read by clients as the most pessimistic one.
-func annotate(t mcp.Tool, title string, readOnly, destructive, idempotent bool) mcp.Tool {
+// hints are how a tool behaves, as MCP clients read its annotations.
+type hints struct {
+	readOnly, destructive, idempotent bool
+}
+
+// define builds a tool's definition: its name, title and what it tells the
+// model, its input and output schemas, and all four behaviour hints, set
+// explicitly, since an unset hint is read by clients as the most
+// pessimistic one.
+func define(name, title, description string, input, output json.RawMessage, h hints) mcp.Tool {
+	t := mcp.NewToolWithRawSchema(name, description, input)
+	t.RawOutputSchema = output
 	t.Title = title
 	t.Annotations = mcp.ToolAnnotation{
 		Title:           title,
-		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
-		DestructiveHint: mcp.ToBoolPtr(destructive),
-		IdempotentHint:  mcp.ToBoolPtr(idempotent),
+		ReadOnlyHint:    mcp.ToBoolPtr(h.readOnly),
+		DestructiveHint: mcp.ToBoolPtr(h.destructive),
+		IdempotentHint:  mcp.ToBoolPtr(h.idempotent),
 		OpenWorldHint:   mcp.ToBoolPtr(true),
 	}
 	return t

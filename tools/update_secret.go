@@ -26,13 +26,10 @@ var updateSecretSchema = json.RawMessage(fmt.Sprintf(`{
 var updateSecretArgs = argNames(updateSecretSchema)
 
 func (t *toolset) updateSecret() tool {
-	def := mcp.NewToolWithRawSchema("update_secret",
+	return tool{def: define("update_secret", "Update Together secret",
 		"Change a secret: rotate its value, rename it, or edit its description (at least one). "+
 			"Replacing a value cannot be undone. Returns the new metadata; never a value.",
-		updateSecretSchema)
-	def.RawOutputSchema = secretOutputSchema
-	def = annotate(def, "Update Together secret", false, true, true)
-	return tool{def: def, handle: t.handleUpdateSecret, byDefault: true}
+		updateSecretSchema, secretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleUpdateSecret, byDefault: true}
 }
 
 func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
