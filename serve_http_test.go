@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -73,12 +74,12 @@ type httpHarness struct {
 	api  *keyedAPI
 	h    *httpHandler
 	srv  *httptest.Server
-	logs *syncBuf
+	logs *syncio.Buffer
 }
 
 func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
 	t.Helper()
-	hh := &httpHarness{api: newKeyedAPI(t), logs: &syncBuf{}}
+	hh := &httpHarness{api: newKeyedAPI(t), logs: &syncio.Buffer{}}
 	cfg, err := parseConfig(append([]string{"--http", "127.0.0.1:0", "--base-url", hh.api.srv.URL + "/v1", "--allow-delete"}, args...), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)

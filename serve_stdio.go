@@ -8,7 +8,6 @@ import (
 	"io"
 	"log"
 	"net"
-	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -17,6 +16,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linecap"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -81,7 +81,7 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 
 	// Responses, notifications and the answers to dropped lines share
 	// stdout; each is written whole.
-	out := &lockedWriter{w: stdout}
+	out := syncio.NewWriter(stdout)
 	in := linecap.NewReader(stdin, maxStdinLine, func(id json.RawMessage, size int64) {
 		logger.Warn().Int64("bytes", size).Msg("dropped a message over the size limit")
 		_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"the message is %d bytes, more than the %d this server reads, so nothing was done; keep arguments small (a secret value may be at most %d bytes)"}}`+"\n",
@@ -129,16 +129,3 @@ const busyCode = -32000
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// lockedWriter makes each Write whole with respect to the others. mcp-go
-// writes each message with one Write.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}

@@ -27,6 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
 
@@ -90,19 +91,10 @@ type proc struct {
 	stdin  io.WriteCloser
 	lines  chan string // stdout, line by line
 	stdout bytes.Buffer
-	stderr syncBuf
+	stderr syncio.Buffer
 	mu     sync.Mutex
 	done   chan struct{}
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-
-func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
@@ -305,7 +297,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, api, _ := stubAPI(t)
-			var stderr syncBuf
+			var stderr syncio.Buffer
 			tr := transport.NewStdioWithOptions(serverBinary(t), []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
 				transport.WithCommandStderrWriter(&stderr))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -48,17 +49,9 @@ func (s *store) count() int {
 	return len(s.values)
 }
 
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func newServer(t *testing.T, cfg intake.Config) (*intake.Server, *logBuf) {
+func newServer(t *testing.T, cfg intake.Config) (*intake.Server, *syncio.Buffer) {
 	t.Helper()
-	logs := &logBuf{}
+	logs := &syncio.Buffer{}
 	cfg.Logger = zerolog.New(logs)
 	s, err := intake.New(cfg)
 	if err != nil {

@@ -1,7 +1,6 @@
 package tools_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -53,24 +52,6 @@ var protocols = []struct {
 	{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // harness is a server wired to a strict stand-in for Together (the sandbox
 // served over real HTTP), with a fault hook, a request counter and the log.
 type harness struct {
@@ -78,7 +59,7 @@ type harness struct {
 	srv      *httptest.Server
 	fault    atomic.Pointer[http.HandlerFunc]
 	requests atomic.Int32
-	logs     *syncBuffer
+	logs     *syncio.Buffer
 	server   *server.MCPServer
 	client   *togetherapi.Client
 	mcp      *client.Client
@@ -108,7 +89,7 @@ func withBaseURL(u string) harnessOption {
 
 func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessOption) *harness {
 	t.Helper()
-	h := &harness{api: sandbox.New(sandbox.Options{APIKey: canaryKey}), logs: &syncBuffer{}}
+	h := &harness{api: sandbox.New(sandbox.Options{APIKey: canaryKey}), logs: &syncio.Buffer{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.requests.Add(1)
 		if f := h.fault.Load(); f != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -223,7 +224,7 @@ func TestACallToAToolNotOfferedNamesTheSettingThatOffersIt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &syncio.Buffer{}
 			s, err := tools.NewServer(tools.Config{Tools: tt.sel, Logger: zerolog.New(logs), Advice: testAdvice})
 			if err != nil {
 				t.Fatal(err)
