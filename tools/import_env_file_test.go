@@ -3,6 +3,7 @@ package tools_test
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -14,40 +15,37 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile/envfiletest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-// tricky is a dotenv file with the syntax people write; each value is a
-// canary that must reach Together and appear in no output.
-var tricky = map[string]string{
-	"EXPORTED":    "CANARYVALUE-exported-1a2b",
-	"PLAIN":       "CANARYVALUE-plain-3c4d",
-	"SINGLE":      `CANARYVALUE-single $NOT_EXPANDED \n stays`,
-	"DOUBLE":      `CANARYVALUE-double "quoted" \ and $ kept`,
-	"MULTI":       "CANARYVALUE-multi line one\nline two",
-	"YAML_STYLE":  "CANARYVALUE-yaml-7a8b",
-	"EXPANDED":    "CANARYVALUE-plain-3c4d-CANARYVALUE-expanded",
-	"SHORT":       "e",
-	"HTTP_PROXY":  "http://user:CANARYVALUE-pw@proxy.example:3128",
-	"PRIVATE_KEY": "-----BEGIN KEY-----\nCANARYVALUE-pem-base64+/=\n-----END KEY-----",
+// tricky are the values of the shared dotenv fixture: each a canary that
+// must reach Together and appear in no output.
+var tricky = envfiletest.Values
+
+// fileKeys are every key of the shared fixture, empty ones included.
+func fileKeys() map[string]bool {
+	keys := map[string]bool{}
+	for k := range tricky {
+		keys[k] = true
+	}
+	for _, k := range envfiletest.Empty {
+		keys[k] = true
+	}
+	return keys
 }
 
-const trickyFile = `# secrets for prod
-export EXPORTED=CANARYVALUE-exported-1a2b
-PLAIN=CANARYVALUE-plain-3c4d # a comment
-SINGLE='CANARYVALUE-single $NOT_EXPANDED \n stays'
-DOUBLE="CANARYVALUE-double \"quoted\" \\ and \$ kept"
-MULTI="CANARYVALUE-multi line one
-line two"
-YAML_STYLE: CANARYVALUE-yaml-7a8b
-EXPANDED="${PLAIN}-CANARYVALUE-expanded"
-SHORT=e
-EMPTY=
-HTTP_PROXY=http://user:CANARYVALUE-pw@proxy.example:3128
-PRIVATE_KEY="-----BEGIN KEY-----
-CANARYVALUE-pem-base64+/=
------END KEY-----"
-`
+// writeTricky writes the shared fixture to the harness's env file.
+func writeTricky(t *testing.T, h *harness) {
+	t.Helper()
+	src, err := os.ReadFile(envfiletest.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.envFile, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // writes records the writes that reach the stand-in API.
 type writes struct {
@@ -132,16 +130,14 @@ func assertNoFileValue(t *testing.T, texts map[string]string) {
 
 func TestImportDryRunThenImportThenAgain(t *testing.T) {
 	h := newHarness(t, nil)
-	if err := os.WriteFile(h.envFile, []byte(trickyFile), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeTricky(t, h)
 	w := recordWrites(h, nil)
 	var results []string
 
 	// A dry run reads the list and plans, and sends no write.
 	plan, res := h.importCall(t, map[string]any{"prefix": "prod/", "dry_run": true})
 	results = append(results, encoded(t, res))
-	if !plan.DryRun || plan.Counts["would_create"] != len(tricky) || plan.Counts["skipped"] != 1 || len(w.list()) != 0 {
+	if !plan.DryRun || plan.Counts["would_create"] != len(tricky) || plan.Counts["skipped"] != len(envfiletest.Empty) || len(w.list()) != 0 {
 		t.Fatalf("plan = %+v, writes %v", plan, w.list())
 	}
 	for _, r := range plan.Results {
@@ -153,7 +149,7 @@ func TestImportDryRunThenImportThenAgain(t *testing.T) {
 	// The import: every value reaches Together exactly.
 	got, res := h.importCall(t, map[string]any{"prefix": "prod/"})
 	results = append(results, encoded(t, res))
-	if got.Counts["created"] != len(tricky) || got.Counts["skipped"] != 1 {
+	if got.Counts["created"] != len(tricky) || got.Counts["skipped"] != len(envfiletest.Empty) {
 		t.Fatalf("import = %+v", got)
 	}
 	for k, v := range tricky {
@@ -171,11 +167,11 @@ func TestImportDryRunThenImportThenAgain(t *testing.T) {
 	writesBefore := len(w.list())
 	again, res := h.importCall(t, map[string]any{"prefix": "prod/"})
 	results = append(results, encoded(t, res))
-	if again.Counts["skipped"] != len(tricky)+1 || len(w.list()) != writesBefore {
+	if again.Counts["skipped"] != len(tricky)+len(envfiletest.Empty) || len(w.list()) != writesBefore {
 		t.Errorf("second import = %+v, writes %v", again.Counts, w.list()[writesBefore:])
 	}
 	for _, r := range again.Results {
-		if r.Key != "EMPTY" && !strings.Contains(r.Reason, "set overwrite to replace") {
+		if !slices.Contains(envfiletest.Empty, r.Key) && !strings.Contains(r.Reason, "set overwrite to replace") {
 			t.Errorf("%s: %q", r.Key, r.Reason)
 		}
 	}
@@ -209,9 +205,7 @@ func TestImportOverwriteReplacesByIDAndOnlyWhenAsked(t *testing.T) {
 
 func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
 	h := newHarness(t, nil)
-	if err := os.WriteFile(h.envFile, []byte(trickyFile), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeTricky(t, h)
 	got, res := h.importCall(t, map[string]any{"keys": []string{"PLAIN", "NOPE"}, "dry_run": true})
 	var nope string
 	for _, r := range got.Results {
@@ -220,7 +214,7 @@ func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
 		}
 	}
 	if nope != "missing: not in the file (its keys are in file_keys)" || outcomes(got)["PLAIN"] != "would_create" ||
-		!slices.Equal(got.FileKeys, []string{"DOUBLE", "EMPTY", "EXPANDED", "EXPORTED", "HTTP_PROXY", "MULTI", "PLAIN", "PRIVATE_KEY", "SHORT", "SINGLE", "YAML_STYLE"}) {
+		!slices.Equal(got.FileKeys, slices.Sorted(maps.Keys(fileKeys()))) {
 		t.Errorf("results = %+v, file keys %v", got.Results, got.FileKeys)
 	}
 	for _, r := range got.Results {
@@ -258,9 +252,7 @@ func TestImportRefusesAnInvalidPrefixAndNamesItMakesTooLongBeforeSendingAnything
 
 func TestImportReportsAPartialFailureKeyByKey(t *testing.T) {
 	h := newHarness(t, nil)
-	if err := os.WriteFile(h.envFile, []byte(trickyFile), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeTricky(t, h)
 	recordWrites(h, func(r *http.Request) bool {
 		if r.Method != http.MethodPost {
 			return false

@@ -2,14 +2,17 @@ package envfile_test
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile/envfiletest"
 )
 
 // read writes src to a file and reads it as a configured dotenv file.
@@ -41,7 +44,7 @@ func values(f *envfile.File) map[string]string {
 }
 
 func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
-	s, err := envfile.Open("testdata/tricky.env")
+	s, err := envfile.Open(envfiletest.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,30 +52,20 @@ func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		"EXPORTED":     "CANARY-exported-1a2b",
-		"PLAIN":        "CANARY-plain-3c4d",
-		"HASH_INSIDE":  "CANARY-hash#inside-5e6f",
-		"SINGLE":       `CANARY-single $NOT_EXPANDED \n stays`,
-		"DOUBLE":       `CANARY-double "quoted" \ and $ kept`,
-		"MULTI":        "CANARY-multi line one\nline two",
-		"YAML_STYLE":   "CANARY-yaml-7a8b",
-		"SPACED":       "CANARY-spaced-9c0d",
-		"EXPANDED":     "CANARY-plain-3c4d-CANARY-expanded-CANARY-hash#inside-5e6f",
-		"EMPTY":        "",
-		"EMPTY_QUOTED": "",
-		"dotted.key":   "CANARY-dotted-1e2f",
-		"WINDOWS":      "CANARY-crlf-3a4b",
-		"LAST":         "CANARY-crlf-last",
+	want := maps.Clone(envfiletest.Values)
+	for _, k := range envfiletest.Empty {
+		want[k] = ""
 	}
 	if diff := cmp.Diff(want, values(f)); diff != "" {
 		t.Errorf("vars (-want +got):\n%s", diff)
 	}
-	if len(f.Keys) != len(want) || f.Keys[0] != "DOUBLE" || len(f.BadLines) != 0 {
+	if len(f.Keys) != len(want) || !slices.IsSorted(f.Keys) || len(f.BadLines) != 0 {
 		t.Errorf("keys = %v, bad lines %v; want them all, sorted", f.Keys, f.BadLines)
 	}
-	if f.Vars["MULTI"].Line != 8 || f.Vars["YAML_STYLE"].Line != 10 || f.Vars["LAST"].Line != 17 {
-		t.Errorf("lines: MULTI %d, YAML_STYLE %d, LAST %d", f.Vars["MULTI"].Line, f.Vars["YAML_STYLE"].Line, f.Vars["LAST"].Line)
+	for k, line := range envfiletest.Lines {
+		if f.Vars[k].Line != line {
+			t.Errorf("%s: line %d, want %d", k, f.Vars[k].Line, line)
+		}
 	}
 }
 
@@ -169,7 +162,7 @@ func TestOnlyBoundedRegularFilesAreRead(t *testing.T) {
 }
 
 func TestARelativePathIsMadeAbsoluteAtOpen(t *testing.T) {
-	s, err := envfile.Open("testdata/tricky.env")
+	s, err := envfile.Open(filepath.Join("testdata", "tricky.env"))
 	if err != nil {
 		t.Fatal(err)
 	}
