@@ -45,6 +45,10 @@ type config struct {
 	// What the settings said, before the checks that join several.
 	keyEnv, keyFile string
 	toolNames       []string
+	given           []*setting // the settings set by flag or variable
+	// ignored are notes on settings given that do not apply to the
+	// transport chosen, to log at start-up.
+	ignored []string
 }
 
 // kind is how a setting is written.
@@ -56,6 +60,14 @@ const (
 	list         // a flag given once per item; items comma-separated in the variable
 )
 
+// mode is a set of transports; the zero mode is both.
+type mode int
+
+const (
+	stdio mode = 1 << iota
+	httpMode
+)
+
 // setting is one configurable value, declared once: its flag, variable,
 // default and help, and how its text is taken into the config. Flags,
 // variables, --help, start-up errors and the words of advice all derive
@@ -65,6 +77,7 @@ type setting struct {
 	def       string // the value when neither is set; also shown in --help
 	help      string
 	kind      kind
+	modes     mode // the transports it applies to
 	// apply takes the setting's value (an item, for a list) into c. Its
 	// error says what is wrong with the value; the caller names the
 	// setting.
@@ -73,13 +86,13 @@ type setting struct {
 
 // settings is the one table of settings, in the order --help lists them.
 var settings = []setting{
-	{env: "TOGETHER_API_KEY", help: "Together API key. Kept out of argv on purpose: set it in the environment.",
+	{modes: stdio, env: "TOGETHER_API_KEY", help: "Together API key. Kept out of argv on purpose: set it in the environment.",
 		apply: func(c *config, v string) error { c.keyEnv = v; return nil }},
-	{flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
+	{modes: stdio, flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
 		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
-	{flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
+	{modes: stdio, flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
 		apply: func(c *config, v string) error { c.keyCommand = v; return nil }},
-	{flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: defaultKeyTimeout.String(), help: "how long the key command may run before it is killed",
+	{modes: stdio, flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: defaultKeyTimeout.String(), help: "how long the key command may run before it is killed",
 		apply: func(c *config, v string) error { return positiveDuration(&c.keyCommandTimeout, v) }},
 	{flag: "base-url", env: "TOGETHER_BASE_URL", def: togetherapi.DefaultBaseURL, help: "API root; must be https unless the host is localhost",
 		apply: func(c *config, v string) error { c.baseURL = v; return togetherapi.CheckBaseURL(v) }},
@@ -113,13 +126,13 @@ var settings = []setting{
 		apply: func(c *config, v string) error { return parseBool(&c.tools.AllowDelete, v) }},
 	{flag: "read-only", env: "TOGETHER_SECRETS_READ_ONLY", kind: boolean, help: "offer only list_secrets and get_secret, whatever else is set",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ReadOnly, v) }},
-	{flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable (stdio only)",
+	{modes: stdio, flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable",
 		apply: (*config).addEnvFile},
-	{flag: "intake-addr", env: "TOGETHER_SECRETS_INTAKE_ADDR", def: intake.DefaultAddr, help: "where the one-time value page of request_secret_from_user listens (stdio only; a free loopback port by default)",
+	{modes: stdio, flag: "intake-addr", env: "TOGETHER_SECRETS_INTAKE_ADDR", def: intake.DefaultAddr, help: "where the one-time value page of request_secret_from_user listens (a free loopback port by default)",
 		apply: func(c *config, v string) error { c.intake.Addr = v; return nil }},
-	{flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
+	{modes: stdio, flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
 		apply: func(c *config, v string) error { return parseBool(&c.intake.AllowNonLoopback, v) }},
-	{flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, at least 10s",
+	{modes: stdio, flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, at least 10s",
 		apply: func(c *config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 10*time.Second {
@@ -136,19 +149,19 @@ var settings = []setting{
 			c.http.addr = v
 			return nil
 		}},
-	{flag: "tls-cert", env: "TOGETHER_SECRETS_TLS_CERT", help: "HTTP mode: serve TLS with this certificate file (PEM)",
+	{flag: "tls-cert", env: "TOGETHER_SECRETS_TLS_CERT", modes: httpMode, help: "serve TLS with this certificate file (PEM)",
 		apply: func(c *config, v string) error { c.http.tlsCert = v; return nil }},
-	{flag: "tls-key", env: "TOGETHER_SECRETS_TLS_KEY", help: "HTTP mode: the TLS certificate's private key file (PEM)",
+	{flag: "tls-key", env: "TOGETHER_SECRETS_TLS_KEY", modes: httpMode, help: "the TLS certificate's private key file (PEM)",
 		apply: func(c *config, v string) error { c.http.tlsKey = v; return nil }},
-	{flag: "behind-tls-proxy", env: "TOGETHER_SECRETS_BEHIND_TLS_PROXY", kind: boolean, help: "HTTP mode: allow plain HTTP on a non-loopback address, because a proxy in front terminates TLS",
+	{flag: "behind-tls-proxy", env: "TOGETHER_SECRETS_BEHIND_TLS_PROXY", kind: boolean, modes: httpMode, help: "allow plain HTTP on a non-loopback address, because a proxy in front terminates TLS",
 		apply: func(c *config, v string) error { return parseBool(&c.http.behindProxy, v) }},
-	{flag: "allowed-origins", env: "TOGETHER_SECRETS_ALLOWED_ORIGINS", kind: list, help: "HTTP mode: browser origins allowed to call, comma-separated full origins such as https://agents.example.com",
+	{flag: "allowed-origins", env: "TOGETHER_SECRETS_ALLOWED_ORIGINS", kind: list, modes: httpMode, help: "browser origins allowed to call, comma-separated full origins such as https://agents.example.com",
 		apply: (*config).addOrigin},
-	{flag: "allowed-hosts", env: "TOGETHER_SECRETS_ALLOWED_HOSTS", kind: list, help: "HTTP mode: Host names a proxy in front may forward, comma-separated, such as mcp.example.com (loopback names are always served)",
+	{flag: "allowed-hosts", env: "TOGETHER_SECRETS_ALLOWED_HOSTS", kind: list, modes: httpMode, help: "Host names a proxy in front may forward, comma-separated, such as mcp.example.com (loopback names are always served)",
 		apply: (*config).addHost},
-	{flag: "max-in-flight", env: "TOGETHER_SECRETS_MAX_IN_FLIGHT", def: strconv.Itoa(defaultMaxInFlight), help: "HTTP mode: requests served at once; more get 503 with Retry-After",
+	{flag: "max-in-flight", env: "TOGETHER_SECRETS_MAX_IN_FLIGHT", def: strconv.Itoa(defaultMaxInFlight), modes: httpMode, help: "requests served at once; more get 503 with Retry-After",
 		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxInFlight, v, 1, 100000) }},
-	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), help: "HTTP mode: connections open at once, at least --max-in-flight; more wait to be accepted",
+	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), modes: httpMode, help: "connections open at once, at least --max-in-flight; more wait to be accepted",
 		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxConnections, v, 1, 1000000) }},
 }
 
@@ -198,6 +211,12 @@ Settings (a flag wins over its environment variable):
 			fmt.Fprintf(w, "  --%s, %s\n", s.flag, s.env)
 		}
 		help := s.help
+		switch s.modes {
+		case httpMode:
+			help = "HTTP mode: " + help
+		case stdio:
+			help += " (stdio only)"
+		}
 		if s.def != "" {
 			help += " (default " + s.def + ")"
 		}
@@ -282,6 +301,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 
 	for i := range settings {
 		s := &settings[i]
+		if (given[s] != nil && len(given[s].items) > 0) || strings.TrimSpace(getenv(s.env)) != "" {
+			cfg.given = append(cfg.given, s)
+		}
 		for _, v := range values(s, given[s], getenv) {
 			if err := s.apply(&cfg, v); err != nil {
 				return cfg, settingError(nameOf(s), "%v", err)
@@ -338,6 +360,15 @@ func (c *config) join() error {
 	if c.http.addr != "" && len(c.envFiles) > 0 {
 		// Every caller would import the operator's files into their account.
 		return settingError("env-file", "is for stdio only: over HTTP, every caller could import the server's files into their own account")
+	}
+	now, where := stdio, "over stdio"
+	if c.http.addr != "" {
+		now, where = httpMode, "in HTTP mode"
+	}
+	for _, s := range c.given {
+		if s.modes != 0 && s.modes&now == 0 {
+			c.ignored = append(c.ignored, settingName(nameOf(s))+" does not apply "+where+", and is ignored")
+		}
 	}
 	if c.http.addr == "" {
 		// Checked now, so a bad address stops start-up; it listens on first use.

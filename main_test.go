@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
@@ -289,5 +290,34 @@ func TestArchitectureNamesEveryPackageAndFile(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{args: []string{"--max-in-flight", "9", "--allowed-hosts", "a.example"}, want: []string{
+			"--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS) does not apply over stdio, and is ignored",
+			"--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT) does not apply over stdio, and is ignored"}},
+		{args: []string{"--http", "127.0.0.1:0", "--intake-ttl", "1m"}, env: map[string]string{"TOGETHER_API_KEY": "k"}, want: []string{
+			"TOGETHER_API_KEY does not apply in HTTP mode, and is ignored",
+			"--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL) does not apply in HTTP mode, and is ignored"}},
+		{args: []string{"--timeout", "5s"}},
+	} {
+		c, err := parseConfig(tt.args, envOf(tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, c.ignored); diff != "" {
+			t.Errorf("%v: ignored (-want +got):\n%s", tt.args, diff)
+		}
+	}
+	var b strings.Builder
+	usage(&b)
+	if !strings.Contains(b.String(), "HTTP mode: requests served at once") || !strings.Contains(b.String(), "how long a one-time value link works, at least 10s (stdio only)") {
+		t.Errorf("the help does not say which transport a setting is for:\n%s", b.String())
 	}
 }

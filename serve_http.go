@@ -134,8 +134,8 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 	if err != nil {
 		return startupFailed(errOut, err)
 	}
-	if cfg.keySource != "" {
-		logger.Warn().Msg("HTTP mode uses each caller's own key; the server's key setting is ignored")
+	for _, note := range cfg.ignored {
+		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, and serves no page or dotenv file")
 	}
 	srv := h.server(cfg)
 	ln, err := net.Listen("tcp", cfg.http.addr)

@@ -75,6 +75,9 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
 		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
+	for _, note := range cfg.ignored {
+		logger.Warn().Msg(note)
+	}
 	for _, note := range cfg.envFileNotes {
 		logger.Warn().Msg(note)
 	}
