@@ -413,3 +413,16 @@ func TestTheSandboxPageNeverSaysTheValueGoesToTogether(t *testing.T) {
 		t.Errorf("the sandbox page claims the value reaches Together:\n%s", page)
 	}
 }
+
+func TestThePageEscapesEveryTextItShows(t *testing.T) {
+	s, _ := newServer(t, intake.Config{})
+	const hostile = `<script>alert(1)</script>"'&`
+	ticket, err := s.Issue(intake.Request{Name: "N" + hostile, Description: "D" + hostile, Replace: true, ExistingID: "I" + hostile, Store: (&store{}).fn("X")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page := get(t, ticket.URL)
+	if strings.Contains(page, "<script>") || strings.Count(page, "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;") != 4 {
+		t.Errorf("a text is not escaped, or missing:\n%s", page)
+	}
+}

@@ -5,7 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -270,18 +271,89 @@ type pageData struct {
 func (s *Server) page(w http.ResponseWriter, status int, d pageData) int {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pageTemplate.Execute(w, d)
+	_, _ = io.WriteString(w, render(d))
 	return status
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// render writes the page. Every text it inserts stands in element content
+// and goes through html.EscapeString; nothing is inserted into an
+// attribute, a script or a style, so that escaping is the whole of what
+// the context needs (html/template would cost the binary 2.4 MB and every
+// start a template parse).
+func render(d pageData) string {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString(pageHead)
+	b.WriteString("<title>" + e(d.Title) + "</title>\n" + pageStyle + "</head>\n<body>\n<h1>" + e(d.Title) + "</h1>\n")
+	if d.Sandbox {
+		b.WriteString(`<p class="sandbox">Sandbox mode: the value is kept in this server's memory only and never reaches Together.</p>` + "\n")
+	}
+	if !d.Form {
+		b.WriteString("<p>" + e(d.Message) + "</p>\n")
+		if d.Secret != nil {
+			b.WriteString(`<dl class="box">` + "\n<dt>Name</dt><dd>" + e(d.Secret.Name) + "</dd>\n<dt>ID</dt><dd>" + e(d.Secret.ID) + "</dd>\n")
+			if d.Secret.UpdatedAt != "" {
+				b.WriteString("<dt>Updated</dt><dd>" + e(d.Secret.UpdatedAt) + "</dd>\n")
+			}
+			b.WriteString("</dl>\n")
+		}
+		b.WriteString("</body>\n</html>\n")
+		return b.String()
+	}
+	name := `<span class="name">` + e(d.Name) + `</span>`
+	b.WriteString(`<div class="box">` + "\n<p>Your assistant asked you to enter the value of the secret " + name + ".</p>\n")
+	if d.Description != "" {
+		b.WriteString("<p>" + e(d.Description) + "</p>\n")
+	}
+	if d.Replace {
+		b.WriteString("<p><strong>This will replace the value</strong> of the existing secret " + name)
+		if d.ExistingID != "" {
+			b.WriteString(" (" + e(d.ExistingID) + ")")
+		}
+		b.WriteString(". Deployments that use it get the new value.</p>\n")
+	} else {
+		b.WriteString("<p><strong>This will create</strong> a new secret named " + name + ".</p>\n")
+	}
+	b.WriteString(`<p class="small">`)
+	if d.Sandbox {
+		b.WriteString("The value stays in this server's memory.")
+	} else {
+		b.WriteString("The value goes from this page to Together only.")
+	}
+	b.WriteString(" Your assistant never sees it. This link works once, until " + e(d.ExpiresAt))
+	if d.Left != "" {
+		b.WriteString(" (in about " + e(d.Left) + ")")
+	}
+	b.WriteString(".</p>\n</div>\n")
+	if d.Problem != "" {
+		b.WriteString(`<p class="problem" role="alert">` + e(d.Problem) + "</p>\n")
+	}
+	button := "Store secret"
+	if d.Replace {
+		button = "Replace value"
+	}
+	b.WriteString(`<form method="post" autocomplete="off">
+<label for="value">Secret value</label>
+<input type="password" id="value" name="value" autocomplete="off" required autofocus spellcheck="false">
+<button type="submit" name="action" value="store">` + button + `</button>
+<button type="submit" name="action" value="decline" formnovalidate class="decline">Decline</button>
+</form>
+<p class="small">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>
+</body>
+</html>
+`)
+	return b.String()
+}
+
+const pageHead = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{{.Title}}</title>
-<style>
+`
+
+const pageStyle = `<style>
 body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem; color: #1a1a1a; }
 h1 { font-size: 1.4rem; }
 .box { border: 1px solid #ccc; border-radius: 8px; padding: 1rem 1.25rem; margin: 1rem 0; }
@@ -295,34 +367,4 @@ button.decline { margin-left: .5rem; background: none; border: 1px solid #999; }
 dt { font-weight: 600; } dd { margin: 0 0 .4rem 0; font-family: ui-monospace, monospace; }
 .small { color: #555; font-size: .9rem; }
 </style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-{{if .Sandbox}}<p class="sandbox">Sandbox mode: the value is kept in this server's memory only and never reaches Together.</p>{{end}}
-{{if .Form}}
-<div class="box">
-<p>Your assistant asked you to enter the value of the secret <span class="name">{{.Name}}</span>.</p>
-{{if .Description}}<p>{{.Description}}</p>{{end}}
-{{if .Replace}}<p><strong>This will replace the value</strong> of the existing secret <span class="name">{{.Name}}</span>{{if .ExistingID}} ({{.ExistingID}}){{end}}. Deployments that use it get the new value.</p>
-{{else}}<p><strong>This will create</strong> a new secret named <span class="name">{{.Name}}</span>.</p>{{end}}
-<p class="small">{{if .Sandbox}}The value stays in this server's memory.{{else}}The value goes from this page to Together only.{{end}} Your assistant never sees it. This link works once, until {{.ExpiresAt}}{{if .Left}} (in about {{.Left}}){{end}}.</p>
-</div>
-{{if .Problem}}<p class="problem" role="alert">{{.Problem}}</p>{{end}}
-<form method="post" autocomplete="off">
-<label for="value">Secret value</label>
-<input type="password" id="value" name="value" autocomplete="off" required autofocus spellcheck="false">
-<button type="submit" name="action" value="store">{{if .Replace}}Replace value{{else}}Store secret{{end}}</button>
-<button type="submit" name="action" value="decline" formnovalidate class="decline">Decline</button>
-</form>
-<p class="small">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>
-{{else}}
-<p>{{.Message}}</p>
-{{with .Secret}}<dl class="box">
-<dt>Name</dt><dd>{{.Name}}</dd>
-<dt>ID</dt><dd>{{.ID}}</dd>
-{{if .UpdatedAt}}<dt>Updated</dt><dd>{{.UpdatedAt}}</dd>{{end}}
-</dl>{{end}}
-{{end}}
-</body>
-</html>
-`))
+`
