@@ -118,6 +118,9 @@ type idScanner struct {
 	inID     bool
 	id       []byte
 	done     bool
+	// method says a top-level "method" key was seen: the message is a
+	// request or a notification, not a response.
+	method bool
 }
 
 const maxID = 256
@@ -172,6 +175,9 @@ func (s *idScanner) outsideStringByte(ch byte) {
 	case ':':
 		if s.depth == 1 && s.afterKey {
 			s.afterKey = false
+			if string(s.key) == "method" {
+				s.method = true
+			}
 			if string(s.key) == "id" && !s.done {
 				s.inID, s.id = true, s.id[:0]
 			}

@@ -32,10 +32,13 @@ func NewPending(maxCount int, maxBytes int64) *Pending {
 	return &Pending{maxCount: maxCount, maxBytes: maxBytes, sizes: map[string][]int64{}}
 }
 
-// envelope is the part of a JSON-RPC message that says what it is.
-type envelope struct {
-	ID     json.RawMessage `json:"id"`
-	Method *string         `json:"method"`
+// envelope reads what a JSON-RPC message is: its top-level id and whether
+// it has a method, with the scanner the line cap uses, which keeps nothing
+// else and decodes nothing: every message passes here, twice.
+func envelope(msg []byte) (id json.RawMessage, method bool) {
+	var s idScanner
+	s.feed(msg)
+	return s.result(), s.method
 }
 
 // Admit takes in one line read from the client. Anything but a request (a
@@ -44,11 +47,11 @@ type envelope struct {
 // Answered sees its answer; one that does not fit is refused, with its id
 // for the busy answer, and the counts at the time.
 func (p *Pending) Admit(line []byte) (ok bool, id json.RawMessage, count int, bytes int64) {
-	var e envelope
-	if json.Unmarshal(line, &e) != nil || e.Method == nil {
+	id, method := envelope(line)
+	if !method {
 		return true, nil, 0, 0
 	}
-	key, isID := idKey(e.ID)
+	key, isID := idKey(id)
 	if !isID {
 		return true, nil, 0, 0
 	}
@@ -56,7 +59,7 @@ func (p *Pending) Admit(line []byte) (ok bool, id json.RawMessage, count int, by
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.count+1 > p.maxCount || p.bytes+size > p.maxBytes {
-		return false, e.ID, p.count, p.bytes
+		return false, id, p.count, p.bytes
 	}
 	p.count++
 	p.bytes += size
@@ -67,11 +70,11 @@ func (p *Pending) Admit(line []byte) (ok bool, id json.RawMessage, count int, by
 // Answered takes in one message written to the client, and gives back the
 // share of the request it answers, if any.
 func (p *Pending) Answered(msg []byte) {
-	var e envelope
-	if json.Unmarshal(msg, &e) != nil || e.Method != nil {
+	id, method := envelope(msg)
+	if method {
 		return // a notification or a request of the server's own
 	}
-	key, ok := idKey(e.ID)
+	key, ok := idKey(id)
 	if !ok {
 		return
 	}
@@ -103,6 +106,11 @@ func (p *Pending) Load() (count int, bytes int64) {
 func idKey(raw json.RawMessage) (string, bool) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", false
+	}
+	// The common case, read without encoding/json: a whole number as
+	// written, small enough that its float64 reading would not change it.
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n > -1<<53 && n < 1<<53 {
+		return "i:" + strconv.FormatInt(n, 10), true
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
