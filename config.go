@@ -161,6 +161,16 @@ var settings = []setting{
 		apply: (*config).addHost},
 	{flag: "max-in-flight", env: "TOGETHER_SECRETS_MAX_IN_FLIGHT", def: strconv.Itoa(defaultMaxInFlight), modes: httpMode, help: "requests served at once; more get 503 with Retry-After",
 		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxInFlight, v, 1, 100000) }},
+	{flag: "shutdown-delay", env: "TOGETHER_SECRETS_SHUTDOWN_DELAY", def: "0s", modes: httpMode,
+		help: "on SIGTERM, how long to keep serving with /readyz failing, so that load balancers stop sending first; then calls in flight finish",
+		apply: func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > 10*time.Minute {
+				return fmt.Errorf("%q is not a duration from 0s to 10m, such as 5s", v)
+			}
+			c.http.shutdownDelay = d
+			return nil
+		}},
 	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), modes: httpMode, help: "connections open at once, at least --max-in-flight; more wait to be accepted",
 		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxConnections, v, 1, 1000000) }},
 }

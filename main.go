@@ -76,6 +76,9 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	// A host that never reads stderr must not hold up the exit either.
 	defer logOut.Close(2 * time.Second)
 	logger := newLogger(cfg, logOut)
+	if limit := setMemoryLimit(getenv, os.ReadFile); limit > 0 {
+		logger.Info().Int64("memory_limit_bytes", limit).Msg("Go memory limit set to 90% of the container's")
+	}
 	client, err := newClient(cfg)
 	if err != nil {
 		return startupFailed(logOut, err)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +321,37 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 	usage(&b)
 	if !strings.Contains(b.String(), "HTTP mode: requests served at once") || !strings.Contains(b.String(), "how long a one-time value link works, at least 10s (stdio only)") {
 		t.Errorf("the help does not say which transport a setting is for:\n%s", b.String())
+	}
+}
+
+func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	files := func(m map[string]string) func(string) ([]byte, error) {
+		return func(p string) ([]byte, error) {
+			if v, ok := m[p]; ok {
+				return []byte(v), nil
+			}
+			return nil, os.ErrNotExist
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		env   map[string]string
+		files map[string]string
+		want  int64
+	}{
+		{"cgroup v2", nil, map[string]string{"/sys/fs/cgroup/memory.max": "268435456\n"}, 241591910},
+		{"cgroup v1", nil, map[string]string{"/sys/fs/cgroup/memory/memory.limit_in_bytes": "104857600\n"}, 94371840},
+		{"no limit (v2)", nil, map[string]string{"/sys/fs/cgroup/memory.max": "max\n"}, 0},
+		{"no limit (v1)", nil, map[string]string{"/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, 0},
+		{"not in a container", nil, nil, 0},
+		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "100MiB"}, map[string]string{"/sys/fs/cgroup/memory.max": "268435456"}, 0},
+	} {
+		if got := setMemoryLimit(envOf(tt.env), files(tt.files)); got != tt.want {
+			t.Errorf("%s: limit %d, want %d", tt.name, got, tt.want)
+		}
+		if tt.want > 0 && debug.SetMemoryLimit(-1) != tt.want {
+			t.Errorf("%s: the runtime's limit is not the one returned", tt.name)
+		}
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -125,9 +127,50 @@ func TestKubernetesManifestsRunHTTPModeHardened(t *testing.T) {
 	if !strings.Contains(d, "together-secrets-mcp:"+server.Version) {
 		t.Errorf("deployment.yaml does not run version %s", server.Version)
 	}
-	for _, f := range []string{"service.yaml", "hpa.yaml", "kustomization.yaml"} {
+	for _, f := range []string{"service.yaml", "hpa.yaml", "pdb.yaml", "kustomization.yaml"} {
 		if _, err := os.Stat("deploy/kubernetes/" + f); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+func TestKubernetesManifestsLoseNoCallInARollingUpdate(t *testing.T) {
+	read := func(f string) string {
+		b, err := os.ReadFile("deploy/kubernetes/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	d, pdb, kust := read("deployment.yaml"), read("pdb.yaml"), read("kustomization.yaml")
+	for _, want := range []string{"maxUnavailable: 0", "maxSurge: 1", "topologySpreadConstraints:", "topologyKey: kubernetes.io/hostname"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("deployment.yaml lacks %q", want)
+		}
+	}
+	if !strings.Contains(pdb, "kind: PodDisruptionBudget") || !strings.Contains(pdb, "maxUnavailable: 1") {
+		t.Errorf("pdb.yaml does not keep all but one replica up:\n%s", pdb)
+	}
+	for _, f := range []string{"deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"} {
+		if !strings.Contains(kust, "- "+f) {
+			t.Errorf("kustomization.yaml does not apply %s", f)
+		}
+	}
+	// The grace period covers the delay, the longest call and a margin.
+	m := regexp.MustCompile(`- --shutdown-delay=(\S+)`).FindStringSubmatch(d)
+	g := regexp.MustCompile(`terminationGracePeriodSeconds: (\d+)`).FindStringSubmatch(d)
+	if m == nil || g == nil {
+		t.Fatalf("deployment.yaml sets no shutdown delay or grace period")
+	}
+	cfg, err := parseConfig([]string{"--http", ":8080", "--behind-tls-proxy", "--shutdown-delay", m[1]}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	grace, _ := strconv.Atoi(g[1])
+	if need := cfg.http.shutdownDelay + cfg.timeout + 5*time.Second; time.Duration(grace)*time.Second < need {
+		t.Errorf("terminationGracePeriodSeconds %d is less than the delay, the call timeout and a margin: %s", grace, need)
+	}
+	if cfg.http.shutdownDelay < time.Second {
+		t.Errorf("a shutdown delay of %s is shorter than endpoints take to forget a pod", cfg.http.shutdownDelay)
 	}
 }

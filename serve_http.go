@@ -52,8 +52,10 @@ type httpSettings struct {
 	maxInFlight    int
 	maxConnections int
 	loopback       bool // addr is a loopback address
-	// Timeouts; their defaults are set by parseHTTPSettings, and tests
-	// shorten them.
+	// shutdownDelay is how long a SIGTERM keeps the server serving with
+	// /readyz failing, before it stops taking requests.
+	shutdownDelay time.Duration
+	// Timeouts; their defaults are set by check, and tests shorten them.
 	readHeaderTimeout, bodyTimeout, idleTimeout time.Duration
 }
 
@@ -161,6 +163,18 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 		return 1
 	case <-ctx.Done():
 	}
+	// Say so to the load balancer at once, and keep serving while it
+	// stops sending: endpoints take a second or more to forget a pod.
+	h.notReady.Store(true)
+	if d := cfg.http.shutdownDelay; d > 0 {
+		logger.Info().Dur("shutdown_delay", d).Msg("not ready: still serving until load balancers stop sending")
+		select {
+		case <-time.After(d):
+		case err := <-served:
+			logger.Error().Err(err).Msg("HTTP server stopped")
+			return 1
+		}
+	}
 	// Stop taking requests; let those in flight finish, but end any body
 	// still being read: its caller may never finish sending it.
 	h.drain()
@@ -187,6 +201,7 @@ type httpHandler struct {
 	logger   zerolog.Logger
 	inFlight chan struct{}
 	draining atomic.Bool
+	notReady atomic.Bool // /readyz fails: a SIGTERM came
 	reading  bodyReads
 	// guarded is mcp behind the guards of /mcp.
 	guarded http.Handler
@@ -275,7 +290,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writePlain(sw, http.StatusOK, "ok")
 		return
 	case "/readyz":
-		if h.draining.Load() {
+		if h.notReady.Load() || h.draining.Load() {
 			writePlain(sw, http.StatusServiceUnavailable, "shutting down")
 			return
 		}
