@@ -121,6 +121,10 @@ type idScanner struct {
 	// method says a top-level "method" key was seen: the message is a
 	// request or a notification, not a response.
 	method bool
+	// odd says a top-level key was spelled with an escape, or "id" or
+	// "method" came twice: a JSON decoder could read the message otherwise
+	// than this scanner, and only a decoder can say what it is.
+	odd bool
 }
 
 const maxID = 256
@@ -143,6 +147,9 @@ func (s *idScanner) inStringByte(ch byte) {
 	}
 	if s.readKey && !s.escape && ch != '"' && len(s.key) < 8 {
 		s.key = append(s.key, ch)
+	}
+	if s.readKey && ch == '\\' {
+		s.odd = true
 	}
 	switch {
 	case s.escape:
@@ -175,7 +182,10 @@ func (s *idScanner) outsideStringByte(ch byte) {
 	case ':':
 		if s.depth == 1 && s.afterKey {
 			s.afterKey = false
-			if string(s.key) == "method" {
+			switch k := string(s.key); {
+			case k == "method" && s.method, k == "id" && s.done:
+				s.odd = true
+			case k == "method":
 				s.method = true
 			}
 			if string(s.key) == "id" && !s.done {

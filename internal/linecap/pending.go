@@ -38,7 +38,19 @@ func NewPending(maxCount int, maxBytes int64) *Pending {
 func envelope(msg []byte) (id json.RawMessage, method bool) {
 	var s idScanner
 	s.feed(msg)
-	return s.result(), s.method
+	if !s.odd {
+		return s.result(), s.method
+	}
+	// Keys spelled with escapes, or given twice: read it as the server
+	// will, the last of a repeated key winning.
+	var e struct {
+		ID     json.RawMessage `json:"id"`
+		Method *string         `json:"method"`
+	}
+	if json.Unmarshal(msg, &e) != nil {
+		return nil, false
+	}
+	return e.ID, e.Method != nil
 }
 
 // Admit takes in one line read from the client. Anything but a request (a

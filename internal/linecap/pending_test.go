@@ -81,3 +81,26 @@ func TestARefusedLineIsNeverPassedOn(t *testing.T) {
 		t.Errorf("passed on %q", out.String())
 	}
 }
+
+func TestPendingReadsAnEnvelopeAsTheServerWould(t *testing.T) {
+	// A method spelled with an escape is a method to a JSON decoder: such a
+	// request must count against the bounds like any other.
+	for _, line := range []string{
+		`{"jsonrpc":"2.0","id":1,"m\u0065thod":"tools/call","params":{}}`,
+		`{"jsonrpc":"2.0","\u0069d":1,"method":"tools/call"}`,
+		`{"jsonrpc":"2.0","id":"first","id":1,"method":"tools/call"}`,
+	} {
+		p := NewPending(1, 1<<20)
+		if ok, _, _, _ := p.Admit([]byte(line)); !ok {
+			t.Fatalf("%s: refused though nothing waits", line)
+		}
+		if ok, _, _, _ := p.Admit([]byte(line)); ok {
+			t.Errorf("%s: passed untracked", line)
+		}
+		// Its answer, as mcp-go writes it, gives the share back.
+		p.Answered([]byte(`{"jsonrpc":"2.0","id":1,"result":{}}`))
+		if n, _ := p.Load(); n != 0 {
+			t.Errorf("%s: the answer to id 1 did not give its share back", line)
+		}
+	}
+}
