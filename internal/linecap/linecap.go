@@ -182,15 +182,7 @@ func (s *idScanner) outsideStringByte(ch byte) {
 	case ':':
 		if s.depth == 1 && s.afterKey {
 			s.afterKey = false
-			switch k := string(s.key); {
-			case k == "method" && s.method, k == "id" && s.done:
-				s.odd = true
-			case k == "method":
-				s.method = true
-			}
-			if string(s.key) == "id" && !s.done {
-				s.inID, s.id = true, s.id[:0]
-			}
+			s.keyRead()
 		}
 	case ',':
 		if s.depth == 1 {
@@ -203,6 +195,18 @@ func (s *idScanner) outsideStringByte(ch byte) {
 		if s.inID && ch > ' ' && len(s.id) < maxID {
 			s.id = append(s.id, ch)
 		}
+	}
+}
+
+// keyRead takes the top-level key just read, before its value.
+func (s *idScanner) keyRead() {
+	switch k := string(s.key); {
+	case k == "method" && s.method, k == "id" && s.done:
+		s.odd = true
+	case k == "method":
+		s.method = true
+	case k == "id":
+		s.inID, s.id = true, s.id[:0]
 	}
 }
 
