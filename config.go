@@ -84,9 +84,13 @@ type setting struct {
 	apply func(c *config, v string) error
 }
 
+// keyVariable holds the API key: a variable only, so the key never shows
+// in argv.
+const keyVariable = "TOGETHER_API_KEY"
+
 // settings is the one table of settings, in the order --help lists them.
 var settings = []setting{
-	{modes: stdio, env: "TOGETHER_API_KEY", help: "Together API key. Kept out of argv on purpose: set it in the environment.",
+	{modes: stdio, env: keyVariable, help: "Together API key. Kept out of argv on purpose: set it in the environment.",
 		apply: func(c *config, v string) error { c.keyEnv = v; return nil }},
 	{modes: stdio, flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
 		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
@@ -401,7 +405,7 @@ func (c *config) chooseKey() error {
 	for _, s := range []struct {
 		set  bool
 		name string
-	}{{c.keyEnv != "", "TOGETHER_API_KEY"}, {c.keyFile != "", "api-key-file"}, {c.keyCommand != "", "api-key-command"}} {
+	}{{c.keyEnv != "", keyVariable}, {c.keyFile != "", "api-key-file"}, {c.keyCommand != "", "api-key-command"}} {
 		if s.set {
 			sources = append(sources, settingName(s.name))
 		}
@@ -422,7 +426,7 @@ func (c *config) chooseKey() error {
 		c.keySource = "the key command, from " + settingName("api-key-command")
 	case c.keyEnv != "":
 		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
-		c.keySource = "TOGETHER_API_KEY"
+		c.keySource = keyVariable
 	}
 	c.keyEnv = ""
 	return nil
@@ -520,9 +524,9 @@ func readKeyFile(path string) (string, error) {
 func advice(cfg config) tools.Advice {
 	return tools.Advice{
 		KeySource: cfg.keySource,
-		SetKey: "Set TOGETHER_API_KEY (or " + settingName("api-key-file") + ", or " + settingName("api-key-command") + ") " +
+		SetKey: "Set " + keyVariable + " (or " + settingName("api-key-file") + ", or " + settingName("api-key-command") + ") " +
 			"in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
-			"To try the tools without a key, start the server with --sandbox.",
+			"To try the tools without a key, start the server with --" + lookup("sandbox").flag + ".",
 		BaseURL:     settingName("base-url"),
 		ReadOnly:    settingName("read-only"),
 		Tools:       settingName("tools"),

@@ -45,7 +45,7 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 	if cfg.sandbox {
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
 	} else if !client.HasKey() {
-		logger.Warn().Msg("no API key: set TOGETHER_API_KEY, " + settingName("api-key-file") + " or " + settingName("api-key-command") + "; until then every tool call returns an error saying so")
+		logger.Warn().Msg("no API key: set " + keyVariable + ", " + settingName("api-key-file") + " or " + settingName("api-key-command") + "; until then every tool call returns an error saying so")
 	}
 	intakeCfg := cfg.intake
 	intakeCfg.Sandbox, intakeCfg.Redact, intakeCfg.Logger = cfg.sandbox, client.KeyScrubber(), logger.With().Str("component", "intake").Logger()
