@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
-	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -253,15 +252,6 @@ func TestACallToAToolNotOfferedNamesTheSettingThatOffersIt(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustClient(t *testing.T) *togetherapi.Client {
-	t.Helper()
-	c, err := togetherapi.New(togetherapi.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func TestEachToolDeclaresItsRisk(t *testing.T) {
