@@ -3,6 +3,7 @@ package tools
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,9 +24,16 @@ type arguments map[string]json.RawMessage
 // of the API itself come back from togetherapi as its FieldError.
 type argError struct {
 	Field, Problem string
+	// err is the kind of problem, where a caller branches on it.
+	err error
 }
 
 func (e *argError) Error() string { return e.Field + " " + e.Problem }
+
+func (e *argError) Unwrap() error { return e.err }
+
+// errNotText is an argument that is not valid UTF-8 text.
+var errNotText = errors.New("not valid UTF-8 text")
 
 // Limits on arguments beyond the API's own. The whole arguments object is
 // bounded first, so an oversized call costs no decoding: a value of
@@ -118,7 +126,7 @@ func (a arguments) optionalString(key string) (string, bool, error) {
 		return "", false, &argError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
 	}
 	if !exactText(raw) {
-		return "", false, &argError{Field: key, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
+		return "", false, &argError{Field: key, err: errNotText, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
 			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
 	}
 	return s, true, nil

@@ -79,15 +79,19 @@ func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest
 	if err != nil {
 		return out, err
 	}
-	if v, ok, err := args.optionalString("value"); err != nil {
-		return out, err
-	} else if ok {
+	// A value that is not text is said last, after every rule that does
+	// not read the value, so that no other error depends on it.
+	v, ok, notText := args.optionalString("value")
+	switch {
+	case notText != nil && !errors.Is(notText, errNotText):
+		return out, notText
+	case ok:
 		out.Value = togetherapi.NewSensitive(v)
 	}
 	if out.Name, err = args.requiredString("name"); err != nil {
 		return out, err
 	}
-	if out.Value.IsZero() {
+	if out.Value.IsZero() && notText == nil {
 		if _, ok := args["value"]; ok && string(args["value"]) != "null" {
 			return out, &argError{Field: "value", Problem: "must not be empty"}
 		}
@@ -101,6 +105,9 @@ func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest
 	}
 	if err := checkLength("project_id", out.ProjectID, maxProjectIDLen); err != nil {
 		return out, err
+	}
+	if notText != nil {
+		return out, notText
 	}
 	return out, out.Validate()
 }

@@ -68,11 +68,13 @@ func FuzzParseCreateSecret(f *testing.F) {
 		swapped, _ := json.Marshal(fields)
 		_, err2 := parseCreateSecret(requestWith(swapped))
 		_, err1 := parseCreateSecret(requestWith(reencode(t, raw)))
-		// The one rule that looks at the value's contents: a name or
-		// description may not hold it. Its error names the field only.
+		// The two rules that look at the value's contents: a name or
+		// description may not hold it, and it must be UTF-8 text. Their
+		// errors name the field only.
 		holds := func(err error) bool {
 			var fe *togetherapi.FieldError
-			return errors.As(err, &fe) && strings.Contains(fe.Problem, "contains the secret value")
+			return errors.As(err, &fe) && strings.Contains(fe.Problem, "contains the secret value") ||
+				err != nil && strings.HasPrefix(err.Error(), "value must be valid UTF-8 text")
 		}
 		if holds(err1) || holds(err2) {
 			for _, err := range []error{err1, err2} {
