@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -24,10 +25,13 @@ func TestTheKeyCannotBeRebuiltFromAnErrorWhenTheValueIsInsideIt(t *testing.T) {
 	})
 	res := h.call(t, "create_secret", map[string]any{"name": "A", "value": "E"})
 	text := resultText(t, res)
+	// The call's duration is the one field of the log not drawn from the
+	// call's texts; its digits may match three of the key's by chance.
+	logs := regexp.MustCompile(`"duration_ms":[0-9.e-]+`).ReplaceAllString(h.logs.String(), `"duration_ms":0`)
 	for n := 3; n <= len(canaryKey); n++ {
 		for i := 0; i+n <= len(canaryKey); i++ {
-			if frag := canaryKey[i : i+n]; strings.Contains(text, frag) || strings.Contains(h.logs.String(), frag) {
-				t.Fatalf("output keeps %q of the key:\n%s\n%s", frag, text, h.logs.String())
+			if frag := canaryKey[i : i+n]; strings.Contains(text, frag) || strings.Contains(logs, frag) {
+				t.Fatalf("output keeps %q of the key:\n%s\n%s", frag, text, logs)
 			}
 		}
 	}
