@@ -128,6 +128,9 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.toolNames = append(c.toolNames, v); return nil }},
 	{flag: "allow-delete", env: "TOGETHER_SECRETS_ALLOW_DELETE", kind: boolean, help: "also offer delete_secret (deleting a secret a deployment uses breaks it)",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.AllowDelete, v) }},
+	{flag: "allow-deployment-changes", env: "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES", kind: boolean,
+		help:  "also offer attach_secret, which sets or removes one variable of a deployment (each change rolls the deployment out again)",
+		apply: func(c *config, v string) error { return parseBool(&c.tools.AllowDeploymentChanges, v) }},
 	{flag: "read-only", env: "TOGETHER_SECRETS_READ_ONLY", kind: boolean, help: "offer only list_secrets and get_secret, whatever else is set",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ReadOnly, v) }},
 	{modes: stdio, flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable",
@@ -532,5 +535,7 @@ func advice(cfg config) tools.Advice {
 		Tools:       settingName("tools"),
 		AllowDelete: settingName("allow-delete") + " set to true",
 		EnvFile:     settingName("env-file"),
+
+		AllowDeploymentChanges: settingName("allow-deployment-changes") + " set to true",
 	}
 }

@@ -1,10 +1,13 @@
-// Package sandbox is an in-memory stand-in for Together's secrets API. It
-// applies the API's validation, keeps names unique and answers in the API's
-// shapes, so the server can be tried with no key and no network, and tested
-// against something as strict as the real thing.
+// Package sandbox is an in-memory stand-in for Together's secrets API and
+// the part of its deployments API this server uses. It applies the API's
+// validation, keeps names unique and answers in the API's shapes, so the
+// server can be tried with no key and no network, and tested against
+// something as strict as the real thing.
 //
-// It stores a digest of each value, never the value, and answers with
-// metadata only, as the API does.
+// It stores a digest of each secret's value, never the value, and answers
+// with metadata only, as the API does. Deployments' plain variables are kept
+// and returned as given, as the API does; an update replaces the whole
+// list of variables, as the API's does.
 package sandbox
 
 import (
@@ -52,8 +55,9 @@ type Server struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu      sync.Mutex
-	secrets map[string]*record // by ID
+	mu          sync.Mutex
+	secrets     map[string]*record     // by ID
+	deployments map[string]*deployment // by ID
 }
 
 type record struct {
@@ -73,12 +77,16 @@ func New(opts Options) *Server {
 		opts.Actor = "sandbox"
 	}
 	s := &Server{opts: opts, secrets: map[string]*record{}}
+	s.seedDeployments()
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("POST /v1/deployments/secrets", s.create)
 	s.mux.HandleFunc("GET /v1/deployments/secrets", s.list)
 	s.mux.HandleFunc("GET /v1/deployments/secrets/{id...}", s.get)
 	s.mux.HandleFunc("PATCH /v1/deployments/secrets/{id...}", s.update)
 	s.mux.HandleFunc("DELETE /v1/deployments/secrets/{id...}", s.delete)
+	s.mux.HandleFunc("GET /v1/deployments", s.listDeployments)
+	s.mux.HandleFunc("GET /v1/deployments/{id}", s.getDeployment)
+	s.mux.HandleFunc("PATCH /v1/deployments/{id}", s.updateDeployment)
 	return s
 }
 

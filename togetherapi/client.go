@@ -216,6 +216,11 @@ type CallInfo struct {
 	Resolution string
 	// OnRetry, if set, is called before each retry, on the calling goroutine.
 	OnRetry func(RetryEvent)
+	// Sensitive gains every sensitive string the call reads from an answer
+	// (the plain values of deployments' variables), the moment it is read:
+	// text about the call, its own errors included, must be scrubbed of
+	// these as of the values it sent.
+	Sensitive Scrubber
 }
 
 // RetryEvent describes a retry about to happen.

@@ -75,6 +75,9 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 	}
 	op.scrub = append(op.scrub, c.key)
 	info := callInfoFrom(ctx)
+	if len(info.Sensitive) > 0 {
+		op.scrub = append(op.scrub[:len(op.scrub):len(op.scrub)], info.Sensitive...)
+	}
 	for attempt := 1; ; attempt++ {
 		info.Requests++
 		info.Attempts = max(info.Attempts, attempt)

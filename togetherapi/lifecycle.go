@@ -145,9 +145,25 @@ func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, er
 	if err != nil {
 		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
 	}
+	return c.deleteSecret(ctx, idOrName, current)
+}
+
+// DeleteSecretOf deletes the secret whose metadata the caller has just
+// read, by its ID, without looking it up again: for a caller that checks
+// something of the secret, such as what uses it, before deleting it.
+func (c *Client) DeleteSecretOf(ctx context.Context, current *Secret) (*Secret, error) {
+	if current == nil || current.ID == "" {
+		return nil, &FieldError{Field: "id", Problem: "is required: give the secret's ID or name"}
+	}
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	return c.deleteSecret(ctx, current.Name, current)
+}
+
+func (c *Client) deleteSecret(ctx context.Context, what string, current *Secret) (*Secret, error) {
 	info := callInfoFrom(ctx)
 	before := info.Requests
-	_, err = c.do(ctx, call{method: http.MethodDelete, path: secretPath(current.ID), idempotent: true})
+	_, err := c.do(ctx, call{method: http.MethodDelete, path: secretPath(current.ID), idempotent: true})
 	if errors.Is(err, ErrNotFound) && info.Requests-before > 1 {
 		// It was there when resolved; an earlier attempt whose answer was
 		// lost must have deleted it.
@@ -155,7 +171,7 @@ func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, er
 		err = nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("delete secret %q: %w", idOrName, err)
+		return nil, fmt.Errorf("delete secret %q: %w", what, err)
 	}
 	return current, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -26,6 +27,9 @@ type callRecord struct {
 	// from the start, then the values the call handles.
 	scrub  togetherapi.Scrubber
 	caller string // the call's Deps.Caller
+	// info is what the client reports of the call, the sensitive strings it
+	// read among them.
+	info *togetherapi.CallInfo
 }
 
 // Outcomes a call is logged with.
@@ -37,6 +41,9 @@ const (
 	outcomePanic       = "panic"
 	outcomeUnavailable = "not_configured"
 	outcomeNotOffered  = "not_offered"
+	// A change refused because a deployment uses the secret, or because
+	// that could not be checked.
+	outcomeRefused = "refused_in_use"
 	// A call that asked the client for input, and one the user declined.
 	outcomeInputRequired = "input_required"
 	outcomeDeclined      = "declined"
@@ -49,7 +56,7 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 		start := time.Now()
 		var info togetherapi.CallInfo
 		deps := DepsFrom(ctx)
-		rec := &callRecord{outcome: outcomeOK, caller: deps.Caller}
+		rec := &callRecord{outcome: outcomeOK, caller: deps.Caller, info: &info}
 		if deps.Client != nil {
 			rec.scrub = deps.Client.KeyScrubber()
 		}
@@ -123,8 +130,14 @@ func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
 }
 
 // scrubber is every sensitive string the call must never output: its own
-// values and its Deps' ones, such as the API key.
-func (rec *callRecord) scrubber() togetherapi.Scrubber { return rec.scrub }
+// values, its Deps' ones, such as the API key, and those its client read,
+// such as deployments' plain values.
+func (rec *callRecord) scrubber() togetherapi.Scrubber {
+	if rec.info == nil || len(rec.info.Sensitive) == 0 {
+		return rec.scrub
+	}
+	return slices.Concat(rec.scrub, rec.info.Sensitive)
+}
 
 // scrubResult removes the call's sensitive values and the configured ones
 // from every text in r: a last line of defence behind the handlers' own care.

@@ -23,7 +23,7 @@ var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
     },
     "value": {
       "type": "string", "minLength": 1, "maxLength": %d,
-      "description": "The secret itself (API key, password, token), at most 64 KiB. Encrypted at rest; never returned or logged."
+      "description": "The secret itself, at most 64 KiB. Never returned or logged."
     },
     "description": {
       "type": "string", "maxLength": %d,
@@ -31,7 +31,7 @@ var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
     },
     "project_id": {
       "type": "string", "maxLength": %d,
-      "description": "Ignored: Together takes the project from the API key."
+      "description": "Ignored: the key sets the project."
     }
   },
   "required": ["name", "value"],
@@ -42,8 +42,8 @@ var createSecretArgs = argNames(createSecretSchema)
 
 func (t *toolset) createSecret() tool {
 	return tool{def: define("create_secret", "Create Together secret",
-		"Store a new secret (API key, password, token) in the Together AI account, for deployments to use. "+
-			"Returns its metadata; the value is never returned. Fails if the name is taken.",
+		"Store a new secret (API key, password, token) in the Together AI account for deployments to use. "+
+			"Returns its metadata, never the value. Fails if the name is taken.",
 		createSecretSchema, secretOutputSchema, hints{}), handle: t.handleCreateSecret, byDefault: true}
 }
 

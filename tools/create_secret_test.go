@@ -137,7 +137,7 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 	}{
 		{"400 quoting the value and key", jsonResp(400, quoting), []string{"HTTP 400", "invalid body", "[REDACTED]", "fix the arguments"}},
 		{"401", jsonResp(401, `{"error":{"message":"Invalid API key provided"}}`), []string{"HTTP 401", "TOGETHER_API_KEY"}},
-		{"403", jsonResp(403, `{"message":"forbidden"}`), []string{"HTTP 403", "not allowed to manage secrets"}},
+		{"403", jsonResp(403, `{"message":"forbidden"}`), []string{"HTTP 403", "not allowed to do this"}},
 		{"404", jsonResp(404, `{"message":"no route"}`), []string{"HTTP 404", "Check that TOGETHER_BASE_URL is Together's API root"}},
 		{"429", jsonResp(429, `{"message":"rate limited"}`, "Retry-After", "3"), []string{"HTTP 429", "wait 3s"}},
 		{"500", jsonResp(500, `{"message":"boom"}`), []string{"Could not tell whether create secret \"A\" took effect: Together answered HTTP 500 (boom)", "Reading the secrets back failed too", "To check: list the secrets; if \"A\" is there with a created_at after"}},

@@ -10,42 +10,67 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var (
-	deleteSecretSchema = getSecretSchema
-	deleteSecretArgs   = argNames(deleteSecretSchema)
-)
+var deleteSecretSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {"id": ` + idProperty + `, "even_if_used": ` + evenIfUsedProperty + `},
+  "required": ["id"],
+  "additionalProperties": false
+}`)
+
+var deleteSecretArgs = argNames(deleteSecretSchema)
 
 var deleteSecretOutputSchema = json.RawMessage(`{
   "type": "object",
   "properties": {
     "deleted": {"type": "boolean"},
-    "secret": ` + string(secretItemSchema) + `
+    "secret": ` + string(getSecretOutputSchema) + `
   },
   "required": ["deleted", "secret"]
 }`)
 
 func (t *toolset) deleteSecret() tool {
 	return tool{def: define("delete_secret", "Delete Together secret",
-		"Delete a secret by ID or name. A deployment that uses it will break. Cannot be undone.",
+		"Delete a secret by ID or name. Cannot be undone. Refused while a deployment uses it, unless even_if_used.",
 		deleteSecretSchema, deleteSecretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleDeleteSecret}
 }
 
 // deletion is delete_secret's structured result.
 type deletion struct {
-	Deleted bool               `json:"deleted"`
-	Secret  togetherapi.Secret `json:"secret"`
+	Deleted bool   `json:"deleted"`
+	Secret  usedBy `json:"secret"`
 }
 
 func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	id, err := parseID(req, deleteSecretArgs)
+	var evenIfUsed bool
+	id, err := parseID(req, deleteSecretArgs, func(args arguments) (err error) {
+		evenIfUsed, err = args.optionalBool("even_if_used")
+		return err
+	})
 	if err != nil {
 		return invalidArguments("delete_secret", rec, err)
 	}
 	rec.secret = id
-	secret, err := t.client(ctx).DeleteSecret(ctx, id)
+	op := operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}
+	current, err := t.client(ctx).GetSecret(ctx, id)
 	if err != nil {
-		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}, err)
+		return t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
 	}
-	out := deletion{Deleted: true, Secret: *secret}
-	return structuredResult(out)
+	uses, refusal := t.usageCheck(ctx, current, evenIfUsed, func(use) bool { return true }, op.what)
+	if refusal != "" {
+		rec.outcome = outcomeRefused
+		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret or remove them (%s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
+	}
+	secret, err := t.client(ctx).DeleteSecretOf(ctx, current)
+	if err != nil {
+		return t.apiFailure(ctx, rec, op, err)
+	}
+	out := deletion{Deleted: true, Secret: usedBy{Secret: *secret}}
+	if uses != nil {
+		out.Secret.UsedBy = &uses
+	}
+	res := structuredResult(out)
+	if len(uses) > 0 {
+		res.Content = append(res.Content, mcp.NewTextContent("Deleted although in use: these now break: "+describeUses(uses)+"."))
+	}
+	return res
 }

@@ -31,6 +31,8 @@ type Advice struct {
 	// ReadOnly, Tools, AllowDelete and EnvFile name the settings that choose
 	// the tools, for the error a tool that is not offered gives.
 	ReadOnly, Tools, AllowDelete, EnvFile string
+	// AllowDeploymentChanges names the setting that offers attach_secret.
+	AllowDeploymentChanges string
 }
 
 // withDefaults fills what the program left empty with generic words.
@@ -48,6 +50,7 @@ func (a Advice) withDefaults() Advice {
 	def(&a.Tools, "the tools setting")
 	def(&a.AllowDelete, "the allow-delete setting")
 	def(&a.EnvFile, "the env-file setting")
+	def(&a.AllowDeploymentChanges, "the allow-deployment-changes setting")
 	return a
 }
 
@@ -61,6 +64,9 @@ type operation struct {
 	// oneSecret says the call names one secret, so a 404 means there is no
 	// such secret rather than a wrong API root.
 	oneSecret bool
+	// oneDeployment says the call names one deployment, and one secret
+	// whose lookup failed, if any, came back as a *LookupError.
+	oneDeployment bool
 }
 
 // invalidArguments is the tool error for arguments that were refused before
@@ -110,8 +116,10 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		check = "The change was not sent, so nothing changed; retry."
 	}
 	switch {
-	case op.oneSecret && errors.Is(err, togetherapi.ErrNotFound):
+	case (op.oneSecret || op.oneDeployment && errors.As(err, &lookupErr)) && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
+	case op.oneDeployment && errors.Is(err, togetherapi.ErrNotFound):
+		msg = fmt.Sprintf("Could not %s: no deployment has that ID or name. Check its name in the Together dashboard. Nothing was changed.", what)
 	case errors.Is(err, togetherapi.ErrNoAPIKey):
 		outcome = outcomeUnavailable
 		msg = "No Together API key is configured, so nothing was sent. " + adv.SetKey
@@ -180,7 +188,7 @@ func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, 
 	case errors.Is(e, togetherapi.ErrUnauthorized):
 		b.WriteString("The API key was rejected: " + adv.RejectedKey)
 	case errors.Is(e, togetherapi.ErrForbidden):
-		b.WriteString("The API key is not allowed to manage secrets: use a key of a project with access to deployments.")
+		b.WriteString("The API key is not allowed to do this: use a key of a project with access to deployments and their secrets.")
 	case errors.Is(e, togetherapi.ErrAlreadyExists):
 		b.WriteString("A secret with that name already exists: choose another name, or change the existing secret instead.")
 	case errors.Is(e, togetherapi.ErrNotFound):

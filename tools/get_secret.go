@@ -17,10 +17,13 @@ var getSecretSchema = json.RawMessage(`{
 
 var getSecretArgs = argNames(getSecretSchema)
 
+// getSecretOutputSchema is a secret's metadata and where it is used.
+var getSecretOutputSchema = json.RawMessage(string(secretItemSchema[:len(secretItemSchema)-2]) + ", " + usedBySchema + "}}")
+
 func (t *toolset) getSecret() tool {
 	return tool{def: define("get_secret", "Get Together secret",
-		"Get one secret's metadata by ID or name. Never returns the value.",
-		getSecretSchema, secretOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleGetSecret, byDefault: true}
+		"Get a secret's metadata by ID or name, with used_by: the deployment variables that reference it. Never the value.",
+		getSecretSchema, getSecretOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleGetSecret, byDefault: true}
 }
 
 func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
@@ -33,5 +36,6 @@ func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, 
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}, err)
 	}
-	return secretResult(secret, "")
+	deps, unknown := t.deployments(ctx)
+	return structuredResult(withUsage(secret, deps, unknown))
 }

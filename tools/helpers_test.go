@@ -129,7 +129,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 		EnvFiles: []envfile.Source{envSource},
 		Version:  "test",
 		Logger:   zerolog.New(h.logs),
-		Tools:    tools.Selection{Names: tools.AllTools, EnvFiles: true, Intake: true},
+		Tools:    tools.Selection{Names: tools.AllTools, EnvFiles: true, Intake: true, AllowDeploymentChanges: true},
 		Advice:   testAdvice,
 		// Every result in every test must fit its output schema.
 		CheckOutputs: true,

@@ -271,6 +271,9 @@ func TestEachToolDeclaresItsRisk(t *testing.T) {
 		"import_env_file": {false, true, true, true},
 		// It may replace a value; a second call is a second request.
 		"request_secret_from_user": {false, true, false, true},
+		// It changes a running deployment; the same call twice changes
+		// nothing the second time.
+		"attach_secret": {false, true, true, true},
 	}
 	if len(list.Tools) != len(want) {
 		t.Errorf("%d tools listed, want %d", len(list.Tools), len(want))
@@ -304,6 +307,25 @@ func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
 	t.Logf("default tools/list: %d bytes, about %d tokens", len(wire.Result), tokens)
 	if tokens > 1500 {
 		t.Errorf("the default tools cost about %d tokens, over the 1,500 budget", tokens)
+	}
+}
+
+func TestTheDeploymentToolFitsItsOwnContextBudget(t *testing.T) {
+	// attach_secret is offered on top of the defaults: about 350 tokens.
+	cost := func(sel tools.Selection) int {
+		t.Helper()
+		s, err := tools.NewServer(tools.Config{Logger: zerolog.Nop(), Tools: sel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := s.HandleMessage(t.Context(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		b, _ := json.Marshal(resp)
+		return len(b)
+	}
+	tokens := (cost(tools.Selection{Intake: true, AllowDeploymentChanges: true}) - cost(tools.Selection{Intake: true})) / 4
+	t.Logf("attach_secret: about %d tokens", tokens)
+	if tokens <= 0 || tokens > 350 {
+		t.Errorf("attach_secret costs about %d tokens, over the 350 budget (or it is not offered)", tokens)
 	}
 }
 

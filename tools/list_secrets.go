@@ -18,7 +18,8 @@ const maxListed = 200
 var listSecretsSchema = json.RawMessage(fmt.Sprintf(`{
   "type": "object",
   "properties": {
-    "name_prefix": {"type": "string", "maxLength": %d, "description": "Only names starting with this, e.g. prod/."}
+    "name_prefix": {"type": "string", "maxLength": %d, "description": "Only names starting with this, e.g. prod/."},
+    "include_usage": {"type": "boolean", "description": "Add used_by to each secret."}
   },
   "additionalProperties": false
 }`, togetherapi.NameMaxLength))
@@ -28,8 +29,9 @@ var listSecretsArgs = argNames(listSecretsSchema)
 var listSecretsOutputSchema = json.RawMessage(`{
   "type": "object",
   "properties": {
-    "secrets": {"type": "array", "items": ` + string(secretItemSchema) + `},
+    "secrets": {"type": "array", "items": ` + string(secretItemSchema[:len(secretItemSchema)-2]) + ", " + usedBySchema + `}}},
     "count": {"type": "integer"},
+    "usage_unknown": {"type": "string"},
     "total": {"type": "integer"},
     "truncated": {"type": "boolean"}
   },
@@ -38,17 +40,18 @@ var listSecretsOutputSchema = json.RawMessage(`{
 
 func (t *toolset) listSecrets() tool {
 	return tool{def: define("list_secrets", "List Together secrets",
-		"List the secrets in the Together AI account: metadata only, never values. Use it to check whether a name is taken.",
+		"List the Together AI account's secrets: metadata, never values. Use it to check whether a name is taken.",
 		listSecretsSchema, listSecretsOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleListSecrets, byDefault: true}
 }
 
 // secretList is list_secrets' structured result: Count secrets listed, of
 // Total matching; Truncated when Total is more than one result holds.
 type secretList struct {
-	Secrets   []togetherapi.Secret `json:"secrets"`
-	Count     int                  `json:"count"`
-	Total     int                  `json:"total,omitempty"`
-	Truncated bool                 `json:"truncated,omitempty"`
+	Secrets      []usedBy `json:"secrets"`
+	Count        int      `json:"count"`
+	Total        int      `json:"total,omitempty"`
+	Truncated    bool     `json:"truncated,omitempty"`
+	UsageUnknown string   `json:"usage_unknown,omitempty"`
 }
 
 func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
@@ -60,6 +63,10 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	if err == nil {
 		err = checkLength("name_prefix", prefix, togetherapi.NameMaxLength)
 	}
+	var usage bool
+	if err == nil {
+		usage, err = args.optionalBool("include_usage")
+	}
 	if err != nil {
 		return invalidArguments("list_secrets", rec, err)
 	}
@@ -67,12 +74,21 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: "list secrets"}, err)
 	}
-	out := secretList{Secrets: make([]togetherapi.Secret, 0, min(len(all), maxListed))}
+	out := secretList{Secrets: make([]usedBy, 0, min(len(all), maxListed))}
+	var deps []togetherapi.Deployment
+	if usage {
+		// One read of the deployments for the whole list.
+		deps, out.UsageUnknown = t.deployments(ctx)
+	}
 	total := 0
-	for _, s := range all {
-		if strings.HasPrefix(s.Name, prefix) {
+	for i := range all {
+		if strings.HasPrefix(all[i].Name, prefix) {
 			total++
 			if len(out.Secrets) < maxListed {
+				s := usedBy{Secret: all[i]}
+				if usage && out.UsageUnknown == "" {
+					s = withUsage(&all[i], deps, "")
+				}
 				out.Secrets = append(out.Secrets, s)
 			}
 		}

@@ -17,6 +17,9 @@ type Selection struct {
 	// AllowDelete adds delete_secret to the default tools. Deleting a secret
 	// a deployment uses breaks the deployment, so it is opt-in.
 	AllowDelete bool
+	// AllowDeploymentChanges adds attach_secret, which changes deployments'
+	// variables and so rolls them out again; it is offered only with this.
+	AllowDeploymentChanges bool
 	// ReadOnly keeps only the tools that change nothing, whatever else is set.
 	ReadOnly bool
 	// EnvFiles says dotenv files are configured, without which
@@ -32,11 +35,14 @@ type Selection struct {
 // when dotenv files are configured); ReadOnlyTools those that change
 // nothing. All derive from the tools' own definitions.
 var (
-	AllTools      = toolNames(func(tool) bool { return true })
-	DefaultTools  = toolNames(func(x tool) bool { return x.byDefault })
-	EnvFileTools  = toolNames(func(x tool) bool { return x.needsEnvFiles })
-	IntakeTools   = toolNames(func(x tool) bool { return x.needsIntake })
-	ReadOnlyTools = toolNames(func(x tool) bool { return *x.def.Annotations.ReadOnlyHint })
+	AllTools     = toolNames(func(tool) bool { return true })
+	DefaultTools = toolNames(func(x tool) bool { return x.byDefault })
+	EnvFileTools = toolNames(func(x tool) bool { return x.needsEnvFiles })
+	IntakeTools  = toolNames(func(x tool) bool { return x.needsIntake })
+	// DeploymentTools change deployments, and are offered only with
+	// Selection.AllowDeploymentChanges.
+	DeploymentTools = toolNames(func(x tool) bool { return x.needsDeploymentChanges })
+	ReadOnlyTools   = toolNames(func(x tool) bool { return *x.def.Annotations.ReadOnlyHint })
 )
 
 func toolNames(keep func(tool) bool) []string {
@@ -58,6 +64,9 @@ func (s Selection) Resolve() ([]string, error) {
 		if s.AllowDelete {
 			names = append(names, "delete_secret")
 		}
+		if s.AllowDeploymentChanges {
+			names = append(names, DeploymentTools...)
+		}
 	}
 	var out []string
 	for _, n := range names {
@@ -73,6 +82,12 @@ func (s Selection) Resolve() ([]string, error) {
 		if slices.Contains(IntakeTools, n) && !s.Intake {
 			if len(s.Names) > 0 && !s.ReadOnly {
 				return nil, fmt.Errorf("tool %q needs the one-time value page, which only the stdio server on the user's machine serves", n)
+			}
+			continue
+		}
+		if slices.Contains(DeploymentTools, n) && !s.AllowDeploymentChanges {
+			if len(s.Names) > 0 && !s.ReadOnly {
+				return nil, fmt.Errorf("tool %q changes deployments, and is offered only when deployment changes are allowed", n)
 			}
 			continue
 		}
@@ -97,6 +112,9 @@ type tool struct {
 	needsEnvFiles bool
 	// needsIntake says the tool is offered only with the value pages.
 	needsIntake bool
+	// needsDeploymentChanges says the tool is offered only when changes to
+	// deployments are allowed.
+	needsDeploymentChanges bool
 }
 
 // handlerFunc is a tool handler that reports on its call through rec.
@@ -112,6 +130,7 @@ func (t *toolset) all() []tool {
 		t.deleteSecret(),
 		t.importEnvFile(),
 		t.requestSecretFromUser(),
+		t.attachSecret(),
 	}
 }
 
@@ -126,6 +145,8 @@ func (t *toolset) notOffered(name string) handlerFunc {
 			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
 		case slices.Contains(IntakeTools, name) && !sel.Intake:
 			how = "the one-time value page is served only by the stdio server on the user's machine"
+		case slices.Contains(DeploymentTools, name) && !sel.AllowDeploymentChanges:
+			how = fmt.Sprintf("it changes deployments, which the server allows only when started with %s", adv.AllowDeploymentChanges)
 		case slices.Contains(EnvFileTools, name) && !sel.EnvFiles:
 			how = fmt.Sprintf("it reads only dotenv files the user names at start-up, and none is named; start the server with %s", adv.EnvFile)
 		case len(sel.Names) > 0:

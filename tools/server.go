@@ -86,7 +86,7 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 		opts = append(opts, server.WithOutputSchemaValidation())
 	}
 	s := server.NewMCPServer(ServerName, cfg.Version, opts...)
-	t := &toolset{cfg: cfg, advice: cfg.Advice.withDefaults()}
+	t := &toolset{cfg: cfg, advice: cfg.Advice.withDefaults(), offered: names}
 	for _, x := range t.all() {
 		h := x.handle
 		if !slices.Contains(names, x.def.Name) {
@@ -101,6 +101,8 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 type toolset struct {
 	cfg    Config
 	advice Advice
+	// offered are the names of the tools this server offers.
+	offered []string
 }
 
 // Deps are what one tool call takes from outside: the client that talks to

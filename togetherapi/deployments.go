@@ -1,0 +1,487 @@
+package togetherapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+const deploymentsPath = "/deployments"
+
+// VariableNamePattern is the API's rule for an environment variable's name:
+// a letter or "_", then letters, digits and "_".
+const VariableNamePattern = `^[A-Za-z_][A-Za-z0-9_]*$`
+
+// VariableNameMaxLength bounds a variable name. The API states no limit;
+// this client's keeps a name within what any shell and container runtime
+// take.
+const VariableNameMaxLength = 255
+
+// Deployment is what this client reads of a deployment: who it is, its
+// state, and its environment variables. The API returns much more (image,
+// replicas, hardware); none of it is read.
+type Deployment struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Status    string `json:"status,omitempty"`
+	UpdatedAt string `json:"updated_at,omitempty"`
+	// Variables is the deployment's environment, in the API's order.
+	Variables []Variable `json:"-"`
+}
+
+// Variable is one environment variable of a deployment: a reference to a
+// secret, or a plain value. A plain value is kept only so that a change to
+// another variable can send it back unchanged (the API replaces the whole
+// list on every update); it cannot be read outside this package.
+type Variable struct {
+	Name string
+	// ValueFromSecret is the name or ID of the secret the variable takes
+	// its value from; empty for a plain variable.
+	ValueFromSecret string
+	value           Sensitive
+}
+
+// IsPlain reports whether the variable holds a plain value rather than a
+// reference to a secret.
+func (v Variable) IsPlain() bool { return v.ValueFromSecret == "" }
+
+// Reference is one variable of a deployment that takes its value from a
+// given secret.
+type Reference struct {
+	Variable string
+	// ByID says the variable names the secret by its ID, which survives a
+	// rename; by name, a rename breaks it. Either breaks on delete.
+	ByID bool
+}
+
+// References returns the variables of d that take their value from s.
+func (d *Deployment) References(s *Secret) []Reference {
+	var out []Reference
+	for _, v := range d.Variables {
+		switch {
+		case v.ValueFromSecret == "":
+		case v.ValueFromSecret == s.ID:
+			out = append(out, Reference{Variable: v.Name, ByID: true})
+		case v.ValueFromSecret == s.Name:
+			out = append(out, Reference{Variable: v.Name})
+		}
+	}
+	return out
+}
+
+// Errors of a change to a deployment's variables. Either means nothing was
+// sent.
+var (
+	// ErrDeploymentChanged means the deployment changed between the read
+	// the change was built on and the moment it was to be sent: sending it
+	// would have overwritten that change.
+	ErrDeploymentChanged = errors.New("togetherapi: the deployment changed while the change was prepared")
+	// ErrPlainVariable means a detach named a variable that holds a plain
+	// value, which a detach never removes.
+	ErrPlainVariable = errors.New("togetherapi: the variable holds a plain value, not a reference to a secret")
+)
+
+// ListDeployments returns every deployment of the account. The API does not
+// page. Each plain variable's value joins the call's CallInfo.Sensitive as
+// it is read.
+func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	list, err := c.listDeployments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	return list, nil
+}
+
+func (c *Client) listDeployments(ctx context.Context) ([]Deployment, error) {
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: MaxListBytes})
+	if err != nil {
+		return nil, err
+	}
+	var wire struct {
+		Data *[]json.RawMessage `json:"data"`
+	}
+	if err := decodeJSON(resp, &wire); err != nil {
+		return nil, err
+	}
+	if wire.Data == nil {
+		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with no list of deployments", resp.status)}
+	}
+	out := make([]Deployment, 0, len(*wire.Data))
+	for _, raw := range *wire.Data {
+		d, err := decodeDeployment(ctx, raw)
+		if err != nil {
+			// Skipping one would hide what it references: fail the list.
+			return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+		}
+		out = append(out, *d)
+	}
+	return out, nil
+}
+
+// GetDeployment returns the deployment with the given ID or name.
+func (c *Client) GetDeployment(ctx context.Context, idOrName string) (*Deployment, error) {
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	d, err := c.getDeployment(ctx, idOrName)
+	if err != nil {
+		return nil, fmt.Errorf("get deployment %q: %w", idOrName, err)
+	}
+	return d, nil
+}
+
+func (c *Client) getDeployment(ctx context.Context, idOrName string) (*Deployment, error) {
+	if err := checkDeploymentRef(idOrName); err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentPath(idOrName), idempotent: true})
+	if err != nil {
+		return nil, err
+	}
+	return decodeOneDeployment(ctx, resp)
+}
+
+// checkDeploymentRef checks that a deployment's ID or name can stand as one
+// segment of the request path.
+func checkDeploymentRef(idOrName string) error {
+	switch {
+	case idOrName == "":
+		return &FieldError{Field: "deployment", Problem: "is required: give the deployment's ID or name"}
+	case len(idOrName) > 256 || !isPlainSegment(idOrName):
+		return &FieldError{Field: "deployment", Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
+	}
+	return nil
+}
+
+func deploymentPath(id string) string { return deploymentsPath + "/" + url.PathEscape(id) }
+
+// VariableChange is the outcome of [Client.AttachSecret] or
+// [Client.DetachSecret].
+type VariableChange struct {
+	// Deployment is the deployment as read back after the change, or as
+	// read when there was nothing to change.
+	Deployment Deployment
+	// Variable is the variable's name.
+	Variable string
+	// Secret is the secret attached; nil for a detach.
+	Secret *Secret
+	// Before is the variable as it was, nil when there was none.
+	Before *Variable
+	// Changed says an update was sent. A change to nothing sends none.
+	Changed bool
+	// Unexpected names the variables the read-back shows other than the
+	// update left them: another change landed at the same moment.
+	Unexpected []string
+}
+
+// AttachSecret sets the deployment's variable to take its value from the
+// secret with the given ID or name, referenced by its ID, which a rename does
+// not break. Every other variable is sent back exactly as it was: the API
+// replaces the whole list on each update.
+//
+// The deployment is read, the secret resolved, and the deployment read again
+// just before the update: if it moved in between, the update is not sent and
+// the error matches ErrDeploymentChanged. After the update the deployment is
+// read back and compared with what was sent. The API has no conditional
+// update, so a change landing within the last round trip can still be
+// overwritten; the read-back reports it in Unexpected.
+//
+// A failure to resolve the secret is a *LookupError; nothing was sent.
+func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string) (*VariableChange, error) {
+	if err := ValidateVariableName("variable", variable); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	var s *Secret
+	change, err := c.changeVariables(ctx, deployment, variable,
+		func(ctx context.Context) error {
+			var err error
+			if s, err = c.resolve(ctx, secret); err != nil {
+				return &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
+			}
+			return nil
+		},
+		func(vars []Variable) ([]Variable, error) {
+			return setVariable(vars, Variable{Name: variable, ValueFromSecret: s.ID}), nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
+	}
+	change.Secret = s
+	return change, nil
+}
+
+// DetachSecret removes the deployment's variable that takes its value from
+// a secret. A variable with a plain value is never removed (the error
+// matches ErrPlainVariable), and a variable that is not there is nothing to
+// change. It reads and checks the deployment as AttachSecret does.
+func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) (*VariableChange, error) {
+	if err := ValidateVariableName("variable", variable); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	change, err := c.changeVariables(ctx, deployment, variable, nil, func(vars []Variable) ([]Variable, error) {
+		out := vars[:0:0]
+		for _, v := range vars {
+			if v.Name != variable {
+				out = append(out, v)
+			} else if v.IsPlain() {
+				return nil, ErrPlainVariable
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("detach variable %q of deployment %q: %w", variable, deployment, err)
+	}
+	return change, nil
+}
+
+// changeVariables reads the deployment, runs between (if any), builds the
+// new list with edit, and, if it differs, reads the deployment again,
+// sends the whole list only if nothing moved, and reads it back.
+func (c *Client) changeVariables(ctx context.Context, deployment, variable string,
+	between func(context.Context) error, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
+	base, err := c.getDeployment(ctx, deployment)
+	if err != nil {
+		return nil, err
+	}
+	change := &VariableChange{Deployment: *base, Variable: variable}
+	if i := slices.IndexFunc(base.Variables, func(v Variable) bool { return v.Name == variable }); i >= 0 {
+		before := base.Variables[i]
+		change.Before = &before
+	}
+	if between != nil {
+		if err := between(ctx); err != nil {
+			return nil, err
+		}
+	}
+	want, err := edit(slices.Clone(base.Variables))
+	if err != nil {
+		return nil, err
+	}
+	if sameVariables(want, base.Variables) {
+		return change, nil
+	}
+	now, err := c.getDeployment(ctx, base.ID)
+	if err != nil {
+		return nil, err
+	}
+	if now.UpdatedAt != base.UpdatedAt || !sameVariables(now.Variables, base.Variables) {
+		return nil, ErrDeploymentChanged
+	}
+	if err := c.patchVariables(ctx, base.ID, want); err != nil {
+		return nil, err
+	}
+	change.Changed = true
+	after, err := c.getDeployment(ctx, base.ID)
+	if err != nil {
+		return nil, &ReadBackError{Err: err}
+	}
+	change.Deployment = *after
+	change.Unexpected = differences(want, after.Variables)
+	return change, nil
+}
+
+// ReadBackError means a change was sent and accepted, but reading the
+// result back failed, so it could not be verified.
+type ReadBackError struct{ Err error }
+
+func (e *ReadBackError) Error() string {
+	return "the change was made, but reading it back failed: " + e.Err.Error()
+}
+
+func (e *ReadBackError) Unwrap() error { return e.Err }
+
+// patchVariables sends the whole list of variables: the API replaces the
+// deployment's list with it.
+func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable) error {
+	type wireVariable struct {
+		Name            string  `json:"name"`
+		Value           *string `json:"value,omitempty"`
+		ValueFromSecret string  `json:"value_from_secret,omitempty"`
+	}
+	wire := struct {
+		Variables []wireVariable `json:"environment_variables"`
+	}{Variables: make([]wireVariable, len(vars))}
+	var scrub Scrubber
+	for i, v := range vars {
+		wire.Variables[i] = wireVariable{Name: v.Name, ValueFromSecret: v.ValueFromSecret}
+		if v.IsPlain() {
+			plain := v.value.reveal()
+			wire.Variables[i].Value = &plain
+			scrub = append(scrub, v.value)
+		}
+	}
+	body, err := json.Marshal(wire)
+	if err != nil {
+		return fmt.Errorf("togetherapi: encoding the variables: %w", err)
+	}
+	defer clear(body)
+	resp, err := c.do(ctx, call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true})
+	if err != nil {
+		return err
+	}
+	_, err = decodeOneDeployment(ctx, resp)
+	return err
+}
+
+// setVariable returns vars with the variable named v.Name replaced by v, in
+// the place of the first of that name, or appended.
+func setVariable(vars []Variable, v Variable) []Variable {
+	out, set := vars[:0:0], false
+	for _, x := range vars {
+		switch {
+		case x.Name != v.Name:
+			out = append(out, x)
+		case !set:
+			out, set = append(out, v), true
+		}
+	}
+	if !set {
+		out = append(out, v)
+	}
+	return out
+}
+
+// sameVariables reports whether a and b hold the same variables, each with
+// the same value or reference, in any order.
+func sameVariables(a, b []Variable) bool {
+	return len(a) == len(b) && len(differences(a, b)) == 0
+}
+
+// differences names the variables of want and got that differ between them.
+func differences(want, got []Variable) []string {
+	index := func(vs []Variable) map[string][]Variable {
+		m := make(map[string][]Variable, len(vs))
+		for _, v := range vs {
+			m[v.Name] = append(m[v.Name], v)
+		}
+		return m
+	}
+	w, g := index(want), index(got)
+	var out []string
+	same := func(a, b []Variable) bool {
+		return slices.EqualFunc(a, b, func(x, y Variable) bool {
+			return x.ValueFromSecret == y.ValueFromSecret && x.value.Equal(y.value)
+		})
+	}
+	for _, v := range want {
+		if !slices.Contains(out, v.Name) && !same(w[v.Name], g[v.Name]) {
+			out = append(out, v.Name)
+		}
+	}
+	for _, v := range got {
+		if _, ok := w[v.Name]; !ok && !slices.Contains(out, v.Name) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+// wireDeployment is the part of the API's Deployment this client reads.
+type wireDeployment struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	UpdatedAt string `json:"updated_at"`
+	Variables []struct {
+		Name            string  `json:"name"`
+		Value           *string `json:"value"`
+		ValueFromSecret *string `json:"value_from_secret"`
+	} `json:"environment_variables"`
+}
+
+func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, error) {
+	var raw json.RawMessage
+	if err := decodeJSON(resp, &raw); err != nil {
+		return nil, err
+	}
+	d, err := decodeDeployment(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+	}
+	return d, nil
+}
+
+// decodeDeployment reads one deployment. Each plain value joins the call's
+// sensitive strings before anything else is done with it, since people do
+// put secrets in plain variables. A deployment that is not of the
+// documented shape is refused whole: a variable skipped could be the one
+// reference a delete must not break.
+func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, error) {
+	var w wireDeployment
+	err := json.Unmarshal(raw, &w)
+	info := callInfoFrom(ctx)
+	// Read even after a type error, which leaves the rest decoded.
+	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
+	for _, v := range w.Variables {
+		if v.Value != nil && *v.Value != "" {
+			info.Sensitive = append(info.Sensitive, NewSensitive(*v.Value))
+		}
+	}
+	if err != nil {
+		return nil, &MalformedError{Detail: "a deployment not of the documented shape"}
+	}
+	if w.ID == "" {
+		return nil, &MalformedError{Detail: "a deployment with no id"}
+	}
+	for _, v := range w.Variables {
+		hasValue, hasRef := v.Value != nil, v.ValueFromSecret != nil && *v.ValueFromSecret != ""
+		if v.Name == "" || hasValue == hasRef {
+			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, or with both or neither of value and value_from_secret", w.ID)}
+		}
+		x := Variable{Name: v.Name}
+		if hasRef {
+			x.ValueFromSecret = *v.ValueFromSecret
+		} else {
+			x.value = NewSensitive(*v.Value)
+		}
+		d.Variables = append(d.Variables, x)
+	}
+	return d, nil
+}
+
+// decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
+// failed, never quoting it.
+func decodeJSON(resp *response, v any) error {
+	if !isJSON(resp.header) {
+		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
+	}
+	if err := json.Unmarshal(resp.body, v); err != nil {
+		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with a body that is not the JSON expected", resp.status)}
+	}
+	return nil
+}
+
+// ValidateVariableName checks a variable name against the API's rule,
+// naming field in the error.
+func ValidateVariableName(field, name string) error {
+	switch {
+	case name == "":
+		return &FieldError{Field: field, Problem: "is required: give the environment variable's name"}
+	case len(name) > VariableNameMaxLength:
+		return &FieldError{Field: field, Problem: fmt.Sprintf("is longer than %d characters", VariableNameMaxLength)}
+	case !validVariableName(name):
+		return &FieldError{Field: field, Problem: "must start with a letter or \"_\" and hold only letters, digits and \"_\", such as HF_TOKEN"}
+	}
+	return nil
+}
+
+func validVariableName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,160 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+const attachSecretName = "attach_secret"
+
+var attachSecretSchema = json.RawMessage(fmt.Sprintf(`{
+  "type": "object",
+  "properties": {
+    "deployment": {"type": "string", "minLength": 1, "maxLength": %d, "description": "Deployment ID or name."},
+    "variable": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "Environment variable name."},
+    "secret": %s,
+    "detach": {"type": "boolean", "description": "Remove the variable instead; give no secret."}
+  },
+  "required": ["deployment", "variable"],
+  "additionalProperties": false
+}`, maxIDLength, togetherapi.VariableNameMaxLength, togetherapi.VariableNamePattern, idProperty))
+
+var attachSecretArgs = argNames(attachSecretSchema)
+
+var attachSecretOutputSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "deployment": {"type": "object"}, "variable": {"type": "string"}, "secret": {"type": "object"},
+    "changed": {"type": "boolean"}, "previous": {"type": "string"}, "unexpected": {"type": "array"}
+  },
+  "required": ["deployment", "variable", "changed"]
+}`)
+
+func (t *toolset) attachSecret() tool {
+	return tool{def: define(attachSecretName, "Attach secret to deployment",
+		"Set a deployment's environment variable to a secret, by the secret's ID, or remove such a variable (detach). "+
+			"Other variables are kept. A change rolls the deployment out again.",
+		attachSecretSchema, attachSecretOutputSchema, hints{destructive: true, idempotent: true}),
+		handle: t.handleAttachSecret, needsDeploymentChanges: true}
+}
+
+// attachment is attach_secret's structured result.
+type attachment struct {
+	Deployment togetherapi.Deployment `json:"deployment"`
+	Variable   string                 `json:"variable"`
+	Secret     *secretRef             `json:"secret,omitempty"`
+	Changed    bool                   `json:"changed"`
+	// Previous is what the variable held: "none", "plain value", or
+	// "value_from_secret <name or ID>".
+	Previous   string   `json:"previous"`
+	Unexpected []string `json:"unexpected,omitempty"`
+}
+
+// secretRef names a secret in a result.
+type secretRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	args, err := parseArguments(req, attachSecretArgs)
+	var deployment, variable, secret string
+	var detach, hasSecret bool
+	if err == nil {
+		deployment, err = args.requiredString("deployment")
+	}
+	if err == nil {
+		err = checkLength("deployment", deployment, maxIDLength)
+	}
+	if err == nil {
+		variable, err = args.requiredString("variable")
+	}
+	if err == nil {
+		err = togetherapi.ValidateVariableName("variable", variable)
+	}
+	if err == nil {
+		secret, hasSecret, err = args.optionalString("secret")
+	}
+	if err == nil {
+		detach, err = args.optionalBool("detach")
+	}
+	switch {
+	case err != nil:
+	case detach && hasSecret:
+		err = &argError{Field: "secret", Problem: "must be left out with detach: the variable is removed whatever secret it names"}
+	case !detach && secret == "":
+		err = &argError{Field: "secret", Problem: "is required: give the secret's ID or name, or set detach to remove the variable"}
+	case !detach:
+		err = checkLength("secret", secret, maxIDLength)
+	}
+	if err != nil {
+		return invalidArguments(attachSecretName, rec, err)
+	}
+	rec.secret = secret
+
+	var change *togetherapi.VariableChange
+	what := fmt.Sprintf("attach secret %q to variable %s of deployment %q", secret, variable, deployment)
+	if detach {
+		what = fmt.Sprintf("detach variable %s of deployment %q", variable, deployment)
+		change, err = t.client(ctx).DetachSecret(ctx, deployment, variable)
+	} else {
+		change, err = t.client(ctx).AttachSecret(ctx, deployment, variable, secret)
+	}
+	if err != nil {
+		return t.attachFailure(ctx, rec, what, err)
+	}
+	return attachResult(change)
+}
+
+// attachFailure words the failures only a change of variables has, and
+// leaves the rest to apiFailure.
+func (t *toolset) attachFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
+	var readBack *togetherapi.ReadBackError
+	switch {
+	case errors.Is(err, togetherapi.ErrDeploymentChanged):
+		rec.outcome = outcomeError
+		return mcp.NewToolResultError(fmt.Sprintf("Did not %s: the deployment changed while the change was being prepared, "+
+			"and sending it would have overwritten that change. Nothing was sent. Retry to apply it to the deployment as it is now.", what))
+	case errors.Is(err, togetherapi.ErrPlainVariable):
+		rec.outcome = outcomeInvalid
+		return mcp.NewToolResultError(fmt.Sprintf("Did not %s: the variable holds a plain value, not a reference to a secret, "+
+			"and detach removes only references. Nothing was sent. To move it into a secret, attach one to the same variable.", what))
+	case errors.As(err, &readBack):
+		rec.outcome = outcomeError
+		_, msg := t.describeFailure(ctx, operation{what: "read the deployment back"}, readBack.Err)
+		return mcp.NewToolResultError(fmt.Sprintf("The change to %s was sent and accepted, but could not be verified: %s", what, msg))
+	}
+	return t.apiFailure(ctx, rec, operation{what: what, write: true, oneDeployment: true}, err)
+}
+
+func attachResult(c *togetherapi.VariableChange) *mcp.CallToolResult {
+	out := attachment{Deployment: c.Deployment, Variable: c.Variable, Changed: c.Changed, Previous: "none", Unexpected: c.Unexpected}
+	if c.Secret != nil {
+		out.Secret = &secretRef{ID: c.Secret.ID, Name: c.Secret.Name}
+	}
+	if c.Before != nil {
+		out.Previous = "plain value"
+		if !c.Before.IsPlain() {
+			out.Previous = "value_from_secret " + c.Before.ValueFromSecret
+		}
+	}
+	res := structuredResult(out)
+	var note string
+	switch {
+	case !c.Changed:
+		note = "Nothing to change: the deployment already had this, so no update was sent."
+	case len(c.Unexpected) > 0:
+		note = fmt.Sprintf("Changed, and Together rolls the deployment out again. But the deployment's variables as read back differ from what was sent in %q: "+
+			"another change landed at the same moment and one of the two may be lost. Check the deployment.", c.Unexpected)
+	default:
+		note = "Changed, and verified by reading the deployment back. Together rolls the deployment out again: its status is Updating until the new revision is Ready."
+	}
+	res.Content = append(res.Content, mcp.NewTextContent(note))
+	return res
+}
