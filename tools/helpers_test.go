@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,6 +60,9 @@ type harness struct {
 	srv      *httptest.Server
 	fault    atomic.Pointer[http.HandlerFunc]
 	requests atomic.Int32
+	// sent is each request the stand-in received, as "METHOD /path".
+	sentMu sync.Mutex
+	sent   []string
 	logs     *syncio.Buffer
 	server   *server.MCPServer
 	client   *togetherapi.Client
@@ -92,6 +96,9 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	h := &harness{api: sandbox.New(sandbox.Options{APIKey: canaryKey}), logs: &syncio.Buffer{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.requests.Add(1)
+		h.sentMu.Lock()
+		h.sent = append(h.sent, r.Method+" "+r.URL.Path)
+		h.sentMu.Unlock()
 		if f := h.fault.Load(); f != nil {
 			(*f)(w, r)
 			return
@@ -154,6 +161,20 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 	t.Cleanup(func() { c.Close() })
 	h.mcp = c
 	return h
+}
+
+// changesSent returns the requests the stand-in received that change
+// something: every one but a GET.
+func (h *harness) changesSent() []string {
+	h.sentMu.Lock()
+	defer h.sentMu.Unlock()
+	var out []string
+	for _, s := range h.sent {
+		if !strings.HasPrefix(s, "GET ") {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // setFault makes the stand-in answer every request with f.
