@@ -45,6 +45,23 @@ type Variable struct {
 	value           Sensitive
 }
 
+// Format prints the variable's name and its reference, or [Redacted] for a
+// plain value, for every verb: fmt cannot reach the unexported value's own
+// redaction through reflection, so the variable does it.
+func (v Variable) Format(f fmt.State, _ rune) {
+	if v.IsPlain() {
+		_, _ = fmt.Fprintf(f, "%s=%s", v.Name, Redacted)
+		return
+	}
+	_, _ = fmt.Fprintf(f, "%s=value_from_secret:%s", v.Name, v.ValueFromSecret)
+}
+
+// String is the form Format prints.
+func (v Variable) String() string { return fmt.Sprint(v) }
+
+// GoString is the form Format prints, so %#v shows no value either.
+func (v Variable) GoString() string { return fmt.Sprint(v) }
+
 // IsPlain reports whether the variable holds a plain value rather than a
 // reference to a secret.
 func (v Variable) IsPlain() bool { return v.ValueFromSecret == "" }

@@ -423,3 +423,21 @@ func TestAttachIsOfferedOnlyWhenDeploymentChangesAreAllowed(t *testing.T) {
 		t.Errorf("a call to attach_secret without the setting = %s", b)
 	}
 }
+
+func TestAFieldThatHoldsAPlainValueIsWithheldFromEveryResult(t *testing.T) {
+	h, _ := deploymentHarness(t)
+	// A deployment whose name is another's plain value, and which uses the
+	// secret: its name is withheld, the rest of its reference is shown.
+	h.api.AddDeployment(plainCanary, map[string]string{"X": "y"})
+	setVariable(t, h.api, plainCanary, "HF_TOKEN", "HF_TOKEN")
+	get := h.call(t, "get_secret", map[string]any{"id": "HF_TOKEN"})
+	uses := structured(t, get)["used_by"].([]any)
+	if len(uses) != 1 || uses[0].(map[string]any)["deployment"] != "[REDACTED]" || uses[0].(map[string]any)["variable"] != "HF_TOKEN" {
+		t.Errorf("used_by = %v", uses)
+	}
+	del := h.call(t, "delete_secret", map[string]any{"id": "HF_TOKEN"})
+	if !del.IsError {
+		t.Errorf("delete = %s", encoded(t, del))
+	}
+	assertNoPlainValue(t, h, get, del)
+}

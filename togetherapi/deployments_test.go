@@ -1,0 +1,225 @@
+package togetherapi_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+const plainSecret = "PLAIN-in-a-variable-5566778899"
+
+// deploymentBody is a Deployment as the API returns it, with fields this
+// client never reads and a plain variable holding something secret.
+func deploymentBody(updatedAt string, extra ...string) string {
+	vars := []string{
+		`{"name":"MODEL","value":"llama"}`,
+		`{"name":"DB_PASSWORD","value":"` + plainSecret + `"}`,
+		`{"name":"HF_TOKEN","value_from_secret":"HF_TOKEN"}`,
+	}
+	vars = append(vars, extra...)
+	return `{"object":"deployment","id":"dep-1","name":"eval","status":"Ready","image":"img","min_replicas":1,` +
+		`"volumes":[{"name":"v"}],"created_at":"2026-11-01T00:00:00Z","updated_at":"` + updatedAt + `",` +
+		`"environment_variables":[` + strings.Join(vars, ",") + `]}`
+}
+
+func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t *testing.T) {
+	srv, _ := fakeAPI(t, respond(200, `{"object":"list","data":[`+deploymentBody("2026-11-02T00:00:00Z")+`]}`))
+	c := newClient(t, srv.URL)
+	info := &togetherapi.CallInfo{}
+	deps, err := c.ListDeployments(togetherapi.WithCallInfo(t.Context(), info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 1 || deps[0].ID != "dep-1" || deps[0].Name != "eval" || deps[0].Status != "Ready" || len(deps[0].Variables) != 3 {
+		t.Fatalf("deployments = %+v", deps)
+	}
+	refs := deps[0].References(&togetherapi.Secret{ID: "sec-9", Name: "HF_TOKEN"})
+	if len(refs) != 1 || refs[0].Variable != "HF_TOKEN" || refs[0].ByID {
+		t.Errorf("references = %+v", refs)
+	}
+	if !deps[0].Variables[1].IsPlain() || deps[0].Variables[2].IsPlain() {
+		t.Error("IsPlain is wrong")
+	}
+	b, _ := json.Marshal(deps)
+	for _, text := range []string{fmt.Sprintf("%v %+v %#v", deps, deps, deps), string(b)} {
+		if strings.Contains(text, plainSecret) || strings.Contains(text, "llama") {
+			t.Errorf("a plain value prints: %s", text)
+		}
+	}
+	if !info.Sensitive.Contained("x " + plainSecret + " y") {
+		t.Error("the plain value did not join the call's sensitive strings")
+	}
+}
+
+func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
+	for name, v := range map[string]string{
+		"value and reference": `{"name":"X","value":"` + plainSecret + `","value_from_secret":"S"}`,
+		"neither":             `{"name":"X"}`,
+		"no name":             `{"value":"` + plainSecret + `"}`,
+		"a number":            `{"name":"X","value":5}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, _ := fakeAPI(t, respond(200, `{"data":[`+deploymentBody("2026-11-02T00:00:00Z", v)+`]}`))
+			info := &togetherapi.CallInfo{}
+			_, err := newClient(t, srv.URL).ListDeployments(togetherapi.WithCallInfo(t.Context(), info))
+			if !errors.Is(err, togetherapi.ErrMalformedResponse) {
+				t.Fatalf("err = %v", err)
+			}
+			if strings.Contains(err.Error(), plainSecret) {
+				t.Errorf("the error quotes a plain value: %v", err)
+			}
+			if !info.Sensitive.Contained(plainSecret) {
+				t.Error("a plain value of a refused deployment did not join the call's sensitive strings")
+			}
+		})
+	}
+}
+
+func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
+	// The update's 400 echoes the body it was sent, plain values and all.
+	var gets atomic.Int32
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPatch:
+			respond(400, `{"error":{"message":"bad request: {\"environment_variables\":[{\"name\":\"DB_PASSWORD\",\"value\":\"`+plainSecret+`\"}]}"}}`)(w, r)
+		case strings.HasPrefix(r.URL.Path, "/deployments/secrets"):
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+		default:
+			gets.Add(1)
+			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
+		}
+	})
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	var apiErr *togetherapi.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), plainSecret) || !strings.Contains(err.Error(), togetherapi.Redacted) {
+		t.Errorf("the error shows a plain value: %v", err)
+	}
+}
+
+func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
+	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
+	s, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := api.Variables(sandbox.ExampleDeployment)
+	info := &togetherapi.CallInfo{}
+	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := api.Variables(sandbox.ExampleDeployment)
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("variable %s changed from %q to %q", k, v, after[k])
+		}
+	}
+	if after["HF_TOKEN"] != "secret:"+s.ID || len(after) != len(before)+1 {
+		t.Errorf("after = %v", after)
+	}
+	if !change.Changed || change.Before != nil || change.Secret.ID != s.ID || len(change.Unexpected) != 0 || change.Deployment.Status != "Updating" {
+		t.Errorf("change = %+v", change)
+	}
+	// The deployment, the secret, the deployment again, the update, the read-back.
+	if info.Requests != 5 {
+		t.Errorf("%d requests, want 5", info.Requests)
+	}
+
+	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID)
+	if err != nil || again.Changed {
+		t.Errorf("a second attach = %+v, %v", again, err)
+	}
+}
+
+func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
+	var gets atomic.Int32
+	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/deployments/secrets"):
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+		case gets.Add(1) == 1:
+			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
+		default:
+			respond(200, deploymentBody("2026-11-02T00:00:01Z"))(w, r)
+		}
+	})
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	if !errors.Is(err, togetherapi.ErrDeploymentChanged) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, r := range rec() {
+		if r.method != http.MethodGet {
+			t.Errorf("sent %s %s", r.method, r.path)
+		}
+	}
+}
+
+func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
+	var gets atomic.Int32
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/deployments/secrets"):
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+		case r.Method == http.MethodPatch:
+			respond(200, deploymentBody("2026-11-02T00:00:05Z", `{"name":"NEW","value_from_secret":"sec-1"}`))(w, r)
+		case gets.Add(1) <= 2:
+			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
+		default:
+			// Another change landed with ours: MODEL is gone, OTHER is new.
+			respond(200, strings.Replace(deploymentBody("2026-11-02T00:00:06Z", `{"name":"NEW","value_from_secret":"sec-1"}`, `{"name":"OTHER","value":"x"}`),
+				`{"name":"MODEL","value":"llama"},`, "", 1))(w, r)
+		}
+	})
+	change, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(change.Unexpected, ","); got != "MODEL,OTHER" {
+		t.Errorf("unexpected = %q, want MODEL,OTHER", got)
+	}
+}
+
+func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
+	var gets atomic.Int32
+	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/deployments/secrets"):
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+		case r.Method == http.MethodPatch:
+			respond(200, deploymentBody("2026-11-02T00:00:05Z"))(w, r)
+		case gets.Add(1) <= 2:
+			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
+		default:
+			respond(404, `{"error":{"message":"gone"}}`)(w, r)
+		}
+	})
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	var rb *togetherapi.ReadBackError
+	if !errors.As(err, &rb) || !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"HF_TOKEN": true, "_x": true, "a1": true, "A": true,
+		"": false, "1A": false, "A-B": false, "A.B": false, "A B": false, "É": false, strings.Repeat("A", togetherapi.VariableNameMaxLength+1): false,
+	} {
+		err := togetherapi.ValidateVariableName("variable", name)
+		var fe *togetherapi.FieldError
+		if (err == nil) != ok || (err != nil && !errors.As(err, &fe)) {
+			t.Errorf("ValidateVariableName(%q) = %v", name, err)
+		}
+	}
+}
