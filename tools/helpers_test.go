@@ -63,10 +63,10 @@ type harness struct {
 	// sent is each request the stand-in received, as "METHOD /path".
 	sentMu sync.Mutex
 	sent   []string
-	logs     *syncio.Buffer
-	server   *server.MCPServer
-	client   *togetherapi.Client
-	mcp      *client.Client
+	logs   *syncio.Buffer
+	server *server.MCPServer
+	client *togetherapi.Client
+	mcp    *client.Client
 	// envFile is the dotenv file import_env_file may read; tests write it.
 	envFile string
 	// intake serves request_secret_from_user's pages.
