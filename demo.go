@@ -14,12 +14,14 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
 
 // runDemo starts this same binary as an MCP server in sandbox mode, the way
-// an assistant would, and makes one create_secret call through it over
-// stdio: proof on a fresh machine that the whole path works, with no key
-// and no network. It speaks JSON-RPC itself rather than through a client
+// an assistant would, creates a secret through it over stdio, attaches it
+// to the sandbox's example deployment and reads where it is used: proof on
+// a fresh machine that the whole path works, with no key and no network. It speaks JSON-RPC itself rather than through a client
 // library, so the server's binary carries no client code.
 func runDemo(ctx context.Context, stdout, stderr io.Writer) int {
 	if err := demo(ctx, stdout); err != nil {
@@ -36,7 +38,7 @@ func demo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("finding this program: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, exe, "--sandbox", "--log-level=error")
+	cmd := exec.CommandContext(ctx, exe, "--sandbox", "--allow-deployment-changes", "--log-level=error")
 	// The sandbox needs no key; make sure none is passed along.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "TOGETHER_API_KEY") {
@@ -119,20 +121,55 @@ func demo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := showResult(out, raw, value); err != nil {
+		return fmt.Errorf("create_secret: %w", err)
+	}
+
+	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "EXAMPLE_TOKEN", "secret": args["name"]}
+	fmt.Fprintf(out, "Call:      attach_secret deployment=%q variable=%q secret=%q\n", attach["deployment"], attach["variable"], attach["secret"])
+	if raw, err = call(4, "tools/call", map[string]any{"name": "attach_secret", "arguments": attach}); err != nil {
+		return err
+	}
+	if err := showResult(out, raw, value); err != nil {
+		return fmt.Errorf("attach_secret: %w", err)
+	}
+	fmt.Fprintf(out, "Call:      get_secret id=%q\n", args["name"])
+	if raw, err = call(5, "tools/call", map[string]any{"name": "get_secret", "arguments": map[string]any{"id": args["name"]}}); err != nil {
+		return err
+	}
+	if err := showResult(out, raw, value); err != nil {
+		return fmt.Errorf("get_secret: %w", err)
+	}
+	fmt.Fprintf(out, "Checked:   the value appears nowhere in the results, nor does any plain value of the deployment.\n")
+	return nil
+}
+
+// showResult prints a tool result's structured content, and fails if it is
+// an error or holds the value.
+func showResult(out io.Writer, raw json.RawMessage, value string) error {
+	var res struct {
+		IsError    bool            `json:"isError"`
+		Structured json.RawMessage `json:"structuredContent"`
+		Content    []struct {
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return err
+	}
+	if strings.Contains(string(raw), value) || strings.Contains(string(raw), sandbox.ExamplePlainValue) {
+		return errors.New("a value appears in the result")
+	}
+	if res.IsError {
+		if len(res.Content) > 0 {
+			return errors.New(res.Content[0].Text)
+		}
+		return errors.New("the tool returned an error")
+	}
 	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, raw, "           ", "  "); err != nil {
+	if err := json.Indent(&pretty, res.Structured, "           ", "  "); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "Result:    %s\n", pretty.String())
-	if strings.Contains(string(raw), value) {
-		return errors.New("the value appears in the result")
-	}
-	var res struct {
-		IsError bool `json:"isError"`
-	}
-	if err := json.Unmarshal(raw, &res); err != nil || res.IsError {
-		return errors.New("create_secret returned an error")
-	}
-	fmt.Fprintf(out, "Checked:   the value appears nowhere in the result.\n")
 	return nil
 }

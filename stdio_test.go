@@ -448,7 +448,7 @@ func TestCommandLine(t *testing.T) {
 		{"help", []string{"--help"}, nil, 0, "TOGETHER_API_KEY_FILE", ""},
 		{"unknown flag", []string{"--colour"}, nil, 2, "", "flag provided but not defined: -colour"},
 		{"plain http to a remote host", nil, []string{"TOGETHER_BASE_URL=http://api.together.ai/v1"}, 2, "", "use https"},
-		{"demo", []string{"demo"}, nil, 0, "the value appears nowhere in the result", ""},
+		{"demo", []string{"demo"}, nil, 0, "the value appears nowhere in the results, nor does any plain value", ""},
 		{"unknown tool", []string{"--tools", "create_secret,drop_all"}, nil, 2, "", `unknown tool "drop_all"; the tools are create_secret, list_secrets, get_secret, update_secret, delete_secret`},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,10 @@ import (
 // plain variable: it is sent back unchanged on every update and never shown.
 const ExampleDeployment = "example-eval"
 
+// ExamplePlainValue is the example's plain WANDB_API_KEY, for checks that it
+// never shows.
+const ExamplePlainValue = "sandbox-plain-wandb-0a1b2c3d4e5f"
+
 // rolloutTime is how long a deployment reports Updating after a change.
 const rolloutTime = 2 * time.Second
 
@@ -47,7 +51,7 @@ func (s *Server) seedDeployments() {
 		Variables: []envVariable{
 			plain("MODEL_ID", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
 			plain("LOG_LEVEL", "info"),
-			plain("WANDB_API_KEY", "sandbox-plain-wandb-0a1b2c3d4e5f"),
+			plain("WANDB_API_KEY", ExamplePlainValue),
 		},
 	}
 	s.deployments = map[string]*deployment{d.ID: d}
