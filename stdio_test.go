@@ -652,6 +652,8 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 		{[]string{"--allow-delete"}, nil, "create_secret,delete_secret,get_secret,list_secrets,request_secret_from_user,update_secret"},
 		{nil, []string{"TOGETHER_SECRETS_READ_ONLY=true", "TOGETHER_SECRETS_ALLOW_DELETE=true"}, "get_secret,list_secrets"},
 		{[]string{"--tools=delete_secret,list_secrets"}, nil, "delete_secret,list_secrets"},
+		{[]string{"--allow-deployment-changes"}, nil, "attach_secret,create_secret,get_secret,list_secrets,request_secret_from_user,update_secret"},
+		{[]string{"--allow-deployment-changes", "--read-only"}, nil, "get_secret,list_secrets"},
 	} {
 		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
 			p := start(t, tc.env, append([]string{"--sandbox"}, tc.args...)...)
@@ -696,16 +698,19 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 
 func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 	srv, api, _ := stubAPI(t)
-	p := initialized(t, srv.URL, "TOGETHER_SECRETS_ALLOW_DELETE=1")
+	p := initialized(t, srv.URL, "TOGETHER_SECRETS_ALLOW_DELETE=1", "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES=1")
 	const rotated = "CANARYVALUE-rotated-e2e"
+	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "E2E", "secret": "e2e/ALL"}
 	steps := []struct {
 		tool string
 		args map[string]any
 	}{
 		{"create_secret", map[string]any{"name": "e2e/ALL", "value": e2eValue, "description": "all tools"}},
-		{"list_secrets", map[string]any{"name_prefix": "e2e/"}},
+		{"attach_secret", attach},
+		{"list_secrets", map[string]any{"name_prefix": "e2e/", "include_usage": true}},
 		{"get_secret", map[string]any{"id": "e2e/ALL"}},
 		{"update_secret", map[string]any{"id": "e2e/ALL", "value": rotated, "name": "e2e/ALL2"}},
+		{"attach_secret", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "E2E", "detach": true}},
 		{"delete_secret", map[string]any{"id": "e2e/ALL2"}},
 	}
 	for i, s := range steps {
@@ -715,7 +720,7 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 		if res, _ := msg["result"].(map[string]any); res == nil || res["isError"] == true || res["structuredContent"] == nil {
 			t.Fatalf("%s = %v", s.tool, msg)
 		}
-		if i == 3 && !api.ValueMatches("e2e/ALL2", rotated) {
+		if i == 4 && !api.ValueMatches("e2e/ALL2", rotated) {
 			t.Error("update_secret did not rotate and rename")
 		}
 	}
@@ -726,8 +731,8 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 	outputs := map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()}
 	assertClean(t, outputs)
 	for where, text := range outputs {
-		if strings.Contains(text, rotated) {
-			t.Errorf("%s leaks the rotated value", where)
+		if strings.Contains(text, rotated) || strings.Contains(text, sandbox.ExamplePlainValue) {
+			t.Errorf("%s leaks the rotated value or a deployment's plain value", where)
 		}
 	}
 }

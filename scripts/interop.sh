@@ -33,11 +33,11 @@ sleep 1
 printf 'export IMPORTED_TOKEN="%s-env"\nOTHER=%s-other\n' "$VALUE" "$VALUE" > "$work/.env.interop"
 
 echo "== TypeScript SDK"
-node ts-client.mjs ./together-secrets-mcp --allow-delete --env-file "$work/.env.interop" 2>&1 | tee ts.out
+node ts-client.mjs ./together-secrets-mcp --allow-delete --allow-deployment-changes --env-file "$work/.env.interop" 2>&1 | tee ts.out
 echo "== MCP Inspector CLI, tools/list --strict"
 PATH="$work/node_modules/.bin:$PATH" npx @modelcontextprotocol/inspector --cli \
   -e TOGETHER_API_KEY="$STUB_KEY" -e TOGETHER_BASE_URL="$BASE" \
-  "$work/together-secrets-mcp" --allow-delete --env-file "$work/.env.interop" --method tools/list --strict > inspector.out 2>&1
+  "$work/together-secrets-mcp" --allow-delete --allow-deployment-changes --env-file "$work/.env.interop" --method tools/list --strict > inspector.out 2>&1
 grep -o '"name": "[a-z_]*"' inspector.out
 PATH="$work/node_modules/.bin:$PATH" npx @modelcontextprotocol/inspector --cli \
   -e TOGETHER_API_KEY="$STUB_KEY" -e TOGETHER_BASE_URL="$BASE" \
@@ -61,6 +61,7 @@ kill -TERM "$server"; wait "$server" || true
 
 grep -q '"structuredContent"' ts.out && grep -q '"created":2' ts.out && grep -q '"import_env_file"' inspector.out && grep -q 'interop/GO_TOKEN' go.out
 grep -q '"status":"waiting_for_user"' ts.out
+grep -q '"by":"id"' ts.out && grep -q 'Refused to delete' ts.out && grep -q '"deleted":true' ts.out && grep -q '"attach_secret"' inspector.out
 grep -q 'update_secret ok' ts-http.out && grep -q 'protocol: 2026-07-28' go-http.out && grep -q 'get_secret:' go-http.out
 if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out ts-http.out go-http.out http.log; then
   echo "FAIL: the value or the key appears in the output above" >&2

@@ -58,7 +58,7 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	uses, refusal := t.usageCheck(ctx, current, evenIfUsed, func(use) bool { return true }, op.what)
 	if refusal != "" {
 		rec.outcome = outcomeRefused
-		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret or remove them (%s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
+		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret, or remove them (with %s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
 	}
 	secret, err := t.client(ctx).DeleteSecretOf(ctx, current)
 	if err != nil {

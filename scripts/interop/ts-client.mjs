@@ -18,9 +18,13 @@ console.log('tools:', (await client.listTools()).tools.map((t) => t.name).join('
 const calls = [
   ['create_secret', { name: 'interop/TOKEN', value: process.env.VALUE, description: 'interop' }],
   ['create_secret', { name: 'interop/TOKEN', value: process.env.VALUE }],
-  ['list_secrets', { name_prefix: 'interop/' }],
+  ['attach_secret', { deployment: 'interop-eval', variable: 'TOKEN', secret: 'interop/TOKEN' }],
+  ['list_secrets', { name_prefix: 'interop/', include_usage: true }],
   ['get_secret', { id: 'interop/TOKEN' }],
   ['update_secret', { id: 'interop/TOKEN', value: process.env.VALUE + '-rotated' }],
+  // Refused: the deployment uses it.
+  ['delete_secret', { id: 'interop/TOKEN' }],
+  ['attach_secret', { deployment: 'interop-eval', variable: 'TOKEN', detach: true }],
   ['delete_secret', { id: 'interop/TOKEN' }],
   ['import_env_file', { prefix: 'interop/env/', dry_run: true }],
   ['import_env_file', { prefix: 'interop/env/' }],
