@@ -126,7 +126,7 @@ var settings = []setting{
 	{flag: "tools", env: "TOGETHER_SECRETS_TOOLS", def: defaultToolsHelp(), kind: list,
 		help:  "offer exactly these tools, comma-separated, from " + strings.Join(tools.AllTools, ", ") + " (" + strings.Join(tools.EnvFileTools, ", ") + " only with --env-file)",
 		apply: func(c *config, v string) error { c.toolNames = append(c.toolNames, v); return nil }},
-	{flag: "allow-delete", env: "TOGETHER_SECRETS_ALLOW_DELETE", kind: boolean, help: "also offer delete_secret (deleting a secret a deployment uses breaks it)",
+	{flag: "allow-delete", env: "TOGETHER_SECRETS_ALLOW_DELETE", kind: boolean, help: "also offer delete_secret (refused while a deployment uses the secret, unless the call overrides)",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.AllowDelete, v) }},
 	{flag: "allow-deployment-changes", env: "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES", kind: boolean,
 		help:  "also offer attach_secret, which sets or removes one variable of a deployment (each change rolls the deployment out again)",
