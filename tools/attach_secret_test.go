@@ -441,3 +441,19 @@ func TestAFieldThatHoldsAPlainValueIsWithheldFromEveryResult(t *testing.T) {
 	}
 	assertNoPlainValue(t, h, get, del)
 }
+
+func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
+	h, dep := deploymentHarness(t)
+	r := h.call(t, "attach_secret", map[string]any{"deployment": "canary-app", "variable": "DB_PASSWORD", "secret": "HF_TOKEN"})
+	if r.IsError || structured(t, r)["previous"] != "plain value" {
+		t.Fatalf("attach over a plain variable = %s", encoded(t, r))
+	}
+	if after := h.api.Variables(dep); !strings.HasPrefix(after["DB_PASSWORD"], "secret:") || after["WORKERS"] != "value:"+plainShort || len(after) != 3 {
+		t.Errorf("after = %v", after)
+	}
+	events := logEvents(t, h.logs.String())
+	if last := events[len(events)-1]; last["tool"] != "attach_secret" || last["outcome"] != "ok" || last["requests"] != 5.0 || last["secret"] != "HF_TOKEN" {
+		t.Errorf("log event = %v", last)
+	}
+	assertNoPlainValue(t, h, r)
+}
