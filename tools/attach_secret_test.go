@@ -20,7 +20,7 @@ import (
 // that looks like a secret, one that is one character, and the example's.
 const (
 	plainCanary  = "PLAINCANARY-db-pass-77aa88bb"
-	plainShort   = "7"
+	plainShort   = "q"
 	plainExample = "sandbox-plain-wandb-0a1b2c3d4e5f"
 )
 
