@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -100,16 +102,73 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 
 	var change *togetherapi.VariableChange
 	what := fmt.Sprintf("attach secret %q to variable %s of deployment %q", secret, variable, deployment)
+	e := t.entry(ctx, rec, attachSecretName, "attach", secret)
 	if detach {
 		what = fmt.Sprintf("detach variable %s of deployment %q", variable, deployment)
-		change, err = t.client(ctx).DetachSecret(ctx, deployment, variable)
-	} else {
-		change, err = t.client(ctx).AttachSecret(ctx, deployment, variable, secret)
+		e.Action = "detach"
+	}
+	e.Deployment, e.Variable = deployment, variable
+	if refused := t.attachInScope(ctx, rec, &e, deployment, variable, secret, detach, what); refused != nil {
+		return refused
+	}
+	err = t.audited(ctx, rec, e, func() (string, error) {
+		var err error
+		if detach {
+			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable)
+		} else {
+			change, err = t.client(ctx).AttachSecret(ctx, deployment, variable, secret)
+		}
+		if change != nil && change.Secret != nil {
+			return change.Secret.ID, err
+		}
+		return e.SecretID, err
+	})
+	if errors.Is(err, errAuditUnwritable) {
+		return t.auditRefused(rec, what)
 	}
 	if err != nil {
 		return t.attachFailure(ctx, rec, what, err)
 	}
 	return attachResult(change)
+}
+
+// attachInScope checks, when a name scope is set, that the secret an
+// attach names, or the one a detach would unhook, lies within it.
+func (t *toolset) attachInScope(ctx context.Context, rec *callRecord, e *audit.Entry, deployment, variable, secret string, detach bool, what string) *mcp.CallToolResult {
+	if len(t.cfg.NamePrefixes) == 0 {
+		return nil
+	}
+	op := operation{what: what, write: true, oneSecret: true}
+	if !detach {
+		current, refused := t.lookupInScope(ctx, rec, *e, secret, op)
+		if refused == nil {
+			e.Secret, e.SecretID = current.Name, current.ID
+		}
+		return refused
+	}
+	d, err := t.client(ctx).GetDeployment(ctx, deployment)
+	if err != nil {
+		return t.attachFailure(ctx, rec, what, err)
+	}
+	i := slices.IndexFunc(d.Variables, func(v togetherapi.Variable) bool { return v.Name == variable })
+	if i < 0 || d.Variables[i].IsPlain() {
+		return nil // nothing to detach, or refused as a plain value
+	}
+	ref := d.Variables[i].ValueFromSecret
+	current, err := t.client(ctx).GetSecret(ctx, ref)
+	switch {
+	case err == nil && t.inScope(current.Name):
+		e.Secret, e.SecretID = current.Name, current.ID
+		return nil
+	case err != nil && errors.Is(err, togetherapi.ErrNotFound) && t.inScope(ref):
+		e.Secret = ref // a reference to a secret that is gone, by a name in scope
+		return nil
+	case err != nil && !errors.Is(err, togetherapi.ErrNotFound):
+		return t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
+	}
+	rec.outcome = outcomeRefusedByPolicy
+	t.auditRefusal(ctx, rec, *e, "out of scope")
+	return mcp.NewToolResultError(fmt.Sprintf("Refused to %s: the variable references a secret outside the names this server may act on (%s). Nothing was sent to Together.", what, t.scopeWords()))
 }
 
 // attachFailure words the failures only a change of variables has, and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"runtime/debug"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -30,6 +31,10 @@ type callRecord struct {
 	// info is what the client reports of the call, the sensitive strings it
 	// read among them.
 	info *togetherapi.CallInfo
+	// id is the call's audit identifier; auditLost says an outcome's audit
+	// line could not be written.
+	id        string
+	auditLost atomic.Bool
 }
 
 // Outcomes a call is logged with.
@@ -84,6 +89,9 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 			if result != nil && info.Resolution != "" {
 				// How an ambiguous answer was settled: the agent should know.
 				result.Content = append(result.Content, mcp.NewTextContent("Note: "+info.Resolution+"."))
+			}
+			if result != nil && rec.auditLost.Load() {
+				result.Content = append(result.Content, mcp.NewTextContent("Note: the change was sent, but its outcome could not be written to the audit log; tell the operator."))
 			}
 			result = scrubResult(result, rec.scrubber(), rec.kept)
 			t.logCall(name, rec, &info, time.Since(start), result)

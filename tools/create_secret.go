@@ -57,8 +57,20 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 		return invalidArguments(name, rec, err)
 	}
 	rec.secret = create.Name
+	e := t.entry(ctx, rec, name, "create", create.Name)
+	if !t.inScope(create.Name) {
+		return t.outOfScope(ctx, rec, e, "name")
+	}
 
-	secret, err := t.client(ctx).CreateSecret(ctx, create)
+	var secret *togetherapi.Secret
+	err = t.audited(ctx, rec, e, func() (string, error) {
+		var err error
+		secret, err = t.client(ctx).CreateSecret(ctx, create)
+		return idOf(secret), err
+	})
+	if errors.Is(err, errAuditUnwritable) {
+		return t.auditRefused(rec, fmt.Sprintf("create secret %q", create.Name))
+	}
 	if err != nil {
 		var unknown *togetherapi.OutcomeUnknownError
 		if errors.Is(err, togetherapi.ErrAlreadyExists) && !errors.As(err, &unknown) {

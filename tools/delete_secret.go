@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -51,16 +52,26 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	}
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}
-	current, err := t.client(ctx).GetSecret(ctx, id)
-	if err != nil {
-		return t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
+	e := t.entry(ctx, rec, "delete_secret", "delete", id)
+	current, refused := t.lookupInScope(ctx, rec, e, id, op)
+	if refused != nil {
+		return refused
 	}
+	e.Secret, e.SecretID = current.Name, current.ID
 	uses, refusal := t.usageCheck(ctx, current, evenIfUsed, func(use) bool { return true }, op.what)
 	if refusal != "" {
 		rec.outcome = outcomeRefused
 		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret, or remove them (with %s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
 	}
-	secret, err := t.client(ctx).DeleteSecretOf(ctx, current)
+	var secret *togetherapi.Secret
+	err = t.audited(ctx, rec, e, func() (string, error) {
+		var err error
+		secret, err = t.client(ctx).DeleteSecretOf(ctx, current)
+		return current.ID, err
+	})
+	if errors.Is(err, errAuditUnwritable) {
+		return t.auditRefused(rec, op.what)
+	}
 	if err != nil {
 		return t.apiFailure(ctx, rec, op, err)
 	}

@@ -33,6 +33,9 @@ type Advice struct {
 	ReadOnly, Tools, AllowDelete, EnvFile string
 	// AllowDeploymentChanges names the setting that offers attach_secret.
 	AllowDeploymentChanges string
+	// ValuesFromUserOnly, NamePrefix and AuditLog name the operator's rules,
+	// for the refusals they cause.
+	ValuesFromUserOnly, NamePrefix, AuditLog string
 }
 
 // withDefaults fills what the program left empty with generic words.
@@ -51,6 +54,9 @@ func (a Advice) withDefaults() Advice {
 	def(&a.AllowDelete, "the allow-delete setting")
 	def(&a.EnvFile, "the env-file setting")
 	def(&a.AllowDeploymentChanges, "the allow-deployment-changes setting")
+	def(&a.ValuesFromUserOnly, "the values-from-user-only setting")
+	def(&a.NamePrefix, "the name-prefix setting")
+	def(&a.AuditLog, "the audit-log setting")
 	return a
 }
 

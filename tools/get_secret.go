@@ -3,9 +3,13 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 var getSecretSchema = json.RawMessage(`{
@@ -32,9 +36,15 @@ func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, 
 		return invalidArguments("get_secret", rec, err)
 	}
 	rec.secret = id
+	op := operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}
 	secret, err := t.client(ctx).GetSecret(ctx, id)
-	if err != nil {
-		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}, err)
+	switch {
+	case err != nil && len(t.cfg.NamePrefixes) > 0 && errors.Is(err, togetherapi.ErrNotFound):
+		return t.noSuchSecretInScope(rec, op.what)
+	case err != nil:
+		return t.apiFailure(ctx, rec, op, err)
+	case !t.inScope(secret.Name):
+		return t.notFoundInScope(ctx, rec, audit.Entry{}, op.what)
 	}
 	deps, unknown := t.deployments(ctx)
 	return structuredResult(withUsage(secret, deps, unknown))

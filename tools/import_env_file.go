@@ -195,6 +195,11 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 		return invalidArguments(name, rec, err)
 	}
 	rec.file = in.file.Path
+	// Every name is prefix+KEY: a prefix that does not lead into the scope
+	// makes every name fall outside it, and the file is not read.
+	if !t.inScope(in.prefix + "K") {
+		return t.outOfScope(ctx, rec, t.entry(ctx, rec, name, "import", in.prefix), "prefix")
+	}
 
 	f, err := in.file.Read()
 	if err != nil {
@@ -328,6 +333,7 @@ func planKey(r *keyResult, in importRequest, byName map[string]togetherapi.Secre
 // its own.
 func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.File, results []keyResult, work []int, byName map[string]togetherapi.Secret) {
 	scrub := rec.scrubber()
+	rec.callID() // made once, before the writes share it
 	callInfo := togetherapi.CallInfoFrom(ctx)
 	sem := make(chan struct{}, importConcurrency)
 	var wg sync.WaitGroup
@@ -349,14 +355,30 @@ func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.Fil
 				err error
 				op  operation
 			)
+			e := t.entry(ctx, rec, "import_env_file", "create", r.Name)
 			if exists {
-				op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
-				s, err = t.client(ctx).UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
-				r.Outcome = keyReplaced
-			} else {
-				op = operation{what: "create this secret", write: true}
-				s, err = t.client(ctx).CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
-				r.Outcome = keyCreated
+				e.Action, e.SecretID = "rotate", current.ID
+			}
+			if !t.inScope(r.Name) {
+				t.auditRefusal(ctx, rec, e, "out of scope")
+				r.Outcome, r.Reason = keyInvalid, "the secret name is outside the names this server may act on ("+t.scopeWords()+")"
+				return
+			}
+			err = t.audited(ctx, rec, e, func() (string, error) {
+				if exists {
+					op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
+					s, err = t.client(ctx).UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
+					r.Outcome = keyReplaced
+				} else {
+					op = operation{what: "create this secret", write: true}
+					s, err = t.client(ctx).CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
+					r.Outcome = keyCreated
+				}
+				return idOf(s), err
+			})
+			if errors.Is(err, errAuditUnwritable) {
+				r.Outcome, r.Reason = keyFailed, "not sent: the audit log ("+t.advice.AuditLog+") cannot be written, and this server sends no change it cannot record"
+				return
 			}
 			if err != nil {
 				_, reason := t.describeFailure(ctx, op, err)

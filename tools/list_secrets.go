@@ -82,7 +82,7 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	}
 	total := 0
 	for i := range all {
-		if strings.HasPrefix(all[i].Name, prefix) {
+		if strings.HasPrefix(all[i].Name, prefix) && t.inScope(all[i].Name) {
 			total++
 			if len(out.Secrets) < maxListed {
 				s := usedBy{Secret: all[i]}

@@ -20,6 +20,11 @@ type Selection struct {
 	// AllowDeploymentChanges adds attach_secret, which changes deployments'
 	// variables and so rolls them out again; it is offered only with this.
 	AllowDeploymentChanges bool
+	// ValuesFromUserOnly leaves out every tool that takes a value as an
+	// argument (create_secret), and update_secret's value argument, so that
+	// a value reaches the server only from the user: the page and dotenv
+	// files.
+	ValuesFromUserOnly bool
 	// ReadOnly keeps only the tools that change nothing, whatever else is set.
 	ReadOnly bool
 	// EnvFiles says dotenv files are configured, without which
@@ -91,6 +96,12 @@ func (s Selection) Resolve() ([]string, error) {
 			}
 			continue
 		}
+		if n == "create_secret" && s.ValuesFromUserOnly {
+			if len(s.Names) > 0 && !s.ReadOnly {
+				return nil, fmt.Errorf("tool %q takes a value from the chat, which values-from-user-only rules out", n)
+			}
+			continue
+		}
 		if slices.Contains(out, n) || (s.ReadOnly && !slices.Contains(ReadOnlyTools, n)) {
 			continue
 		}
@@ -145,6 +156,8 @@ func (t *toolset) notOffered(name string) handlerFunc {
 			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
 		case slices.Contains(IntakeTools, name) && !sel.Intake:
 			how = "the one-time value page is served only by the stdio server on the user's machine"
+		case name == "create_secret" && sel.ValuesFromUserOnly:
+			how = fmt.Sprintf("the operator set %s, so a value reaches Together only through request_secret_from_user or import_env_file", adv.ValuesFromUserOnly)
 		case slices.Contains(DeploymentTools, name) && !sel.AllowDeploymentChanges:
 			how = fmt.Sprintf("it changes deployments, which the server allows only when started with %s", adv.AllowDeploymentChanges)
 		case slices.Contains(EnvFileTools, name) && !sel.EnvFiles:

@@ -79,6 +79,10 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 		return invalidArguments(toolName, rec, err)
 	}
 	rec.secret = name
+	e := t.entry(ctx, rec, toolName, "create", name)
+	if !t.inScope(name) {
+		return t.outOfScope(ctx, rec, e, "name")
+	}
 	if t.cfg.Intake == nil {
 		rec.outcome = outcomeNotOffered
 		return mcp.NewToolResultError(toolName + " is not available here: the one-time page needs the server to run on the user's machine (stdio).")
@@ -105,22 +109,34 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 		action = "replace"
 	}
 	keys := rec.scrubber()
+	if existing != nil {
+		e.Action, e.SecretID = "rotate", existing.ID
+	}
+	// The submission comes after this call has returned: its audit lines
+	// belong to a record of their own, with this call's identity.
+	page := &callRecord{caller: rec.caller, id: rec.callID()}
 	store := func(sctx context.Context, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
 		var (
 			s   *togetherapi.Secret
 			err error
 			op  operation
 		)
-		if existing != nil {
-			upd := togetherapi.UpdateSecretRequest{Value: value}
-			if desc != "" {
-				upd.Description = &desc
+		err = t.audited(sctx, page, e, func() (string, error) {
+			if existing != nil {
+				upd := togetherapi.UpdateSecretRequest{Value: value}
+				if desc != "" {
+					upd.Description = &desc
+				}
+				op = operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true}
+				s, err = client.UpdateSecretOf(sctx, existing, upd)
+			} else {
+				op = operation{what: fmt.Sprintf("create secret %q", name), write: true}
+				s, err = client.CreateSecret(sctx, togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc})
 			}
-			op = operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true}
-			s, err = client.UpdateSecretOf(sctx, existing, upd)
-		} else {
-			op = operation{what: fmt.Sprintf("create secret %q", name), write: true}
-			s, err = client.CreateSecret(sctx, togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc})
+			return idOf(s), err
+		})
+		if errors.Is(err, errAuditUnwritable) {
+			return nil, errors.New("the audit log cannot be written, and this server sends no change it cannot record, so the value was not sent; tell the operator, then try again")
 		}
 		if err != nil {
 			_, msg := t.describeFailure(sctx, op, err)

@@ -70,3 +70,19 @@ func define(name, title, description string, input, output json.RawMessage, h hi
 func isCancelled(ctx context.Context, err error) bool {
 	return errors.Is(err, context.Canceled) && ctx.Err() != nil
 }
+
+// withoutProperty returns an object schema without one of its properties.
+func withoutProperty(schema json.RawMessage, name string) json.RawMessage {
+	var s map[string]any
+	if err := json.Unmarshal(schema, &s); err != nil {
+		panic("tools: a schema that is not JSON: " + err.Error())
+	}
+	if props, ok := s["properties"].(map[string]any); ok {
+		delete(props, name)
+	}
+	out, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}

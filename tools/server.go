@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -47,6 +48,12 @@ type Config struct {
 	// and turns a mismatch into a tool error. The tests turn it on; it costs
 	// some 65 allocations a call, so the server leaves it off.
 	CheckOutputs bool
+	// NamePrefixes, when set, are the only names the tools act on: lists
+	// show only these, and any other is refused before anything is sent.
+	NamePrefixes []string
+	// Audit, when set, records every attempted change before it is sent;
+	// a change whose line cannot be written is refused.
+	Audit *audit.Log
 }
 
 const instructions = "Stores secrets (API keys, passwords, tokens) in the user's Together AI account for use by Together deployments. " +
@@ -69,6 +76,7 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 	if cfg.Sandbox {
 		text = sandboxInstructions
 	}
+	text += cfg.rulesText()
 	opts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithInstructions(text),

@@ -3,7 +3,9 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -26,15 +28,26 @@ var updateSecretSchema = json.RawMessage(fmt.Sprintf(`{
 
 var updateSecretArgs = argNames(updateSecretSchema)
 
+// updateSecretSchemaNoValue is update_secret's schema when values come only
+// from the user.
+var updateSecretSchemaNoValue = withoutProperty(updateSecretSchema, "value")
+
 func (t *toolset) updateSecret() tool {
-	return tool{def: define("update_secret", "Update Together secret",
-		"Change a secret: rotate its value, rename it, or edit its description (at least one). "+
-			"Replacing a value cannot be undone. A rename is refused while a deployment uses the name, unless even_if_used.",
-		updateSecretSchema, secretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleUpdateSecret, byDefault: true}
+	schema, desc := updateSecretSchema, "Change a secret: rotate its value, rename it, or edit its description (at least one). "+
+		"Replacing a value cannot be undone. A rename is refused while a deployment uses the name, unless even_if_used."
+	if t.cfg.Tools.ValuesFromUserOnly {
+		schema, desc = updateSecretSchemaNoValue, "Rename a secret or edit its description. Values come only from the user here: "+
+			"request_secret_from_user replaces one. A rename is refused while a deployment uses the name, unless even_if_used."
+	}
+	return tool{def: define("update_secret", "Update Together secret", desc,
+		schema, secretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleUpdateSecret, byDefault: true}
 }
 
 func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "update_secret"
+	if refused := t.smuggledValue(ctx, rec, req, name, argNames(updateSecretSchemaNoValue)); refused != nil {
+		return refused
+	}
 	var (
 		update     togetherapi.UpdateSecretRequest
 		evenIfUsed bool
@@ -78,34 +91,58 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	}
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("update secret %q", id), write: true, oneSecret: true}
-	if update.Name == "" {
-		secret, err := t.client(ctx).UpdateSecret(ctx, id, update)
-		if err != nil {
-			return t.apiFailure(ctx, rec, op, err)
+	e := t.entry(ctx, rec, name, updateAction(update), id)
+	if update.Name != "" && !t.inScope(update.Name) {
+		return t.outOfScope(ctx, rec, e, "name, the new name,")
+	}
+	var secret *togetherapi.Secret
+	if update.Name == "" && len(t.cfg.NamePrefixes) == 0 {
+		// Nothing to check first: the client looks the secret up itself.
+		err = t.audited(ctx, rec, e, func() (string, error) {
+			var err error
+			secret, err = t.client(ctx).UpdateSecret(ctx, id, update)
+			return idOf(secret), err
+		})
+	} else {
+		current, refused := t.lookupInScope(ctx, rec, e, id, op)
+		if refused != nil {
+			return refused
 		}
-		return secretResult(secret, "")
-	}
-	return t.rename(ctx, rec, id, update, evenIfUsed, op)
-}
-
-// rename sends an update that renames the secret, unless a deployment
-// references it by name, which the rename would break.
-func (t *toolset) rename(ctx context.Context, rec *callRecord, id string, update togetherapi.UpdateSecretRequest, evenIfUsed bool, op operation) *mcp.CallToolResult {
-	current, err := t.client(ctx).GetSecret(ctx, id)
-	if err != nil {
-		return t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
-	}
-	if current.Name != update.Name {
-		byName := func(u use) bool { return u.By == "name" }
-		if _, refusal := t.usageCheck(ctx, current, evenIfUsed, byName, fmt.Sprintf("rename secret %q", id)); refusal != "" {
-			rec.outcome = outcomeRefused
-			return mcp.NewToolResultError(refusal + fmt.Sprintf(
-				" Re-point those variables by ID first (%s: a reference by ID survives a rename), then rename; or pass even_if_used: true to rename anyway.", t.repointHint()))
+		e.Secret, e.SecretID = current.Name, current.ID
+		if update.Name != "" && current.Name != update.Name {
+			byName := func(u use) bool { return u.By == "name" }
+			if _, refusal := t.usageCheck(ctx, current, evenIfUsed, byName, fmt.Sprintf("rename secret %q", id)); refusal != "" {
+				rec.outcome = outcomeRefused
+				return mcp.NewToolResultError(refusal + fmt.Sprintf(
+					" Re-point those variables by ID first (%s: a reference by ID survives a rename), then rename; or pass even_if_used: true to rename anyway.", t.repointHint()))
+			}
 		}
+		err = t.audited(ctx, rec, e, func() (string, error) {
+			var err error
+			secret, err = t.client(ctx).UpdateSecretOf(ctx, current, update)
+			return current.ID, err
+		})
 	}
-	secret, err := t.client(ctx).UpdateSecretOf(ctx, current, update)
+	if errors.Is(err, errAuditUnwritable) {
+		return t.auditRefused(rec, op.what)
+	}
 	if err != nil {
 		return t.apiFailure(ctx, rec, op, err)
 	}
 	return secretResult(secret, "")
+}
+
+// updateAction names an update for the audit trail: what it changes.
+func updateAction(u togetherapi.UpdateSecretRequest) string {
+	var parts []string
+	if u.Name != "" {
+		parts = append(parts, "rename")
+	}
+	if !u.Value.IsZero() {
+		parts = append(parts, "rotate")
+	}
+	if u.Description != nil {
+		parts = append(parts, "describe")
+	}
+	return strings.Join(parts, "+")
 }

@@ -1,0 +1,220 @@
+// Package audit writes the audit trail: one JSON line per attempted change,
+// written and synced before the change is sent, and one for its outcome,
+// written before the result is returned. A line that cannot be written in
+// time is an error, so the caller can refuse the change (fail closed).
+//
+// Lines go through one writer goroutine, so that a stream that stops taking
+// them (a full disk, a pipe nobody reads) makes writes time out instead of
+// blocking a call forever. The file is opened for appending, created 0600,
+// and reopened by [Log.Reopen], as logrotate expects after SIGHUP.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Stream is the name of the trail in each line, so a log collector reading
+// stderr can tell audit lines from the server's log.
+const Stream = "together-secrets-mcp/audit"
+
+// Entry is one audit line. It names secrets and never holds a value or a key.
+type Entry struct {
+	Time string `json:"time"`
+	// Stream is always [Stream].
+	Stream string `json:"stream"`
+	// CallID ties a change's attempt to its outcome, and the lines of one
+	// tool call together.
+	CallID string `json:"call_id"`
+	// Phase is "attempt" (written before anything is sent), "outcome" or
+	// "refused" (refused by policy; nothing was sent).
+	Phase  string `json:"phase"`
+	Tool   string `json:"tool"`
+	Action string `json:"action"`
+	// Secret is the secret's name as the call gave or found it; SecretID its
+	// ID once known.
+	Secret   string `json:"secret,omitempty"`
+	SecretID string `json:"secret_id,omitempty"`
+	// Deployment and Variable name what an attach or detach changes.
+	Deployment string `json:"deployment,omitempty"`
+	Variable   string `json:"variable,omitempty"`
+	Outcome    string `json:"outcome,omitempty"`
+	// Reason says why a change was refused.
+	Reason string `json:"reason,omitempty"`
+	// Caller is a fingerprint of the caller's key (HTTP); Client the MCP
+	// client's name and version, as it gave them.
+	Caller string `json:"caller,omitempty"`
+	Client string `json:"client,omitempty"`
+	// RequestID is Together's identifier of the last response.
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// WriteTimeout bounds one line's write and sync.
+const WriteTimeout = 2 * time.Second
+
+// ErrUnwritable matches every failure to write a line.
+var ErrUnwritable = errors.New("the audit log cannot be written")
+
+// Log is an audit trail. It is safe for concurrent use.
+type Log struct {
+	path string
+	now  func() time.Time
+
+	mu   sync.Mutex // guards out and err
+	out  io.Writer
+	file *os.File // nil for stderr
+	err  error    // a reopen that failed: every write fails until one succeeds
+
+	lines chan line
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+type line struct {
+	b    []byte
+	done chan error
+}
+
+// Open opens the trail at path, creating it 0600, for appending; "-"
+// writes to stderr. A path that names no regular file (a directory, a FIFO)
+// is refused.
+func Open(path string) (*Log, error) {
+	l := &Log{path: path, now: time.Now, lines: make(chan line), stop: make(chan struct{}), done: make(chan struct{})}
+	if path == "-" {
+		l.out = os.Stderr
+	} else {
+		f, err := openFile(path)
+		if err != nil {
+			return nil, err
+		}
+		l.out, l.file = f, f
+	}
+	go l.run()
+	return l, nil
+}
+
+func openFile(path string) (*os.File, error) {
+	// Non-blocking, so that a FIFO with no reader fails at once instead of
+	// hanging start-up; what it is is checked next.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() && st.Mode()&os.ModeCharDevice == 0 {
+		_ = f.Close()
+		return nil, fmt.Errorf("the audit log %s is not a regular file", path)
+	}
+	return f, nil
+}
+
+// Path is where the trail is written, "-" for stderr.
+func (l *Log) Path() string { return l.path }
+
+// Write writes e as one line and syncs it, stamping its time and stream. It
+// returns an error matching ErrUnwritable when the line could not be
+// written within WriteTimeout or ctx.
+func (l *Log) Write(ctx context.Context, e Entry) error {
+	e.Time = l.now().UTC().Format(time.RFC3339Nano)
+	e.Stream = Stream
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnwritable, err)
+	}
+	ln := line{b: append(b, '\n'), done: make(chan error, 1)}
+	t := time.NewTimer(WriteTimeout)
+	defer t.Stop()
+	select {
+	case l.lines <- ln:
+	case <-t.C:
+		return fmt.Errorf("%w: a write is still waiting after %s", ErrUnwritable, WriteTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrUnwritable, ctx.Err())
+	case <-l.stop:
+		return fmt.Errorf("%w: it is closed", ErrUnwritable)
+	}
+	select {
+	case err := <-ln.done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("%w: the write did not finish within %s", ErrUnwritable, WriteTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %v", ErrUnwritable, ctx.Err())
+	}
+}
+
+func (l *Log) run() {
+	defer close(l.done)
+	for {
+		select {
+		case ln := <-l.lines:
+			ln.done <- l.write(ln.b)
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+func (l *Log) write(b []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	if _, err := l.out.Write(b); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnwritable, err)
+	}
+	if l.file != nil {
+		if err := l.file.Sync(); err != nil {
+			return fmt.Errorf("%w: syncing: %v", ErrUnwritable, err)
+		}
+	}
+	return nil
+}
+
+// Reopen opens the path again, for a log rotated away under it. If it
+// fails, every write fails until a Reopen succeeds: the operator asked for
+// the new file, and lines must not go on into the old one unseen.
+func (l *Log) Reopen() error {
+	if l.file == nil {
+		return nil
+	}
+	f, err := openFile(l.path)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.err = fmt.Errorf("%w: reopening: %v", ErrUnwritable, err)
+		return err
+	}
+	_ = l.file.Close()
+	l.out, l.file, l.err = f, f, nil
+	return nil
+}
+
+// Close stops the writer and closes the file. A write still stuck in the
+// stream is abandoned.
+func (l *Log) Close() error {
+	select {
+	case <-l.stop:
+		return nil
+	default:
+		close(l.stop)
+	}
+	select {
+	case <-l.done:
+	case <-time.After(WriteTimeout):
+		return nil // the writer is stuck holding the file; leave it to exit
+	}
+	if l.file != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.file.Close()
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package tools
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+)
+
+// The operator's rules, which no call can bend: values only from the user
+// (Selection.ValuesFromUserOnly), name scopes (Config.NamePrefixes) and the
+// audit trail (Config.Audit). Each is enforced here, in one place, and each
+// refusal names the setting that caused it.
+
+// outcomeRefusedByPolicy is the outcome of a call an operator's rule refused.
+const outcomeRefusedByPolicy = "refused_by_policy"
+
+// errAuditUnwritable means a change was not sent because its audit line
+// could not be written.
+var errAuditUnwritable = errors.New("the audit log cannot be written")
+
+// inScope reports whether the tools may act on the secret named name: every
+// name when no prefix is set; otherwise a name longer than one of the
+// prefixes that starts with it, spelled canonically (no empty, "." or ".."
+// segment), since a name such as "prod/../x" may be read by someone, some
+// day, as a path that leaves the prefix.
+func (t *toolset) inScope(name string) bool {
+	if len(t.cfg.NamePrefixes) == 0 {
+		return true
+	}
+	if togetherapi.ValidateName("name", name) != nil {
+		return false
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	for _, p := range t.cfg.NamePrefixes {
+		if len(name) > len(p) && strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeWords says what the scope is and which setting sets it.
+func (t *toolset) scopeWords() string {
+	q := make([]string, len(t.cfg.NamePrefixes))
+	for i, p := range t.cfg.NamePrefixes {
+		q[i] = fmt.Sprintf("%q", p)
+	}
+	return fmt.Sprintf("names starting with %s, set by %s", strings.Join(q, " or "), t.advice.NamePrefix)
+}
+
+// outOfScope refuses a name the call itself gave that lies outside the
+// scope, before anything is sent, and records the refusal.
+func (t *toolset) outOfScope(ctx context.Context, rec *callRecord, e audit.Entry, field string) *mcp.CallToolResult {
+	rec.outcome = outcomeRefusedByPolicy
+	t.auditRefusal(ctx, rec, e, "out of scope")
+	return mcp.NewToolResultError(fmt.Sprintf("Refused: %s is outside the names this server may act on (%s). Nothing was sent to Together. Choose a name within the scope.", field, t.scopeWords()))
+}
+
+// notFoundInScope answers a lookup whose secret lies outside the scope
+// exactly as one that found nothing, so that a caller learns nothing of
+// secrets outside it.
+func (t *toolset) notFoundInScope(ctx context.Context, rec *callRecord, e audit.Entry, what string) *mcp.CallToolResult {
+	rec.outcome = outcomeRefusedByPolicy
+	t.auditRefusal(ctx, rec, e, "out of scope")
+	return t.noSuchSecretInScope(rec, what)
+}
+
+func (t *toolset) noSuchSecretInScope(rec *callRecord, what string) *mcp.CallToolResult {
+	if rec.outcome == outcomeOK {
+		rec.outcome = outcomeError
+	}
+	return mcp.NewToolResultError(fmt.Sprintf("Could not %s: no secret within this server's scope (%s) has that ID or name. Nothing was changed.", what, t.scopeWords()))
+}
+
+// lookupInScope finds the secret id names and checks it is in scope. It
+// returns nil and the result to return when it is not, or is not found
+// while a scope is set.
+func (t *toolset) lookupInScope(ctx context.Context, rec *callRecord, e audit.Entry, id string, op operation) (*togetherapi.Secret, *mcp.CallToolResult) {
+	current, err := t.client(ctx).GetSecret(ctx, id)
+	if err != nil {
+		if len(t.cfg.NamePrefixes) > 0 && errors.Is(err, togetherapi.ErrNotFound) {
+			return nil, t.noSuchSecretInScope(rec, op.what)
+		}
+		return nil, t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
+	}
+	if !t.inScope(current.Name) {
+		return nil, t.notFoundInScope(ctx, rec, e, op.what)
+	}
+	return current, nil
+}
+
+// entry starts the audit line of a change this call makes.
+func (t *toolset) entry(ctx context.Context, rec *callRecord, tool, action, secret string) audit.Entry {
+	return audit.Entry{CallID: rec.callID(), Tool: tool, Action: action, Secret: secret, Caller: rec.caller, Client: clientOf(ctx)}
+}
+
+// audited sends a change only once its attempt is in the audit trail, then
+// records its outcome; without a trail it just sends. It returns
+// errAuditUnwritable, and sends nothing, when the attempt cannot be
+// written. A failure to write the outcome is noted on the call's result.
+func (t *toolset) audited(ctx context.Context, rec *callRecord, e audit.Entry, send func() (secretID string, err error)) error {
+	if t.cfg.Audit == nil {
+		_, err := send()
+		return err
+	}
+	e.Phase = "attempt"
+	if err := t.cfg.Audit.Write(ctx, e); err != nil {
+		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line not written; the change was not sent")
+		return errAuditUnwritable
+	}
+	id, err := send()
+	e.Phase, e.SecretID, e.Outcome = "outcome", id, auditOutcome(err)
+	if info := togetherapi.CallInfoFrom(ctx); info != nil {
+		e.RequestID = info.RequestID
+	}
+	// The outcome is written even if the caller has gone: the change may
+	// have been made.
+	if werr := t.cfg.Audit.Write(context.WithoutCancel(ctx), e); werr != nil {
+		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", werr.Error()).Msg("audit line of an outcome not written")
+		rec.auditLost.Store(true)
+	}
+	return err
+}
+
+// auditRefusal records a change an operator's rule refused. Nothing was
+// sent, so a line that cannot be written changes nothing; it is logged.
+func (t *toolset) auditRefusal(ctx context.Context, rec *callRecord, e audit.Entry, reason string) {
+	if t.cfg.Audit == nil || e.Tool == "" {
+		return
+	}
+	e.Phase, e.Outcome, e.Reason = "refused", "refused", reason
+	if err := t.cfg.Audit.Write(context.WithoutCancel(ctx), e); err != nil {
+		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line of a refusal not written")
+	}
+}
+
+// auditRefused is the result of a change not sent for want of its audit line.
+func (t *toolset) auditRefused(rec *callRecord, what string) *mcp.CallToolResult {
+	rec.outcome = outcomeRefusedByPolicy
+	return mcp.NewToolResultError(fmt.Sprintf("Refused to %s: the audit log (%s) cannot be written, and this server sends no change it cannot record. "+
+		"Nothing was sent to Together. Tell the operator; retry once the log is writable.", what, t.advice.AuditLog))
+}
+
+func auditOutcome(err error) string {
+	var unknown *togetherapi.OutcomeUnknownError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &unknown):
+		return "unknown"
+	}
+	return "failed"
+}
+
+// callID returns the call's random identifier, made on first use.
+func (rec *callRecord) callID() string {
+	if rec.id == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		rec.id = hex.EncodeToString(b[:])
+	}
+	return rec.id
+}
+
+// clientOf names the MCP client, as it named itself: per request from
+// 2026-07-28, at initialize before.
+func clientOf(ctx context.Context) string {
+	var c *mcp.Implementation
+	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientInfo != nil {
+		c = info.ClientInfo
+	} else if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
+		ci := s.GetClientInfo()
+		c = &ci
+	}
+	if c == nil || c.Name == "" {
+		return ""
+	}
+	return clip(c.Name+" "+c.Version, 128)
+}
+
+// clip bounds a string the client chose, on a rune boundary.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(strings.TrimSpace(s), "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// smuggledValue refuses, under values-from-user-only, a call to a tool
+// that takes no value but was sent any argument it does not take: a value
+// under any spelling of "value", or under any other name. It quotes no
+// argument name, since a value can be sent as one.
+func (t *toolset) smuggledValue(ctx context.Context, rec *callRecord, req mcp.CallToolRequest, tool string, allowed []string) *mcp.CallToolResult {
+	if !t.cfg.Tools.ValuesFromUserOnly {
+		return nil
+	}
+	raw := req.Params.RawArguments
+	if len(raw) == 0 && req.Params.Arguments != nil {
+		raw, _ = json.Marshal(req.Params.Arguments)
+	}
+	var args map[string]json.RawMessage
+	if len(raw) > maxArgumentsBytes || json.Unmarshal(raw, &args) != nil {
+		return nil // the tool's own parsing refuses it, and says why
+	}
+	unknown := 0
+	for k := range args {
+		if !slices.Contains(allowed, k) {
+			unknown++
+		}
+	}
+	if unknown == 0 {
+		return nil
+	}
+	rec.outcome = outcomeRefusedByPolicy
+	t.auditRefusal(ctx, rec, t.entry(ctx, rec, tool, "update", ""), "a value was sent as an argument")
+	return mcp.NewToolResultError(fmt.Sprintf("Refused: %s takes no value on this server, and was sent %d argument(s) it does not take. "+
+		"The operator set %s, so a value reaches Together only through request_secret_from_user or import_env_file. Nothing was sent to Together.",
+		tool, unknown, t.advice.ValuesFromUserOnly))
+}
+
+// rulesText says which rules are in force, for the server's instructions.
+func (c Config) rulesText() string {
+	var rules []string
+	if c.Tools.ValuesFromUserOnly {
+		rules = append(rules, "values come only from the user: no tool takes a value as an argument; use request_secret_from_user or import_env_file")
+	}
+	if len(c.NamePrefixes) > 0 {
+		rules = append(rules, "only secrets whose names start with "+strings.Join(c.NamePrefixes, " or ")+" can be seen or changed")
+	}
+	if c.Audit != nil {
+		rules = append(rules, "every change is recorded in an audit log first, and refused if it cannot be")
+	}
+	if c.Tools.ReadOnly {
+		rules = append(rules, "read-only: nothing can be changed")
+	}
+	if len(rules) == 0 {
+		return ""
+	}
+	return " Rules set by the operator, which no request can change: " + strings.Join(rules, "; ") + "."
+}
