@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -41,6 +42,9 @@ type config struct {
 	command           string           // "" to serve, "demo", "help" or "version"
 	http              httpSettings
 	intake            intake.Config // the one-time value page (stdio)
+	namePrefixes      []string      // the names the tools may act on; all when empty
+	auditLog          string        // where the audit trail goes: a path, "-" for stderr, "" for none
+	audit             *audit.Log    // the trail, opened by run
 
 	// What the settings said, before the checks that join several.
 	keyEnv, keyFile string
@@ -131,6 +135,15 @@ var settings = []setting{
 	{flag: "allow-deployment-changes", env: "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES", kind: boolean,
 		help:  "also offer attach_secret, which sets or removes one variable of a deployment (each change rolls the deployment out again)",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.AllowDeploymentChanges, v) }},
+	{flag: "values-from-user-only", env: "TOGETHER_SECRETS_VALUES_FROM_USER_ONLY", kind: boolean,
+		help:  "no tool takes a value as an argument: create_secret is not offered and update_secret takes no value; values come only from the page and dotenv files",
+		apply: func(c *config, v string) error { return parseBool(&c.tools.ValuesFromUserOnly, v) }},
+	{flag: "name-prefix", env: "TOGETHER_SECRETS_NAME_PREFIXES", kind: list,
+		help:  "act only on secrets whose names start with this, such as team-a/; repeat the flag, or list them comma-separated in the variable",
+		apply: (*config).addNamePrefix},
+	{flag: "audit-log", env: "TOGETHER_SECRETS_AUDIT_LOG",
+		help:  "append one JSON line per attempted change to this file (created 0600; reopened on SIGHUP), or - for stderr; a change that cannot be recorded is refused",
+		apply: func(c *config, v string) error { c.auditLog = v; return nil }},
 	{flag: "read-only", env: "TOGETHER_SECRETS_READ_ONLY", kind: boolean, help: "offer only list_secrets and get_secret, whatever else is set",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ReadOnly, v) }},
 	{modes: stdio, flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable",
@@ -451,6 +464,25 @@ func (c *config) addEnvFile(path string) error {
 	return nil
 }
 
+// addNamePrefix takes one name scope: the start of a valid secret name,
+// with no empty, "." or ".." segment before its last "/".
+func (c *config) addNamePrefix(p string) error {
+	if err := togetherapi.ValidateName("prefix", p); err != nil {
+		return fmt.Errorf("%q is not the start of a secret name: %s", p, strings.TrimPrefix(err.Error(), "prefix "))
+	}
+	segs := strings.Split(p, "/")
+	for _, seg := range segs[:len(segs)-1] {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("%q has an empty, \".\" or \"..\" segment; give a prefix such as team-a/", p)
+		}
+	}
+	if last := segs[len(segs)-1]; last == "." || last == ".." {
+		return fmt.Errorf("%q ends in a \".\" or \"..\" segment; give a prefix such as team-a/", p)
+	}
+	c.namePrefixes = append(c.namePrefixes, p)
+	return nil
+}
+
 func (c *config) addOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
@@ -537,5 +569,8 @@ func advice(cfg config) tools.Advice {
 		EnvFile:     settingName("env-file"),
 
 		AllowDeploymentChanges: settingName("allow-deployment-changes") + " set to true",
+		ValuesFromUserOnly:     settingName("values-from-user-only"),
+		NamePrefix:             settingName("name-prefix"),
+		AuditLog:               settingName("audit-log"),
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -83,12 +84,41 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if err != nil {
 		return startupFailed(logOut, err)
 	}
+	if cfg.auditLog != "" {
+		if cfg.audit, err = audit.Open(cfg.auditLog); err != nil {
+			return startupFailed(logOut, settingError("audit-log", "%v", err))
+		}
+		defer cfg.audit.Close()
+		reopenOnHangUp(ctx, cfg.audit, logger)
+	}
 	// From here on the key is the client's alone.
 	cfg.apiKey = togetherapi.Sensitive{}
 	if cfg.http.addr != "" {
 		return serveHTTP(ctx, cfg, client, logger, logOut)
 	}
 	return serveStdio(ctx, cfg, client, logger, logOut, stdin, stdout)
+}
+
+// reopenOnHangUp reopens the audit trail on each SIGHUP, as logrotate
+// expects of a program whose log it has moved away.
+func reopenOnHangUp(ctx context.Context, l *audit.Log, logger zerolog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-hup:
+				if err := l.Reopen(); err != nil {
+					logger.Error().Str("audit_log", l.Path()).Str("error", err.Error()).Msg("audit log not reopened: every change is refused until it can be")
+				} else {
+					logger.Info().Str("audit_log", l.Path()).Msg("audit log reopened")
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 }
 
 // newClient builds the program's one client: Together's or the sandbox's,

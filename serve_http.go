@@ -139,6 +139,9 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 	for _, note := range cfg.ignored {
 		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, and serves no page or dotenv file")
 	}
+	if cfg.tools.ValuesFromUserOnly {
+		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
+	}
 	srv := h.server(cfg)
 	ln, err := net.Listen("tcp", cfg.http.addr)
 	if err != nil {
@@ -219,6 +222,9 @@ func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger)
 		Logger:  logger,
 		Tools:   cfg.tools,
 		Advice:  httpAdvice(cfg),
+
+		NamePrefixes: cfg.namePrefixes,
+		Audit:        cfg.audit,
 	})
 	if err != nil {
 		return nil, err

@@ -65,6 +65,9 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 		Tools:    cfg.tools,
 		Advice:   advice(cfg),
 		EnvFiles: cfg.envFiles,
+
+		NamePrefixes: cfg.namePrefixes,
+		Audit:        cfg.audit,
 	})
 	if err != nil {
 		return startupFailed(errOut, err)
