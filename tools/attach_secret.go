@@ -118,8 +118,11 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		} else {
 			change, err = t.client(ctx).AttachSecret(ctx, deployment, variable, secret)
 		}
-		if change != nil && change.Secret != nil {
+		switch {
+		case change != nil && change.Secret != nil:
 			return change.Secret.ID, err
+		case change != nil && change.Before != nil && e.SecretID == "":
+			return change.Before.ValueFromSecret, err // what the variable referenced
 		}
 		return e.SecretID, err
 	})

@@ -93,6 +93,13 @@ func withBaseURL(u string) harnessOption {
 
 func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessOption) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil, clientOpts, opts...)
+}
+
+// newHarnessWith is newHarness with the tools' configuration changed by
+// setup, such as the operator's rules.
+func newHarnessWith(t *testing.T, setup func(*tools.Config), clientOpts []client.ClientOption, opts ...harnessOption) *harness {
+	t.Helper()
 	h := &harness{api: sandbox.New(sandbox.Options{APIKey: canaryKey}), logs: &syncio.Buffer{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.requests.Add(1)
@@ -131,7 +138,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.intake.Close() })
-	s, err := tools.NewServer(tools.Config{
+	tcfg := tools.Config{
 		Intake:   h.intake,
 		EnvFiles: []envfile.Source{envSource},
 		Version:  "test",
@@ -140,7 +147,11 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 		Advice:   testAdvice,
 		// Every result in every test must fit its output schema.
 		CheckOutputs: true,
-	})
+	}
+	if setup != nil {
+		setup(&tcfg)
+	}
+	s, err := tools.NewServer(tcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
