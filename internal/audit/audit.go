@@ -64,8 +64,9 @@ var ErrUnwritable = errors.New("the audit log cannot be written")
 
 // Log is an audit trail. It is safe for concurrent use.
 type Log struct {
-	path string
-	now  func() time.Time
+	path    string
+	now     func() time.Time
+	timeout time.Duration // WriteTimeout; shorter in tests
 
 	mu   sync.Mutex // guards out and err
 	out  io.Writer
@@ -86,7 +87,7 @@ type line struct {
 // writes to stderr. A path that names no regular file (a directory, a FIFO)
 // is refused.
 func Open(path string) (*Log, error) {
-	l := &Log{path: path, now: time.Now, lines: make(chan line), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Log{path: path, now: time.Now, timeout: WriteTimeout, lines: make(chan line), stop: make(chan struct{}), done: make(chan struct{})}
 	if path == "-" {
 		l.out = os.Stderr
 	} else {
@@ -128,12 +129,12 @@ func (l *Log) Write(ctx context.Context, e Entry) error {
 		return fmt.Errorf("%w: %v", ErrUnwritable, err)
 	}
 	ln := line{b: append(b, '\n'), done: make(chan error, 1)}
-	t := time.NewTimer(WriteTimeout)
+	t := time.NewTimer(l.timeout)
 	defer t.Stop()
 	select {
 	case l.lines <- ln:
 	case <-t.C:
-		return fmt.Errorf("%w: a write is still waiting after %s", ErrUnwritable, WriteTimeout)
+		return fmt.Errorf("%w: a write is still waiting after %s", ErrUnwritable, l.timeout)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %v", ErrUnwritable, ctx.Err())
 	case <-l.stop:
@@ -143,7 +144,7 @@ func (l *Log) Write(ctx context.Context, e Entry) error {
 	case err := <-ln.done:
 		return err
 	case <-t.C:
-		return fmt.Errorf("%w: the write did not finish within %s", ErrUnwritable, WriteTimeout)
+		return fmt.Errorf("%w: the write did not finish within %s", ErrUnwritable, l.timeout)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %v", ErrUnwritable, ctx.Err())
 	}
@@ -208,7 +209,7 @@ func (l *Log) Close() error {
 	}
 	select {
 	case <-l.done:
-	case <-time.After(WriteTimeout):
+	case <-time.After(l.timeout):
 		return nil // the writer is stuck holding the file; leave it to exit
 	}
 	if l.file != nil {
