@@ -825,6 +825,10 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{[]string{"--env-file", fifo}, nil, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use " + fifo + " as a dotenv file: " + fifo + " is not a regular file"},
 		{[]string{"--env-file", "/proc/self/environ"}, nil, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /proc/self/environ as a dotenv file: /proc/self/environ is on a kernel file system"},
 		{[]string{"--http", taken.Addr().String()}, nil, "--http (TOGETHER_SECRETS_HTTP): cannot listen on " + taken.Addr().String()},
+		{[]string{"--audit-log", fifo}, nil, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the audit log " + fifo + " is not a regular file"},
+		{[]string{"--audit-log", "/"}, nil, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the audit log / is not a regular file"},
+		{nil, []string{"TOGETHER_SECRETS_NAME_PREFIXES=team-a/,team-a/../"}, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "team-a/../" has an empty, "." or ".." segment`},
+		{[]string{"--name-prefix", "a//"}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "a//" has an empty, "." or ".." segment`},
 	} {
 		p := start(t, tc.env, tc.args...)
 		code := p.waitExit(t)

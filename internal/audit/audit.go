@@ -102,6 +102,9 @@ func Open(path string) (*Log, error) {
 }
 
 func openFile(path string) (*os.File, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() && st.Mode()&os.ModeCharDevice == 0 {
+		return nil, fmt.Errorf("the audit log %s is not a regular file", path)
+	}
 	// Non-blocking, so that a FIFO with no reader fails at once instead of
 	// hanging start-up; what it is is checked next.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o600)

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// auditEntries reads the audit lines in text: every JSON line of the
+// audit stream, skipping log lines.
+func auditEntries(t *testing.T, text string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		var e map[string]any
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e["stream"] == "together-secrets-mcp/audit" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
+	api := newKeyedAPI(t)
+	// "-": the trail goes to stderr, as a stream of its own among the log.
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
+	keys := []string{"CANARYKEY-caller-one-1111", "CANARYKEY-caller-two-2222"}
+	for i, key := range keys {
+		c := httpClient(t, base+"/mcp", key, "")
+		name := fmt.Sprintf("team-a/CALLER_%d", i)
+		for _, step := range []struct {
+			tool string
+			args map[string]any
+		}{
+			{"create_secret", map[string]any{"name": name, "value": e2eValue}},
+			{"create_secret", map[string]any{"name": "team-b/OUTSIDE", "value": e2eValue}},
+		} {
+			if _, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: step.tool, Arguments: step.args}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitExit(t)
+	lines := auditEntries(t, p.stderr.String())
+	callers := map[string]map[string]bool{} // caller -> phases seen
+	for _, e := range lines {
+		c, _ := e["caller"].(string)
+		if c == "" {
+			t.Errorf("an audit line with no caller: %v", e)
+		}
+		if callers[c] == nil {
+			callers[c] = map[string]bool{}
+		}
+		callers[c][e["phase"].(string)] = true
+	}
+	if len(lines) != 6 || len(callers) != 2 {
+		t.Fatalf("%d audit lines from %d callers, want 6 from 2:\n%s", len(lines), len(callers), p.stderr.String())
+	}
+	for c, phases := range callers {
+		if !phases["attempt"] || !phases["outcome"] || !phases["refused"] {
+			t.Errorf("caller %s has phases %v", c, phases)
+		}
+	}
+	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+	for _, k := range keys {
+		if strings.Contains(p.stderr.String(), k) {
+			t.Errorf("stderr holds a caller's key")
+		}
+	}
+}
+
+func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	p := initialized(t, srv.URL, "TOGETHER_SECRETS_AUDIT_LOG="+path)
+	create := func(id int, name string) map[string]any {
+		p.send(t, createCall(id, name))
+		res, _ := p.response(t, id)["result"].(map[string]any)
+		return res
+	}
+	if res := create(10, "e2e/BEFORE"); res == nil || res["isError"] == true {
+		t.Fatalf("create: %v", res)
+	}
+	// logrotate: move the file away, then SIGHUP.
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	waitForLog(t, p, "audit log reopened")
+	if res := create(11, "e2e/AFTER"); res == nil || res["isError"] == true {
+		t.Fatalf("create after rotation: %v", res)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	now, _ := os.ReadFile(path)
+	if n := len(auditEntries(t, string(old))); n != 2 {
+		t.Errorf("the rotated file holds %d lines, want 2", n)
+	}
+	if e := auditEntries(t, string(now)); len(e) != 2 || e[0]["secret"] != "e2e/AFTER" {
+		t.Errorf("the new file holds %v", e)
+	}
+
+	// The disk fills: the next change is refused, and nothing is sent.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/full", path); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor2 := time.Now().Add(5 * time.Second)
+	for strings.Count(p.stderr.String(), "audit log reopened") < 2 && time.Now().Before(waitFor2) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := api.Len()
+	res := create(12, "e2e/REFUSED")
+	b, _ := json.Marshal(res)
+	if res == nil || res["isError"] != true || !strings.Contains(string(b), "TOGETHER_SECRETS_AUDIT_LOG") || !strings.Contains(string(b), "Nothing was sent") {
+		t.Errorf("create with the audit log full: %s", b)
+	}
+	if api.Len() != before {
+		t.Error("a change that could not be recorded was sent")
+	}
+	p.exit(t)
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(old) + string(now)})
+}
+
+// waitForLog waits until the server's stderr holds msg.
+func waitForLog(t *testing.T, p *proc, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(p.stderr.String(), msg) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", msg, p.stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testing.T) {
+	api := newKeyedAPI(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--values-from-user-only")
+	if !strings.Contains(p.stderr.String(), "no tool can set a value") {
+		t.Errorf("no start-up warning:\n%s", p.stderr.String())
+	}
+	c := httpClient(t, base+"/mcp", "CANARYKEY-values-only", "")
+	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tool := range list.Tools {
+		if tool.Name == "create_secret" || tool.Name == "request_secret_from_user" || tool.Name == "import_env_file" {
+			t.Errorf("HTTP mode offers %s under values-from-user-only", tool.Name)
+		}
+	}
+	c.Close()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitExit(t)
+}
