@@ -3,6 +3,9 @@ package tools_test
 import (
 	"bufio"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -354,4 +357,40 @@ func mustJSON(t *testing.T, v any) string {
 
 func createRequest(name, value string) togetherapi.CreateSecretRequest {
 	return togetherapi.CreateSecretRequest{Name: name, Value: togetherapi.NewSensitive(value)}
+}
+
+func TestAPageSubmissionIsAuditedAndRefusedWhenItCannotBe(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, audited(t, &path, &log), nil)
+	link := structured(t, h.call(t, "request_secret_from_user", map[string]any{"name": "PAGE"}))["url"].(string)
+	userSubmits(t, link, canaryValue)
+	lines := auditLines(t, path)
+	if len(lines) != 2 || lines[0].Tool != "request_secret_from_user" || lines[0].Phase != "attempt" || lines[1].Outcome != "ok" || lines[1].SecretID == "" || lines[0].Client != "test 1" {
+		t.Errorf("audit lines = %+v", lines)
+	}
+
+	link = structured(t, h.call(t, "request_secret_from_user", map[string]any{"name": "PAGE2"}))["url"].(string)
+	_ = os.Remove(path)
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_ = log.Reopen()
+	u, _ := url.Parse(link)
+	req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {canaryValue}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://"+u.Host)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := string(b)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(page, "audit log cannot be written") || h.api.Len() != 1 {
+		t.Errorf("a submission that could not be recorded: %d secrets, page:\n%s", h.api.Len(), page)
+	}
+	assertNoLeak(t, map[string]string{"page": page, "log": h.logs.String()})
 }
