@@ -104,7 +104,7 @@ func TestKubernetesManifestsRunHTTPModeHardened(t *testing.T) {
 	d := string(b)
 	for _, want := range []string{
 		"replicas: 2", "runAsNonRoot: true", "readOnlyRootFilesystem: true", `drop: ["ALL"]`, "allowPrivilegeEscalation: false",
-		"path: /readyz", "path: /healthz", "- --http=:8080", "- --behind-tls-proxy", "requests:", "limits:",
+		"path: /readyz", "path: /healthz", "- --http=:8080", "- --behind-tls-proxy", "requests:", "limits:", "- --audit-log=-",
 	} {
 		if !strings.Contains(d, want) {
 			t.Errorf("deployment.yaml lacks %q", want)

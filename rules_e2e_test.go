@@ -107,7 +107,7 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 	if n := len(auditEntries(t, string(old))); n != 2 {
 		t.Errorf("the rotated file holds %d lines, want 2", n)
 	}
-	if e := auditEntries(t, string(now)); len(e) != 2 || e[0]["secret"] != "e2e/AFTER" {
+	if e := auditEntries(t, string(now)); len(e) != 2 || e[0]["secret"] != "e2e/AFTER" || e[0]["client"] == nil {
 		t.Errorf("the new file holds %v", e)
 	}
 

@@ -181,7 +181,7 @@ func (rec *callRecord) callID() string {
 // 2026-07-28, at initialize before.
 func clientOf(ctx context.Context) string {
 	var c *mcp.Implementation
-	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientInfo != nil {
+	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientInfo != nil && info.ClientInfo.Name != "" {
 		c = info.ClientInfo
 	} else if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
 		ci := s.GetClientInfo()
