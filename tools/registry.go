@@ -147,7 +147,7 @@ func (t *toolset) all() []tool {
 
 // notOffered answers a call to a tool the selection left out.
 func (t *toolset) notOffered(name string) handlerFunc {
-	return func(_ context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	return func(ctx context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 		rec.outcome = outcomeNotOffered
 		sel, adv := t.cfg.Tools, t.advice
 		var how string
@@ -157,6 +157,8 @@ func (t *toolset) notOffered(name string) handlerFunc {
 		case slices.Contains(IntakeTools, name) && !sel.Intake:
 			how = "the one-time value page is served only by the stdio server on the user's machine"
 		case name == "create_secret" && sel.ValuesFromUserOnly:
+			rec.outcome = outcomeRefusedByPolicy
+			t.auditRefusal(ctx, rec, t.entry(ctx, rec, name, "create", ""), "a value was sent as an argument")
 			how = fmt.Sprintf("the operator set %s, so a value reaches Together only through request_secret_from_user or import_env_file", adv.ValuesFromUserOnly)
 		case slices.Contains(DeploymentTools, name) && !sel.AllowDeploymentChanges:
 			how = fmt.Sprintf("it changes deployments, which the server allows only when started with %s", adv.AllowDeploymentChanges)
