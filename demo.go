@@ -104,13 +104,7 @@ func demo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var list struct{ Tools []struct{ Name string } }
-	_ = json.Unmarshal(raw, &list)
-	names := make([]string, len(list.Tools))
-	for i, t := range list.Tools {
-		names[i] = t.Name
-	}
-	fmt.Fprintf(out, "Tools:     %s\n", strings.Join(names, ", "))
+	fmt.Fprintf(out, "Tools:     %s\n", toolNames(raw))
 
 	var r [16]byte
 	_, _ = rand.Read(r[:])
@@ -142,6 +136,17 @@ func demo(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Checked:   the value appears nowhere in the results, nor does any plain value of the deployment.\n")
 	return nil
+}
+
+// toolNames lists the tools of a tools/list result.
+func toolNames(raw json.RawMessage) string {
+	var list struct{ Tools []struct{ Name string } }
+	_ = json.Unmarshal(raw, &list)
+	names := make([]string, len(list.Tools))
+	for i, t := range list.Tools {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // showResult prints a tool result's structured content, and fails if it is

@@ -65,36 +65,7 @@ type secretRef struct {
 }
 
 func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	args, err := parseArguments(req, attachSecretArgs)
-	var deployment, variable, secret string
-	var detach, hasSecret bool
-	if err == nil {
-		deployment, err = args.requiredString("deployment")
-	}
-	if err == nil {
-		err = checkLength("deployment", deployment, maxIDLength)
-	}
-	if err == nil {
-		variable, err = args.requiredString("variable")
-	}
-	if err == nil {
-		err = togetherapi.ValidateVariableName("variable", variable)
-	}
-	if err == nil {
-		secret, hasSecret, err = args.optionalString("secret")
-	}
-	if err == nil {
-		detach, err = args.optionalBool("detach")
-	}
-	switch {
-	case err != nil:
-	case detach && hasSecret:
-		err = &argError{Field: "secret", Problem: "must be left out with detach: the variable is removed whatever secret it names"}
-	case !detach && secret == "":
-		err = &argError{Field: "secret", Problem: "is required: give the secret's ID or name, or set detach to remove the variable"}
-	case !detach:
-		err = checkLength("secret", secret, maxIDLength)
-	}
+	deployment, variable, secret, detach, err := parseAttach(req)
 	if err != nil {
 		return invalidArguments(attachSecretName, rec, err)
 	}
@@ -133,6 +104,41 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		return t.attachFailure(ctx, rec, what, err)
 	}
 	return attachResult(change)
+}
+
+// parseAttach reads attach_secret's arguments, checking each against the
+// API's rules before anything is sent.
+func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, detach bool, err error) {
+	args, err := parseArguments(req, attachSecretArgs)
+	var hasSecret bool
+	if err == nil {
+		deployment, err = args.requiredString("deployment")
+	}
+	if err == nil {
+		err = checkLength("deployment", deployment, maxIDLength)
+	}
+	if err == nil {
+		variable, err = args.requiredString("variable")
+	}
+	if err == nil {
+		err = togetherapi.ValidateVariableName("variable", variable)
+	}
+	if err == nil {
+		secret, hasSecret, err = args.optionalString("secret")
+	}
+	if err == nil {
+		detach, err = args.optionalBool("detach")
+	}
+	switch {
+	case err != nil:
+	case detach && hasSecret:
+		err = &argError{Field: "secret", Problem: "must be left out with detach: the variable is removed whatever secret it names"}
+	case !detach && secret == "":
+		err = &argError{Field: "secret", Problem: "is required: give the secret's ID or name, or set detach to remove the variable"}
+	case !detach:
+		err = checkLength("secret", secret, maxIDLength)
+	}
+	return deployment, variable, secret, detach, err
 }
 
 // attachInScope checks, when a name scope is set, that the secret an

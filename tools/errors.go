@@ -139,14 +139,7 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
 	case errors.As(err, &unknownErr):
-		msg = fmt.Sprintf("Could not tell whether %s took effect: %s.", what, togetherapi.Loss(unknownErr.Err))
-		if unknownErr.Detail != "" {
-			msg += " " + upperFirst(unknownErr.Detail) + "."
-		}
-		if unknownErr.Name != "" {
-			msg += fmt.Sprintf(" To check: list the secrets; if %q is there with a created_at after %s, it was created, and if not, create it again.",
-				unknownErr.Name, unknownErr.Since.UTC().Format(time.RFC3339))
-		}
+		msg = describeUnknown(what, unknownErr)
 	case errors.As(err, &timeoutErr):
 		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, timeoutErr.Timeout, check)
 	case errors.As(err, &netErr):
@@ -161,6 +154,20 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
 	return outcome, msg
+}
+
+// describeUnknown words a change whose outcome is unknown, and how to
+// check it.
+func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
+	msg := fmt.Sprintf("Could not tell whether %s took effect: %s.", what, togetherapi.Loss(e.Err))
+	if e.Detail != "" {
+		msg += " " + upperFirst(e.Detail) + "."
+	}
+	if e.Name != "" {
+		msg += fmt.Sprintf(" To check: list the secrets; if %q is there with a created_at after %s, it was created, and if not, create it again.",
+			e.Name, e.Since.UTC().Format(time.RFC3339))
+	}
+	return msg
 }
 
 // malformedDetail says how an answer differed from the JSON expected,

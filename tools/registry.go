@@ -78,27 +78,11 @@ func (s Selection) Resolve() ([]string, error) {
 		if !slices.Contains(AllTools, n) {
 			return nil, fmt.Errorf("unknown tool %q; the tools are %s", n, strings.Join(AllTools, ", "))
 		}
-		if slices.Contains(EnvFileTools, n) && !s.EnvFiles {
+		if why := s.closed(n); why != "" {
+			// Named on purpose, it is a mistake to say at start-up; among
+			// the defaults, or under read-only mode, it is just left out.
 			if len(s.Names) > 0 && !s.ReadOnly {
-				return nil, fmt.Errorf("tool %q reads dotenv files, and none is configured: name at least one env file", n)
-			}
-			continue
-		}
-		if slices.Contains(IntakeTools, n) && !s.Intake {
-			if len(s.Names) > 0 && !s.ReadOnly {
-				return nil, fmt.Errorf("tool %q needs the one-time value page, which only the stdio server on the user's machine serves", n)
-			}
-			continue
-		}
-		if slices.Contains(DeploymentTools, n) && !s.AllowDeploymentChanges {
-			if len(s.Names) > 0 && !s.ReadOnly {
-				return nil, fmt.Errorf("tool %q changes deployments, and is offered only when deployment changes are allowed", n)
-			}
-			continue
-		}
-		if n == "create_secret" && s.ValuesFromUserOnly {
-			if len(s.Names) > 0 && !s.ReadOnly {
-				return nil, fmt.Errorf("tool %q takes a value from the chat, which values-from-user-only rules out", n)
+				return nil, fmt.Errorf("tool %q %s", n, why)
 			}
 			continue
 		}
@@ -111,6 +95,26 @@ func (s Selection) Resolve() ([]string, error) {
 		return nil, fmt.Errorf("no tool is left to offer: with read-only mode, choose among %s", strings.Join(ReadOnlyTools, ", "))
 	}
 	return out, nil
+}
+
+// closed says why the tool named n cannot be offered as s is set, or ""
+// when it can.
+func (s Selection) closed(n string) string {
+	for _, g := range []struct {
+		tools []string
+		open  bool
+		why   string
+	}{
+		{EnvFileTools, s.EnvFiles, "reads dotenv files, and none is configured: name at least one env file"},
+		{IntakeTools, s.Intake, "needs the one-time value page, which only the stdio server on the user's machine serves"},
+		{DeploymentTools, s.AllowDeploymentChanges, "changes deployments, and is offered only when deployment changes are allowed"},
+		{[]string{"create_secret"}, !s.ValuesFromUserOnly, "takes a value from the chat, which values-from-user-only rules out"},
+	} {
+		if !g.open && slices.Contains(g.tools, n) {
+			return g.why
+		}
+	}
+	return ""
 }
 
 // tool pairs a definition with its handler.

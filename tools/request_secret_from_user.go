@@ -61,20 +61,7 @@ const elicitationKey = "value_page"
 
 func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const toolName = "request_secret_from_user"
-	args, err := parseArguments(req, requestSecretArgs)
-	var name, desc string
-	if err == nil {
-		name, err = args.requiredString("name")
-	}
-	if err == nil {
-		err = togetherapi.ValidateName("name", name)
-	}
-	if err == nil {
-		desc, _, err = args.optionalString("description")
-	}
-	if err == nil {
-		err = togetherapi.ValidateDescription(desc)
-	}
+	name, desc, err := parseRequestSecret(req)
 	if err != nil {
 		return invalidArguments(toolName, rec, err)
 	}
@@ -170,6 +157,24 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 			"Once the user says they submitted it, the secret exists: get_secret confirms it.",
 		name, ticket.URL, out.ExpiresAt, action)))
 	return res
+}
+
+// parseRequestSecret reads the name and description the page is for.
+func parseRequestSecret(req mcp.CallToolRequest) (name, desc string, err error) {
+	args, err := parseArguments(req, requestSecretArgs)
+	if err == nil {
+		name, err = args.requiredString("name")
+	}
+	if err == nil {
+		err = togetherapi.ValidateName("name", name)
+	}
+	if err == nil {
+		desc, _, err = args.optionalString("description")
+	}
+	if err == nil {
+		err = togetherapi.ValidateDescription(desc)
+	}
+	return name, desc, err
 }
 
 // resumeRequest finishes a call whose client answered the URL elicitation:

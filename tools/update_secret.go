@@ -48,44 +48,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	if refused := t.smuggledValue(ctx, rec, req, name, argNames(updateSecretSchemaNoValue)); refused != nil {
 		return refused
 	}
-	var (
-		update     togetherapi.UpdateSecretRequest
-		evenIfUsed bool
-	)
-	id, err := parseID(req, updateSecretArgs, func(args arguments) error {
-		v, ok, err := args.optionalString("value")
-		if err != nil {
-			return err
-		}
-		if ok {
-			if v == "" {
-				return &argError{Field: "value", Problem: "must not be empty; leave it out to keep the value"}
-			}
-			update.Value = togetherapi.NewSensitive(v)
-			rec.scrub = append(rec.scrub, update.Value)
-		}
-		if update.Name, ok, err = args.optionalString("name"); err != nil {
-			return err
-		} else if ok && update.Name == "" {
-			return &argError{Field: "name", Problem: "must not be empty; leave it out to keep the name"}
-		}
-		if d, ok, err := args.optionalString("description"); err != nil {
-			return err
-		} else if ok {
-			update.Description = &d
-		}
-		update.ProjectID, _, err = args.optionalString("project_id")
-		if err != nil {
-			return err
-		}
-		if err := checkLength("project_id", update.ProjectID, maxProjectIDLen); err != nil {
-			return err
-		}
-		if evenIfUsed, err = args.optionalBool("even_if_used"); err != nil {
-			return err
-		}
-		return update.Validate()
-	})
+	id, update, evenIfUsed, err := parseUpdate(req, rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
@@ -130,6 +93,46 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		return t.apiFailure(ctx, rec, op, err)
 	}
 	return secretResult(secret, "")
+}
+
+// parseUpdate reads update_secret's arguments. The new value joins the
+// call's scrub set as soon as it is read.
+func parseUpdate(req mcp.CallToolRequest, rec *callRecord) (id string, update togetherapi.UpdateSecretRequest, evenIfUsed bool, err error) {
+	id, err = parseID(req, updateSecretArgs, func(args arguments) error {
+		v, ok, err := args.optionalString("value")
+		if err != nil {
+			return err
+		}
+		if ok {
+			if v == "" {
+				return &argError{Field: "value", Problem: "must not be empty; leave it out to keep the value"}
+			}
+			update.Value = togetherapi.NewSensitive(v)
+			rec.scrub = append(rec.scrub, update.Value)
+		}
+		if update.Name, ok, err = args.optionalString("name"); err != nil {
+			return err
+		} else if ok && update.Name == "" {
+			return &argError{Field: "name", Problem: "must not be empty; leave it out to keep the name"}
+		}
+		if d, ok, err := args.optionalString("description"); err != nil {
+			return err
+		} else if ok {
+			update.Description = &d
+		}
+		update.ProjectID, _, err = args.optionalString("project_id")
+		if err != nil {
+			return err
+		}
+		if err := checkLength("project_id", update.ProjectID, maxProjectIDLen); err != nil {
+			return err
+		}
+		if evenIfUsed, err = args.optionalBool("even_if_used"); err != nil {
+			return err
+		}
+		return update.Validate()
+	})
+	return id, update, evenIfUsed, err
 }
 
 // updateAction names an update for the audit trail: what it changes.
