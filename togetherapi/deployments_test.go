@@ -165,23 +165,33 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 	}
 }
 
-func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
+// attachStandIn answers an attach: the secret, the deployment as
+// deploymentBody for the two reads before the update, the update with
+// patched, and every read after with readBack.
+func attachStandIn(t *testing.T, patched, readBack http.HandlerFunc) string {
+	t.Helper()
 	var gets atomic.Int32
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/deployments/secrets"):
 			respond(200, `{"data":[`+okBody+`]}`)(w, r)
 		case r.Method == http.MethodPatch:
-			respond(200, deploymentBody("2026-11-02T00:00:05Z", `{"name":"NEW","value_from_secret":"sec-1"}`))(w, r)
+			patched(w, r)
 		case gets.Add(1) <= 2:
 			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 		default:
-			// Another change landed with ours: MODEL is gone, OTHER is new.
-			respond(200, strings.Replace(deploymentBody("2026-11-02T00:00:06Z", `{"name":"NEW","value_from_secret":"sec-1"}`, `{"name":"OTHER","value":"x"}`),
-				`{"name":"MODEL","value":"llama"},`, "", 1))(w, r)
+			readBack(w, r)
 		}
 	})
-	change, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	return srv.URL
+}
+
+func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
+	const attached = `{"name":"NEW","value_from_secret":"sec-1"}`
+	// Another change landed with ours: MODEL is gone, OTHER is new.
+	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
+	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z", attached)), respond(200, other))
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,20 +201,8 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 }
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
-	var gets atomic.Int32
-	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/deployments/secrets"):
-			respond(200, `{"data":[`+okBody+`]}`)(w, r)
-		case r.Method == http.MethodPatch:
-			respond(200, deploymentBody("2026-11-02T00:00:05Z"))(w, r)
-		case gets.Add(1) <= 2:
-			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
-		default:
-			respond(404, `{"error":{"message":"gone"}}`)(w, r)
-		}
-	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
+	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
 	var rb *togetherapi.ReadBackError
 	if !errors.As(err, &rb) || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Errorf("err = %v", err)
