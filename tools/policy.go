@@ -119,7 +119,7 @@ func (t *toolset) audited(ctx context.Context, rec *callRecord, e audit.Entry, s
 		return err
 	}
 	e.Phase = "attempt"
-	if err := t.cfg.Audit.Write(ctx, e); err != nil {
+	if err := t.cfg.Audit.Write(ctx, scrubEntry(e, rec.scrubber())); err != nil {
 		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line not written; the change was not sent")
 		return errAuditUnwritable
 	}
@@ -130,7 +130,7 @@ func (t *toolset) audited(ctx context.Context, rec *callRecord, e audit.Entry, s
 	}
 	// The outcome is written even if the caller has gone: the change may
 	// have been made.
-	if werr := t.cfg.Audit.Write(context.WithoutCancel(ctx), e); werr != nil {
+	if werr := t.cfg.Audit.Write(context.WithoutCancel(ctx), scrubEntry(e, rec.scrubber())); werr != nil {
 		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", werr.Error()).Msg("audit line of an outcome not written")
 		rec.auditLost.Store(true)
 	}
@@ -144,7 +144,7 @@ func (t *toolset) auditRefusal(ctx context.Context, rec *callRecord, e audit.Ent
 		return
 	}
 	e.Phase, e.Outcome, e.Reason = "refused", "refused", reason
-	if err := t.cfg.Audit.Write(context.WithoutCancel(ctx), e); err != nil {
+	if err := t.cfg.Audit.Write(context.WithoutCancel(ctx), scrubEntry(e, rec.scrubber())); err != nil {
 		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line of a refusal not written")
 	}
 }
@@ -154,6 +154,16 @@ func (t *toolset) auditRefused(rec *callRecord, what string) *mcp.CallToolResult
 	rec.outcome = outcomeRefusedByPolicy
 	return mcp.NewToolResultError(fmt.Sprintf("Refused to %s: the audit log (%s) cannot be written, and this server sends no change it cannot record. "+
 		"Nothing was sent to Together. Tell the operator; retry once the log is writable.", what, t.advice.AuditLog))
+}
+
+// scrubEntry passes every text of an audit line through the call's
+// scrubber, as every other text the server writes: a name the caller chose
+// may hold the key, and an ID or reference read back may hold a value.
+func scrubEntry(e audit.Entry, s togetherapi.Scrubber) audit.Entry {
+	for _, f := range []*string{&e.Secret, &e.SecretID, &e.Deployment, &e.Variable, &e.Reason, &e.Client, &e.RequestID} {
+		*f = s.Scrub(*f)
+	}
+	return e
 }
 
 func auditOutcome(err error) string {

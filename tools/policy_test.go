@@ -394,3 +394,20 @@ func TestAPageSubmissionIsAuditedAndRefusedWhenItCannotBe(t *testing.T) {
 	}
 	assertNoLeak(t, map[string]string{"page": page, "log": h.logs.String()})
 }
+
+func TestAnAuditLineIsScrubbedOfTheKeyAndTheValue(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, audited(t, &path, &log), nil)
+	// A name that holds the key, which the caller chose; and a refusal.
+	if r := h.call(t, "create_secret", map[string]any{"name": "x/" + canaryKey, "value": canaryValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	b, _ := os.ReadFile(path)
+	if len(auditLines(t, path)) != 2 || !strings.Contains(string(b), "[REDACTED]") {
+		t.Errorf("audit log:\n%s", b)
+	}
+	assertNoLeak(t, map[string]string{"audit log": string(b)})
+}
