@@ -135,7 +135,7 @@ func TestANameScopeHidesAndRefusesEverythingOutsideIt(t *testing.T) {
 	}
 
 	sent := len(h.changesSent())
-	escapes := []string{"team-b/NEW", "TEAM-A/NEW", "team-a/../team-b/NEW", "team-a/./NEW", "team-a//NEW", "team-a/", "team-a", "team-a/%2FNEW", "team-a\\NEW"}
+	escapes := []string{"team-b/NEW", "TEAM-A/NEW", "team-a/../team-b/NEW", "team-a/./NEW", "team-a//NEW", "team-a/", "team-a", "team-a/%2FNEW", "team-a\\NEW", "team-a/NEW/"}
 	for _, name := range escapes {
 		if r := h.call(t, "create_secret", map[string]any{"name": name, "value": canaryValue}); !r.IsError {
 			t.Errorf("create %q was allowed: %s", name, encoded(t, r))
