@@ -106,7 +106,12 @@ func (t *toolset) lookupInScope(ctx context.Context, rec *callRecord, e audit.En
 
 // entry starts the audit line of a change this call makes.
 func (t *toolset) entry(ctx context.Context, rec *callRecord, tool, action, secret string) audit.Entry {
-	return audit.Entry{CallID: rec.callID(), Tool: tool, Action: action, Secret: secret, Caller: rec.caller, Client: clientOf(ctx)}
+	e := audit.Entry{Tool: tool, Action: action, Secret: secret}
+	if t.cfg.Audit != nil {
+		// Only for a trail: the identity costs allocations every call.
+		e.CallID, e.Caller, e.Client = rec.callID(), rec.caller, clientOf(ctx)
+	}
+	return e
 }
 
 // audited sends a change only once its attempt is in the audit trail, then
