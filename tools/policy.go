@@ -222,36 +222,36 @@ func clip(s string, n int) string {
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// smuggledValue refuses, under values-from-user-only, a call to a tool
-// that takes no value but was sent any argument it does not take: a value
-// under any spelling of "value", or under any other name. It quotes no
-// argument name, since a value can be sent as one.
-func (t *toolset) smuggledValue(ctx context.Context, rec *callRecord, req mcp.CallToolRequest, tool string, allowed []string) *mcp.CallToolResult {
-	if !t.cfg.Tools.ValuesFromUserOnly {
-		return nil
-	}
-	raw := req.Params.RawArguments
-	if len(raw) == 0 && req.Params.Arguments != nil {
-		raw, _ = json.Marshal(req.Params.Arguments)
-	}
-	var args map[string]json.RawMessage
-	if len(raw) > maxArgumentsBytes || json.Unmarshal(raw, &args) != nil {
-		return nil // the tool's own parsing refuses it, and says why
-	}
-	unknown := 0
-	for k := range args {
-		if !slices.Contains(allowed, k) {
-			unknown++
+// takesNoValue guards a tool under values-from-user-only: a call sent any
+// argument the tool does not take (a value under any spelling of "value",
+// under another name, or as a name) is refused before the tool reads it,
+// naming the setting and quoting no argument name, since a value can be
+// sent as one.
+func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) handlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+		raw := req.Params.RawArguments
+		if len(raw) == 0 && req.Params.Arguments != nil {
+			raw, _ = json.Marshal(req.Params.Arguments)
 		}
+		var args map[string]json.RawMessage
+		if len(raw) > maxArgumentsBytes || json.Unmarshal(raw, &args) != nil {
+			return h(ctx, req, rec) // the tool's own parsing refuses it, and says why
+		}
+		unknown := 0
+		for k := range args {
+			if !slices.Contains(allowed, k) {
+				unknown++
+			}
+		}
+		if unknown == 0 {
+			return h(ctx, req, rec)
+		}
+		rec.outcome = outcomeRefusedByPolicy
+		t.auditRefusal(ctx, rec, t.entry(ctx, rec, tool, "refused", ""), "an argument the tool does not take, which may carry a value")
+		return mcp.NewToolResultError(fmt.Sprintf("Refused: %s was sent %d argument(s) it does not take; it takes %s. "+
+			"The operator set %s, so no tool takes a value: a value reaches Together only through request_secret_from_user or import_env_file. Nothing was sent to Together.",
+			tool, unknown, strings.Join(allowed, ", "), t.advice.ValuesFromUserOnly))
 	}
-	if unknown == 0 {
-		return nil
-	}
-	rec.outcome = outcomeRefusedByPolicy
-	t.auditRefusal(ctx, rec, t.entry(ctx, rec, tool, "update", ""), "a value was sent as an argument")
-	return mcp.NewToolResultError(fmt.Sprintf("Refused: %s takes no value on this server, and was sent %d argument(s) it does not take. "+
-		"The operator set %s, so a value reaches Together only through request_secret_from_user or import_env_file. Nothing was sent to Together.",
-		tool, unknown, t.advice.ValuesFromUserOnly))
 }
 
 // rulesText says which rules are in force, for the server's instructions.

@@ -91,6 +91,23 @@ func TestValuesFromUserOnlyRefusesAValueUnderAnySpelling(t *testing.T) {
 			assertNoLeak(t, map[string]string{"result": encoded(t, r), "log": h.logs.String()})
 		})
 	}
+	// Every other tool too: a value sent beside its own arguments.
+	for tool, args := range map[string]map[string]any{
+		"request_secret_from_user": {"name": "TARGET", "value": canaryValue},
+		"import_env_file":          {"keys": []any{"A"}, "value": canaryValue},
+		"list_secrets":             {"Value": canaryValue},
+		"attach_secret":            {"deployment": "example-eval", "variable": "V", "secret": "TARGET", "value": canaryValue},
+	} {
+		sent := len(h.changesSent())
+		r := h.call(t, tool, args)
+		if text := resultText(t, r); !r.IsError || !strings.Contains(text, "--values-from-user-only") || !strings.Contains(text, "it takes ") {
+			t.Errorf("%s = %s", tool, encoded(t, r))
+		}
+		if got := h.changesSent()[sent:]; len(got) != 0 {
+			t.Errorf("%s sent %v", tool, got)
+		}
+		assertNoLeak(t, map[string]string{"result": encoded(t, r), "log": h.logs.String()})
+	}
 	if h.api.ValueMatches("TARGET", canaryValue) {
 		t.Error("the value was stored")
 	}

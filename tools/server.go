@@ -99,6 +99,8 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 		h := x.handle
 		if !slices.Contains(names, x.def.Name) {
 			h = t.notOffered(x.def.Name)
+		} else if cfg.Tools.ValuesFromUserOnly {
+			h = t.takesNoValue(x.def.Name, argNames(x.def.RawInputSchema), h)
 		}
 		s.AddTool(x.def, t.wrap(x.def.Name, h))
 	}

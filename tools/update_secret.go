@@ -45,9 +45,6 @@ func (t *toolset) updateSecret() tool {
 
 func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "update_secret"
-	if refused := t.smuggledValue(ctx, rec, req, name, argNames(updateSecretSchemaNoValue)); refused != nil {
-		return refused
-	}
 	id, update, evenIfUsed, err := parseUpdate(req, rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
