@@ -168,3 +168,13 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testi
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.waitExit(t)
 }
+
+func TestStdioWarnsThatAnAuditStreamOnStderrNeedsAReader(t *testing.T) {
+	p := start(t, nil, "--sandbox", "--audit-log", "-")
+	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	p.response(t, 1)
+	p.exit(t)
+	if !strings.Contains(p.stderr.String(), "a host that does not read it will see every change refused") {
+		t.Errorf("no warning:\n%s", p.stderr.String())
+	}
+}

@@ -84,6 +84,9 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 	for _, note := range cfg.envFileNotes {
 		logger.Warn().Msg(note)
 	}
+	if cfg.auditLog == "-" {
+		logger.Warn().Msg(settingName("audit-log") + " is -: audit lines go to stderr, and a host that does not read it will see every change refused once the pipe fills; give a file instead")
+	}
 
 	// Responses, notifications and the answers to dropped lines share
 	// stdout; each is written whole.
