@@ -124,7 +124,11 @@ func (t *toolset) audited(ctx context.Context, rec *callRecord, e audit.Entry, s
 		return err
 	}
 	e.Phase = "attempt"
-	if err := t.cfg.Audit.Write(ctx, scrubEntry(e, rec.scrubber())); err != nil {
+	if err := t.cfg.Audit.Write(ctx, scrubEntry(e, rec.scrubber())); err != nil && ctx.Err() != nil {
+		// The caller gave up while the line was written: nothing was sent,
+		// which a LookupError says to the wording of failures.
+		return &togetherapi.LookupError{Err: ctx.Err()}
+	} else if err != nil {
 		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line not written; the change was not sent")
 		return errAuditUnwritable
 	}
