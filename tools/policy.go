@@ -109,7 +109,8 @@ func (t *toolset) entry(ctx context.Context, rec *callRecord, tool, action, secr
 	e := audit.Entry{Tool: tool, Action: action, Secret: secret}
 	if t.cfg.Audit != nil {
 		// Only for a trail: the identity costs allocations every call.
-		e.CallID, e.Caller, e.Client = rec.callID(), rec.caller, clientOf(ctx)
+		// The client names itself: scrubbed, then cut, by the one helper.
+		e.CallID, e.Caller, e.Client = rec.callID(), rec.caller, rec.scrubber().Bounded(clientOf(ctx), maxClientLen)
 	}
 	return e
 }
@@ -196,6 +197,9 @@ func (rec *callRecord) callID() string {
 	return rec.id
 }
 
+// maxClientLen bounds the client's name and version in an audit line.
+const maxClientLen = 128
+
 // clientOf names the MCP client, as it named itself: per request from
 // 2026-07-28, at initialize before.
 func clientOf(ctx context.Context) string {
@@ -209,22 +213,8 @@ func clientOf(ctx context.Context) string {
 	if c == nil || c.Name == "" {
 		return ""
 	}
-	return clip(c.Name+" "+c.Version, 128)
+	return strings.ToValidUTF8(strings.TrimSpace(c.Name+" "+c.Version), "")
 }
-
-// clip bounds a string the client chose, on a rune boundary.
-func clip(s string, n int) string {
-	s = strings.ToValidUTF8(strings.TrimSpace(s), "")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // takesNoValue guards a tool under values-from-user-only: a call sent any
 // argument the tool does not take (a value under any spelling of "value",

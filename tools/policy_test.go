@@ -428,3 +428,42 @@ func TestAnAuditLineIsScrubbedOfTheKeyAndTheValue(t *testing.T) {
 	}
 	assertNoLeak(t, map[string]string{"audit log": string(b)})
 }
+
+func TestAClientNameIsScrubbedBeforeItIsCutInTheAuditLine(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			var (
+				path string
+				log  *audit.Log
+			)
+			h := newHarnessWith(t, audited(t, &path, &log), p.opts)
+			// The key straddles the cut at 128 bytes.
+			name := strings.Repeat("n", 120) + canaryKey
+			if _, err := h.mcp.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: name, Version: "1"}}}); err != nil {
+				t.Fatal(err)
+			}
+			if r := h.call(t, "create_secret", map[string]any{"name": "CLIENT", "value": canaryValue}); r.IsError {
+				t.Fatal(resultText(t, r))
+			}
+			lines := auditLines(t, path)
+			if len(lines) != 2 || !strings.HasPrefix(lines[0].Client, "nnnn") || len(lines[0].Client) > 140 {
+				t.Fatalf("audit lines = %+v", lines)
+			}
+			b, _ := os.ReadFile(path)
+			for _, frag := range fragmentsOf(canaryKey, 6) {
+				if strings.Contains(string(b), frag) {
+					t.Errorf("the audit log holds %q of the key:\n%s", frag, b)
+				}
+			}
+		})
+	}
+}
+
+// fragmentsOf returns every run of n bytes of s.
+func fragmentsOf(s string, n int) []string {
+	var out []string
+	for i := 0; i+n <= len(s); i++ {
+		out = append(out, s[i:i+n])
+	}
+	return out
+}
