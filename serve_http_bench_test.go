@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -21,11 +22,7 @@ import (
 // each caller costs the server beyond its connection; go run ./bench
 // gives the figures across processes.
 func BenchmarkHTTPCreateSecret(b *testing.B) {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"object":"secret","id":"sec-000000000000000000000001","name":"bench/S","created_at":"2026-11-26T00:00:00Z","updated_at":"2026-11-26T00:00:00Z","created_by":"bench","last_updated_by":"bench"}`)
-	}))
+	api := apitest.NewCreateStandIn()
 	defer api.Close()
 	cfg, err := parseConfig([]string{"--http", "127.0.0.1:0", "--base-url", api.URL + "/v1"}, func(string) string { return "" })
 	if err != nil {

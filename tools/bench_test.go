@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -22,11 +21,7 @@ import (
 // per call are the server's own cost; the stdio figures come from go run
 // ./bench.
 func BenchmarkCreateSecret(b *testing.B) {
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"object":"secret","id":"sec-000000000000000000000001","name":"bench/S","created_at":"2026-11-26T00:00:00Z","updated_at":"2026-11-26T00:00:00Z","created_by":"bench","last_updated_by":"bench"}`)
-	}))
+	api := apitest.NewCreateStandIn()
 	defer api.Close()
 	c, err := togetherapi.New(togetherapi.Config{BaseURL: api.URL + "/v1", APIKey: togetherapi.NewSensitive("bench-key-0123456789")})
 	if err != nil {
