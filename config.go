@@ -467,8 +467,8 @@ func (c *config) addEnvFile(path string) error {
 // addNamePrefix takes one name scope: the start of a valid secret name,
 // with no empty, "." or ".." segment before its last "/".
 func (c *config) addNamePrefix(p string) error {
-	if err := togetherapi.ValidateName("prefix", p); err != nil {
-		return fmt.Errorf("%q is not the start of a secret name: %s", p, strings.TrimPrefix(err.Error(), "prefix "))
+	if fe := (*togetherapi.FieldError)(nil); errors.As(togetherapi.ValidateName("prefix", p), &fe) {
+		return fmt.Errorf("%q is not the start of a secret name: it %s", p, fe.Problem)
 	}
 	segs := strings.Split(p, "/")
 	for _, seg := range segs[:len(segs)-1] {

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -141,8 +140,11 @@ func newClient(cfg config) (*togetherapi.Client, error) {
 		c.APIKey = cfg.apiKey
 	}
 	client, err := togetherapi.New(c)
+	if ce := (*togetherapi.ConfigError)(nil); errors.As(err, &ce) {
+		return nil, errors.New(ce.Problem)
+	}
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "togetherapi: "))
+		return nil, err
 	}
 	return client, nil
 }

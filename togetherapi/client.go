@@ -83,7 +83,17 @@ type Client struct {
 	sleep          func(ctx context.Context, d time.Duration) error
 }
 
-// New returns a client for cfg, or an error naming what is wrong with it.
+// ConfigError is a Config that New refuses.
+type ConfigError struct {
+	// Problem says what is wrong, in words that name no package, for a
+	// program to put beside the name of its own setting.
+	Problem string
+}
+
+func (e *ConfigError) Error() string { return "togetherapi: " + e.Problem }
+
+// New returns a client for cfg, or a *ConfigError naming what is wrong
+// with it.
 func New(cfg Config) (*Client, error) {
 	raw := cfg.BaseURL
 	if raw == "" {
@@ -91,13 +101,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := parseBaseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("togetherapi: %w", err)
+		return nil, &ConfigError{Problem: err.Error()}
 	}
 	if cfg.Timeout < 0 || cfg.AttemptTimeout < 0 {
-		return nil, fmt.Errorf("togetherapi: timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)
+		return nil, &ConfigError{Problem: fmt.Sprintf("timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)}
 	}
 	if cfg.MaxRetries < 0 {
-		return nil, fmt.Errorf("togetherapi: MaxRetries must be 0 or more, got %d", cfg.MaxRetries)
+		return nil, &ConfigError{Problem: fmt.Sprintf("MaxRetries must be 0 or more, got %d", cfg.MaxRetries)}
 	}
 	c := &Client{
 		base:           base,

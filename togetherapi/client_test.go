@@ -279,8 +279,9 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 		t.Run(tt.url, func(t *testing.T) {
 			c, err := togetherapi.New(togetherapi.Config{BaseURL: tt.url})
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+				var ce *togetherapi.ConfigError
+				if !errors.As(err, &ce) || !strings.Contains(ce.Problem, tt.wantErr) || strings.Contains(ce.Problem, "togetherapi") {
+					t.Fatalf("err = %v, want a *ConfigError whose Problem says %q and names no package", err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "pw@") {
 					t.Errorf("error repeats credentials: %v", err)
@@ -294,6 +295,15 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 				t.Errorf("BaseURL = %q, want %q", c.BaseURL(), tt.want)
 			}
 		})
+	}
+}
+
+func TestNewRefusesNegativeLimitsWithAConfigError(t *testing.T) {
+	for _, cfg := range []togetherapi.Config{{Timeout: -time.Second}, {AttemptTimeout: -time.Second}, {MaxRetries: -1}} {
+		var ce *togetherapi.ConfigError
+		if _, err := togetherapi.New(cfg); !errors.As(err, &ce) || ce.Problem == "" {
+			t.Errorf("%+v: err = %v, want a *ConfigError", cfg, err)
+		}
 	}
 }
 

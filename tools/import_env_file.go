@@ -204,7 +204,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 	f, err := in.file.Read()
 	if err != nil {
 		rec.outcome = outcomeError
-		return mcp.NewToolResultError(fmt.Sprintf("Could not read %s: %s. Nothing was sent to Together.", in.file.Path, fileProblem(in.file.Path, err)))
+		return mcp.NewToolResultError(fmt.Sprintf("Could not read %s: %s. Nothing was sent to Together.", in.file.Path, fileProblem(err)))
 	}
 	// Every value of the file is kept out of every output of this call,
 	// whether imported or not: an error from Together may quote any.
@@ -425,12 +425,15 @@ func lineList(bad []envfile.LineProblem) string {
 }
 
 // fileProblem words an error reading a configured dotenv file.
-func fileProblem(path string, err error) string {
+func fileProblem(err error) string {
 	switch {
 	case errors.Is(err, envfile.ErrNotRegular):
 		return "it is no longer a regular file"
-	case errors.Is(err, envfile.ErrMoved), errors.Is(err, envfile.ErrPseudoFS):
-		return strings.TrimPrefix(err.Error(), path+" ") + ", so it is not read; restart the server once the path is right"
+	}
+	for _, kind := range []error{envfile.ErrMoved, envfile.ErrPseudoFS} {
+		if errors.Is(err, kind) {
+			return kind.Error() + ", so it is not read; restart the server once the path is right"
+		}
 	}
 	return err.Error()
 }

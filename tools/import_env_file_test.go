@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -304,6 +305,30 @@ func TestImportErrorsNameTheFileAndLineNeverItsText(t *testing.T) {
 		t.Errorf("foreign file: %s", text)
 	}
 	assertNoLeak(t, map[string]string{"results": text, "logs": h.logs.String()}, "CANARYVALUE-unclosed")
+}
+
+func TestImportOfAFileRepointedAfterStartUpSaysWhyAndSendsNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	other := filepath.Join(t.TempDir(), "other.env")
+	if err := os.WriteFile(other, []byte("A=CANARYVALUE-other\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(h.envFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, h.envFile); err != nil {
+		t.Fatal(err)
+	}
+	res := h.call(t, "import_env_file", map[string]any{})
+	text := resultText(t, res)
+	want := "Could not read " + h.envFile + ": no longer leads to the file it named at start-up; a link along the path was changed, so it is not read; restart the server once the path is right. Nothing was sent to Together."
+	if !res.IsError || text != want {
+		t.Errorf("result = %s\nwant %s", text, want)
+	}
+	if n := h.requests.Load(); n != 0 {
+		t.Errorf("%d requests were sent", n)
+	}
+	assertNoLeak(t, map[string]string{"result": text, "logs": h.logs.String()}, "CANARYVALUE-other")
 }
 
 func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
