@@ -342,12 +342,16 @@ func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable)
 		return fmt.Errorf("togetherapi: encoding the variables: %w", err)
 	}
 	defer clear(body)
-	resp, err := c.do(ctx, call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true})
+	op := call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true}
+	resp, err := c.do(ctx, op)
 	if err != nil {
 		return err
 	}
-	_, err = decodeOneDeployment(ctx, resp)
-	return err
+	if _, err := decodeOneDeployment(ctx, resp); err != nil {
+		// It said yes, but not with a deployment: it may or may not be changed.
+		return &OutcomeUnknownError{Op: op.String(), Err: err}
+	}
+	return nil
 }
 
 // setVariable returns vars with the variable named v.Name replaced by v, in

@@ -37,6 +37,10 @@ type call struct {
 
 func (op call) String() string { return op.method + " " + op.path }
 
+// changes says the op changes state: an attempt of it whose answer was lost
+// leaves it unknown whether it took effect.
+func (op call) changes() bool { return op.method != http.MethodGet }
+
 // response is a 2xx answer.
 type response struct {
 	status int
@@ -66,9 +70,9 @@ func (c *Client) budget(ctx context.Context) (context.Context, context.CancelFun
 }
 
 // do sends op, retrying what is safe to retry, and returns a 2xx response.
-// A failure that leaves it unknown whether a non-idempotent op took effect
-// is returned as an *OutcomeUnknownError. Every error is scrubbed of the key
-// and of op's sensitive values.
+// A failure that leaves it unknown whether a change took effect (its answer,
+// or an earlier attempt's, was lost) is an *OutcomeUnknownError. Every error
+// is scrubbed of the key and of op's sensitive values.
 func (c *Client) do(ctx context.Context, op call) (*response, error) {
 	if c.key.IsZero() {
 		return nil, ErrNoAPIKey
@@ -78,6 +82,9 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 	if len(info.Sensitive) > 0 {
 		op.scrub = append(op.scrub[:len(op.scrub):len(op.scrub)], info.Sensitive...)
 	}
+	// lost is the failure of an earlier attempt of a change whose answer
+	// was lost: whatever a retry is answered, that attempt may have acted.
+	var lost error
 	for attempt := 1; ; attempt++ {
 		info.Requests++
 		info.Attempts = max(info.Attempts, attempt)
@@ -95,13 +102,16 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 			}
 		}
 		if !retry {
-			return nil, c.failure(ctx, op, ex)
+			return nil, c.failure(ctx, op, ex, lost)
+		}
+		if op.changes() && answerLost(ex) {
+			lost = c.attemptError(ctx, op, ex)
 		}
 		if info.OnRetry != nil {
 			info.OnRetry(RetryEvent{Op: op.String(), Attempt: attempt, StatusCode: ex.status, Reason: c.reason(op, ex), Wait: wait})
 		}
 		if err := c.sleep(ctx, wait); err != nil {
-			return nil, c.failure(ctx, op, ex)
+			return nil, c.failure(ctx, op, ex, lost)
 		}
 	}
 }
@@ -218,27 +228,56 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// failure builds the error for the last attempt, marking it unknown in
-// outcome when a non-idempotent op may have taken effect.
-func (c *Client) failure(ctx context.Context, op call, ex exchange) error {
-	var err error
-	ambiguous := false
+// failure builds the error for the last attempt. A change whose answer was
+// lost, at this attempt or at an earlier one (lost), is an
+// *OutcomeUnknownError: it may have taken effect. Only a change never sent,
+// or answered with a status that says it was not made, fails plainly.
+func (c *Client) failure(ctx context.Context, op call, ex exchange, lost error) error {
+	err := c.attemptError(ctx, op, ex)
 	switch {
-	case errors.Is(ex.err, ErrResponseTooLarge):
-		// A status came, so the outcome is known even if the body is not.
-		err = fmt.Errorf("%s: HTTP %d: %w", op, ex.status, ex.err)
-	case ex.err != nil:
-		err = c.transportError(ctx, op, ex.err)
-		ambiguous = ex.sent
-	default:
-		err = newAPIError(ex.status, ex.header, ex.body, op.scrub)
-		ambiguous = ex.status == http.StatusBadGateway || ex.status == http.StatusGatewayTimeout ||
-			ex.status == http.StatusInternalServerError
-	}
-	if ambiguous && !op.idempotent {
+	case !op.changes():
+		return err
+	case answerLost(ex):
 		return &OutcomeUnknownError{Op: op.String(), Err: err}
+	case lost != nil:
+		return &OutcomeUnknownError{Op: op.String(), Err: lost, Retry: err,
+			Detail: "a retry was " + retryAnswer(ex) + ", which does not say whether the earlier attempt took effect"}
 	}
 	return err
+}
+
+// attemptError builds the error of one failed attempt.
+func (c *Client) attemptError(ctx context.Context, op call, ex exchange) error {
+	switch {
+	case errors.Is(ex.err, ErrResponseTooLarge):
+		return fmt.Errorf("%s: HTTP %d: %w", op, ex.status, ex.err)
+	case ex.err != nil:
+		return c.transportError(ctx, op, ex.err)
+	}
+	return newAPIError(ex.status, ex.header, ex.body, op.scrub)
+}
+
+// answerLost says whether a failed attempt's answer was lost: the request
+// may have reached the API, and nothing it answered says whether it acted.
+func answerLost(ex exchange) bool {
+	switch {
+	case errors.Is(ex.err, ErrResponseTooLarge):
+		// A status came, so the outcome is known even if the body is not;
+		// but a success whose answer cannot be read is no success.
+		return ex.status >= 200 && ex.status <= 299
+	case ex.err != nil:
+		return ex.sent
+	}
+	return ex.status == http.StatusBadGateway || ex.status == http.StatusGatewayTimeout ||
+		ex.status == http.StatusInternalServerError
+}
+
+// retryAnswer says what became of a retry that did not lose its answer.
+func retryAnswer(ex exchange) string {
+	if ex.status == 0 {
+		return "not sent"
+	}
+	return fmt.Sprintf("answered HTTP %d", ex.status)
 }
 
 // transportError explains a failure that left no HTTP status.

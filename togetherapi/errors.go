@@ -171,6 +171,9 @@ type OutcomeUnknownError struct {
 	// Since was created by the call.
 	Name  string
 	Since time.Time
+	// Retry, when Err is an earlier attempt's, is the failure of the retry
+	// that followed it, which says nothing of whether that attempt acted.
+	Retry error
 }
 
 func (e *OutcomeUnknownError) Error() string {
@@ -188,14 +191,18 @@ func Loss(err error) string {
 	var (
 		apiErr     *APIError
 		timeoutErr *TimeoutError
+		tooLarge   *TooLargeError
+		malformed  *MalformedError
 	)
 	switch {
+	case errors.As(err, &malformed):
+		return "Together answered success, but not with the JSON expected (" + malformed.Detail + ")"
 	case errors.Is(err, ErrMalformedResponse):
 		return "Together answered success, but not with the secret's metadata"
 	case errors.Is(err, ErrAlreadyExists):
 		return "a retry found the name taken, which may be this call's own secret"
-	case errors.Is(err, ErrResponseTooLarge):
-		return "Together's answer was too large to read"
+	case errors.As(err, &tooLarge):
+		return fmt.Sprintf("Together's answer was larger than %d bytes and was not read", tooLarge.Limit)
 	case errors.As(err, &timeoutErr):
 		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
 	case errors.As(err, &apiErr):
@@ -206,6 +213,42 @@ func Loss(err error) string {
 
 // Unwrap returns the failure that left the outcome unknown.
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// Effect is what a call that failed did to the account, as far as can be
+// known.
+type Effect int
+
+const (
+	// NotMade: nothing was sent, or Together answered that it did not make
+	// the change.
+	NotMade Effect = iota
+	// MayHaveBeenMade: a change was sent and its answer was lost.
+	MayHaveBeenMade
+	// Made: Together accepted the change; what failed came after it, such
+	// as reading the result back.
+	Made
+)
+
+// EffectOf says what the call that returned err did. It is the one rule for
+// it, so that whoever words a failure and whoever records it agree: a
+// change whose answer was lost (an *OutcomeUnknownError) may have been
+// made; one whose lookup failed (a *LookupError) was never sent.
+func EffectOf(err error) Effect {
+	var (
+		lookup   *LookupError
+		unknown  *OutcomeUnknownError
+		readBack *ReadBackError
+	)
+	switch {
+	case err == nil, errors.As(err, &readBack):
+		return Made
+	case errors.As(err, &lookup):
+		return NotMade
+	case errors.As(err, &unknown):
+		return MayHaveBeenMade
+	}
+	return NotMade
+}
 
 // TransportError is a failure that left no HTTP status: the host could not be
 // reached, the connection broke, the TLS handshake failed.

@@ -113,14 +113,7 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		lookupErr  *togetherapi.LookupError
 	)
 	what, adv := op.what, t.advice
-	// After a failed lookup, or for a read, nothing can have changed.
-	mayHaveChanged := op.write && !errors.As(err, &lookupErr)
-	check := "Retry."
-	if mayHaveChanged {
-		check = "It may or may not have taken effect; check before retrying."
-	} else if op.write {
-		check = "The change was not sent, so nothing changed; retry."
-	}
+	check, notSent := retryWords(op, err)
 	switch {
 	case (op.oneSecret || op.oneDeployment && errors.As(err, &lookupErr)) && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
@@ -149,11 +142,26 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	case errors.Is(err, togetherapi.ErrMalformedResponse):
 		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
 	case errors.As(err, &apiErr):
-		msg = t.describeAPIError(what, apiErr, op.write, mayHaveChanged)
+		msg = t.describeAPIError(what, apiErr, op.write, notSent)
 	default:
 		msg = fmt.Sprintf("Could not %s: %s.", what, err)
 	}
 	return outcome, msg
+}
+
+// retryWords says what a failure means for a retry: for a change, by the
+// rule its audit line's outcome follows too (togetherapi.EffectOf), so that
+// the two never disagree. notSent says a change failed before it was sent.
+func retryWords(op operation, err error) (words string, notSent bool) {
+	switch {
+	case !op.write:
+		return "Retry.", false
+	case togetherapi.EffectOf(err) == togetherapi.MayHaveBeenMade:
+		return "It may or may not have taken effect; check before retrying.", false
+	case errors.As(err, new(*togetherapi.LookupError)):
+		return "The change was not sent, so nothing changed; retry.", true
+	}
+	return "It was not made; retry.", false
 }
 
 // describeUnknown words a change whose outcome is unknown, and how to
@@ -166,6 +174,8 @@ func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
 	if e.Name != "" {
 		msg += fmt.Sprintf(" To check: list the secrets; if %q is there with a created_at after %s, it was created, and if not, create it again.",
 			e.Name, e.Since.UTC().Format(time.RFC3339))
+	} else {
+		msg += " Check before retrying."
 	}
 	return msg
 }
@@ -189,7 +199,7 @@ func upperFirst(s string) string {
 }
 
 // describeAPIError explains a non-2xx answer by what the agent can do about it.
-func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, mayHaveChanged bool) string {
+func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, notSent bool) string {
 	adv := t.advice
 	var b strings.Builder
 	fmt.Fprintf(&b, "Could not %s: Together answered HTTP %d", what, e.StatusCode)
@@ -217,11 +227,13 @@ func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, 
 			b.WriteString("Together is rate limiting this key: wait a few seconds, then retry.")
 		}
 	case errors.Is(e, togetherapi.ErrServer):
+		// A lost answer to a change never comes here: it is an
+		// OutcomeUnknownError.
 		switch {
-		case mayHaveChanged:
-			b.WriteString("This is a fault on Together's side. It may or may not have taken effect; check before retrying in a moment.")
-		case write:
+		case notSent:
 			b.WriteString("This is a fault on Together's side; the change was not sent, so nothing changed: retry in a moment.")
+		case write:
+			b.WriteString("This is a fault on Together's side, and the change was not made: retry in a moment.")
 		default:
 			b.WriteString("This is a fault on Together's side: retry in a moment.")
 		}

@@ -176,12 +176,14 @@ func scrubEntry(e audit.Entry, s togetherapi.Scrubber) audit.Entry {
 	return e
 }
 
+// auditOutcome says what a change did, by the rule the wording of its
+// failure follows too (togetherapi.EffectOf): "failed" only when nothing
+// was sent or Together said it did not make the change.
 func auditOutcome(err error) string {
-	var unknown *togetherapi.OutcomeUnknownError
-	switch {
-	case err == nil:
+	switch togetherapi.EffectOf(err) {
+	case togetherapi.Made:
 		return "ok"
-	case errors.As(err, &unknown):
+	case togetherapi.MayHaveBeenMade:
 		return "unknown"
 	}
 	return "failed"

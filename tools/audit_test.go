@@ -1,0 +1,183 @@
+package tools_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
+	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+)
+
+// onChanges answers each request that changes something with the next of
+// steps, and lets the sandbox answer every read and every change past the
+// last step.
+func (h *harness) onChanges(steps ...http.HandlerFunc) {
+	var n atomic.Int32
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			if i := int(n.Add(1)) - 1; i < len(steps) {
+				steps[i](w, r)
+				return
+			}
+		}
+		h.api.ServeHTTP(w, r)
+	})
+}
+
+// madeThen lets the sandbox make the change, then answers status in its
+// place, as a gateway does when the answer is lost behind it.
+func (h *harness) madeThen(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.api.ServeHTTP(httptest.NewRecorder(), r)
+		w.WriteHeader(status)
+	}
+}
+
+// madeThenReset lets the sandbox make the change, then drops the connection.
+func (h *harness) madeThenReset(w http.ResponseWriter, r *http.Request) {
+	h.api.ServeHTTP(httptest.NewRecorder(), r)
+	if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+		_ = conn.Close()
+	}
+}
+
+func answered(status int, headers ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.WriteHeader(status)
+	}
+}
+
+// outcomeOf returns the outcome line of the audit trail's last call.
+func outcomeOf(t *testing.T, path string) audit.Entry {
+	t.Helper()
+	lines := auditLines(t, path)
+	if len(lines) == 0 || lines[len(lines)-1].Phase != "outcome" {
+		t.Fatalf("the trail does not end with an outcome: %+v", lines)
+	}
+	return lines[len(lines)-1]
+}
+
+// saysItMayHaveTakenEffect reports whether a tool's error tells the agent
+// to check before retrying.
+func saysItMayHaveTakenEffect(text string) bool {
+	return strings.Contains(text, "may or may not have taken effect") || strings.Contains(text, "Could not tell whether")
+}
+
+func TestAChangeWhoseAnswerWasLostIsAuditedAsUnknownAndWordedSo(t *testing.T) {
+	const rotated = "rotated-value-0123456789"
+	rotate := map[string]any{"id": "A", "value": rotated}
+	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "A_TOKEN", "secret": "A"}
+	tests := []struct {
+		name    string
+		retries int
+		tool    string
+		args    map[string]any
+		steps   func(h *harness) []http.HandlerFunc
+		// reads answers every read with this status instead, if set.
+		reads   int
+		outcome string
+	}{
+		{"a rotation made, then answered 504", 0, "update_secret", rotate,
+			func(h *harness) []http.HandlerFunc { return []http.HandlerFunc{h.madeThen(504)} }, 0, "unknown"},
+		{"a rotation made, then its connection broken", 0, "update_secret", rotate,
+			func(h *harness) []http.HandlerFunc { return []http.HandlerFunc{h.madeThenReset} }, 0, "unknown"},
+		{"a rotation made, then answered 504, whose retry is answered 429", 1, "update_secret", rotate,
+			func(h *harness) []http.HandlerFunc {
+				return []http.HandlerFunc{h.madeThen(504), answered(429, "Retry-After-Ms", "1")}
+			}, 0, "unknown"},
+		{"an attach made, then answered 504", 0, "attach_secret", attach,
+			func(h *harness) []http.HandlerFunc { return []http.HandlerFunc{h.madeThen(504)} }, 0, "unknown"},
+		{"an attach made, then answered success that is no deployment", 0, "attach_secret", attach,
+			func(h *harness) []http.HandlerFunc { return []http.HandlerFunc{h.madeThen(200)} }, 0, "unknown"},
+		{"a rotation Together refused", 0, "update_secret", rotate,
+			func(*harness) []http.HandlerFunc { return []http.HandlerFunc{answered(400)} }, 0, "failed"},
+		{"a rotation Together did not act on", 0, "update_secret", rotate,
+			func(*harness) []http.HandlerFunc { return []http.HandlerFunc{answered(503)} }, 0, "failed"},
+		{"an attach whose deployment could not be read", 0, "attach_secret", attach, nil, 500, "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				path string
+				log  *audit.Log
+			)
+			h := newHarnessWith(t, audited(t, &path, &log), nil, withRetries(tt.retries))
+			if _, err := h.client.CreateSecret(h.ctx(), createRequest("A", "first-value-0123456789")); err != nil {
+				t.Fatal(err)
+			}
+			if tt.steps != nil {
+				h.onChanges(tt.steps(h)...)
+			} else {
+				h.setFault(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/deployments/"+sandbox.ExampleDeployment) {
+						w.WriteHeader(tt.reads)
+						return
+					}
+					h.api.ServeHTTP(w, r)
+				})
+			}
+			r := h.call(t, tt.tool, tt.args)
+			text := resultText(t, r)
+			if !r.IsError {
+				t.Fatalf("%s succeeded: %s", tt.tool, text)
+			}
+			e := outcomeOf(t, path)
+			if e.Outcome != tt.outcome {
+				t.Errorf("the audit outcome is %q, want %q; the tool said: %s", e.Outcome, tt.outcome, text)
+			}
+			if saysItMayHaveTakenEffect(text) != (e.Outcome == "unknown") {
+				t.Errorf("the tool's words and the audit outcome %q disagree: %s", e.Outcome, text)
+			}
+			if tt.outcome == "unknown" && tt.tool == "update_secret" && !h.api.ValueMatches("A", rotated) {
+				t.Error("the stand-in did not make the change the test is about")
+			}
+		})
+	}
+}
+
+func TestAChangeCancelledAfterItWasSentIsAuditedAsUnknown(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, audited(t, &path, &log), nil)
+	if _, err := h.client.CreateSecret(h.ctx(), createRequest("A", "first-value-0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	// The rotation is made, and the answer held back until the caller gives
+	// up, as when SIGTERM cancels a call over stdio.
+	ctx, cancel := context.WithCancel(h.ctx())
+	defer cancel()
+	h.onChanges(func(w http.ResponseWriter, r *http.Request) {
+		h.api.ServeHTTP(httptest.NewRecorder(), r)
+		cancel()
+		<-r.Context().Done()
+	})
+	res, err := h.mcp.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "update_secret", Arguments: map[string]any{"id": "A", "value": "rotated-value-0123456789"}}})
+	if err != nil {
+		t.Fatalf("CallTool: protocol error %v", err)
+	}
+	if text := resultText(t, res); !res.IsError || !saysItMayHaveTakenEffect(text) {
+		t.Errorf("the tool says: %s", text)
+	}
+	if !h.api.ValueMatches("A", "rotated-value-0123456789") {
+		t.Fatal("the stand-in did not make the change the test is about")
+	}
+	// The in-process call returns once its handler has: both lines are in.
+	if e := outcomeOf(t, path); e.Outcome != "unknown" {
+		t.Errorf("the audit outcome is %q, want unknown", e.Outcome)
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "rotated-value") {
+		t.Errorf("the trail holds the value:\n%s", b)
+	}
+}
