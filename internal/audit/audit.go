@@ -3,6 +3,10 @@
 // written before the result is returned. A line that cannot be written in
 // time is an error, so the caller can refuse the change (fail closed).
 //
+// A line is whole or absent: what a failed write (a full disk, a file size
+// limit) left of one is cut away before another is written, and while that
+// cannot be done every write fails.
+//
 // Lines go through one writer goroutine, so that a stream that stops taking
 // them (a full disk, a pipe nobody reads) makes writes time out instead of
 // blocking a call forever. The file is opened for appending, created 0600,
@@ -68,10 +72,13 @@ type Log struct {
 	now     func() time.Time
 	timeout time.Duration // WriteTimeout; shorter in tests
 
-	mu   sync.Mutex // guards out and err
+	mu   sync.Mutex // guards out, err and torn
 	out  io.Writer
 	file *os.File // nil for stderr
 	err  error    // a reopen that failed: every write fails until one succeeds
+	// torn is what a write cut short left of its line, which must be taken
+	// back before another line is written.
+	torn *fragment
 
 	lines chan line
 	stop  chan struct{}
@@ -165,20 +172,93 @@ func (l *Log) run() {
 	}
 }
 
+// fragment is the part of a line that a failed write left in the file,
+// from start to end (both -1 where the file's size is not known). whole
+// says it is the whole line, whose sync failed: it glues nothing on.
+type fragment struct {
+	start, end int64
+	whole      bool
+}
+
+// tornMark ends a fragment that cannot be cut away, so that the next line
+// starts a line of its own. It holds no "}", so no fragment of a line, the
+// whole object included, reads as JSON with it.
+const tornMark = " <the rest of this line was not written>\n"
+
 func (l *Log) write(b []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil {
 		return l.err
 	}
-	if _, err := l.out.Write(b); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnwritable, err)
+	// A line is whole or absent: none is written after a fragment, which
+	// would glue it on, until the fragment is gone.
+	if err := l.mend(); err != nil {
+		return fmt.Errorf("%w: a line cut short earlier cannot be taken back: %v", ErrUnwritable, err)
 	}
-	if l.file != nil {
-		if err := l.file.Sync(); err != nil {
-			return fmt.Errorf("%w: syncing: %v", ErrUnwritable, err)
+	start := l.size()
+	n, err := l.out.Write(b)
+	if err == nil && l.file != nil {
+		if err = l.file.Sync(); err != nil {
+			err = fmt.Errorf("syncing: %w", err)
 		}
 	}
+	if err != nil {
+		if n > 0 {
+			// Taken back at once where it can be; the next write tries again.
+			l.torn = &fragment{start: start, end: -1, whole: n == len(b)}
+			if start >= 0 {
+				l.torn.end = start + int64(n)
+			}
+			_ = l.mend()
+		}
+		return fmt.Errorf("%w: %v", ErrUnwritable, err)
+	}
+	return nil
+}
+
+// size is the file's size, or -1 where there is no file to cut back.
+func (l *Log) size() int64 {
+	if l.file == nil {
+		return -1
+	}
+	st, err := l.file.Stat()
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
+// mend takes back the fragment a failed write left, if any: it cuts the
+// file back to where the line began, if nothing was appended after it; if
+// that cannot be done (stderr, a failing disk) it ends the fragment with
+// tornMark, so that it reads as no line at all. A fragment another process
+// has appended to is left to what follows it, which is not this log's to
+// end.
+func (l *Log) mend() error {
+	t := l.torn
+	if t == nil {
+		return nil
+	}
+	if t.start >= 0 {
+		size := l.size()
+		if size == t.end && l.file.Truncate(t.start) == nil || size >= 0 && size != t.end {
+			l.torn = nil
+			return nil
+		}
+	}
+	if t.whole {
+		l.torn = nil // a whole line, if one that could not be synced
+		return nil
+	}
+	n, err := l.out.Write([]byte(tornMark))
+	if err != nil {
+		if t.end >= 0 {
+			t.end += int64(n)
+		}
+		return err
+	}
+	l.torn = nil
 	return nil
 }
 
@@ -196,8 +276,9 @@ func (l *Log) Reopen() error {
 		l.err = fmt.Errorf("%w: reopening: %v", ErrUnwritable, err)
 		return err
 	}
+	_ = l.mend() // the old file's last chance
 	_ = l.file.Close()
-	l.out, l.file, l.err = f, f, nil
+	l.out, l.file, l.err, l.torn = f, f, nil, nil
 	return nil
 }
 
@@ -218,6 +299,7 @@ func (l *Log) Close() error {
 	if l.file != nil {
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		_ = l.mend()
 		return l.file.Close()
 	}
 	return nil
