@@ -13,6 +13,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
 // onChanges answers each request that changes something with the next of
@@ -180,4 +181,42 @@ func TestAChangeCancelledAfterItWasSentIsAuditedAsUnknown(t *testing.T) {
 	if b, _ := os.ReadFile(path); strings.Contains(string(b), "rotated-value") {
 		t.Errorf("the trail holds the value:\n%s", b)
 	}
+}
+
+func TestAValuesOnlyRefusalIsAuditedWithTheSecretTheCallNamed(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, func(c *tools.Config) { audited(t, &path, &log)(c); valuesFromUserOnly(c) }, nil)
+	tests := []struct {
+		tool   string
+		args   map[string]any
+		secret string
+	}{
+		{"update_secret", map[string]any{"id": "TARGET", "Value": canaryValue}, "TARGET"},
+		{"update_secret", map[string]any{"id": "TARGET", "name": "RENAMED", "new_value": canaryValue}, "TARGET"},
+		{"delete_secret", map[string]any{"id": "GONE", "value": canaryValue}, "GONE"},
+		{"request_secret_from_user", map[string]any{"name": "PAGE", "value": canaryValue}, "PAGE"},
+		{"attach_secret", map[string]any{"deployment": "example-eval", "variable": "V", "secret": "ATTACHED", "value": canaryValue}, "ATTACHED"},
+		// The caller's name holds the key: scrubbed, as every audit text.
+		{"update_secret", map[string]any{"id": "x-" + canaryKey, "value": canaryValue}, "x-[REDACTED]"},
+		// A name longer than any the tool takes is cut, as every audit text.
+		{"delete_secret", map[string]any{"id": strings.Repeat("n", 1000), "value": canaryValue}, strings.Repeat("n", 256) + "…"},
+		// Nothing that names a secret: none is guessed.
+		{"list_secrets", map[string]any{"Value": canaryValue}, ""},
+		{"update_secret", map[string]any{"id": 7, canaryValue: true}, ""},
+	}
+	for _, tt := range tests {
+		before := len(auditLines(t, path))
+		if r := h.call(t, tt.tool, tt.args); !r.IsError {
+			t.Fatalf("%s %v was not refused", tt.tool, tt.args)
+		}
+		lines := auditLines(t, path)[before:]
+		if len(lines) != 1 || lines[0].Phase != "refused" || lines[0].Tool != tt.tool || lines[0].Secret != tt.secret {
+			t.Errorf("%s %v: audit lines %+v, want one refusal naming %q", tt.tool, tt.args, lines, tt.secret)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	assertNoLeak(t, map[string]string{"audit log": string(b)})
 }

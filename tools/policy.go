@@ -243,11 +243,25 @@ func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) han
 			return h(ctx, req, rec)
 		}
 		rec.outcome = outcomeRefusedByPolicy
-		t.auditRefusal(ctx, rec, t.entry(ctx, rec, tool, "refused", ""), "an argument the tool does not take, which may carry a value")
+		t.auditRefusal(ctx, rec, t.entry(ctx, rec, tool, "refused", secretNamed(args, rec.scrubber())), "an argument the tool does not take, which may carry a value")
 		return mcp.NewToolResultError(fmt.Sprintf("Refused: %s was sent %d argument(s) it does not take; it takes %s. "+
 			"The operator set %s, so no tool takes a value: a value reaches Together only through request_secret_from_user or import_env_file. Nothing was sent to Together.",
 			tool, unknown, strings.Join(allowed, ", "), t.advice.ValuesFromUserOnly))
 	}
+}
+
+// secretNamed returns the secret a call's arguments name, for the audit
+// line of a call refused before its tool read them: the first of id,
+// secret and name that is text. Only those are read, never an argument
+// that may carry a value, and what is read is scrubbed, then cut.
+func secretNamed(args map[string]json.RawMessage, s togetherapi.Scrubber) string {
+	for _, k := range []string{"id", "secret", "name"} {
+		var v string
+		if raw, ok := args[k]; ok && json.Unmarshal(raw, &v) == nil && v != "" {
+			return s.Bounded(v, maxIDLength)
+		}
+	}
+	return ""
 }
 
 // rulesText says which rules are in force, for the server's instructions.
