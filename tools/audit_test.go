@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -195,7 +196,7 @@ func TestAValuesOnlyRefusalIsAuditedWithTheSecretTheCallNamed(t *testing.T) {
 		secret string
 	}{
 		{"update_secret", map[string]any{"id": "TARGET", "Value": canaryValue}, "TARGET"},
-		{"update_secret", map[string]any{"id": "TARGET", "name": "RENAMED", "new_value": canaryValue}, "TARGET"},
+		{"update_secret", map[string]any{"id": "TARGET", "name": "RENAMED", "new_value": canaryValue}, "TARGET"}, // and new_name RENAMED
 		{"delete_secret", map[string]any{"id": "GONE", "value": canaryValue}, "GONE"},
 		{"request_secret_from_user", map[string]any{"name": "PAGE", "value": canaryValue}, "PAGE"},
 		{"attach_secret", map[string]any{"deployment": "example-eval", "variable": "V", "secret": "ATTACHED", "value": canaryValue}, "ATTACHED"},
@@ -216,7 +217,55 @@ func TestAValuesOnlyRefusalIsAuditedWithTheSecretTheCallNamed(t *testing.T) {
 		if len(lines) != 1 || lines[0].Phase != "refused" || lines[0].Tool != tt.tool || lines[0].Secret != tt.secret {
 			t.Errorf("%s %v: audit lines %+v, want one refusal naming %q", tt.tool, tt.args, lines, tt.secret)
 		}
+		if want, _ := tt.args["name"].(string); len(lines) == 1 && tt.args["id"] != nil && lines[0].NewName != want {
+			t.Errorf("%s %v: new_name %q, want %q", tt.tool, tt.args, lines[0].NewName, want)
+		}
 	}
 	b, _ := os.ReadFile(path)
+	assertNoLeak(t, map[string]string{"audit log": string(b)})
+}
+
+func TestARenameIsAuditedWithTheOldNameAndTheNew(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, func(c *tools.Config) { audited(t, &path, &log)(c); scoped(c) }, nil)
+	s, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/OLD", "first-value-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct{ phase, secret, newName string }
+	for _, tt := range []struct {
+		name string
+		args map[string]any
+		want []line
+	}{
+		{"by name", map[string]any{"id": "team-a/OLD", "name": "team-a/NEW"},
+			[]line{{"attempt", "team-a/OLD", "team-a/NEW"}, {"outcome", "team-a/OLD", "team-a/NEW"}}},
+		{"by ID, with a new description", map[string]any{"id": s.ID, "name": "team-a/NEWER", "description": "d"},
+			[]line{{"attempt", "team-a/NEW", "team-a/NEWER"}, {"outcome", "team-a/NEW", "team-a/NEWER"}}},
+		{"out of scope", map[string]any{"id": "team-a/NEWER", "name": "team-b/OUT"},
+			[]line{{"refused", "team-a/NEWER", "team-b/OUT"}}},
+		// A name the caller chose may hold the key: scrubbed, as every audit text.
+		{"to a name that holds the key", map[string]any{"id": "team-a/NEWER", "name": "team-a/x-" + canaryKey},
+			[]line{{"attempt", "team-a/NEWER", "team-a/x-[REDACTED]"}, {"outcome", "team-a/NEWER", "team-a/x-[REDACTED]"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(auditLines(t, path))
+			h.call(t, "update_secret", tt.args)
+			var got []line
+			for _, e := range auditLines(t, path)[before:] {
+				got = append(got, line{e.Phase, e.Secret, e.NewName})
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("audit lines %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `"new_name":"team-a/NEW"`) {
+		t.Errorf("the field is not named new_name:\n%s", b)
+	}
 	assertNoLeak(t, map[string]string{"audit log": string(b)})
 }

@@ -170,7 +170,7 @@ func (t *toolset) auditRefused(rec *callRecord, what string) *mcp.CallToolResult
 // scrubber, as every other text the server writes: a name the caller chose
 // may hold the key, and an ID or reference read back may hold a value.
 func scrubEntry(e audit.Entry, s togetherapi.Scrubber) audit.Entry {
-	for _, f := range []*string{&e.Secret, &e.SecretID, &e.Deployment, &e.Variable, &e.Reason, &e.Client, &e.RequestID} {
+	for _, f := range []*string{&e.Secret, &e.SecretID, &e.NewName, &e.Deployment, &e.Variable, &e.Reason, &e.Client, &e.RequestID} {
 		*f = s.Scrub(*f)
 	}
 	return e
@@ -243,7 +243,11 @@ func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) han
 			return h(ctx, req, rec)
 		}
 		rec.outcome = outcomeRefusedByPolicy
-		t.auditRefusal(ctx, rec, t.entry(ctx, rec, tool, "refused", secretNamed(args, rec.scrubber())), "an argument the tool does not take, which may carry a value")
+		e := t.entry(ctx, rec, tool, "refused", secretNamed(args, rec.scrubber()))
+		if _, ok := args["id"]; ok {
+			e.NewName = textArgument(args, "name", rec.scrubber()) // beside an id, a name renames
+		}
+		t.auditRefusal(ctx, rec, e, "an argument the tool does not take, which may carry a value")
 		return mcp.NewToolResultError(fmt.Sprintf("Refused: %s was sent %d argument(s) it does not take; it takes %s. "+
 			"The operator set %s, so no tool takes a value: a value reaches Together only through request_secret_from_user or import_env_file. Nothing was sent to Together.",
 			tool, unknown, strings.Join(allowed, ", "), t.advice.ValuesFromUserOnly))
@@ -256,12 +260,21 @@ func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) han
 // that may carry a value, and what is read is scrubbed, then cut.
 func secretNamed(args map[string]json.RawMessage, s togetherapi.Scrubber) string {
 	for _, k := range []string{"id", "secret", "name"} {
-		var v string
-		if raw, ok := args[k]; ok && json.Unmarshal(raw, &v) == nil && v != "" {
-			return s.Bounded(v, maxIDLength)
+		if v := textArgument(args, k, s); v != "" {
+			return v
 		}
 	}
 	return ""
+}
+
+// textArgument returns the argument key if it is text, scrubbed, then cut
+// to the longest name or ID a tool takes.
+func textArgument(args map[string]json.RawMessage, key string, s togetherapi.Scrubber) string {
+	var v string
+	if raw, ok := args[key]; !ok || json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return s.Bounded(v, maxIDLength)
 }
 
 // rulesText says which rules are in force, for the server's instructions.

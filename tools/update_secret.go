@@ -52,6 +52,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("update secret %q", id), write: true, oneSecret: true}
 	e := t.entry(ctx, rec, name, updateAction(update), id)
+	e.NewName = update.Name
 	if update.Name != "" && !t.inScope(update.Name) {
 		return t.outOfScope(ctx, rec, e, "name, the new name,")
 	}

@@ -46,6 +46,8 @@ type Entry struct {
 	// ID once known.
 	Secret   string `json:"secret,omitempty"`
 	SecretID string `json:"secret_id,omitempty"`
+	// NewName is the name a rename gives the secret.
+	NewName string `json:"new_name,omitempty"`
 	// Deployment and Variable name what an attach or detach changes.
 	Deployment string `json:"deployment,omitempty"`
 	Variable   string `json:"variable,omitempty"`
