@@ -103,8 +103,8 @@ var (
 )
 
 // ListDeployments returns every deployment of the account. The API does not
-// page. Each plain variable's value joins the call's CallInfo.Sensitive as
-// it is read.
+// page. From the moment a plain value is read, the call's later errors
+// about deployments are scrubbed of it.
 func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
@@ -116,7 +116,7 @@ func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
 }
 
 func (c *Client) listDeployments(ctx context.Context) ([]Deployment, error) {
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: MaxListBytes})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: MaxListBytes, deployment: true})
 	if err != nil {
 		return nil, err
 	}
@@ -153,24 +153,24 @@ func (c *Client) GetDeployment(ctx context.Context, idOrName string) (*Deploymen
 }
 
 func (c *Client) getDeployment(ctx context.Context, idOrName string) (*Deployment, error) {
-	if err := checkDeploymentRef(idOrName); err != nil {
+	if err := ValidateDeploymentRef("deployment", idOrName); err != nil {
 		return nil, err
 	}
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentPath(idOrName), idempotent: true})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentPath(idOrName), idempotent: true, deployment: true})
 	if err != nil {
 		return nil, err
 	}
 	return decodeOneDeployment(ctx, resp)
 }
 
-// checkDeploymentRef checks that a deployment's ID or name can stand as one
-// segment of the request path.
-func checkDeploymentRef(idOrName string) error {
+// ValidateDeploymentRef checks that a deployment's ID or name can stand as
+// one segment of the request path, naming field in the error.
+func ValidateDeploymentRef(field, idOrName string) error {
 	switch {
 	case idOrName == "":
-		return &FieldError{Field: "deployment", Problem: "is required: give the deployment's ID or name"}
+		return &FieldError{Field: field, Problem: "is required: give the deployment's ID or name"}
 	case len(idOrName) > 256 || !isPlainSegment(idOrName):
-		return &FieldError{Field: "deployment", Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
+		return &FieldError{Field: field, Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
 	}
 	return nil
 }
@@ -201,37 +201,62 @@ type VariableChange struct {
 // not break. Every other variable is sent back exactly as it was: the API
 // replaces the whole list on each update.
 //
-// The deployment is read, the secret resolved, and the deployment read again
-// just before the update: if it moved in between, the update is not sent and
-// the error matches ErrDeploymentChanged. After the update the deployment is
-// read back and compared with what was sent. The API has no conditional
-// update, so a change landing within the last round trip can still be
-// overwritten; the read-back reports it in Unexpected.
-//
-// A failure to resolve the secret is a *LookupError; nothing was sent.
+// The secret is resolved first, so that the deployment, and its plain
+// values, are read only once the call's own arguments are settled; a
+// failure to resolve it is a *LookupError, and nothing was sent. The
+// deployment is then read, and read again just before the update: if it
+// moved in between, the update is not sent and the error matches
+// ErrDeploymentChanged. After the update the deployment is read back and
+// compared with what was sent. The API has no conditional update, so a
+// change landing within the last round trip can still be overwritten; the
+// read-back reports it in Unexpected.
 func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string) (*VariableChange, error) {
-	if err := ValidateVariableName("variable", variable); err != nil {
+	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	var s *Secret
-	change, err := c.changeVariables(ctx, deployment, variable,
-		func(ctx context.Context) error {
-			var err error
-			if s, err = c.resolve(ctx, secret); err != nil {
-				return &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
-			}
-			return nil
-		},
-		func(vars []Variable) ([]Variable, error) {
-			return setVariable(vars, Variable{Name: variable, ValueFromSecret: s.ID}), nil
-		})
+	s, err := c.resolve(ctx, secret)
 	if err != nil {
+		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
 		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
+	}
+	return c.attach(ctx, deployment, variable, s)
+}
+
+// AttachSecretOf is AttachSecret for a secret whose metadata the caller
+// has just read, as it checked it: it is attached by that ID, without
+// being looked up again.
+func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string, s *Secret) (*VariableChange, error) {
+	if s == nil || s.ID == "" {
+		return nil, &FieldError{Field: "secret", Problem: "is required: give the secret's ID or name"}
+	}
+	if err := checkVariableChange(deployment, variable); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	return c.attach(ctx, deployment, variable, s)
+}
+
+func (c *Client) attach(ctx context.Context, deployment, variable string, s *Secret) (*VariableChange, error) {
+	change, err := c.changeVariables(ctx, deployment, variable, func(vars []Variable) ([]Variable, error) {
+		return setVariable(vars, Variable{Name: variable, ValueFromSecret: s.ID}), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", s.Name, deployment, err)
 	}
 	change.Secret = s
 	return change, nil
+}
+
+// checkVariableChange checks the arguments every change of a variable
+// takes, before anything is sent.
+func checkVariableChange(deployment, variable string) error {
+	if err := ValidateDeploymentRef("deployment", deployment); err != nil {
+		return err
+	}
+	return ValidateVariableName("variable", variable)
 }
 
 // DetachSecret removes the deployment's variable that takes its value from
@@ -239,12 +264,12 @@ func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret 
 // matches ErrPlainVariable), and a variable that is not there is nothing to
 // change. It reads and checks the deployment as AttachSecret does.
 func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) (*VariableChange, error) {
-	if err := ValidateVariableName("variable", variable); err != nil {
+	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	change, err := c.changeVariables(ctx, deployment, variable, nil, func(vars []Variable) ([]Variable, error) {
+	change, err := c.changeVariables(ctx, deployment, variable, func(vars []Variable) ([]Variable, error) {
 		out := vars[:0:0]
 		for _, v := range vars {
 			if v.Name != variable {
@@ -261,11 +286,10 @@ func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) 
 	return change, nil
 }
 
-// changeVariables reads the deployment, runs between (if any), builds the
-// new list with edit, and, if it differs, reads the deployment again,
-// sends the whole list only if nothing moved, and reads it back.
-func (c *Client) changeVariables(ctx context.Context, deployment, variable string,
-	between func(context.Context) error, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
+// changeVariables reads the deployment, builds the new list with edit,
+// and, if it differs, reads the deployment again, sends the whole list only
+// if nothing moved, and reads it back.
+func (c *Client) changeVariables(ctx context.Context, deployment, variable string, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
 	base, err := c.getDeployment(ctx, deployment)
 	if err != nil {
 		return nil, err
@@ -274,11 +298,6 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	if i := slices.IndexFunc(base.Variables, func(v Variable) bool { return v.Name == variable }); i >= 0 {
 		before := base.Variables[i]
 		change.Before = &before
-	}
-	if between != nil {
-		if err := between(ctx); err != nil {
-			return nil, err
-		}
 	}
 	want, err := edit(slices.Clone(base.Variables))
 	if err != nil {
@@ -342,7 +361,7 @@ func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable)
 		return fmt.Errorf("togetherapi: encoding the variables: %w", err)
 	}
 	defer clear(body)
-	resp, err := c.do(ctx, call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true})
+	resp, err := c.do(ctx, call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true, deployment: true})
 	if err != nil {
 		return err
 	}
@@ -441,7 +460,7 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
 	for _, v := range w.Variables {
 		if v.Value != nil && *v.Value != "" {
-			info.Sensitive = append(info.Sensitive, NewSensitive(*v.Value))
+			info.plain = append(info.plain, NewSensitive(*v.Value))
 		}
 	}
 	if err != nil {

@@ -53,7 +53,7 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 			t.Errorf("a plain value prints: %s", text)
 		}
 	}
-	if !info.Sensitive.Contained("x " + plainSecret + " y") {
+	if !togetherapi.PlainValues(info).Contained("x " + plainSecret + " y") {
 		t.Error("the plain value did not join the call's sensitive strings")
 	}
 }
@@ -75,7 +75,7 @@ func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
 			if strings.Contains(err.Error(), plainSecret) {
 				t.Errorf("the error quotes a plain value: %v", err)
 			}
-			if !info.Sensitive.Contained(plainSecret) {
+			if !togetherapi.PlainValues(info).Contained(plainSecret) {
 				t.Error("a plain value of a refused deployment did not join the call's sensitive strings")
 			}
 		})
@@ -131,7 +131,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 	if !change.Changed || change.Before != nil || change.Secret.ID != s.ID || len(change.Unexpected) != 0 || change.Deployment.Status != "Updating" {
 		t.Errorf("change = %+v", change)
 	}
-	// The deployment, the secret, the deployment again, the update, the read-back.
+	// The secret, the deployment, the deployment again, the update, the read-back.
 	if info.Requests != 5 {
 		t.Errorf("%d requests, want 5", info.Requests)
 	}
@@ -219,5 +219,30 @@ func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
 		if (err == nil) != ok || (err != nil && !errors.As(err, &fe)) {
 			t.Errorf("ValidateVariableName(%q) = %v", name, err)
 		}
+	}
+}
+
+func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
+	// Until the call's own arguments are settled, no plain value is read.
+	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+			return
+		}
+		respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
+	})
+	info := &togetherapi.CallInfo{}
+	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE")
+	var lookup *togetherapi.LookupError
+	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, r := range rec() {
+		if !strings.HasPrefix(r.path, "/deployments/secrets") {
+			t.Errorf("sent %s %s before the secret was found", r.method, r.path)
+		}
+	}
+	if len(togetherapi.PlainValues(info)) != 0 {
+		t.Error("the call read plain values")
 	}
 }

@@ -71,7 +71,6 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 	}
 	rec.secret = secret
 
-	var change *togetherapi.VariableChange
 	what := fmt.Sprintf("attach secret %q to variable %s of deployment %q", secret, variable, deployment)
 	e := t.entry(ctx, rec, attachSecretName, "attach", secret)
 	if detach {
@@ -79,20 +78,27 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		e.Action = "detach"
 	}
 	e.Deployment, e.Variable = deployment, variable
-	if refused := t.attachInScope(ctx, rec, &e, deployment, variable, secret, detach, what); refused != nil {
+	var s *togetherapi.Secret
+	if !detach {
+		// The secret first: the deployment, and its plain values, are read
+		// only once the call's own arguments are resolved.
+		var refused *mcp.CallToolResult
+		if s, refused = t.lookupInScope(ctx, rec, e, secret, operation{what: what, write: true, oneSecret: true}); refused != nil {
+			return refused
+		}
+		e.Secret, e.SecretID = s.Name, s.ID
+	} else if refused := t.detachInScope(ctx, rec, &e, deployment, variable, what); refused != nil {
 		return refused
 	}
+	var change *togetherapi.VariableChange
 	err = t.audited(ctx, rec, e, func() (string, error) {
 		var err error
 		if detach {
 			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable)
 		} else {
-			change, err = t.client(ctx).AttachSecret(ctx, deployment, variable, secret)
+			change, err = t.client(ctx).AttachSecretOf(ctx, deployment, variable, s)
 		}
-		switch {
-		case change != nil && change.Secret != nil:
-			return change.Secret.ID, err
-		case change != nil && change.Before != nil && e.SecretID == "":
+		if change != nil && change.Before != nil && e.SecretID == "" {
 			return change.Before.ValueFromSecret, err // what the variable referenced
 		}
 		return e.SecretID, err
@@ -118,6 +124,9 @@ func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, 
 		err = checkLength("deployment", deployment, maxIDLength)
 	}
 	if err == nil {
+		err = togetherapi.ValidateDeploymentRef("deployment", deployment)
+	}
+	if err == nil {
 		variable, err = args.requiredString("variable")
 	}
 	if err == nil {
@@ -141,20 +150,13 @@ func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, 
 	return deployment, variable, secret, detach, err
 }
 
-// attachInScope checks, when a name scope is set, that the secret an
-// attach names, or the one a detach would unhook, lies within it.
-func (t *toolset) attachInScope(ctx context.Context, rec *callRecord, e *audit.Entry, deployment, variable, secret string, detach bool, what string) *mcp.CallToolResult {
+// detachInScope checks, when a name scope is set, that the secret a
+// detach would unhook lies within it.
+func (t *toolset) detachInScope(ctx context.Context, rec *callRecord, e *audit.Entry, deployment, variable, what string) *mcp.CallToolResult {
 	if len(t.cfg.NamePrefixes) == 0 {
 		return nil
 	}
 	op := operation{what: what, write: true, oneSecret: true}
-	if !detach {
-		current, refused := t.lookupInScope(ctx, rec, *e, secret, op)
-		if refused == nil {
-			e.Secret, e.SecretID = current.Name, current.ID
-		}
-		return refused
-	}
 	d, err := t.client(ctx).GetDeployment(ctx, deployment)
 	if err != nil {
 		return t.attachFailure(ctx, rec, what, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -424,22 +425,27 @@ func TestAttachIsOfferedOnlyWhenDeploymentChangesAreAllowed(t *testing.T) {
 	}
 }
 
-func TestAFieldThatHoldsAPlainValueIsWithheldFromEveryResult(t *testing.T) {
+func TestADeploymentNamedAsAPlainValueIsShownAsTogetherNamesIt(t *testing.T) {
 	h, _ := deploymentHarness(t)
 	// A deployment whose name is another's plain value, and which uses the
-	// secret: its name is withheld, the rest of its reference is shown.
+	// secret. Its name is metadata: withheld, it would tell whoever named
+	// it whether the name equals a plain value somewhere.
 	h.api.AddDeployment(plainCanary, map[string]string{"X": "y"})
 	setVariable(t, h.api, plainCanary, "HF_TOKEN", "HF_TOKEN")
 	get := h.call(t, "get_secret", map[string]any{"id": "HF_TOKEN"})
 	uses := structured(t, get)["used_by"].([]any)
-	if len(uses) != 1 || uses[0].(map[string]any)["deployment"] != "[REDACTED]" || uses[0].(map[string]any)["variable"] != "HF_TOKEN" {
+	if len(uses) != 1 || uses[0].(map[string]any)["deployment"] != plainCanary || uses[0].(map[string]any)["variable"] != "HF_TOKEN" {
 		t.Errorf("used_by = %v", uses)
 	}
 	del := h.call(t, "delete_secret", map[string]any{"id": "HF_TOKEN"})
-	if !del.IsError {
-		t.Errorf("delete = %s", encoded(t, del))
+	if text := resultText(t, del); !del.IsError || !strings.Contains(text, `deployment "`+plainCanary+`"`) {
+		t.Errorf("delete = %s", text)
 	}
-	assertNoPlainValue(t, h, get, del)
+	for where, text := range map[string]string{"get": encoded(t, get), "delete": encoded(t, del), "log": h.logs.String()} {
+		if strings.Contains(text, togetherapi.Redacted) || strings.Contains(text, plainExample) || strings.Contains(text, `"y"`) {
+			t.Errorf("%s withholds the name or shows a plain value:\n%s", where, text)
+		}
+	}
 }
 
 func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
