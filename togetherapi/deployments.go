@@ -1,6 +1,7 @@
 package togetherapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 const deploymentsPath = "/deployments"
@@ -43,6 +46,34 @@ type Variable struct {
 	// its value from; empty for a plain variable.
 	ValueFromSecret string
 	value           Sensitive
+	// spelled is the variable as Together spelled it, nil for one this
+	// client made: what a change to another variable sends back.
+	spelled *spelling
+}
+
+// spelling is a variable's fields as the JSON string tokens Together sent,
+// so that a change to another variable sends this one back byte for byte:
+// a token of bytes that are not UTF-8, or of half a surrogate pair, decodes
+// to U+FFFD, and sent back decoded would change what Together holds.
+type spelling struct {
+	name, ref []byte
+	value     Sensitive // the token of a plain value, quotes and escapes included
+	// inexact says a token does not decode to what it spells, so that
+	// only the tokens themselves tell whether two variables are the same.
+	inexact bool
+}
+
+// same reports whether x and y are the same variable, holding the same
+// value or reference.
+func (x Variable) same(y Variable) bool {
+	if x.Name != y.Name || x.ValueFromSecret != y.ValueFromSecret || !x.value.Equal(y.value) {
+		return false
+	}
+	xs, ys := x.spelled, y.spelled
+	if (xs == nil || !xs.inexact) && (ys == nil || !ys.inexact) {
+		return true
+	}
+	return xs != nil && ys != nil && bytes.Equal(xs.name, ys.name) && bytes.Equal(xs.ref, ys.ref) && xs.value.Equal(ys.value)
 }
 
 // Format prints the variable's name and its reference, or [Redacted] for a
@@ -337,30 +368,55 @@ func (e *ReadBackError) Error() string {
 func (e *ReadBackError) Unwrap() error { return e.Err }
 
 // patchVariables sends the whole list of variables: the API replaces the
-// deployment's list with it.
+// deployment's list with it. Each variable Together sent goes back in its
+// own tokens, unescaped and unaltered.
 func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable) error {
 	type wireVariable struct {
-		Name            string  `json:"name"`
-		Value           *string `json:"value,omitempty"`
-		ValueFromSecret string  `json:"value_from_secret,omitempty"`
+		Name            json.RawMessage `json:"name"`
+		Value           json.RawMessage `json:"value,omitempty"`
+		ValueFromSecret json.RawMessage `json:"value_from_secret,omitempty"`
 	}
 	wire := struct {
 		Variables []wireVariable `json:"environment_variables"`
 	}{Variables: make([]wireVariable, len(vars))}
 	var scrub Scrubber
-	for i, v := range vars {
-		wire.Variables[i] = wireVariable{Name: v.Name, ValueFromSecret: v.ValueFromSecret}
-		if v.IsPlain() {
-			plain := v.value.reveal()
-			wire.Variables[i].Value = &plain
-			scrub = append(scrub, v.value)
+	token := func(spelled []byte, s string) json.RawMessage {
+		if spelled != nil {
+			return spelled
 		}
+		b, _ := json.Marshal(s) // a string always encodes
+		return b
 	}
-	body, err := json.Marshal(wire)
-	if err != nil {
+	for i, v := range vars {
+		var sp spelling
+		if v.spelled != nil {
+			sp = *v.spelled
+		}
+		w := wireVariable{Name: token(sp.name, v.Name)}
+		if v.IsPlain() {
+			var spelledValue []byte
+			if !sp.value.IsZero() {
+				spelledValue = []byte(sp.value.reveal())
+			}
+			w.Value = token(spelledValue, v.value.reveal())
+			scrub = append(scrub, v.value)
+		} else {
+			w.ValueFromSecret = token(sp.ref, v.ValueFromSecret)
+		}
+		wire.Variables[i] = w
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Escaping "<", ">" and "&" would respell what Together sent.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(wire); err != nil {
 		return fmt.Errorf("togetherapi: encoding the variables: %w", err)
 	}
+	body := buf.Bytes()
 	defer clear(body)
+	for i := range wire.Variables {
+		clear(wire.Variables[i].Value)
+	}
 	resp, err := c.do(ctx, call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true, deployment: true})
 	if err != nil {
 		return err
@@ -404,11 +460,7 @@ func differences(want, got []Variable) []string {
 	}
 	w, g := index(want), index(got)
 	var out []string
-	same := func(a, b []Variable) bool {
-		return slices.EqualFunc(a, b, func(x, y Variable) bool {
-			return x.ValueFromSecret == y.ValueFromSecret && x.value.Equal(y.value)
-		})
-	}
+	same := func(a, b []Variable) bool { return slices.EqualFunc(a, b, Variable.same) }
 	for _, v := range want {
 		if !slices.Contains(out, v.Name) && !same(w[v.Name], g[v.Name]) {
 			out = append(out, v.Name)
@@ -429,10 +481,68 @@ type wireDeployment struct {
 	Status    string `json:"status"`
 	UpdatedAt string `json:"updated_at"`
 	Variables []struct {
-		Name            string  `json:"name"`
-		Value           *string `json:"value"`
-		ValueFromSecret *string `json:"value_from_secret"`
+		Name            json.RawMessage `json:"name"`
+		Value           json.RawMessage `json:"value"`
+		ValueFromSecret json.RawMessage `json:"value_from_secret"`
 	} `json:"environment_variables"`
+}
+
+// token is one field of a variable as Together sent it.
+type token struct {
+	raw []byte
+	// text is what raw decodes to; set says it is a string at all, not
+	// absent or null.
+	text string
+	set  bool
+	// exact says raw decodes to exactly what it spells.
+	exact bool
+}
+
+// readToken reads a field of a variable, which must be a JSON string, or
+// absent, or null.
+func readToken(raw json.RawMessage) (token, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return token{}, nil
+	}
+	t := token{raw: raw, set: true}
+	if raw[0] != '"' || json.Unmarshal(raw, &t.text) != nil {
+		return token{}, &MalformedError{Detail: "a deployment with a variable whose field is not a string"}
+	}
+	t.exact = spelledExactly(string(raw))
+	return t, nil
+}
+
+// spelledExactly reports whether a JSON string token decodes to exactly
+// what it spells: it is valid UTF-8, and every \u escape of a surrogate is
+// one half of a pair. Anything else decodes to U+FFFD.
+func spelledExactly(tok string) bool {
+	if !utf8.ValidString(tok) {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] != '\\' {
+			continue
+		}
+		if i++; i >= len(tok) || tok[i] != 'u' {
+			continue // the escaped character is not a backslash to look at
+		}
+		u, ok := hex4(tok, i+1)
+		if !ok {
+			return false
+		}
+		i += 4
+		switch {
+		case utf16.IsSurrogate(rune(u)) && u >= 0xDC00:
+			return false // a low half alone
+		case utf16.IsSurrogate(rune(u)):
+			lo, ok := hex4(tok, i+3)
+			if !ok || tok[i+1] != '\\' || tok[i+2] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
 }
 
 func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, error) {
@@ -459,8 +569,8 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 	// Read even after a type error, which leaves the rest decoded.
 	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
 	for _, v := range w.Variables {
-		if v.Value != nil && *v.Value != "" {
-			info.plain = append(info.plain, NewSensitive(*v.Value))
+		if t, _ := readToken(v.Value); t.text != "" {
+			info.plain = append(info.plain, NewSensitive(t.text))
 		}
 	}
 	if err != nil {
@@ -470,19 +580,43 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 		return nil, &MalformedError{Detail: "a deployment with no id"}
 	}
 	for _, v := range w.Variables {
-		hasValue, hasRef := v.Value != nil, v.ValueFromSecret != nil && *v.ValueFromSecret != ""
-		if v.Name == "" || hasValue == hasRef {
-			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, or with both or neither of value and value_from_secret", w.ID)}
-		}
-		x := Variable{Name: v.Name}
-		if hasRef {
-			x.ValueFromSecret = *v.ValueFromSecret
-		} else {
-			x.value = NewSensitive(*v.Value)
+		x, err := decodeVariable(v.Name, v.Value, v.ValueFromSecret)
+		if err != nil {
+			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, with both or neither of value and value_from_secret, or with a field that is not a string", w.ID)}
 		}
 		d.Variables = append(d.Variables, x)
 	}
 	return d, nil
+}
+
+// decodeVariable reads one variable, keeping its fields as Together spelled
+// them.
+func decodeVariable(rawName, rawValue, rawRef json.RawMessage) (Variable, error) {
+	name, err := readToken(rawName)
+	if err != nil {
+		return Variable{}, err
+	}
+	value, err := readToken(rawValue)
+	if err != nil {
+		return Variable{}, err
+	}
+	ref, err := readToken(rawRef)
+	if err != nil {
+		return Variable{}, err
+	}
+	hasRef := ref.text != ""
+	if name.text == "" || value.set == hasRef {
+		return Variable{}, ErrMalformedResponse
+	}
+	x := Variable{Name: name.text, spelled: &spelling{name: name.raw, inexact: !name.exact}}
+	if hasRef {
+		x.ValueFromSecret, x.spelled.ref = ref.text, ref.raw
+		x.spelled.inexact = x.spelled.inexact || !ref.exact
+	} else {
+		x.value, x.spelled.value = NewSensitive(value.text), NewSensitive(string(value.raw))
+		x.spelled.inexact = x.spelled.inexact || !value.exact
+	}
+	return x, nil
 }
 
 // decodeJSON decodes a 2xx answer's JSON body into v, saying only how it

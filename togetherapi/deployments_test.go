@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -244,5 +248,98 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 	}
 	if len(togetherapi.PlainValues(info)) != 0 {
 		t.Error("the call read plain values")
+	}
+}
+
+// unspellable is a list of variables as Together may send it, none of
+// which Go decodes to what it spells but REF: half a surrogate pair, bytes
+// that are not UTF-8, and markup and a line separator that an HTML-safe
+// encoder would escape.
+const unspellable = `[{"name":"LONE","value":"\ud800"},{"name":"BYTES","value":"` + "\xff\xfe" + `"},` +
+	`{"name":"MARKUP","value":"<a&b>` + "\u2028" + `"},{"name":"REF","value_from_secret":"team\/db"}]`
+
+// rawDeployment stands in for a deployment whose variables are held as the
+// bytes last sent: unspellable at first, then each update's list as it
+// came. readBack, if set, respells the list for every read after an
+// update. It returns the base URL and the bodies of the updates.
+func rawDeployment(t *testing.T, readBack func(vars string) string) (string, func() []string) {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		vars    = unspellable
+		patched bool
+		bodies  []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+			return
+		}
+		updated := "2026-11-02T00:00:00Z"
+		if r.Method == http.MethodPatch {
+			b, _ := io.ReadAll(r.Body)
+			bodies = append(bodies, string(b))
+			var update struct {
+				Variables json.RawMessage `json:"environment_variables"`
+			}
+			if err := json.Unmarshal(b, &update); err != nil {
+				respond(400, `{"error":{"message":"not JSON"}}`)(w, r)
+				return
+			}
+			vars, patched = string(update.Variables), true
+		}
+		shown := vars
+		if patched {
+			updated = "2026-11-02T00:00:05Z"
+			if readBack != nil {
+				shown = readBack(vars)
+			}
+		}
+		respond(200, `{"id":"dep-1","name":"eval","status":"Ready","updated_at":"`+updated+`","environment_variables":`+shown+`}`)(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(bodies)
+	}
+}
+
+func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
+	base, bodies := rawDeployment(t, nil)
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"environment_variables":` + strings.TrimSuffix(unspellable, "]") + `,{"name":"NEW","value_from_secret":"sec-1"}]}` + "\n"
+	if got := bodies(); len(got) != 1 || got[0] != want {
+		t.Errorf("the update sent\n%q\nwant\n%q", got, want)
+	}
+	if !change.Changed || len(change.Unexpected) != 0 {
+		t.Errorf("change = %+v", change)
+	}
+	// Nothing to change is still nothing, however the list is spelled.
+	again, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	if err != nil || again.Changed || len(bodies()) != 1 {
+		t.Errorf("a second attach = %+v, %v; %d updates", again, err, len(bodies()))
+	}
+}
+
+func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
+	// Together, as read back, holds U+FFFD where it held half a pair and two
+	// bytes that were not UTF-8: what a decoder that replaced them would send.
+	respelled := func(vars string) string {
+		vars = strings.Replace(vars, `\ud800`, `\ufffd`, 1)
+		return strings.Replace(vars, "\xff\xfe", "\ufffd\ufffd", 1)
+	}
+	base, _ := rawDeployment(t, respelled)
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(change.Unexpected, ","); got != "LONE,BYTES" {
+		t.Errorf("unexpected = %q, want LONE,BYTES", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -462,4 +463,45 @@ func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
 		t.Errorf("log event = %v", last)
 	}
 	assertNoPlainValue(t, h, r)
+}
+
+func TestAnAttachWhoseReadBackRespellsAnotherValueIsNotReportedVerified(t *testing.T) {
+	h := newHarness(t, nil)
+	if r := h.call(t, "create_secret", map[string]any{"name": "HF_TOKEN", "value": canaryValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	// LONE holds half a surrogate pair; once updated, Together holds U+FFFD
+	// in its place.
+	var (
+		mu    sync.Mutex
+		after string
+	)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/deployments/secrets") {
+			h.api.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		vars, updated := `[{"name":"LONE","value":"\ud800"}]`, "2026-11-02T00:00:00Z"
+		if r.Method == http.MethodPatch {
+			var update struct {
+				Variables json.RawMessage `json:"environment_variables"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&update); err != nil {
+				t.Errorf("the update is not JSON: %v", err)
+			}
+			after = strings.Replace(string(update.Variables), `\ud800`, `\ufffd`, 1)
+		}
+		if after != "" {
+			vars, updated = after, "2026-11-02T00:00:05Z"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"dep-1","name":"raw-app","status":"Ready","updated_at":"` + updated + `","environment_variables":` + vars + `}`))
+	})
+	r := h.call(t, "attach_secret", map[string]any{"deployment": "raw-app", "variable": "HF_TOKEN", "secret": "HF_TOKEN"})
+	text := encoded(t, r)
+	if r.IsError || strings.Contains(text, "verified") || !strings.Contains(text, `LONE`) || !strings.Contains(text, "Check the deployment") {
+		t.Errorf("result = %s", text)
+	}
 }
