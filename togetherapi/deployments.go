@@ -227,6 +227,18 @@ type VariableChange struct {
 	Unexpected []string
 }
 
+// ChangeHooks let the caller of a change to a deployment's variables take
+// part in it. A nil hook is skipped.
+type ChangeHooks struct {
+	// Check is called with each variable the change replaces or removes,
+	// as it is in the read the update is built from, once it is known that
+	// an update will be sent, and before anything is. An error stops the
+	// change, and is returned as it is. Since the update is sent only if a
+	// second read finds the deployment as the first, what Check saw is
+	// what the update replaces: a caller decides there whether it may.
+	Check func(ctx context.Context, v Variable) error
+}
+
 // AttachSecret sets the deployment's variable to take its value from the
 // secret with the given ID or name, referenced by its ID, which a rename does
 // not break. Every other variable is sent back exactly as it was: the API
@@ -241,7 +253,7 @@ type VariableChange struct {
 // compared with what was sent. The API has no conditional update, so a
 // change landing within the last round trip can still be overwritten; the
 // read-back reports it in Unexpected.
-func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string) (*VariableChange, error) {
+func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
@@ -252,13 +264,13 @@ func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret 
 		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
 		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
 	}
-	return c.attach(ctx, deployment, variable, s)
+	return c.attach(ctx, deployment, variable, s, hooks)
 }
 
 // AttachSecretOf is AttachSecret for a secret whose metadata the caller
 // has just read, as it checked it: it is attached by that ID, without
 // being looked up again.
-func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string, s *Secret) (*VariableChange, error) {
+func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
 	if s == nil || s.ID == "" {
 		return nil, &FieldError{Field: "secret", Problem: "is required: give the secret's ID or name"}
 	}
@@ -267,11 +279,11 @@ func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	return c.attach(ctx, deployment, variable, s)
+	return c.attach(ctx, deployment, variable, s, hooks)
 }
 
-func (c *Client) attach(ctx context.Context, deployment, variable string, s *Secret) (*VariableChange, error) {
-	change, err := c.changeVariables(ctx, deployment, variable, func(vars []Variable) ([]Variable, error) {
+func (c *Client) attach(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
+	change, err := c.changeVariables(ctx, deployment, variable, hooks, func(vars []Variable) ([]Variable, error) {
 		return setVariable(vars, Variable{Name: variable, ValueFromSecret: s.ID}), nil
 	})
 	if err != nil {
@@ -294,13 +306,13 @@ func checkVariableChange(deployment, variable string) error {
 // a secret. A variable with a plain value is never removed (the error
 // matches ErrPlainVariable), and a variable that is not there is nothing to
 // change. It reads and checks the deployment as AttachSecret does.
-func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) (*VariableChange, error) {
+func (c *Client) DetachSecret(ctx context.Context, deployment, variable string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	change, err := c.changeVariables(ctx, deployment, variable, func(vars []Variable) ([]Variable, error) {
+	change, err := c.changeVariables(ctx, deployment, variable, hooks, func(vars []Variable) ([]Variable, error) {
 		out := vars[:0:0]
 		for _, v := range vars {
 			if v.Name != variable {
@@ -318,9 +330,10 @@ func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) 
 }
 
 // changeVariables reads the deployment, builds the new list with edit,
-// and, if it differs, reads the deployment again, sends the whole list only
-// if nothing moved, and reads it back.
-func (c *Client) changeVariables(ctx context.Context, deployment, variable string, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
+// and, if it differs, has hooks check what it replaces, reads the
+// deployment again, sends the whole list only if nothing moved, and reads
+// it back.
+func (c *Client) changeVariables(ctx context.Context, deployment, variable string, hooks ChangeHooks, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
 	base, err := c.getDeployment(ctx, deployment)
 	if err != nil {
 		return nil, err
@@ -336,6 +349,14 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	}
 	if sameVariables(want, base.Variables) {
 		return change, nil
+	}
+	for _, v := range base.Variables {
+		if v.Name != variable || hooks.Check == nil {
+			continue
+		}
+		if err := hooks.Check(ctx, v); err != nil {
+			return nil, err
+		}
 	}
 	now, err := c.getDeployment(ctx, base.ID)
 	if err != nil {

@@ -1,10 +1,12 @@
 package togetherapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -100,7 +102,7 @@ func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var apiErr *togetherapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
 		t.Fatalf("err = %v", err)
@@ -119,7 +121,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 	}
 	before := api.Variables(sandbox.ExampleDeployment)
 	info := &togetherapi.CallInfo{}
-	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN")
+	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 		t.Errorf("%d requests, want 5", info.Requests)
 	}
 
-	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID)
+	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID, togetherapi.ChangeHooks{})
 	if err != nil || again.Changed {
 		t.Errorf("a second attach = %+v, %v", again, err)
 	}
@@ -158,7 +160,7 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:01Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if !errors.Is(err, togetherapi.ErrDeploymentChanged) {
 		t.Fatalf("err = %v", err)
 	}
@@ -195,7 +197,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 	// Another change landed with ours: MODEL is gone, OTHER is new.
 	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z", attached)), respond(200, other))
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +208,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
-	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var rb *togetherapi.ReadBackError
 	if !errors.As(err, &rb) || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Errorf("err = %v", err)
@@ -236,7 +238,7 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 		respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 	})
 	info := &togetherapi.CallInfo{}
-	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE")
+	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
 	var lookup *togetherapi.LookupError
 	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Fatalf("err = %v", err)
@@ -309,7 +311,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 
 func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 	base, bodies := rawDeployment(t, nil)
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +323,7 @@ func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 		t.Errorf("change = %+v", change)
 	}
 	// Nothing to change is still nothing, however the list is spelled.
-	again, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	again, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil || again.Changed || len(bodies()) != 1 {
 		t.Errorf("a second attach = %+v, %v; %d updates", again, err, len(bodies()))
 	}
@@ -335,11 +337,59 @@ func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
 		return strings.Replace(vars, "\xff\xfe", "\ufffd\ufffd", 1)
 	}
 	base, _ := rawDeployment(t, respelled)
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(change.Unexpected, ","); got != "LONE,BYTES" {
 		t.Errorf("unexpected = %q, want LONE,BYTES", got)
+	}
+}
+
+func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
+	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
+	var ids []string
+	for _, name := range []string{"FIRST", "SECOND"} {
+		s, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: name, Value: togetherapi.NewSensitive("value-of-" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	var seen []string
+	record := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
+		seen = append(seen, v.String())
+		return nil
+	}}
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 0 {
+		t.Errorf("a new variable replaces nothing, yet Check saw %v", seen)
+	}
+	errStop := errors.New("stop")
+	stop := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
+		seen = append(seen, v.String())
+		return errStop
+	}}
+	before := api.Variables(sandbox.ExampleDeployment)
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "SECOND", stop); !errors.Is(err, errStop) {
+		t.Errorf("attach over a refused variable: %v", err)
+	}
+	if _, err := c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "DB", stop); !errors.Is(err, errStop) {
+		t.Errorf("detach of a refused variable: %v", err)
+	}
+	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
+		t.Errorf("a refused change changed the variables: %v, were %v", after, before)
+	}
+	want := "DB=value_from_secret:" + ids[0]
+	if !slices.Equal(seen, []string{want, want}) {
+		t.Errorf("Check saw %v, want %s twice", seen, want)
+	}
+	// A change to nothing is not checked: it replaces nothing.
+	seen = nil
+	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", stop); err != nil || change.Changed || len(seen) != 0 {
+		t.Errorf("a change to nothing = %+v, %v; Check saw %v", change, err, seen)
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -503,5 +505,125 @@ func TestAnAttachWhoseReadBackRespellsAnotherValueIsNotReportedVerified(t *testi
 	text := encoded(t, r)
 	if r.IsError || strings.Contains(text, "verified") || !strings.Contains(text, `LONE`) || !strings.Contains(text, "Check the deployment") {
 		t.Errorf("result = %s", text)
+	}
+}
+
+// scopedDeploymentHarness is a harness scoped to team-a/, with an audit
+// trail, and a secret on each side of the scope: it returns the harness,
+// the audit log's path, and the ID of team-b's secret.
+func scopedDeploymentHarness(t *testing.T) (h *harness, auditPath, outsideID string) {
+	t.Helper()
+	var log *audit.Log
+	h = newHarnessWith(t, func(c *tools.Config) { audited(t, &auditPath, &log)(c); scoped(c) }, nil)
+	if _, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/TOKEN", "inside-value-1234")); err != nil {
+		t.Fatal(err)
+	}
+	outside, err := h.client.CreateSecret(h.ctx(), createRequest("team-b/db-password", "outside-value-1234"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, auditPath, outside.ID
+}
+
+func TestAChangeThatWouldUnhookASecretOutsideTheScopeIsRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		// ref is what the variable DB references before the call.
+		ref  func(outsideID string) string
+		args map[string]any
+	}{
+		{"an attach over a reference by name", func(string) string { return "team-b/db-password" },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"an attach over a reference by ID", func(id string) string { return id },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"an attach over a reference to a secret gone, by a name outside", func(string) string { return "team-b/gone" },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"a detach of a reference by name", func(string) string { return "team-b/db-password" },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true}},
+		{"a detach of a reference by ID", func(id string) string { return id },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, auditPath, outsideID := scopedDeploymentHarness(t)
+			ref := tc.ref(outsideID)
+			setVariable(t, h.api, sandbox.ExampleDeployment, "DB", ref)
+			sent := len(h.changesSent())
+			r := h.call(t, "attach_secret", tc.args)
+			text := encoded(t, r)
+			if !r.IsError || !strings.Contains(resultText(t, r), "outside the names this server may act on") || !strings.Contains(resultText(t, r), "Nothing was sent") {
+				t.Errorf("result = %s", text)
+			}
+			if strings.Contains(text, "team-b") || strings.Contains(text, outsideID) {
+				t.Errorf("the refusal names the secret outside the scope: %s", text)
+			}
+			if got := h.changesSent()[sent:]; len(got) != 0 {
+				t.Errorf("sent %v", got)
+			}
+			if got := h.api.Variables(sandbox.ExampleDeployment)["DB"]; got != "secret:"+ref {
+				t.Errorf("DB is now %q", got)
+			}
+			lines := auditLines(t, auditPath)
+			if len(lines) == 0 || lines[len(lines)-1].Phase != "refused" || lines[len(lines)-1].Reason != "out of scope" {
+				t.Errorf("audit lines = %+v", lines)
+			}
+			if events := logEvents(t, h.logs.String()); events[len(events)-1]["outcome"] != "refused_by_policy" {
+				t.Errorf("logged as %v", events[len(events)-1]["outcome"])
+			}
+		})
+	}
+}
+
+func TestAChangeOfAVariableWithinTheScopeGoesAhead(t *testing.T) {
+	h, _, _ := scopedDeploymentHarness(t)
+	if _, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/OTHER", "inside-value-5678")); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		ref  string // what DB references first, if anything
+		args map[string]any
+	}{
+		{"team-a/OTHER", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"team-a/gone", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"team-a/OTHER", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true}},
+		{"", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "WANDB_API_KEY", "secret": "team-a/TOKEN"}},
+	} {
+		if step.ref != "" {
+			setVariable(t, h.api, sandbox.ExampleDeployment, "DB", step.ref)
+		}
+		if r := h.call(t, "attach_secret", step.args); r.IsError || structured(t, r)["changed"] != true {
+			t.Errorf("%v over %q = %s", step.args, step.ref, encoded(t, r))
+		}
+	}
+}
+
+func TestADetachIsDecidedOnTheReadItIsBuiltFrom(t *testing.T) {
+	// DB references team A's secret when the call begins; just after the
+	// first read of the deployment, someone re-points it to team B's.
+	h, auditPath, _ := scopedDeploymentHarness(t)
+	setVariable(t, h.api, sandbox.ExampleDeployment, "DB", "team-a/TOKEN")
+	var repointed atomic.Bool
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		h.api.ServeHTTP(w, r)
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/deployments/"+sandbox.ExampleDeployment && repointed.CompareAndSwap(false, true) {
+			setVariable(t, h.api, sandbox.ExampleDeployment, "DB", "team-b/db-password")
+		}
+	})
+	r := h.call(t, "attach_secret", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true})
+	if !r.IsError || !strings.Contains(resultText(t, r), "Nothing was sent") {
+		t.Errorf("result = %s", encoded(t, r))
+	}
+	if got := h.api.Variables(sandbox.ExampleDeployment)["DB"]; got != "secret:team-b/db-password" {
+		t.Errorf("team B's reference was removed: DB is %q", got)
+	}
+	for _, s := range h.changesSent() {
+		if !strings.Contains(s, "/secrets") {
+			t.Errorf("sent %s", s)
+		}
+	}
+	for _, l := range auditLines(t, auditPath) {
+		if l.Phase == "outcome" && l.Outcome == "ok" {
+			t.Errorf("the audit trail records a detach that was made: %+v", l)
+		}
 	}
 }
