@@ -237,6 +237,10 @@ type ChangeHooks struct {
 	// second read finds the deployment as the first, what Check saw is
 	// what the update replaces: a caller decides there whether it may.
 	Check func(ctx context.Context, v Variable) error
+	// BeforeSend is called once everything is checked, just before the
+	// update is sent, and not at all when nothing is sent. An error stops
+	// the change, and is returned as it is: nothing is sent.
+	BeforeSend func(ctx context.Context) error
 }
 
 // AttachSecret sets the deployment's variable to take its value from the
@@ -331,8 +335,8 @@ func (c *Client) DetachSecret(ctx context.Context, deployment, variable string, 
 
 // changeVariables reads the deployment, builds the new list with edit,
 // and, if it differs, has hooks check what it replaces, reads the
-// deployment again, sends the whole list only if nothing moved, and reads
-// it back.
+// deployment again, and only if nothing moved tells hooks, sends the whole
+// list and reads it back.
 func (c *Client) changeVariables(ctx context.Context, deployment, variable string, hooks ChangeHooks, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
 	base, err := c.getDeployment(ctx, deployment)
 	if err != nil {
@@ -364,6 +368,11 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	}
 	if now.UpdatedAt != base.UpdatedAt || !sameVariables(now.Variables, base.Variables) {
 		return nil, ErrDeploymentChanged
+	}
+	if hooks.BeforeSend != nil {
+		if err := hooks.BeforeSend(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.patchVariables(ctx, base.ID, want); err != nil {
 		return nil, err

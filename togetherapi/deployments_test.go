@@ -393,3 +393,38 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 		t.Errorf("a change to nothing = %+v, %v; Check saw %v", change, err, seen)
 	}
 }
+
+func TestBeforeSendRunsOnlyWhenAnUpdateIsAboutToBeSent(t *testing.T) {
+	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
+	if _, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	count := togetherapi.ChangeHooks{BeforeSend: func(context.Context) error { calls++; return nil }}
+	errStop := errors.New("stop")
+	stop := togetherapi.ChangeHooks{BeforeSend: func(context.Context) error { calls++; return errStop }}
+
+	before := api.Variables(sandbox.ExampleDeployment)
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop); !errors.Is(err, errStop) || calls != 1 {
+		t.Errorf("a stopped attach: %v, BeforeSend called %d times", err, calls)
+	}
+	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
+		t.Errorf("a stopped attach changed the variables: %v", after)
+	}
+	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", count); err != nil || !change.Changed || calls != 2 {
+		t.Errorf("an attach: %+v, %v, BeforeSend called %d times", change, err, calls)
+	}
+	for _, change := range []func() (*togetherapi.VariableChange, error){
+		func() (*togetherapi.VariableChange, error) {
+			return c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop)
+		},
+		func() (*togetherapi.VariableChange, error) {
+			return c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "NOT_THERE", stop)
+		},
+	} {
+		if got, err := change(); err != nil || got.Changed || calls != 2 {
+			t.Errorf("a change to nothing: %+v, %v, BeforeSend called %d times", got, err, calls)
+		}
+	}
+}

@@ -87,9 +87,15 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		}
 		e.Secret, e.SecretID = s.Name, s.ID
 	}
-	hooks := togetherapi.ChangeHooks{Check: t.removesInScope(&e, s)}
 	var change *togetherapi.VariableChange
-	err = t.audited(ctx, rec, e, func() (string, error) {
+	// The attempt is recorded only once the update is about to be sent: an
+	// attach to what is already there, or a change refused on the read,
+	// attempts nothing.
+	err = t.auditedWhenSent(ctx, rec, e, func(attempt func(audit.Entry) error) (string, error) {
+		hooks := togetherapi.ChangeHooks{
+			Check:      t.removesInScope(&e, s),
+			BeforeSend: func(context.Context) error { return attempt(e) },
+		}
 		var err error
 		if detach {
 			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable, hooks)

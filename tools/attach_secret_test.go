@@ -563,8 +563,8 @@ func TestAChangeThatWouldUnhookASecretOutsideTheScopeIsRefused(t *testing.T) {
 			if got := h.api.Variables(sandbox.ExampleDeployment)["DB"]; got != "secret:"+ref {
 				t.Errorf("DB is now %q", got)
 			}
-			lines := auditLines(t, auditPath)
-			if len(lines) == 0 || lines[len(lines)-1].Phase != "refused" || lines[len(lines)-1].Reason != "out of scope" {
+			// A refusal, and no attempt: nothing was going to be sent.
+			if lines := auditLines(t, auditPath); len(lines) != 1 || lines[0].Phase != "refused" || lines[0].Reason != "out of scope" {
 				t.Errorf("audit lines = %+v", lines)
 			}
 			if events := logEvents(t, h.logs.String()); events[len(events)-1]["outcome"] != "refused_by_policy" {
@@ -624,6 +624,59 @@ func TestADetachIsDecidedOnTheReadItIsBuiltFrom(t *testing.T) {
 	for _, l := range auditLines(t, auditPath) {
 		if l.Phase == "outcome" && l.Outcome == "ok" {
 			t.Errorf("the audit trail records a detach that was made: %+v", l)
+		}
+	}
+}
+
+func TestAnAttachIsAuditedOnlyWhenItsUpdateIsSentAndBeforeItIs(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, audited(t, &path, &log), nil)
+	if r := h.call(t, "create_secret", map[string]any{"name": "HF_TOKEN", "value": canaryValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	// What the trail holds when each update arrives.
+	var (
+		mu      sync.Mutex
+		atPatch [][]audit.Entry
+	)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch && !strings.HasPrefix(r.URL.Path, "/v1/deployments/secrets") {
+			mu.Lock()
+			atPatch = append(atPatch, auditLines(t, path))
+			mu.Unlock()
+		}
+		h.api.ServeHTTP(w, r)
+	})
+	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "HF", "secret": "HF_TOKEN"}
+	steps := []struct {
+		name  string
+		args  map[string]any
+		lines int // how many lines the call adds
+	}{
+		{"an attach", attach, 2},
+		{"the same attach again, which changes nothing", attach, 0},
+		{"a detach of a variable that is not there", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "NONE", "detach": true}, 0},
+		{"an attach to a deployment that is not there", map[string]any{"deployment": "nope", "variable": "HF", "secret": "HF_TOKEN"}, 0},
+		{"a detach", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "HF", "detach": true}, 2},
+	}
+	for _, s := range steps {
+		before := len(auditLines(t, path))
+		r := h.call(t, "attach_secret", s.args)
+		lines := auditLines(t, path)
+		if added := len(lines) - before; added != s.lines {
+			t.Errorf("%s (%s) added %d audit lines, want %d: %+v", s.name, resultText(t, r), added, s.lines, lines[before:])
+		}
+	}
+	if len(atPatch) != 2 {
+		t.Fatalf("%d updates sent, want 2", len(atPatch))
+	}
+	for i, action := range []string{"attach", "detach"} {
+		last := atPatch[i][len(atPatch[i])-1]
+		if last.Phase != "attempt" || last.Action != action || last.Tool != "attach_secret" {
+			t.Errorf("when the %s was sent, the trail ended with %+v", action, last)
 		}
 	}
 }
