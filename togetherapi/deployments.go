@@ -511,35 +511,19 @@ type wireDeployment struct {
 	Status    string `json:"status"`
 	UpdatedAt string `json:"updated_at"`
 	Variables []struct {
+		Name            string  `json:"name"`
+		Value           *string `json:"value"`
+		ValueFromSecret *string `json:"value_from_secret"`
+	} `json:"environment_variables"`
+}
+
+// wireSpelling is a deployment's variables as Together spelled them.
+type wireSpelling struct {
+	Variables []struct {
 		Name            json.RawMessage `json:"name"`
 		Value           json.RawMessage `json:"value"`
 		ValueFromSecret json.RawMessage `json:"value_from_secret"`
 	} `json:"environment_variables"`
-}
-
-// token is one field of a variable as Together sent it.
-type token struct {
-	raw []byte
-	// text is what raw decodes to; set says it is a string at all, not
-	// absent or null.
-	text string
-	set  bool
-	// exact says raw decodes to exactly what it spells.
-	exact bool
-}
-
-// readToken reads a field of a variable, which must be a JSON string, or
-// absent, or null.
-func readToken(raw json.RawMessage) (token, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return token{}, nil
-	}
-	t := token{raw: raw, set: true}
-	if raw[0] != '"' || json.Unmarshal(raw, &t.text) != nil {
-		return token{}, &MalformedError{Detail: "a deployment with a variable whose field is not a string"}
-	}
-	t.exact = spelledExactly(string(raw))
-	return t, nil
 }
 
 // spelledExactly reports whether a JSON string token decodes to exactly
@@ -581,6 +565,9 @@ func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, erro
 		return nil, err
 	}
 	d, err := decodeDeployment(ctx, raw)
+	if err == nil {
+		err = keepSpelling(raw, d)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
 	}
@@ -599,8 +586,8 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 	// Read even after a type error, which leaves the rest decoded.
 	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
 	for _, v := range w.Variables {
-		if t, _ := readToken(v.Value); t.text != "" {
-			info.plain = append(info.plain, NewSensitive(t.text))
+		if v.Value != nil && *v.Value != "" {
+			info.plain = append(info.plain, NewSensitive(*v.Value))
 		}
 	}
 	if err != nil {
@@ -610,43 +597,42 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 		return nil, &MalformedError{Detail: "a deployment with no id"}
 	}
 	for _, v := range w.Variables {
-		x, err := decodeVariable(v.Name, v.Value, v.ValueFromSecret)
-		if err != nil {
-			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, with both or neither of value and value_from_secret, or with a field that is not a string", w.ID)}
+		hasValue, hasRef := v.Value != nil, v.ValueFromSecret != nil && *v.ValueFromSecret != ""
+		if v.Name == "" || hasValue == hasRef {
+			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, or with both or neither of value and value_from_secret", w.ID)}
+		}
+		x := Variable{Name: v.Name}
+		if hasRef {
+			x.ValueFromSecret = *v.ValueFromSecret
+		} else {
+			x.value = NewSensitive(*v.Value)
 		}
 		d.Variables = append(d.Variables, x)
 	}
 	return d, nil
 }
 
-// decodeVariable reads one variable, keeping its fields as Together spelled
-// them.
-func decodeVariable(rawName, rawValue, rawRef json.RawMessage) (Variable, error) {
-	name, err := readToken(rawName)
-	if err != nil {
-		return Variable{}, err
+// keepSpelling gives each variable of d, decoded from raw, its fields as
+// Together spelled them, for a change to another variable to send it back
+// as it came. Only a deployment read for a change pays for this; a list,
+// read for its references, does not.
+func keepSpelling(raw json.RawMessage, d *Deployment) error {
+	var w wireSpelling
+	if err := json.Unmarshal(raw, &w); err != nil || len(w.Variables) != len(d.Variables) {
+		return &MalformedError{Detail: "a deployment not of the documented shape"}
 	}
-	value, err := readToken(rawValue)
-	if err != nil {
-		return Variable{}, err
+	for i, v := range w.Variables {
+		sp := &spelling{name: v.Name, inexact: !spelledExactly(string(v.Name))}
+		if d.Variables[i].IsPlain() {
+			sp.value = NewSensitive(string(v.Value))
+			sp.inexact = sp.inexact || !spelledExactly(sp.value.reveal())
+		} else {
+			sp.ref = v.ValueFromSecret
+			sp.inexact = sp.inexact || !spelledExactly(string(v.ValueFromSecret))
+		}
+		d.Variables[i].spelled = sp
 	}
-	ref, err := readToken(rawRef)
-	if err != nil {
-		return Variable{}, err
-	}
-	hasRef := ref.text != ""
-	if name.text == "" || value.set == hasRef {
-		return Variable{}, ErrMalformedResponse
-	}
-	x := Variable{Name: name.text, spelled: &spelling{name: name.raw, inexact: !name.exact}}
-	if hasRef {
-		x.ValueFromSecret, x.spelled.ref = ref.text, ref.raw
-		x.spelled.inexact = x.spelled.inexact || !ref.exact
-	} else {
-		x.value, x.spelled.value = NewSensitive(value.text), NewSensitive(string(value.raw))
-		x.spelled.inexact = x.spelled.inexact || !value.exact
-	}
-	return x, nil
+	return nil
 }
 
 // decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
