@@ -245,8 +245,8 @@ type ChangeHooks struct {
 
 // AttachSecret sets the deployment's variable to take its value from the
 // secret with the given ID or name, referenced by its ID, which a rename does
-// not break. Every other variable is sent back exactly as it was: the API
-// replaces the whole list on each update.
+// not break. Every other variable is sent back exactly as Together spelled
+// it: the API replaces the whole list on each update.
 //
 // The secret is resolved first, so that the deployment, and its plain
 // values, are read only once the call's own arguments are settled; a
@@ -256,7 +256,7 @@ type ChangeHooks struct {
 // ErrDeploymentChanged. After the update the deployment is read back and
 // compared with what was sent. The API has no conditional update, so a
 // change landing within the last round trip can still be overwritten; the
-// read-back reports it in Unexpected.
+// read-back reports it in Unexpected. hooks take part as ChangeHooks says.
 func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
