@@ -226,11 +226,12 @@ type CallInfo struct {
 	Resolution string
 	// OnRetry, if set, is called before each retry, on the calling goroutine.
 	OnRetry func(RetryEvent)
-	// Sensitive gains every sensitive string the call reads from an answer
-	// (the plain values of deployments' variables), the moment it is read:
-	// text about the call, its own errors included, must be scrubbed of
-	// these as of the values it sent.
-	Sensitive Scrubber
+	// plain gains each plain value of a deployment's variable the call
+	// reads, the moment it is read. The client scrubs them from the text
+	// Together sends about deployments, and from nothing else: text that
+	// someone chose (an argument, a name, a description) scrubbed of them
+	// would tell whoever chose it whether a guess equals one.
+	plain Scrubber
 }
 
 // RetryEvent describes a retry about to happen.

@@ -1,6 +1,7 @@
 package togetherapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 const deploymentsPath = "/deployments"
@@ -43,6 +46,34 @@ type Variable struct {
 	// its value from; empty for a plain variable.
 	ValueFromSecret string
 	value           Sensitive
+	// spelled is the variable as Together spelled it, nil for one this
+	// client made: what a change to another variable sends back.
+	spelled *spelling
+}
+
+// spelling is a variable's fields as the JSON string tokens Together sent,
+// so that a change to another variable sends this one back byte for byte:
+// a token of bytes that are not UTF-8, or of half a surrogate pair, decodes
+// to U+FFFD, and sent back decoded would change what Together holds.
+type spelling struct {
+	name, ref []byte
+	value     Sensitive // the token of a plain value, quotes and escapes included
+	// inexact says a token does not decode to what it spells, so that
+	// only the tokens themselves tell whether two variables are the same.
+	inexact bool
+}
+
+// same reports whether x and y are the same variable, holding the same
+// value or reference.
+func (x Variable) same(y Variable) bool {
+	if x.Name != y.Name || x.ValueFromSecret != y.ValueFromSecret || !x.value.Equal(y.value) {
+		return false
+	}
+	xs, ys := x.spelled, y.spelled
+	if (xs == nil || !xs.inexact) && (ys == nil || !ys.inexact) {
+		return true
+	}
+	return xs != nil && ys != nil && bytes.Equal(xs.name, ys.name) && bytes.Equal(xs.ref, ys.ref) && xs.value.Equal(ys.value)
 }
 
 // Format prints the variable's name and its reference, or [Redacted] for a
@@ -103,8 +134,8 @@ var (
 )
 
 // ListDeployments returns every deployment of the account. The API does not
-// page. Each plain variable's value joins the call's CallInfo.Sensitive as
-// it is read.
+// page. From the moment a plain value is read, the call's later errors
+// about deployments are scrubbed of it.
 func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
@@ -116,7 +147,7 @@ func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
 }
 
 func (c *Client) listDeployments(ctx context.Context) ([]Deployment, error) {
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: MaxListBytes})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: MaxListBytes, deployment: true})
 	if err != nil {
 		return nil, err
 	}
@@ -153,24 +184,24 @@ func (c *Client) GetDeployment(ctx context.Context, idOrName string) (*Deploymen
 }
 
 func (c *Client) getDeployment(ctx context.Context, idOrName string) (*Deployment, error) {
-	if err := checkDeploymentRef(idOrName); err != nil {
+	if err := ValidateDeploymentRef("deployment", idOrName); err != nil {
 		return nil, err
 	}
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentPath(idOrName), idempotent: true})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentPath(idOrName), idempotent: true, deployment: true})
 	if err != nil {
 		return nil, err
 	}
 	return decodeOneDeployment(ctx, resp)
 }
 
-// checkDeploymentRef checks that a deployment's ID or name can stand as one
-// segment of the request path.
-func checkDeploymentRef(idOrName string) error {
+// ValidateDeploymentRef checks that a deployment's ID or name can stand as
+// one segment of the request path, naming field in the error.
+func ValidateDeploymentRef(field, idOrName string) error {
 	switch {
 	case idOrName == "":
-		return &FieldError{Field: "deployment", Problem: "is required: give the deployment's ID or name"}
+		return &FieldError{Field: field, Problem: "is required: give the deployment's ID or name"}
 	case len(idOrName) > 256 || !isPlainSegment(idOrName):
-		return &FieldError{Field: "deployment", Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
+		return &FieldError{Field: field, Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
 	}
 	return nil
 }
@@ -196,55 +227,96 @@ type VariableChange struct {
 	Unexpected []string
 }
 
+// ChangeHooks let the caller of a change to a deployment's variables take
+// part in it. A nil hook is skipped.
+type ChangeHooks struct {
+	// Check is called with each variable the change replaces or removes,
+	// as it is in the read the update is built from, once it is known that
+	// an update will be sent, and before anything is. An error stops the
+	// change, and is returned as it is. Since the update is sent only if a
+	// second read finds the deployment as the first, what Check saw is
+	// what the update replaces: a caller decides there whether it may.
+	Check func(ctx context.Context, v Variable) error
+	// BeforeSend is called once everything is checked, just before the
+	// update is sent, and not at all when nothing is sent. An error stops
+	// the change, and is returned as it is: nothing is sent.
+	BeforeSend func(ctx context.Context) error
+}
+
 // AttachSecret sets the deployment's variable to take its value from the
 // secret with the given ID or name, referenced by its ID, which a rename does
-// not break. Every other variable is sent back exactly as it was: the API
-// replaces the whole list on each update.
+// not break. Every other variable is sent back exactly as Together spelled
+// it: the API replaces the whole list on each update.
 //
-// The deployment is read, the secret resolved, and the deployment read again
-// just before the update: if it moved in between, the update is not sent and
-// the error matches ErrDeploymentChanged. After the update the deployment is
-// read back and compared with what was sent. The API has no conditional
-// update, so a change landing within the last round trip can still be
-// overwritten; the read-back reports it in Unexpected.
-//
-// A failure to resolve the secret is a *LookupError; nothing was sent.
-func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string) (*VariableChange, error) {
-	if err := ValidateVariableName("variable", variable); err != nil {
+// The secret is resolved first, so that the deployment, and its plain
+// values, are read only once the call's own arguments are settled; a
+// failure to resolve it is a *LookupError, and nothing was sent. The
+// deployment is then read, and read again just before the update: if it
+// moved in between, the update is not sent and the error matches
+// ErrDeploymentChanged. After the update the deployment is read back and
+// compared with what was sent. The API has no conditional update, so a
+// change landing within the last round trip can still be overwritten; the
+// read-back reports it in Unexpected. hooks take part as ChangeHooks says.
+func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
+	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	var s *Secret
-	change, err := c.changeVariables(ctx, deployment, variable,
-		func(ctx context.Context) error {
-			var err error
-			if s, err = c.resolve(ctx, secret); err != nil {
-				return &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
-			}
-			return nil
-		},
-		func(vars []Variable) ([]Variable, error) {
-			return setVariable(vars, Variable{Name: variable, ValueFromSecret: s.ID}), nil
-		})
+	s, err := c.resolve(ctx, secret)
 	if err != nil {
+		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
 		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
+	}
+	return c.attach(ctx, deployment, variable, s, hooks)
+}
+
+// AttachSecretOf is AttachSecret for a secret whose metadata the caller
+// has just read, as it checked it: it is attached by that ID, without
+// being looked up again.
+func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
+	if s == nil || s.ID == "" {
+		return nil, &FieldError{Field: "secret", Problem: "is required: give the secret's ID or name"}
+	}
+	if err := checkVariableChange(deployment, variable); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	return c.attach(ctx, deployment, variable, s, hooks)
+}
+
+func (c *Client) attach(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
+	change, err := c.changeVariables(ctx, deployment, variable, hooks, func(vars []Variable) ([]Variable, error) {
+		return setVariable(vars, Variable{Name: variable, ValueFromSecret: s.ID}), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", s.Name, deployment, err)
 	}
 	change.Secret = s
 	return change, nil
+}
+
+// checkVariableChange checks the arguments every change of a variable
+// takes, before anything is sent.
+func checkVariableChange(deployment, variable string) error {
+	if err := ValidateDeploymentRef("deployment", deployment); err != nil {
+		return err
+	}
+	return ValidateVariableName("variable", variable)
 }
 
 // DetachSecret removes the deployment's variable that takes its value from
 // a secret. A variable with a plain value is never removed (the error
 // matches ErrPlainVariable), and a variable that is not there is nothing to
 // change. It reads and checks the deployment as AttachSecret does.
-func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) (*VariableChange, error) {
-	if err := ValidateVariableName("variable", variable); err != nil {
+func (c *Client) DetachSecret(ctx context.Context, deployment, variable string, hooks ChangeHooks) (*VariableChange, error) {
+	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
-	change, err := c.changeVariables(ctx, deployment, variable, nil, func(vars []Variable) ([]Variable, error) {
+	change, err := c.changeVariables(ctx, deployment, variable, hooks, func(vars []Variable) ([]Variable, error) {
 		out := vars[:0:0]
 		for _, v := range vars {
 			if v.Name != variable {
@@ -261,11 +333,11 @@ func (c *Client) DetachSecret(ctx context.Context, deployment, variable string) 
 	return change, nil
 }
 
-// changeVariables reads the deployment, runs between (if any), builds the
-// new list with edit, and, if it differs, reads the deployment again,
-// sends the whole list only if nothing moved, and reads it back.
-func (c *Client) changeVariables(ctx context.Context, deployment, variable string,
-	between func(context.Context) error, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
+// changeVariables reads the deployment, builds the new list with edit,
+// and, if it differs, has hooks check what it replaces, reads the
+// deployment again, and only if nothing moved tells hooks, sends the whole
+// list and reads it back.
+func (c *Client) changeVariables(ctx context.Context, deployment, variable string, hooks ChangeHooks, edit func([]Variable) ([]Variable, error)) (*VariableChange, error) {
 	base, err := c.getDeployment(ctx, deployment)
 	if err != nil {
 		return nil, err
@@ -275,11 +347,6 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 		before := base.Variables[i]
 		change.Before = &before
 	}
-	if between != nil {
-		if err := between(ctx); err != nil {
-			return nil, err
-		}
-	}
 	want, err := edit(slices.Clone(base.Variables))
 	if err != nil {
 		return nil, err
@@ -287,12 +354,25 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	if sameVariables(want, base.Variables) {
 		return change, nil
 	}
+	for _, v := range base.Variables {
+		if v.Name != variable || hooks.Check == nil {
+			continue
+		}
+		if err := hooks.Check(ctx, v); err != nil {
+			return nil, err
+		}
+	}
 	now, err := c.getDeployment(ctx, base.ID)
 	if err != nil {
 		return nil, err
 	}
 	if now.UpdatedAt != base.UpdatedAt || !sameVariables(now.Variables, base.Variables) {
 		return nil, ErrDeploymentChanged
+	}
+	if hooks.BeforeSend != nil {
+		if err := hooks.BeforeSend(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.patchVariables(ctx, base.ID, want); err != nil {
 		return nil, err
@@ -318,31 +398,56 @@ func (e *ReadBackError) Error() string {
 func (e *ReadBackError) Unwrap() error { return e.Err }
 
 // patchVariables sends the whole list of variables: the API replaces the
-// deployment's list with it.
+// deployment's list with it. Each variable Together sent goes back in its
+// own tokens, unescaped and unaltered.
 func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable) error {
 	type wireVariable struct {
-		Name            string  `json:"name"`
-		Value           *string `json:"value,omitempty"`
-		ValueFromSecret string  `json:"value_from_secret,omitempty"`
+		Name            json.RawMessage `json:"name"`
+		Value           json.RawMessage `json:"value,omitempty"`
+		ValueFromSecret json.RawMessage `json:"value_from_secret,omitempty"`
 	}
 	wire := struct {
 		Variables []wireVariable `json:"environment_variables"`
 	}{Variables: make([]wireVariable, len(vars))}
 	var scrub Scrubber
-	for i, v := range vars {
-		wire.Variables[i] = wireVariable{Name: v.Name, ValueFromSecret: v.ValueFromSecret}
-		if v.IsPlain() {
-			plain := v.value.reveal()
-			wire.Variables[i].Value = &plain
-			scrub = append(scrub, v.value)
+	token := func(spelled []byte, s string) json.RawMessage {
+		if spelled != nil {
+			return spelled
 		}
+		b, _ := json.Marshal(s) // a string always encodes
+		return b
 	}
-	body, err := json.Marshal(wire)
-	if err != nil {
+	for i, v := range vars {
+		var sp spelling
+		if v.spelled != nil {
+			sp = *v.spelled
+		}
+		w := wireVariable{Name: token(sp.name, v.Name)}
+		if v.IsPlain() {
+			var spelledValue []byte
+			if !sp.value.IsZero() {
+				spelledValue = []byte(sp.value.reveal())
+			}
+			w.Value = token(spelledValue, v.value.reveal())
+			scrub = append(scrub, v.value)
+		} else {
+			w.ValueFromSecret = token(sp.ref, v.ValueFromSecret)
+		}
+		wire.Variables[i] = w
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	// Escaping "<", ">" and "&" would respell what Together sent.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(wire); err != nil {
 		return fmt.Errorf("togetherapi: encoding the variables: %w", err)
 	}
+	body := buf.Bytes()
 	defer clear(body)
-	op := call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true}
+	for i := range wire.Variables {
+		clear(wire.Variables[i].Value)
+	}
+	op := call{method: http.MethodPatch, path: deploymentPath(id), body: body, scrub: scrub, idempotent: true, deployment: true}
 	resp, err := c.do(ctx, op)
 	if err != nil {
 		return err
@@ -389,11 +494,7 @@ func differences(want, got []Variable) []string {
 	}
 	w, g := index(want), index(got)
 	var out []string
-	same := func(a, b []Variable) bool {
-		return slices.EqualFunc(a, b, func(x, y Variable) bool {
-			return x.ValueFromSecret == y.ValueFromSecret && x.value.Equal(y.value)
-		})
-	}
+	same := func(a, b []Variable) bool { return slices.EqualFunc(a, b, Variable.same) }
 	for _, v := range want {
 		if !slices.Contains(out, v.Name) && !same(w[v.Name], g[v.Name]) {
 			out = append(out, v.Name)
@@ -420,12 +521,57 @@ type wireDeployment struct {
 	} `json:"environment_variables"`
 }
 
+// wireSpelling is a deployment's variables as Together spelled them.
+type wireSpelling struct {
+	Variables []struct {
+		Name            json.RawMessage `json:"name"`
+		Value           json.RawMessage `json:"value"`
+		ValueFromSecret json.RawMessage `json:"value_from_secret"`
+	} `json:"environment_variables"`
+}
+
+// spelledExactly reports whether a JSON string token decodes to exactly
+// what it spells: it is valid UTF-8, and every \u escape of a surrogate is
+// one half of a pair. Anything else decodes to U+FFFD.
+func spelledExactly(tok string) bool {
+	if !utf8.ValidString(tok) {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] != '\\' {
+			continue
+		}
+		if i++; i >= len(tok) || tok[i] != 'u' {
+			continue // the escaped character is not a backslash to look at
+		}
+		u, ok := hex4(tok, i+1)
+		if !ok {
+			return false
+		}
+		i += 4
+		switch {
+		case utf16.IsSurrogate(rune(u)) && u >= 0xDC00:
+			return false // a low half alone
+		case utf16.IsSurrogate(rune(u)):
+			lo, ok := hex4(tok, i+3)
+			if !ok || tok[i+1] != '\\' || tok[i+2] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
 func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, error) {
 	var raw json.RawMessage
 	if err := decodeJSON(resp, &raw); err != nil {
 		return nil, err
 	}
 	d, err := decodeDeployment(ctx, raw)
+	if err == nil {
+		err = keepSpelling(raw, d)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
 	}
@@ -445,7 +591,7 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
 	for _, v := range w.Variables {
 		if v.Value != nil && *v.Value != "" {
-			info.Sensitive = append(info.Sensitive, NewSensitive(*v.Value))
+			info.plain = append(info.plain, NewSensitive(*v.Value))
 		}
 	}
 	if err != nil {
@@ -468,6 +614,29 @@ func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, er
 		d.Variables = append(d.Variables, x)
 	}
 	return d, nil
+}
+
+// keepSpelling gives each variable of d, decoded from raw, its fields as
+// Together spelled them, for a change to another variable to send it back
+// as it came. Only a deployment read for a change pays for this; a list,
+// read for its references, does not.
+func keepSpelling(raw json.RawMessage, d *Deployment) error {
+	var w wireSpelling
+	if err := json.Unmarshal(raw, &w); err != nil || len(w.Variables) != len(d.Variables) {
+		return &MalformedError{Detail: "a deployment not of the documented shape"}
+	}
+	for i, v := range w.Variables {
+		sp := &spelling{name: v.Name, inexact: !spelledExactly(string(v.Name))}
+		if d.Variables[i].IsPlain() {
+			sp.value = NewSensitive(string(v.Value))
+			sp.inexact = sp.inexact || !spelledExactly(sp.value.reveal())
+		} else {
+			sp.ref = v.ValueFromSecret
+			sp.inexact = sp.inexact || !spelledExactly(string(v.ValueFromSecret))
+		}
+		d.Variables[i].spelled = sp
+	}
+	return nil
 }
 
 // decodeJSON decodes a 2xx answer's JSON body into v, saying only how it

@@ -1,11 +1,17 @@
 package togetherapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -53,7 +59,7 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 			t.Errorf("a plain value prints: %s", text)
 		}
 	}
-	if !info.Sensitive.Contained("x " + plainSecret + " y") {
+	if !togetherapi.PlainValues(info).Contained("x " + plainSecret + " y") {
 		t.Error("the plain value did not join the call's sensitive strings")
 	}
 }
@@ -75,7 +81,7 @@ func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
 			if strings.Contains(err.Error(), plainSecret) {
 				t.Errorf("the error quotes a plain value: %v", err)
 			}
-			if !info.Sensitive.Contained(plainSecret) {
+			if !togetherapi.PlainValues(info).Contained(plainSecret) {
 				t.Error("a plain value of a refused deployment did not join the call's sensitive strings")
 			}
 		})
@@ -96,7 +102,7 @@ func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var apiErr *togetherapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
 		t.Fatalf("err = %v", err)
@@ -115,7 +121,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 	}
 	before := api.Variables(sandbox.ExampleDeployment)
 	info := &togetherapi.CallInfo{}
-	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN")
+	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +137,12 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 	if !change.Changed || change.Before != nil || change.Secret.ID != s.ID || len(change.Unexpected) != 0 || change.Deployment.Status != "Updating" {
 		t.Errorf("change = %+v", change)
 	}
-	// The deployment, the secret, the deployment again, the update, the read-back.
+	// The secret, the deployment, the deployment again, the update, the read-back.
 	if info.Requests != 5 {
 		t.Errorf("%d requests, want 5", info.Requests)
 	}
 
-	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID)
+	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID, togetherapi.ChangeHooks{})
 	if err != nil || again.Changed {
 		t.Errorf("a second attach = %+v, %v", again, err)
 	}
@@ -154,7 +160,7 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:01Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if !errors.Is(err, togetherapi.ErrDeploymentChanged) {
 		t.Fatalf("err = %v", err)
 	}
@@ -191,7 +197,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 	// Another change landed with ours: MODEL is gone, OTHER is new.
 	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z", attached)), respond(200, other))
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +208,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
-	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN")
+	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var rb *togetherapi.ReadBackError
 	if !errors.As(err, &rb) || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Errorf("err = %v", err)
@@ -218,6 +224,207 @@ func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
 		var fe *togetherapi.FieldError
 		if (err == nil) != ok || (err != nil && !errors.As(err, &fe)) {
 			t.Errorf("ValidateVariableName(%q) = %v", name, err)
+		}
+	}
+}
+
+func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
+	// Until the call's own arguments are settled, no plain value is read.
+	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+			return
+		}
+		respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
+	})
+	info := &togetherapi.CallInfo{}
+	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
+	var lookup *togetherapi.LookupError
+	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, r := range rec() {
+		if !strings.HasPrefix(r.path, "/deployments/secrets") {
+			t.Errorf("sent %s %s before the secret was found", r.method, r.path)
+		}
+	}
+	if len(togetherapi.PlainValues(info)) != 0 {
+		t.Error("the call read plain values")
+	}
+}
+
+// unspellable is a list of variables as Together may send it, none of
+// which Go decodes to what it spells but REF: half a surrogate pair, bytes
+// that are not UTF-8, and markup and a line separator that an HTML-safe
+// encoder would escape.
+const unspellable = `[{"name":"LONE","value":"\ud800"},{"name":"BYTES","value":"` + "\xff\xfe" + `"},` +
+	`{"name":"MARKUP","value":"<a&b>` + "\u2028" + `"},{"name":"REF","value_from_secret":"team\/db"}]`
+
+// rawDeployment stands in for a deployment whose variables are held as the
+// bytes last sent: unspellable at first, then each update's list as it
+// came. readBack, if set, respells the list for every read after an
+// update. It returns the base URL and the bodies of the updates.
+func rawDeployment(t *testing.T, readBack func(vars string) string) (string, func() []string) {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		vars    = unspellable
+		patched bool
+		bodies  []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
+			respond(200, `{"data":[`+okBody+`]}`)(w, r)
+			return
+		}
+		updated := "2026-11-02T00:00:00Z"
+		if r.Method == http.MethodPatch {
+			b, _ := io.ReadAll(r.Body)
+			bodies = append(bodies, string(b))
+			var update struct {
+				Variables json.RawMessage `json:"environment_variables"`
+			}
+			if err := json.Unmarshal(b, &update); err != nil {
+				respond(400, `{"error":{"message":"not JSON"}}`)(w, r)
+				return
+			}
+			vars, patched = string(update.Variables), true
+		}
+		shown := vars
+		if patched {
+			updated = "2026-11-02T00:00:05Z"
+			if readBack != nil {
+				shown = readBack(vars)
+			}
+		}
+		respond(200, `{"id":"dep-1","name":"eval","status":"Ready","updated_at":"`+updated+`","environment_variables":`+shown+`}`)(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(bodies)
+	}
+}
+
+func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
+	base, bodies := rawDeployment(t, nil)
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"environment_variables":` + strings.TrimSuffix(unspellable, "]") + `,{"name":"NEW","value_from_secret":"sec-1"}]}` + "\n"
+	if got := bodies(); len(got) != 1 || got[0] != want {
+		t.Errorf("the update sent\n%q\nwant\n%q", got, want)
+	}
+	if !change.Changed || len(change.Unexpected) != 0 {
+		t.Errorf("change = %+v", change)
+	}
+	// Nothing to change is still nothing, however the list is spelled.
+	again, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	if err != nil || again.Changed || len(bodies()) != 1 {
+		t.Errorf("a second attach = %+v, %v; %d updates", again, err, len(bodies()))
+	}
+}
+
+func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
+	// Together, as read back, holds U+FFFD where it held half a pair and two
+	// bytes that were not UTF-8: what a decoder that replaced them would send.
+	respelled := func(vars string) string {
+		vars = strings.Replace(vars, `\ud800`, `\ufffd`, 1)
+		return strings.Replace(vars, "\xff\xfe", "\ufffd\ufffd", 1)
+	}
+	base, _ := rawDeployment(t, respelled)
+	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(change.Unexpected, ","); got != "LONE,BYTES" {
+		t.Errorf("unexpected = %q, want LONE,BYTES", got)
+	}
+}
+
+func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
+	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
+	var ids []string
+	for _, name := range []string{"FIRST", "SECOND"} {
+		s, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: name, Value: togetherapi.NewSensitive("value-of-" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	var seen []string
+	record := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
+		seen = append(seen, v.String())
+		return nil
+	}}
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 0 {
+		t.Errorf("a new variable replaces nothing, yet Check saw %v", seen)
+	}
+	errStop := errors.New("stop")
+	stop := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
+		seen = append(seen, v.String())
+		return errStop
+	}}
+	before := api.Variables(sandbox.ExampleDeployment)
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "SECOND", stop); !errors.Is(err, errStop) {
+		t.Errorf("attach over a refused variable: %v", err)
+	}
+	if _, err := c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "DB", stop); !errors.Is(err, errStop) {
+		t.Errorf("detach of a refused variable: %v", err)
+	}
+	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
+		t.Errorf("a refused change changed the variables: %v, were %v", after, before)
+	}
+	want := "DB=value_from_secret:" + ids[0]
+	if !slices.Equal(seen, []string{want, want}) {
+		t.Errorf("Check saw %v, want %s twice", seen, want)
+	}
+	// A change to nothing is not checked: it replaces nothing.
+	seen = nil
+	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", stop); err != nil || change.Changed || len(seen) != 0 {
+		t.Errorf("a change to nothing = %+v, %v; Check saw %v", change, err, seen)
+	}
+}
+
+func TestBeforeSendRunsOnlyWhenAnUpdateIsAboutToBeSent(t *testing.T) {
+	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
+	if _, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")}); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	count := togetherapi.ChangeHooks{BeforeSend: func(context.Context) error { calls++; return nil }}
+	errStop := errors.New("stop")
+	stop := togetherapi.ChangeHooks{BeforeSend: func(context.Context) error { calls++; return errStop }}
+
+	before := api.Variables(sandbox.ExampleDeployment)
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop); !errors.Is(err, errStop) || calls != 1 {
+		t.Errorf("a stopped attach: %v, BeforeSend called %d times", err, calls)
+	}
+	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
+		t.Errorf("a stopped attach changed the variables: %v", after)
+	}
+	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", count); err != nil || !change.Changed || calls != 2 {
+		t.Errorf("an attach: %+v, %v, BeforeSend called %d times", change, err, calls)
+	}
+	for _, change := range []func() (*togetherapi.VariableChange, error){
+		func() (*togetherapi.VariableChange, error) {
+			return c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop)
+		},
+		func() (*togetherapi.VariableChange, error) {
+			return c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "NOT_THERE", stop)
+		},
+	} {
+		if got, err := change(); err != nil || got.Changed || calls != 2 {
+			t.Errorf("a change to nothing: %+v, %v, BeforeSend called %d times", got, err, calls)
 		}
 	}
 }

@@ -33,6 +33,10 @@ type call struct {
 	// idempotent says that sending the request twice has the effect of
 	// sending it once, so a failure after it was sent may be retried.
 	idempotent bool
+	// deployment says the request reads deployments or sends their
+	// variables back, so that Together's text about it may quote a plain
+	// value the call has read.
+	deployment bool
 }
 
 func (op call) String() string { return op.method + " " + op.path }
@@ -79,8 +83,11 @@ func (c *Client) do(ctx context.Context, op call) (*response, error) {
 	}
 	op.scrub = append(op.scrub, c.key)
 	info := callInfoFrom(ctx)
-	if len(info.Sensitive) > 0 {
-		op.scrub = append(op.scrub[:len(op.scrub):len(op.scrub)], info.Sensitive...)
+	if op.deployment && len(info.plain) > 0 {
+		// Only there: an answer about secrets can hold a plain value only
+		// where the request carried it, in a name or description someone
+		// chose, and scrubbing it there would confirm their guess.
+		op.scrub = append(op.scrub[:len(op.scrub):len(op.scrub)], info.plain...)
 	}
 	// lost is the failure of an earlier attempt of a change whose answer
 	// was lost: whatever a retry is answered, that attempt may have acted.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -71,7 +70,6 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 	}
 	rec.secret = secret
 
-	var change *togetherapi.VariableChange
 	what := fmt.Sprintf("attach secret %q to variable %s of deployment %q", secret, variable, deployment)
 	e := t.entry(ctx, rec, attachSecretName, "attach", secret)
 	if detach {
@@ -79,28 +77,42 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		e.Action = "detach"
 	}
 	e.Deployment, e.Variable = deployment, variable
-	if refused := t.attachInScope(ctx, rec, &e, deployment, variable, secret, detach, what); refused != nil {
-		return refused
+	var s *togetherapi.Secret
+	if !detach {
+		// The secret first: the deployment, and its plain values, are read
+		// only once the call's own arguments are resolved.
+		var refused *mcp.CallToolResult
+		if s, refused = t.lookupInScope(ctx, rec, e, secret, operation{what: what, write: true, oneSecret: true}); refused != nil {
+			return refused
+		}
+		e.Secret, e.SecretID = s.Name, s.ID
 	}
-	err = t.audited(ctx, rec, e, func() (string, error) {
+	var change *togetherapi.VariableChange
+	// The attempt is recorded only once the update is about to be sent: an
+	// attach to what is already there, or a change refused on the read,
+	// attempts nothing.
+	err = t.auditedWhenSent(ctx, rec, e, func(attempt func(audit.Entry) error) (string, error) {
+		hooks := togetherapi.ChangeHooks{
+			Check:      t.removesInScope(&e, s),
+			BeforeSend: func(context.Context) error { return attempt(e) },
+		}
 		var err error
 		if detach {
-			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable)
+			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable, hooks)
 		} else {
-			change, err = t.client(ctx).AttachSecret(ctx, deployment, variable, secret)
-		}
-		switch {
-		case change != nil && change.Secret != nil:
-			return change.Secret.ID, err
-		case change != nil && change.Before != nil && e.SecretID == "":
-			return change.Before.ValueFromSecret, err // what the variable referenced
+			change, err = t.client(ctx).AttachSecretOf(ctx, deployment, variable, s, hooks)
 		}
 		return e.SecretID, err
 	})
-	if errors.Is(err, errAuditUnwritable) {
+	switch {
+	case errors.Is(err, errAuditUnwritable):
 		return t.auditRefused(rec, what)
-	}
-	if err != nil {
+	case errors.Is(err, errRemovesOutOfScope):
+		rec.outcome = outcomeRefusedByPolicy
+		t.auditRefusal(ctx, rec, e, "out of scope")
+		return mcp.NewToolResultError(fmt.Sprintf("Refused to %s: the variable references a secret outside the names this server may act on (%s). "+
+			"Nothing was sent to Together.", what, t.scopeWords()))
+	case err != nil:
 		return t.attachFailure(ctx, rec, what, err)
 	}
 	return attachResult(change)
@@ -116,6 +128,9 @@ func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, 
 	}
 	if err == nil {
 		err = checkLength("deployment", deployment, maxIDLength)
+	}
+	if err == nil {
+		err = togetherapi.ValidateDeploymentRef("deployment", deployment)
 	}
 	if err == nil {
 		variable, err = args.requiredString("variable")
@@ -141,43 +156,46 @@ func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, 
 	return deployment, variable, secret, detach, err
 }
 
-// attachInScope checks, when a name scope is set, that the secret an
-// attach names, or the one a detach would unhook, lies within it.
-func (t *toolset) attachInScope(ctx context.Context, rec *callRecord, e *audit.Entry, deployment, variable, secret string, detach bool, what string) *mcp.CallToolResult {
-	if len(t.cfg.NamePrefixes) == 0 {
-		return nil
-	}
-	op := operation{what: what, write: true, oneSecret: true}
-	if !detach {
-		current, refused := t.lookupInScope(ctx, rec, *e, secret, op)
-		if refused == nil {
-			e.Secret, e.SecretID = current.Name, current.ID
+// errRemovesOutOfScope means a change would replace or remove a variable
+// that references a secret outside the scope: a scope covers what a change
+// removes, not only what it adds.
+var errRemovesOutOfScope = errors.New("the variable references a secret outside the scope")
+
+// removesInScope is the check a change of a deployment's variables makes of
+// each variable it replaces or removes, on the very read the update is
+// built from: under a name scope, a reference to a secret outside it
+// refuses the change with errRemovesOutOfScope. attached is the secret an
+// attach sets, already checked; nil for a detach, whose audit line e then
+// names the secret it unhooks.
+func (t *toolset) removesInScope(e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
+	return func(ctx context.Context, v togetherapi.Variable) error {
+		ref := v.ValueFromSecret
+		if v.IsPlain() || attached != nil && (ref == attached.ID || ref == attached.Name) {
+			return nil // a plain value is no one's secret
 		}
-		return refused
+		if len(t.cfg.NamePrefixes) == 0 {
+			if attached == nil {
+				e.SecretID = ref
+			}
+			return nil
+		}
+		current, err := t.client(ctx).GetSecret(ctx, ref)
+		switch {
+		case err == nil && t.inScope(current.Name):
+			if attached == nil {
+				e.Secret, e.SecretID = current.Name, current.ID
+			}
+			return nil
+		case errors.Is(err, togetherapi.ErrNotFound) && t.inScope(ref):
+			if attached == nil {
+				e.Secret = ref // a reference to a secret that is gone, by a name in scope
+			}
+			return nil
+		case err != nil && !errors.Is(err, togetherapi.ErrNotFound):
+			return &togetherapi.LookupError{Err: err}
+		}
+		return errRemovesOutOfScope
 	}
-	d, err := t.client(ctx).GetDeployment(ctx, deployment)
-	if err != nil {
-		return t.attachFailure(ctx, rec, what, err)
-	}
-	i := slices.IndexFunc(d.Variables, func(v togetherapi.Variable) bool { return v.Name == variable })
-	if i < 0 || d.Variables[i].IsPlain() {
-		return nil // nothing to detach, or refused as a plain value
-	}
-	ref := d.Variables[i].ValueFromSecret
-	current, err := t.client(ctx).GetSecret(ctx, ref)
-	switch {
-	case err == nil && t.inScope(current.Name):
-		e.Secret, e.SecretID = current.Name, current.ID
-		return nil
-	case err != nil && errors.Is(err, togetherapi.ErrNotFound) && t.inScope(ref):
-		e.Secret = ref // a reference to a secret that is gone, by a name in scope
-		return nil
-	case err != nil && !errors.Is(err, togetherapi.ErrNotFound):
-		return t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
-	}
-	rec.outcome = outcomeRefusedByPolicy
-	t.auditRefusal(ctx, rec, *e, "out of scope")
-	return mcp.NewToolResultError(fmt.Sprintf("Refused to %s: the variable references a secret outside the names this server may act on (%s). Nothing was sent to Together.", what, t.scopeWords()))
 }
 
 // attachFailure words the failures only a change of variables has, and

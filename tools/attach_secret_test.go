@@ -5,14 +5,19 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -424,22 +429,27 @@ func TestAttachIsOfferedOnlyWhenDeploymentChangesAreAllowed(t *testing.T) {
 	}
 }
 
-func TestAFieldThatHoldsAPlainValueIsWithheldFromEveryResult(t *testing.T) {
+func TestADeploymentNamedAsAPlainValueIsShownAsTogetherNamesIt(t *testing.T) {
 	h, _ := deploymentHarness(t)
 	// A deployment whose name is another's plain value, and which uses the
-	// secret: its name is withheld, the rest of its reference is shown.
+	// secret. Its name is metadata: withheld, it would tell whoever named
+	// it whether the name equals a plain value somewhere.
 	h.api.AddDeployment(plainCanary, map[string]string{"X": "y"})
 	setVariable(t, h.api, plainCanary, "HF_TOKEN", "HF_TOKEN")
 	get := h.call(t, "get_secret", map[string]any{"id": "HF_TOKEN"})
 	uses := structured(t, get)["used_by"].([]any)
-	if len(uses) != 1 || uses[0].(map[string]any)["deployment"] != "[REDACTED]" || uses[0].(map[string]any)["variable"] != "HF_TOKEN" {
+	if len(uses) != 1 || uses[0].(map[string]any)["deployment"] != plainCanary || uses[0].(map[string]any)["variable"] != "HF_TOKEN" {
 		t.Errorf("used_by = %v", uses)
 	}
 	del := h.call(t, "delete_secret", map[string]any{"id": "HF_TOKEN"})
-	if !del.IsError {
-		t.Errorf("delete = %s", encoded(t, del))
+	if text := resultText(t, del); !del.IsError || !strings.Contains(text, `deployment "`+plainCanary+`"`) {
+		t.Errorf("delete = %s", text)
 	}
-	assertNoPlainValue(t, h, get, del)
+	for where, text := range map[string]string{"get": encoded(t, get), "delete": encoded(t, del), "log": h.logs.String()} {
+		if strings.Contains(text, togetherapi.Redacted) || strings.Contains(text, plainExample) || strings.Contains(text, `"y"`) {
+			t.Errorf("%s withholds the name or shows a plain value:\n%s", where, text)
+		}
+	}
 }
 
 func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
@@ -456,4 +466,222 @@ func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
 		t.Errorf("log event = %v", last)
 	}
 	assertNoPlainValue(t, h, r)
+}
+
+func TestAnAttachWhoseReadBackRespellsAnotherValueIsNotReportedVerified(t *testing.T) {
+	h := newHarness(t, nil)
+	if r := h.call(t, "create_secret", map[string]any{"name": "HF_TOKEN", "value": canaryValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	// LONE holds half a surrogate pair; once updated, Together holds U+FFFD
+	// in its place.
+	var (
+		mu    sync.Mutex
+		after string
+	)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/deployments/secrets") {
+			h.api.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		vars, updated := `[{"name":"LONE","value":"\ud800"}]`, "2026-11-02T00:00:00Z"
+		if r.Method == http.MethodPatch {
+			var update struct {
+				Variables json.RawMessage `json:"environment_variables"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&update); err != nil {
+				t.Errorf("the update is not JSON: %v", err)
+			}
+			after = strings.Replace(string(update.Variables), `\ud800`, `\ufffd`, 1)
+		}
+		if after != "" {
+			vars, updated = after, "2026-11-02T00:00:05Z"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"dep-1","name":"raw-app","status":"Ready","updated_at":"` + updated + `","environment_variables":` + vars + `}`))
+	})
+	r := h.call(t, "attach_secret", map[string]any{"deployment": "raw-app", "variable": "HF_TOKEN", "secret": "HF_TOKEN"})
+	text := encoded(t, r)
+	if r.IsError || strings.Contains(text, "verified") || !strings.Contains(text, `LONE`) || !strings.Contains(text, "Check the deployment") {
+		t.Errorf("result = %s", text)
+	}
+}
+
+// scopedDeploymentHarness is a harness scoped to team-a/, with an audit
+// trail, and a secret on each side of the scope: it returns the harness,
+// the audit log's path, and the ID of team-b's secret.
+func scopedDeploymentHarness(t *testing.T) (h *harness, auditPath, outsideID string) {
+	t.Helper()
+	var log *audit.Log
+	h = newHarnessWith(t, func(c *tools.Config) { audited(t, &auditPath, &log)(c); scoped(c) }, nil)
+	if _, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/TOKEN", "inside-value-1234")); err != nil {
+		t.Fatal(err)
+	}
+	outside, err := h.client.CreateSecret(h.ctx(), createRequest("team-b/db-password", "outside-value-1234"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, auditPath, outside.ID
+}
+
+func TestAChangeThatWouldUnhookASecretOutsideTheScopeIsRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		// ref is what the variable DB references before the call.
+		ref  func(outsideID string) string
+		args map[string]any
+	}{
+		{"an attach over a reference by name", func(string) string { return "team-b/db-password" },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"an attach over a reference by ID", func(id string) string { return id },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"an attach over a reference to a secret gone, by a name outside", func(string) string { return "team-b/gone" },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"a detach of a reference by name", func(string) string { return "team-b/db-password" },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true}},
+		{"a detach of a reference by ID", func(id string) string { return id },
+			map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, auditPath, outsideID := scopedDeploymentHarness(t)
+			ref := tc.ref(outsideID)
+			setVariable(t, h.api, sandbox.ExampleDeployment, "DB", ref)
+			sent := len(h.changesSent())
+			r := h.call(t, "attach_secret", tc.args)
+			text := encoded(t, r)
+			if !r.IsError || !strings.Contains(resultText(t, r), "outside the names this server may act on") || !strings.Contains(resultText(t, r), "Nothing was sent") {
+				t.Errorf("result = %s", text)
+			}
+			if strings.Contains(text, "team-b") || strings.Contains(text, outsideID) {
+				t.Errorf("the refusal names the secret outside the scope: %s", text)
+			}
+			if got := h.changesSent()[sent:]; len(got) != 0 {
+				t.Errorf("sent %v", got)
+			}
+			if got := h.api.Variables(sandbox.ExampleDeployment)["DB"]; got != "secret:"+ref {
+				t.Errorf("DB is now %q", got)
+			}
+			// A refusal, and no attempt: nothing was going to be sent.
+			if lines := auditLines(t, auditPath); len(lines) != 1 || lines[0].Phase != "refused" || lines[0].Reason != "out of scope" {
+				t.Errorf("audit lines = %+v", lines)
+			}
+			if events := logEvents(t, h.logs.String()); events[len(events)-1]["outcome"] != "refused_by_policy" {
+				t.Errorf("logged as %v", events[len(events)-1]["outcome"])
+			}
+		})
+	}
+}
+
+func TestAChangeOfAVariableWithinTheScopeGoesAhead(t *testing.T) {
+	h, _, _ := scopedDeploymentHarness(t)
+	if _, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/OTHER", "inside-value-5678")); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		ref  string // what DB references first, if anything
+		args map[string]any
+	}{
+		{"team-a/OTHER", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"team-a/gone", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "secret": "team-a/TOKEN"}},
+		{"team-a/OTHER", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true}},
+		{"", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "WANDB_API_KEY", "secret": "team-a/TOKEN"}},
+	} {
+		if step.ref != "" {
+			setVariable(t, h.api, sandbox.ExampleDeployment, "DB", step.ref)
+		}
+		if r := h.call(t, "attach_secret", step.args); r.IsError || structured(t, r)["changed"] != true {
+			t.Errorf("%v over %q = %s", step.args, step.ref, encoded(t, r))
+		}
+	}
+}
+
+func TestADetachIsDecidedOnTheReadItIsBuiltFrom(t *testing.T) {
+	// DB references team A's secret when the call begins; just after the
+	// first read of the deployment, someone re-points it to team B's.
+	h, auditPath, _ := scopedDeploymentHarness(t)
+	setVariable(t, h.api, sandbox.ExampleDeployment, "DB", "team-a/TOKEN")
+	var repointed atomic.Bool
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		h.api.ServeHTTP(w, r)
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/deployments/"+sandbox.ExampleDeployment && repointed.CompareAndSwap(false, true) {
+			setVariable(t, h.api, sandbox.ExampleDeployment, "DB", "team-b/db-password")
+		}
+	})
+	r := h.call(t, "attach_secret", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "DB", "detach": true})
+	if !r.IsError || !strings.Contains(resultText(t, r), "Nothing was sent") {
+		t.Errorf("result = %s", encoded(t, r))
+	}
+	if got := h.api.Variables(sandbox.ExampleDeployment)["DB"]; got != "secret:team-b/db-password" {
+		t.Errorf("team B's reference was removed: DB is %q", got)
+	}
+	for _, s := range h.changesSent() {
+		if !strings.Contains(s, "/secrets") {
+			t.Errorf("sent %s", s)
+		}
+	}
+	for _, l := range auditLines(t, auditPath) {
+		if l.Phase == "outcome" && l.Outcome == "ok" {
+			t.Errorf("the audit trail records a detach that was made: %+v", l)
+		}
+	}
+}
+
+func TestAnAttachIsAuditedOnlyWhenItsUpdateIsSentAndBeforeItIs(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, audited(t, &path, &log), nil)
+	if r := h.call(t, "create_secret", map[string]any{"name": "HF_TOKEN", "value": canaryValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	// What the trail holds when each update arrives.
+	var (
+		mu      sync.Mutex
+		atPatch []string
+	)
+	h.setFault(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch && !strings.HasPrefix(r.URL.Path, "/v1/deployments/secrets") {
+			b, _ := os.ReadFile(path)
+			mu.Lock()
+			atPatch = append(atPatch, string(b))
+			mu.Unlock()
+		}
+		h.api.ServeHTTP(w, r)
+	})
+	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "HF", "secret": "HF_TOKEN"}
+	steps := []struct {
+		name  string
+		args  map[string]any
+		lines int // how many lines the call adds
+	}{
+		{"an attach", attach, 2},
+		{"the same attach again, which changes nothing", attach, 0},
+		{"a detach of a variable that is not there", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "NONE", "detach": true}, 0},
+		{"an attach to a deployment that is not there", map[string]any{"deployment": "nope", "variable": "HF", "secret": "HF_TOKEN"}, 0},
+		{"a detach", map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "HF", "detach": true}, 2},
+	}
+	for _, s := range steps {
+		before := len(auditLines(t, path))
+		r := h.call(t, "attach_secret", s.args)
+		lines := auditLines(t, path)
+		if added := len(lines) - before; added != s.lines {
+			t.Errorf("%s (%s) added %d audit lines, want %d: %+v", s.name, resultText(t, r), added, s.lines, lines[before:])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(atPatch) != 2 {
+		t.Fatalf("%d updates sent, want 2", len(atPatch))
+	}
+	for i, action := range []string{"attach", "detach"} {
+		lines := strings.Split(strings.TrimSpace(atPatch[i]), "\n")
+		var last audit.Entry
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Phase != "attempt" || last.Action != action || last.Tool != "attach_secret" {
+			t.Errorf("when the %s was sent, the trail ended with %+v (%v)", action, last, err)
+		}
+	}
 }

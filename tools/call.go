@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"runtime/debug"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,12 +24,12 @@ type callRecord struct {
 	// withholding one would tell the caller it holds a value.
 	kept map[string]bool
 	// scrub is every string this call must never output: its client's key
-	// from the start, then the values the call handles.
+	// from the start, then the values the call handles. Never a plain value
+	// of a deployment's variable: the client keeps those out of the text
+	// Together sends, and scrubbing the server's own text of them would
+	// tell the caller whether a guess it put there equals one.
 	scrub  togetherapi.Scrubber
 	caller string // the call's Deps.Caller
-	// info is what the client reports of the call, the sensitive strings it
-	// read among them.
-	info *togetherapi.CallInfo
 	// id is the call's audit identifier; auditLost says an outcome's audit
 	// line could not be written.
 	id        string
@@ -61,7 +60,7 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 		start := time.Now()
 		var info togetherapi.CallInfo
 		deps := DepsFrom(ctx)
-		rec := &callRecord{outcome: outcomeOK, caller: deps.Caller, info: &info}
+		rec := &callRecord{outcome: outcomeOK, caller: deps.Caller}
 		if deps.Client != nil {
 			rec.scrub = deps.Client.KeyScrubber()
 		}
@@ -138,14 +137,8 @@ func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
 }
 
 // scrubber is every sensitive string the call must never output: its own
-// values, its Deps' ones, such as the API key, and those its client read,
-// such as deployments' plain values.
-func (rec *callRecord) scrubber() togetherapi.Scrubber {
-	if rec.info == nil || len(rec.info.Sensitive) == 0 {
-		return rec.scrub
-	}
-	return slices.Concat(rec.scrub, rec.info.Sensitive)
-}
+// values and its Deps' ones, such as the API key.
+func (rec *callRecord) scrubber() togetherapi.Scrubber { return rec.scrub }
 
 // scrubResult removes the call's sensitive values and the configured ones
 // from every text in r: a last line of defence behind the handlers' own care.

@@ -120,20 +120,43 @@ func (t *toolset) entry(ctx context.Context, rec *callRecord, tool, action, secr
 // errAuditUnwritable, and sends nothing, when the attempt cannot be
 // written. A failure to write the outcome is noted on the call's result.
 func (t *toolset) audited(ctx context.Context, rec *callRecord, e audit.Entry, send func() (secretID string, err error)) error {
+	return t.auditedWhenSent(ctx, rec, e, func(attempt func(audit.Entry) error) (string, error) {
+		if err := attempt(e); err != nil {
+			return "", err
+		}
+		return send()
+	})
+}
+
+// auditedWhenSent is audited for a change that learns only on its way
+// whether it will send anything, such as an attach that finds the
+// deployment already as asked: send calls attempt with the line to write
+// just before it sends, and not at all when it sends nothing, in which case
+// no line is written, since nothing was attempted. An error from attempt
+// is for send to return at once.
+func (t *toolset) auditedWhenSent(ctx context.Context, rec *callRecord, e audit.Entry, send func(attempt func(audit.Entry) error) (secretID string, err error)) error {
 	if t.cfg.Audit == nil {
-		_, err := send()
+		_, err := send(func(audit.Entry) error { return nil })
 		return err
 	}
-	e.Phase = "attempt"
-	if err := t.cfg.Audit.Write(ctx, scrubEntry(e, rec.scrubber())); err != nil && ctx.Err() != nil {
-		// The caller gave up while the line was written: nothing was sent,
-		// which a LookupError says to the wording of failures.
-		return &togetherapi.LookupError{Err: ctx.Err()}
-	} else if err != nil {
-		t.cfg.Logger.Error().Str("tool", e.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line not written; the change was not sent")
-		return errAuditUnwritable
+	attempted := false
+	attempt := func(line audit.Entry) error {
+		line.Phase = "attempt"
+		if err := t.cfg.Audit.Write(ctx, scrubEntry(line, rec.scrubber())); err != nil && ctx.Err() != nil {
+			// The caller gave up while the line was written: nothing was sent,
+			// which a LookupError says to the wording of failures.
+			return &togetherapi.LookupError{Err: ctx.Err()}
+		} else if err != nil {
+			t.cfg.Logger.Error().Str("tool", line.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line not written; the change was not sent")
+			return errAuditUnwritable
+		}
+		e, attempted = line, true
+		return nil
 	}
-	id, err := send()
+	id, err := send(attempt)
+	if !attempted {
+		return err
+	}
 	e.Phase, e.SecretID, e.Outcome = "outcome", id, auditOutcome(err)
 	if info := togetherapi.CallInfoFrom(ctx); info != nil {
 		e.RequestID = info.RequestID
