@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rs/zerolog"
+
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -20,24 +22,32 @@ import (
 // ServeHTTP serves /s/TOKEN: the form on GET, the submission on POST, and a
 // page that says what became of a dead link.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
+	setPageHeaders(w.Header())
+	defer recoverPage(w, s.cfg.Logger, "intake page panicked", s.linkFingerprint(r))
+	status := s.serve(w, r)
+	s.cfg.Logger.Info().Str("method", r.Method).Int("status", status).Str("link", s.linkFingerprint(r)).Msg("intake request")
+}
+
+// setPageHeaders sets what every page is sent with: a policy that lets it
+// load and run nothing, post only to itself and be framed by nothing; no
+// referrer, no caching, no sniffing.
+func setPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
+}
 
-	defer func() {
-		// A panic's value could hold anything, the submitted value
-		// included: it is neither shown nor logged, unlike net/http's own
-		// recovery, which would log it.
-		if p := recover(); p != nil {
-			s.cfg.Logger.Error().Str("link", s.linkFingerprint(r)).Msg("intake page panicked")
-			s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "The page failed. Nothing may have been stored: ask your assistant to check with get_secret."})
-		}
-	}()
-	status := s.serve(w, r)
-	s.cfg.Logger.Info().Str("method", r.Method).Int("status", status).Str("link", s.linkFingerprint(r)).Msg("intake request")
+// recoverPage, deferred by a ServeHTTP, answers a panic with a page that
+// shows nothing of it, and logs only that it happened under msg: a panic's
+// value could hold anything, the submitted value included, and net/http's
+// own recovery would log it.
+func recoverPage(w http.ResponseWriter, log zerolog.Logger, msg, link string) {
+	if p := recover(); p != nil {
+		log.Error().Str("link", link).Msg(msg)
+		writePage(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "The page failed. Nothing may have been stored: ask your assistant to check with get_secret."})
+	}
 }
 
 func (s *Server) linkFingerprint(r *http.Request) string {
@@ -100,28 +110,18 @@ func (s *Server) submission(w http.ResponseWriter, r *http.Request, t *Ticket) i
 	if !s.sameOrigin(r) {
 		return s.page(w, http.StatusForbidden, pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."})
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)))
-		}
-		return s.page(w, http.StatusBadRequest, s.formData(t, "The form could not be read. Nothing was stored; try again."))
+	if status, problem := readForm(w, r); status != 0 {
+		return s.page(w, status, s.formData(t, problem))
 	}
 	raw := r.PostForm.Get("value")
 	r.PostForm.Del("value")
 	if r.PostForm.Get("action") == "decline" {
 		return s.decline(w, t)
 	}
-	value := togetherapi.NewSensitive(raw)
-	switch {
-	case !utf8.ValidString(raw):
-		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is not valid UTF-8 text, and would be stored altered. Nothing was stored; type or paste it again."))
-	case raw == "":
-		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is empty. Type or paste the secret, then press Store."))
-	case value.Size() > togetherapi.ValueMaxBytes:
-		return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("The value is %d bytes; it may be at most %d. Nothing was stored.", value.Size(), togetherapi.ValueMaxBytes)))
+	if status, problem := valueProblem(raw); status != 0 {
+		return s.page(w, status, s.formData(t, problem))
 	}
+	value := togetherapi.NewSensitive(raw)
 
 	return s.store(w, r, t, value)
 }
@@ -214,18 +214,55 @@ func (s *Server) hostAllowed(host string) bool {
 }
 
 // sameOrigin reports whether a POST came from this page: its own origin, or
-// "null" (sent under a no-referrer policy) with Sec-Fetch-Site: same-origin.
-// A missing or foreign Origin is refused.
+// "null" with Sec-Fetch-Site: same-origin.
 func (s *Server) sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	switch {
-	case origin == "null":
+	return fromPage(r, func(origin string) bool {
+		own, ok := strings.CutPrefix(origin, "http://")
+		return ok && own == r.Host && s.hostAllowed(own)
+	})
+}
+
+// fromPage reports whether a POST came from the page itself: an Origin own
+// accepts, or "null" with Sec-Fetch-Site: same-origin, which browsers send
+// under the pages' no-referrer policy and which a page elsewhere cannot
+// forge. A missing Origin is refused.
+func fromPage(r *http.Request, own func(origin string) bool) bool {
+	switch origin := r.Header.Get("Origin"); origin {
+	case "null":
 		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
-	case origin == "":
+	case "":
 		return false
+	default:
+		return own(origin)
 	}
-	own, ok := strings.CutPrefix(origin, "http://")
-	return ok && own == r.Host && s.hostAllowed(own)
+}
+
+// readForm reads a POST's form, at most maxBody bytes, and returns the
+// status and the words to refuse it with, or 0.
+func readForm(w http.ResponseWriter, r *http.Request) (int, string) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return http.StatusRequestEntityTooLarge, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)
+		}
+		return http.StatusBadRequest, "The form could not be read. Nothing was stored; try again."
+	}
+	return 0, ""
+}
+
+// valueProblem returns the status and the words to refuse a submitted value
+// with, or 0. A value that is not valid UTF-8 would be stored altered.
+func valueProblem(raw string) (int, string) {
+	switch {
+	case !utf8.ValidString(raw):
+		return http.StatusUnprocessableEntity, "The value is not valid UTF-8 text, and would be stored altered. Nothing was stored; type or paste it again."
+	case raw == "":
+		return http.StatusUnprocessableEntity, "The value is empty. Type or paste the secret, then press Store."
+	case len(raw) > togetherapi.ValueMaxBytes:
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The value is %d bytes; it may be at most %d. Nothing was stored.", len(raw), togetherapi.ValueMaxBytes)
+	}
+	return 0, ""
 }
 
 func (s *Server) deadPage(w http.ResponseWriter, end state) int {
@@ -239,7 +276,6 @@ func (s *Server) deadPage(w http.ResponseWriter, end state) int {
 }
 
 func (s *Server) formData(t *Ticket, problem string) pageData {
-	left := time.Until(t.ExpiresAt).Round(time.Minute)
 	title := "Store a secret in Together AI"
 	if s.cfg.Sandbox {
 		title = "Store a secret in the sandbox"
@@ -252,7 +288,7 @@ func (s *Server) formData(t *Ticket, problem string) pageData {
 		Replace:     t.req.Replace,
 		ExistingID:  t.req.ExistingID,
 		ExpiresAt:   t.ExpiresAt.Format("15:04:05 MST"),
-		Left:        strings.TrimSuffix(left.String(), "0s"),
+		Left:        roughly(time.Until(t.ExpiresAt)),
 		Problem:     problem,
 		Sandbox:     s.cfg.Sandbox,
 		MaxBytes:    togetherapi.ValueMaxBytes,
@@ -268,7 +304,18 @@ type pageData struct {
 	Secret                        *togetherapi.Secret
 }
 
+// roughly says a time left in whole minutes, as "9m"; "" under half a
+// minute.
+func roughly(d time.Duration) string {
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
 func (s *Server) page(w http.ResponseWriter, status int, d pageData) int {
+	return writePage(w, status, d)
+}
+
+// writePage answers with the page d, and returns the status.
+func writePage(w http.ResponseWriter, status int, d pageData) int {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, render(d))
