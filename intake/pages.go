@@ -241,14 +241,20 @@ func fromPage(r *http.Request, own func(origin string) bool) bool {
 // status and the words to refuse it with, or 0.
 func readForm(w http.ResponseWriter, r *http.Request) (int, string) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)
-		}
-		return http.StatusBadRequest, "The form could not be read. Nothing was stored; try again."
+	return formError(r.ParseForm())
+}
+
+// formError returns the status and the words to refuse a body that could
+// not be read with, or 0 for no error.
+func formError(err error) (int, string) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return 0, ""
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)
 	}
-	return 0, ""
+	return http.StatusBadRequest, "The form could not be read. Nothing was stored; try again."
 }
 
 // valueProblem returns the status and the words to refuse a submitted value
@@ -296,8 +302,10 @@ func (s *Server) formData(t *Ticket, problem string) pageData {
 }
 
 type pageData struct {
-	Title, Message                string
-	Form, Done, Replace, Sandbox  bool
+	Title, Message               string
+	Form, Done, Replace, Sandbox bool
+	// Team asks for the API key of the account that made the link too.
+	Team                          bool
 	Name, Description, ExistingID string
 	ExpiresAt, Left, Problem      string
 	MaxBytes                      int
@@ -347,6 +355,17 @@ func render(d pageData) string {
 		b.WriteString("</body>\n</html>\n")
 		return b.String()
 	}
+	renderRequest(&b, d)
+	if d.Problem != "" {
+		b.WriteString(`<p class="problem" role="alert">` + e(d.Problem) + "</p>\n")
+	}
+	renderForm(&b, d)
+	return b.String()
+}
+
+// renderRequest writes what the form asks for, and where the value goes.
+func renderRequest(b *strings.Builder, d pageData) {
+	e := html.EscapeString
 	name := `<span class="name">` + e(d.Name) + `</span>`
 	b.WriteString(`<div class="box">` + "\n<p>Your assistant asked you to enter the value of the secret " + name + ".</p>\n")
 	if d.Description != "" {
@@ -361,35 +380,67 @@ func render(d pageData) string {
 	} else {
 		b.WriteString("<p><strong>This will create</strong> a new secret named " + name + ".</p>\n")
 	}
+	if d.Team {
+		b.WriteString("<p>Type the API key of the " + account(d) + " that made this link as well as the value, so that a link forwarded to anyone else " +
+			"cannot pour their value into the account that made it. The key is used for this one request, and never kept.</p>\n")
+	}
 	b.WriteString(`<p class="small">`)
-	if d.Sandbox {
+	switch {
+	case d.Sandbox:
 		b.WriteString("The value stays in this server's memory.")
-	} else {
+	case d.Team:
+		b.WriteString("The value goes from this page only to the Together account that made this link.")
+	default:
 		b.WriteString("The value goes from this page to Together only.")
 	}
-	b.WriteString(" Your assistant never sees it. This link works once, until " + e(d.ExpiresAt))
+	b.WriteString(" Your assistant never sees it. This link works ")
+	if !d.Team {
+		// A team page keeps no record of a link, so it can only say that
+		// a second value is refused, not that the link dies.
+		b.WriteString("once, ")
+	}
+	b.WriteString("until " + e(d.ExpiresAt))
 	if d.Left != "" {
 		b.WriteString(" (in about " + e(d.Left) + ")")
 	}
 	b.WriteString(".</p>\n</div>\n")
-	if d.Problem != "" {
-		b.WriteString(`<p class="problem" role="alert">` + e(d.Problem) + "</p>\n")
-	}
+}
+
+// renderForm writes the form, and what declining does.
+func renderForm(b *strings.Builder, d pageData) {
 	button := "Store secret"
 	if d.Replace {
 		button = "Replace value"
 	}
-	b.WriteString(`<form method="post" autocomplete="off">
-<label for="value">Secret value</label>
-<input type="password" id="value" name="value" autocomplete="off" required autofocus spellcheck="false">
+	b.WriteString(`<form method="post" autocomplete="off">` + "\n")
+	focus := " autofocus"
+	if d.Team {
+		b.WriteString(`<label for="api_key">API key of the ` + account(d) + ` that made this link</label>
+<input type="password" id="api_key" name="api_key" autocomplete="off" required autofocus spellcheck="false">
+`)
+		focus = ""
+	}
+	b.WriteString(`<label for="value">Secret value</label>
+<input type="password" id="value" name="value" autocomplete="off" required` + focus + ` spellcheck="false">
 <button type="submit" name="action" value="store">` + button + `</button>
 <button type="submit" name="action" value="decline" formnovalidate class="decline">Decline</button>
 </form>
-<p class="small">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>
-</body>
-</html>
 `)
-	return b.String()
+	if d.Team {
+		b.WriteString("<p class=\"small\">Did not expect this request? Press Decline: nothing is stored. This server keeps no record of links, " +
+			"so the link itself stays valid until it expires; without the account's API key it stores nothing.</p>\n")
+	} else {
+		b.WriteString("<p class=\"small\">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>\n")
+	}
+	b.WriteString("</body>\n</html>\n")
+}
+
+// account names where a team page's value goes.
+func account(d pageData) string {
+	if d.Sandbox {
+		return "sandbox account"
+	}
+	return "Together account"
 }
 
 const pageHead = `<!doctype html>
