@@ -66,11 +66,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	tok, ok := strings.CutPrefix(r.URL.Path, "/s/")
 	if !ok || tok == "" || strings.Contains(tok, "/") {
-		return s.page(w, http.StatusNotFound, pageData{Title: "Not found", Message: "There is nothing here. Use the link your assistant gave you."})
+		return s.page(w, http.StatusNotFound, notFoundPage)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		return s.page(w, http.StatusMethodNotAllowed, pageData{Title: "Not allowed", Message: "Open the link in a browser."})
+		return notAllowed(w)
 	}
 	digest := sha256.Sum256([]byte(tok))
 
@@ -108,7 +107,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 // store, or the user declining.
 func (s *Server) submission(w http.ResponseWriter, r *http.Request, t *Ticket) int {
 	if !s.sameOrigin(r) {
-		return s.page(w, http.StatusForbidden, pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."})
+		return s.page(w, http.StatusForbidden, foreignPostPage)
 	}
 	if status, problem := readForm(w, r); status != 0 {
 		return s.page(w, status, s.formData(t, problem))
@@ -152,7 +151,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, t *Ticket, value 
 	}
 	if t.storing {
 		s.mu.Unlock()
-		return s.page(w, http.StatusConflict, s.formData(t, "A value for this link is being stored right now. Wait a moment, then reload."))
+		return s.page(w, http.StatusConflict, s.formData(t, storingNow))
 	}
 	t.storing = true
 	s.mu.Unlock()
@@ -188,12 +187,10 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, t *Ticket, value 
 			return s.page(w, http.StatusGone, pageData{Title: "This link no longer works",
 				Message: "It could not be stored: " + msg + " Meanwhile the link " + string(ended) + ": ask your assistant for a new one."})
 		}
-		return s.page(w, http.StatusBadGateway, s.formData(t, "It could not be stored: "+msg+" The link still works: try again, or ask your assistant for help."))
+		return s.page(w, http.StatusBadGateway, s.formData(t, couldNotStore(msg)))
 	}
 	s.finish(t, stored, secret)
-	return s.page(w, http.StatusOK, pageData{Title: "Stored", Done: true, Sandbox: s.cfg.Sandbox,
-		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", t.req.Name, map[bool]string{true: "replaced", false: "created"}[t.req.Replace]),
-		Secret:  secret})
+	return s.page(w, http.StatusOK, storedPage(t.req.Name, t.req.Replace, s.cfg.Sandbox, secret))
 }
 
 // hostAllowed reports whether the Host header names the served address: its
@@ -211,6 +208,34 @@ func (s *Server) hostAllowed(host string) bool {
 	h, p, err := net.SplitHostPort(host)
 	_, want, _ := net.SplitHostPort(hostPort)
 	return err == nil && p == want && netguard.IsLoopback(h)
+}
+
+// Pages and words both pages answer with.
+var (
+	notFoundPage    = pageData{Title: "Not found", Message: "There is nothing here. Use the link your assistant gave you."}
+	foreignPostPage = pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."}
+)
+
+const storingNow = "A value for this link is being stored right now. Wait a moment, then reload."
+
+func notAllowed(w http.ResponseWriter) int {
+	w.Header().Set("Allow", "GET, POST")
+	return writePage(w, http.StatusMethodNotAllowed, pageData{Title: "Not allowed", Message: "Open the link in a browser."})
+}
+
+// couldNotStore words a failure to store that leaves the link usable; msg
+// is scrubbed.
+func couldNotStore(msg string) string {
+	return "It could not be stored: " + msg + " The link still works: try again, or ask your assistant for help."
+}
+
+func storedPage(name string, replaced, sandbox bool, secret *togetherapi.Secret) pageData {
+	done := "created"
+	if replaced {
+		done = "replaced"
+	}
+	return pageData{Title: "Stored", Done: true, Sandbox: sandbox, Secret: secret,
+		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", name, done)}
 }
 
 // sameOrigin reports whether a POST came from this page: its own origin, or

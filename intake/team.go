@@ -218,17 +218,16 @@ func (p *Team) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve handles a request and returns the status it answered with.
 func (p *Team) serve(w http.ResponseWriter, r *http.Request, l link) int {
 	if l.sealed == "" {
-		return writePage(w, http.StatusNotFound, pageData{Title: "Not found", Message: "There is nothing here. Use the link your assistant gave you."})
+		return writePage(w, http.StatusNotFound, notFoundPage)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		return writePage(w, http.StatusMethodNotAllowed, pageData{Title: "Not allowed", Message: "Open the link in a browser."})
+		return notAllowed(w)
 	}
 	var status int
 	var problem string
 	if r.Method == http.MethodPost {
 		if !fromPage(r, func(origin string) bool { return strings.EqualFold(origin, p.origin) }) {
-			return writePage(w, http.StatusForbidden, pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."})
+			return writePage(w, http.StatusForbidden, foreignPostPage)
 		}
 		// The whole body is read before anything is answered, so that a
 		// browser still sending it sees the page, not a reset.
@@ -304,7 +303,7 @@ func (p *Team) store(w http.ResponseWriter, r *http.Request, l link, ev TeamEven
 	p.storing[l.digest] = true
 	p.mu.Unlock()
 	if busy {
-		return writePage(w, http.StatusConflict, p.formData(ev.Ticket, "A value for this link is being stored right now. Wait a moment, then reload."))
+		return writePage(w, http.StatusConflict, p.formData(ev.Ticket, storingNow))
 	}
 	defer func() {
 		p.mu.Lock()
@@ -323,12 +322,7 @@ func (p *Team) store(w http.ResponseWriter, r *http.Request, l link, ev TeamEven
 	}
 	ev.Outcome, ev.Secret = TeamStored, secret
 	p.record(r, ev)
-	done := "created"
-	if ev.Ticket.Action == linkseal.Update {
-		done = "replaced"
-	}
-	return writePage(w, http.StatusOK, pageData{Title: "Stored", Done: true, Sandbox: p.cfg.Sandbox, Secret: secret,
-		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", ev.Ticket.Name, done)})
+	return writePage(w, http.StatusOK, storedPage(ev.Ticket.Name, ev.Ticket.Action == linkseal.Update, p.cfg.Sandbox, secret))
 }
 
 // maxProblem bounds what the page shows of a failure.
@@ -346,8 +340,7 @@ func (p *Team) failure(t linkseal.Ticket, err error, scrub togetherapi.Scrubber)
 	case errors.Is(err, ErrKeyRefused), errors.Is(err, togetherapi.ErrUnauthorized), errors.Is(err, togetherapi.ErrForbidden):
 		return http.StatusForbidden, p.formData(t, "Together refused the API key: it may have been revoked since the link was made, or may not store secrets. Nothing was stored."), TeamFailed
 	}
-	return http.StatusBadGateway, p.formData(t, "It could not be stored: "+scrub.Bounded(err.Error(), maxProblem)+
-		" The link still works: try again, or ask your assistant for help."), TeamFailed
+	return http.StatusBadGateway, p.formData(t, couldNotStore(scrub.Bounded(err.Error(), maxProblem))), TeamFailed
 }
 
 func (p *Team) record(r *http.Request, ev TeamEvent) {
