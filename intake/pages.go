@@ -43,9 +43,9 @@ func setPageHeaders(h http.Header) {
 // shows nothing of it, and logs only that it happened under msg: a panic's
 // value could hold anything, the submitted value included, and net/http's
 // own recovery would log it.
-func recoverPage(w http.ResponseWriter, log zerolog.Logger, msg, link string) {
+func recoverPage(w http.ResponseWriter, logger zerolog.Logger, msg, link string) {
 	if p := recover(); p != nil {
-		log.Error().Str("link", link).Msg(msg)
+		logger.Error().Str("link", link).Msg(msg)
 		writePage(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "The page failed. Nothing may have been stored: ask your assistant to check with get_secret."})
 	}
 }
