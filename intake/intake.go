@@ -22,6 +22,9 @@
 //     is refused, since it would be stored altered.
 //   - The user may decline: the link dies with nothing sent, and a caller
 //     waiting on it learns so.
+//
+// Team (team.go) is the team-mode page, for HTTP mode's replicas: its links
+// carry their request sealed, and its rules are on the type.
 package intake
 
 import (

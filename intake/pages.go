@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rs/zerolog"
+
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -20,24 +22,32 @@ import (
 // ServeHTTP serves /s/TOKEN: the form on GET, the submission on POST, and a
 // page that says what became of a dead link.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
+	setPageHeaders(w.Header())
+	defer recoverPage(w, s.cfg.Logger, "intake page panicked", s.linkFingerprint(r))
+	status := s.serve(w, r)
+	s.cfg.Logger.Info().Str("method", r.Method).Int("status", status).Str("link", s.linkFingerprint(r)).Msg("intake request")
+}
+
+// setPageHeaders sets what every page is sent with: a policy that lets it
+// load and run nothing, post only to itself and be framed by nothing; no
+// referrer, no caching, no sniffing.
+func setPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
+}
 
-	defer func() {
-		// A panic's value could hold anything, the submitted value
-		// included: it is neither shown nor logged, unlike net/http's own
-		// recovery, which would log it.
-		if p := recover(); p != nil {
-			s.cfg.Logger.Error().Str("link", s.linkFingerprint(r)).Msg("intake page panicked")
-			s.page(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "The page failed. Nothing may have been stored: ask your assistant to check with get_secret."})
-		}
-	}()
-	status := s.serve(w, r)
-	s.cfg.Logger.Info().Str("method", r.Method).Int("status", status).Str("link", s.linkFingerprint(r)).Msg("intake request")
+// recoverPage, deferred by a ServeHTTP, answers a panic with a page that
+// shows nothing of it, and logs only that it happened under msg: a panic's
+// value could hold anything, the submitted value included, and net/http's
+// own recovery would log it.
+func recoverPage(w http.ResponseWriter, logger zerolog.Logger, msg, link string) {
+	if p := recover(); p != nil {
+		logger.Error().Str("link", link).Msg(msg)
+		writePage(w, http.StatusInternalServerError, pageData{Title: "Something went wrong", Message: "The page failed. Nothing may have been stored: ask your assistant to check with get_secret."})
+	}
 }
 
 func (s *Server) linkFingerprint(r *http.Request) string {
@@ -56,11 +66,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	tok, ok := strings.CutPrefix(r.URL.Path, "/s/")
 	if !ok || tok == "" || strings.Contains(tok, "/") {
-		return s.page(w, http.StatusNotFound, pageData{Title: "Not found", Message: "There is nothing here. Use the link your assistant gave you."})
+		return s.page(w, http.StatusNotFound, notFoundPage)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		return s.page(w, http.StatusMethodNotAllowed, pageData{Title: "Not allowed", Message: "Open the link in a browser."})
+		return notAllowed(w)
 	}
 	digest := sha256.Sum256([]byte(tok))
 
@@ -98,30 +107,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) int {
 // store, or the user declining.
 func (s *Server) submission(w http.ResponseWriter, r *http.Request, t *Ticket) int {
 	if !s.sameOrigin(r) {
-		return s.page(w, http.StatusForbidden, pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."})
+		return s.page(w, http.StatusForbidden, foreignPostPage)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)))
-		}
-		return s.page(w, http.StatusBadRequest, s.formData(t, "The form could not be read. Nothing was stored; try again."))
+	if status, problem := readForm(w, r); status != 0 {
+		return s.page(w, status, s.formData(t, problem))
 	}
 	raw := r.PostForm.Get("value")
 	r.PostForm.Del("value")
 	if r.PostForm.Get("action") == "decline" {
 		return s.decline(w, t)
 	}
-	value := togetherapi.NewSensitive(raw)
-	switch {
-	case !utf8.ValidString(raw):
-		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is not valid UTF-8 text, and would be stored altered. Nothing was stored; type or paste it again."))
-	case raw == "":
-		return s.page(w, http.StatusUnprocessableEntity, s.formData(t, "The value is empty. Type or paste the secret, then press Store."))
-	case value.Size() > togetherapi.ValueMaxBytes:
-		return s.page(w, http.StatusRequestEntityTooLarge, s.formData(t, fmt.Sprintf("The value is %d bytes; it may be at most %d. Nothing was stored.", value.Size(), togetherapi.ValueMaxBytes)))
+	if status, problem := valueProblem(raw); status != 0 {
+		return s.page(w, status, s.formData(t, problem))
 	}
+	value := togetherapi.NewSensitive(raw)
 
 	return s.store(w, r, t, value)
 }
@@ -152,7 +151,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, t *Ticket, value 
 	}
 	if t.storing {
 		s.mu.Unlock()
-		return s.page(w, http.StatusConflict, s.formData(t, "A value for this link is being stored right now. Wait a moment, then reload."))
+		return s.page(w, http.StatusConflict, s.formData(t, storingNow))
 	}
 	t.storing = true
 	s.mu.Unlock()
@@ -188,12 +187,10 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, t *Ticket, value 
 			return s.page(w, http.StatusGone, pageData{Title: "This link no longer works",
 				Message: "It could not be stored: " + msg + " Meanwhile the link " + string(ended) + ": ask your assistant for a new one."})
 		}
-		return s.page(w, http.StatusBadGateway, s.formData(t, "It could not be stored: "+msg+" The link still works: try again, or ask your assistant for help."))
+		return s.page(w, http.StatusBadGateway, s.formData(t, couldNotStore(msg)))
 	}
 	s.finish(t, stored, secret)
-	return s.page(w, http.StatusOK, pageData{Title: "Stored", Done: true, Sandbox: s.cfg.Sandbox,
-		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", t.req.Name, map[bool]string{true: "replaced", false: "created"}[t.req.Replace]),
-		Secret:  secret})
+	return s.page(w, http.StatusOK, storedPage(t.req.Name, t.req.Replace, s.cfg.Sandbox, secret))
 }
 
 // hostAllowed reports whether the Host header names the served address: its
@@ -213,19 +210,90 @@ func (s *Server) hostAllowed(host string) bool {
 	return err == nil && p == want && netguard.IsLoopback(h)
 }
 
-// sameOrigin reports whether a POST came from this page: its own origin, or
-// "null" (sent under a no-referrer policy) with Sec-Fetch-Site: same-origin.
-// A missing or foreign Origin is refused.
-func (s *Server) sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	switch {
-	case origin == "null":
-		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
-	case origin == "":
-		return false
+// Pages and words both pages answer with.
+var (
+	notFoundPage    = pageData{Title: "Not found", Message: "There is nothing here. Use the link your assistant gave you."}
+	foreignPostPage = pageData{Title: "Refused", Message: "The value must be sent from this page itself. Nothing was stored; open the link again and submit the form there."}
+)
+
+const storingNow = "A value for this link is being stored right now. Wait a moment, then reload."
+
+func notAllowed(w http.ResponseWriter) int {
+	w.Header().Set("Allow", "GET, POST")
+	return writePage(w, http.StatusMethodNotAllowed, pageData{Title: "Not allowed", Message: "Open the link in a browser."})
+}
+
+// couldNotStore words a failure to store that leaves the link usable; msg
+// is scrubbed.
+func couldNotStore(msg string) string {
+	return "It could not be stored: " + msg + " The link still works: try again, or ask your assistant for help."
+}
+
+func storedPage(name string, replaced, sandbox bool, secret *togetherapi.Secret) pageData {
+	done := "created"
+	if replaced {
+		done = "replaced"
 	}
-	own, ok := strings.CutPrefix(origin, "http://")
-	return ok && own == r.Host && s.hostAllowed(own)
+	return pageData{Title: "Stored", Done: true, Sandbox: sandbox, Secret: secret,
+		Message: fmt.Sprintf("The secret %s was %s. You can close this page and go back to your assistant.", name, done)}
+}
+
+// sameOrigin reports whether a POST came from this page: its own origin, or
+// "null" with Sec-Fetch-Site: same-origin.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	return fromPage(r, func(origin string) bool {
+		own, ok := strings.CutPrefix(origin, "http://")
+		return ok && own == r.Host && s.hostAllowed(own)
+	})
+}
+
+// fromPage reports whether a POST came from the page itself: an Origin own
+// accepts, or "null" with Sec-Fetch-Site: same-origin, which browsers send
+// under the pages' no-referrer policy and which a page elsewhere cannot
+// forge. A missing Origin is refused.
+func fromPage(r *http.Request, own func(origin string) bool) bool {
+	switch origin := r.Header.Get("Origin"); origin {
+	case "null":
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	case "":
+		return false
+	default:
+		return own(origin)
+	}
+}
+
+// readForm reads a POST's form, at most maxBody bytes, and returns the
+// status and the words to refuse it with, or 0.
+func readForm(w http.ResponseWriter, r *http.Request) (int, string) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	return formError(r.ParseForm())
+}
+
+// formError returns the status and the words to refuse a body that could
+// not be read with, or 0 for no error.
+func formError(err error) (int, string) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		return 0, ""
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("That is far too large: a value may be at most %d bytes. Nothing was stored.", togetherapi.ValueMaxBytes)
+	}
+	return http.StatusBadRequest, "The form could not be read. Nothing was stored; try again."
+}
+
+// valueProblem returns the status and the words to refuse a submitted value
+// with, or 0. A value that is not valid UTF-8 would be stored altered.
+func valueProblem(raw string) (int, string) {
+	switch {
+	case !utf8.ValidString(raw):
+		return http.StatusUnprocessableEntity, "The value is not valid UTF-8 text, and would be stored altered. Nothing was stored; type or paste it again."
+	case raw == "":
+		return http.StatusUnprocessableEntity, "The value is empty. Type or paste the secret, then press Store."
+	case len(raw) > togetherapi.ValueMaxBytes:
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("The value is %d bytes; it may be at most %d. Nothing was stored.", len(raw), togetherapi.ValueMaxBytes)
+	}
+	return 0, ""
 }
 
 func (s *Server) deadPage(w http.ResponseWriter, end state) int {
@@ -239,7 +307,6 @@ func (s *Server) deadPage(w http.ResponseWriter, end state) int {
 }
 
 func (s *Server) formData(t *Ticket, problem string) pageData {
-	left := time.Until(t.ExpiresAt).Round(time.Minute)
 	title := "Store a secret in Together AI"
 	if s.cfg.Sandbox {
 		title = "Store a secret in the sandbox"
@@ -252,7 +319,7 @@ func (s *Server) formData(t *Ticket, problem string) pageData {
 		Replace:     t.req.Replace,
 		ExistingID:  t.req.ExistingID,
 		ExpiresAt:   t.ExpiresAt.Format("15:04:05 MST"),
-		Left:        strings.TrimSuffix(left.String(), "0s"),
+		Left:        roughly(time.Until(t.ExpiresAt)),
 		Problem:     problem,
 		Sandbox:     s.cfg.Sandbox,
 		MaxBytes:    togetherapi.ValueMaxBytes,
@@ -260,15 +327,28 @@ func (s *Server) formData(t *Ticket, problem string) pageData {
 }
 
 type pageData struct {
-	Title, Message                string
-	Form, Done, Replace, Sandbox  bool
+	Title, Message               string
+	Form, Done, Replace, Sandbox bool
+	// Team asks for the API key of the account that made the link too.
+	Team                          bool
 	Name, Description, ExistingID string
 	ExpiresAt, Left, Problem      string
 	MaxBytes                      int
 	Secret                        *togetherapi.Secret
 }
 
+// roughly says a time left in whole minutes, as "9m"; "" under half a
+// minute.
+func roughly(d time.Duration) string {
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
 func (s *Server) page(w http.ResponseWriter, status int, d pageData) int {
+	return writePage(w, status, d)
+}
+
+// writePage answers with the page d, and returns the status.
+func writePage(w http.ResponseWriter, status int, d pageData) int {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, render(d))
@@ -300,6 +380,17 @@ func render(d pageData) string {
 		b.WriteString("</body>\n</html>\n")
 		return b.String()
 	}
+	renderRequest(&b, d)
+	if d.Problem != "" {
+		b.WriteString(`<p class="problem" role="alert">` + e(d.Problem) + "</p>\n")
+	}
+	renderForm(&b, d)
+	return b.String()
+}
+
+// renderRequest writes what the form asks for, and where the value goes.
+func renderRequest(b *strings.Builder, d pageData) {
+	e := html.EscapeString
 	name := `<span class="name">` + e(d.Name) + `</span>`
 	b.WriteString(`<div class="box">` + "\n<p>Your assistant asked you to enter the value of the secret " + name + ".</p>\n")
 	if d.Description != "" {
@@ -314,35 +405,67 @@ func render(d pageData) string {
 	} else {
 		b.WriteString("<p><strong>This will create</strong> a new secret named " + name + ".</p>\n")
 	}
+	if d.Team {
+		b.WriteString("<p>Type the API key of the " + account(d) + " that made this link as well as the value, so that a link forwarded to anyone else " +
+			"cannot pour their value into the account that made it. The key is used for this one request, and never kept.</p>\n")
+	}
 	b.WriteString(`<p class="small">`)
-	if d.Sandbox {
+	switch {
+	case d.Sandbox:
 		b.WriteString("The value stays in this server's memory.")
-	} else {
+	case d.Team:
+		b.WriteString("The value goes from this page only to the Together account that made this link.")
+	default:
 		b.WriteString("The value goes from this page to Together only.")
 	}
-	b.WriteString(" Your assistant never sees it. This link works once, until " + e(d.ExpiresAt))
+	b.WriteString(" Your assistant never sees it. This link works ")
+	if !d.Team {
+		// A team page keeps no record of a link, so it can only say that
+		// a second value is refused, not that the link dies.
+		b.WriteString("once, ")
+	}
+	b.WriteString("until " + e(d.ExpiresAt))
 	if d.Left != "" {
 		b.WriteString(" (in about " + e(d.Left) + ")")
 	}
 	b.WriteString(".</p>\n</div>\n")
-	if d.Problem != "" {
-		b.WriteString(`<p class="problem" role="alert">` + e(d.Problem) + "</p>\n")
-	}
+}
+
+// renderForm writes the form, and what declining does.
+func renderForm(b *strings.Builder, d pageData) {
 	button := "Store secret"
 	if d.Replace {
 		button = "Replace value"
 	}
-	b.WriteString(`<form method="post" autocomplete="off">
-<label for="value">Secret value</label>
-<input type="password" id="value" name="value" autocomplete="off" required autofocus spellcheck="false">
+	b.WriteString(`<form method="post" autocomplete="off">` + "\n")
+	focus := " autofocus"
+	if d.Team {
+		b.WriteString(`<label for="api_key">API key of the ` + account(d) + ` that made this link</label>
+<input type="password" id="api_key" name="api_key" autocomplete="off" required autofocus spellcheck="false">
+`)
+		focus = ""
+	}
+	b.WriteString(`<label for="value">Secret value</label>
+<input type="password" id="value" name="value" autocomplete="off" required` + focus + ` spellcheck="false">
 <button type="submit" name="action" value="store">` + button + `</button>
 <button type="submit" name="action" value="decline" formnovalidate class="decline">Decline</button>
 </form>
-<p class="small">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>
-</body>
-</html>
 `)
-	return b.String()
+	if d.Team {
+		b.WriteString("<p class=\"small\">Did not expect this request? Press Decline: nothing is stored. This server keeps no record of links, " +
+			"so the link itself stays valid until it expires; without the account's API key it stores nothing.</p>\n")
+	} else {
+		b.WriteString("<p class=\"small\">Did not expect this request? Press Decline: nothing is stored, and the link stops working.</p>\n")
+	}
+	b.WriteString("</body>\n</html>\n")
+}
+
+// account names where a team page's value goes.
+func account(d pageData) string {
+	if d.Sandbox {
+		return "sandbox account"
+	}
+	return "Together account"
 }
 
 const pageHead = `<!doctype html>

@@ -1,6 +1,8 @@
 package togetherapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -64,6 +66,18 @@ func (v Sensitive) MarshalText() ([]byte, error) { return []byte(Redacted), nil 
 
 // LogValue returns [Redacted] for log/slog.
 func (v Sensitive) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
+// MAC returns the HMAC-SHA256 of the contents under key. To whoever holds
+// key it tells equal contents from unequal ones; to anyone else it tells
+// nothing. It is how a key typed on a page is checked against the one a
+// link was made with, when neither may be kept.
+func (v Sensitive) MAC(key []byte) [sha256.Size]byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(v.s))
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	return sum
+}
 
 // reveal returns the contents. It is unexported so that only this package,
 // which writes the request body and the Authorization header, can read them.

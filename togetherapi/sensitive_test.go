@@ -2,6 +2,8 @@ package togetherapi_test
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,4 +70,24 @@ func TestSensitivePanicValuePrintsRedacted(t *testing.T) {
 		}
 	}()
 	panic(togetherapi.NewSensitive(canary))
+}
+
+func TestAMACTellsEqualContentsApartOnlyUnderItsKey(t *testing.T) {
+	k1, k2 := []byte("first key of thirty-two bytes..."), []byte("second key of thirty-two bytes.")
+	a, same, other := togetherapi.NewSensitive(canary), togetherapi.NewSensitive(canary), togetherapi.NewSensitive(canary+"x")
+	if a.MAC(k1) != same.MAC(k1) {
+		t.Error("equal contents give different MACs under one key")
+	}
+	if a.MAC(k1) == other.MAC(k1) {
+		t.Error("different contents give one MAC")
+	}
+	if a.MAC(k1) == a.MAC(k2) {
+		t.Error("one content gives the same MAC under two keys")
+	}
+	// It is HMAC-SHA256 itself, so another implementation can check it.
+	m := hmac.New(sha256.New, k1)
+	m.Write([]byte(canary))
+	if sum := a.MAC(k1); !hmac.Equal(sum[:], m.Sum(nil)) {
+		t.Errorf("MAC = %x, want HMAC-SHA256 %x", sum, m.Sum(nil))
+	}
 }

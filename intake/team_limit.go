@@ -1,0 +1,88 @@
+package intake
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// Limits on keys typed for team links, on one replica.
+const (
+	// maxWrongKeys is how many key checks a link gets in a window, not
+	// counting those that matched.
+	maxWrongKeys = 5
+	// keyWindow is the window: it starts at a link's first check.
+	keyWindow = time.Minute
+	// maxCountedLinks bounds the links counted at once. Only a link sealed
+	// by the link keys is counted (anything else is refused first), but
+	// anyone who can call the tool can have links made, so the table is
+	// bounded in total. When it is full, a link not in it is refused until
+	// its oldest entry expires: refusing a try the table cannot count fails
+	// closed, where dropping a count would hand a link fresh tries.
+	maxCountedLinks = 4096
+)
+
+// keyTries counts key checks per link, in fixed windows, in a table of at
+// most capacity links; an entry leaves it when its window ends.
+type keyTries struct {
+	limit, capacity int
+	window          time.Duration
+
+	mu    sync.Mutex
+	links map[[sha256.Size]byte]*linkTries
+	// order holds the entries oldest first, as windows start in the order
+	// entries are made: expired ones are dropped from its front.
+	order []*linkTries
+}
+
+type linkTries struct {
+	digest [sha256.Size]byte
+	since  time.Time
+	n      int
+}
+
+func newKeyTries() *keyTries {
+	return &keyTries{limit: maxWrongKeys, capacity: maxCountedLinks, window: keyWindow, links: map[[sha256.Size]byte]*linkTries{}}
+}
+
+// take counts a check of a key for the link with the given digest, before
+// it is made, and returns 0; or, when the link has had its tries in this
+// window or the table is full without it, how long until a try is taken
+// again. A check that matches is given back.
+func (k *keyTries) take(digest [sha256.Size]byte, now time.Time) time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.expire(now)
+	e := k.links[digest]
+	if e == nil {
+		if len(k.links) >= k.capacity {
+			return k.order[0].since.Add(k.window).Sub(now)
+		}
+		e = &linkTries{digest: digest, since: now}
+		k.links[digest] = e
+		k.order = append(k.order, e)
+	}
+	if e.n >= k.limit {
+		return e.since.Add(k.window).Sub(now)
+	}
+	e.n++
+	return 0
+}
+
+// giveBack returns a try whose key matched.
+func (k *keyTries) giveBack(digest [sha256.Size]byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if e := k.links[digest]; e != nil && e.n > 0 {
+		e.n--
+	}
+}
+
+// expire drops the entries whose window has ended.
+func (k *keyTries) expire(now time.Time) {
+	for len(k.order) > 0 && !now.Before(k.order[0].since.Add(k.window)) {
+		delete(k.links, k.order[0].digest)
+		k.order[0] = nil
+		k.order = k.order[1:]
+	}
+}
