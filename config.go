@@ -285,10 +285,9 @@ type flagValue struct {
 
 func (f *flagValue) String() string { return strings.Join(f.items, ",") }
 
+// Set takes the flag's text as given; values refuses one that holds nothing,
+// in the same words for a flag and a variable.
 func (f *flagValue) Set(v string) error {
-	if f.s.kind == list && strings.TrimSpace(v) == "" {
-		return errors.New("must not be empty")
-	}
 	f.items = append(f.items, v)
 	return nil
 }
@@ -334,7 +333,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		if (given[s] != nil && len(given[s].items) > 0) || strings.TrimSpace(getenv(s.env)) != "" {
 			cfg.given = append(cfg.given, s)
 		}
-		for _, v := range values(s, given[s], getenv) {
+		vs, err := values(s, given[s], getenv)
+		if err != nil {
+			return cfg, settingError(nameOf(s), "%v", err)
+		}
+		for _, v := range vs {
 			if err := s.apply(&cfg, v); err != nil {
 				return cfg, settingError(nameOf(s), "%v", err)
 			}
@@ -344,33 +347,46 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 }
 
 // values are what a setting says: the flag's, else the variable's, else the
-// default; each item of a list.
-func values(s *setting, f *flagValue, getenv func(string) string) []string {
+// default; each item of a list. A setting given but holding nothing (a flag
+// given "", a variable of blanks, a list of only commas) is refused rather
+// than read as unset: read as unset, --name-prefix "," would lift the scope
+// it was meant to set. A variable set to "" is unset, as a host that passes
+// every field of its form (an MCP bundle) sets an empty one.
+func values(s *setting, f *flagValue, getenv func(string) string) ([]string, error) {
 	var raw []string
-	switch env := strings.TrimSpace(getenv(s.env)); {
+	given := "the variable"
+	switch env := getenv(s.env); {
 	case f != nil && len(f.items) > 0:
-		raw = f.items
+		raw, given = f.items, "the flag"
 	case env != "":
 		raw = []string{env}
 	case s.kind == list:
-		return nil
+		return nil, nil
 	case s.kind == boolean:
-		raw = []string{"false"}
+		return []string{"false"}, nil
 	default:
-		raw = []string{s.def}
-	}
-	if s.kind != list {
-		return []string{strings.TrimSpace(raw[len(raw)-1])}
+		return []string{s.def}, nil
 	}
 	var out []string
 	for _, r := range raw {
-		for _, item := range strings.Split(r, ",") {
+		items := []string{r}
+		if s.kind == list {
+			items = strings.Split(r, ",")
+		}
+		n := len(out)
+		for _, item := range items {
 			if item = strings.TrimSpace(item); item != "" {
 				out = append(out, item)
 			}
 		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s is set to nothing (only blanks or commas), which is refused rather than taken as unset: give it a value, or leave it out", given)
+		}
 	}
-	return out
+	if s.kind != list {
+		return out[len(out)-1:], nil
+	}
+	return out, nil
 }
 
 // nameOf is the name settingName takes for s.

@@ -355,3 +355,43 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 		}
 	}
 }
+
+func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"a name prefix of a comma", []string{"--name-prefix", ","}, nil, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing"},
+		{"a name prefix of a comma among blanks", []string{"--name-prefix", " , "}, nil, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing"},
+		{"an empty name prefix beside a real one", []string{"--name-prefix", "team-a/", "--name-prefix", ""}, nil, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing"},
+		{"name prefixes of commas in the variable", nil, map[string]string{"TOGETHER_SECRETS_NAME_PREFIXES": " , "}, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the variable is set to nothing"},
+		{"an empty audit log", []string{"--audit-log", ""}, nil, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the flag is set to nothing"},
+		{"an audit log of blanks", nil, map[string]string{"TOGETHER_SECRETS_AUDIT_LOG": "  "}, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the variable is set to nothing"},
+		{"values from the user only, set to blanks", nil, map[string]string{"TOGETHER_SECRETS_VALUES_FROM_USER_ONLY": " "}, "--values-from-user-only (TOGETHER_SECRETS_VALUES_FROM_USER_ONLY): the variable is set to nothing"},
+		{"read-only, set to an empty flag", []string{"--read-only="}, nil, "--read-only (TOGETHER_SECRETS_READ_ONLY): the flag is set to nothing"},
+		{"allowed hosts of a comma", []string{"--http", "127.0.0.1:0", "--allowed-hosts", ","}, nil, "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS): the flag is set to nothing"},
+		{"allowed origins of blanks", []string{"--http", "127.0.0.1:0"}, map[string]string{"TOGETHER_SECRETS_ALLOWED_ORIGINS": " ,, "}, "--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): the variable is set to nothing"},
+		{"an empty HTTP address", []string{"--http", ""}, nil, "--http (TOGETHER_SECRETS_HTTP): the flag is set to nothing"},
+		{"a key of blanks", nil, map[string]string{"TOGETHER_API_KEY": " \n"}, "TOGETHER_API_KEY: the variable is set to nothing"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, envOf(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "give it a value, or leave it out") {
+				t.Errorf("err = %v, want one saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
+	// An MCP bundle passes every field of its form, an empty one as "".
+	c, err := parseConfig(nil, envOf(map[string]string{"TOGETHER_SECRETS_NAME_PREFIXES": "", "TOGETHER_SECRETS_TOOLS": "", "TOGETHER_SECRETS_AUDIT_LOG": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.namePrefixes) != 0 || len(c.tools.Names) != 0 || c.auditLog != "" {
+		t.Errorf("an empty variable was read as set: %+v", c)
+	}
+}

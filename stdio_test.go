@@ -829,6 +829,7 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{[]string{"--audit-log", "/"}, nil, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the audit log / is not a regular file"},
 		{nil, []string{"TOGETHER_SECRETS_NAME_PREFIXES=team-a/,team-a/../"}, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "team-a/../" has an empty, "." or ".." segment`},
 		{[]string{"--name-prefix", "a//"}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "a//" has an empty, "." or ".." segment`},
+		{[]string{"--name-prefix", " , "}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing (only blanks or commas)`},
 		{[]string{"--name-prefix", "team a/"}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "team a/" is not the start of a secret name: it may contain only letters, digits`},
 	} {
 		p := start(t, tc.env, tc.args...)
