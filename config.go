@@ -139,7 +139,7 @@ var settings = []setting{
 		help:  "no tool takes a value as an argument: create_secret is not offered and update_secret takes no value; values come only from the page and dotenv files",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ValuesFromUserOnly, v) }},
 	{flag: "name-prefix", env: "TOGETHER_SECRETS_NAME_PREFIXES", kind: list,
-		help:  "act only on secrets whose names start with this, such as team-a/; repeat the flag, or list them comma-separated in the variable",
+		help:  "act only on secrets whose names start with this, ending in /, -, _ or ., such as team-a/; repeat the flag, or list them comma-separated in the variable",
 		apply: (*config).addNamePrefix},
 	{flag: "audit-log", env: "TOGETHER_SECRETS_AUDIT_LOG",
 		help:  "append one JSON line per attempted change to this file (created 0600; reopened on SIGHUP), or - for stderr; a change that cannot be recorded is refused",
@@ -480,8 +480,15 @@ func (c *config) addEnvFile(path string) error {
 	return nil
 }
 
+// nameSeparators are the characters the API allows in names other than
+// letters and digits; a name prefix must end in one.
+const nameSeparators = "/-_."
+
 // addNamePrefix takes one name scope: the start of a valid secret name,
-// with no empty, "." or ".." segment before its last "/".
+// with no empty, "." or ".." segment before its last "/", holding a letter
+// or digit, and ending in a separator. Without one at its end, team-a
+// would admit team-abc/X and team-aSECRET too: names of another team that
+// merely start with the same letters.
 func (c *config) addNamePrefix(p string) error {
 	if fe := (*togetherapi.FieldError)(nil); errors.As(togetherapi.ValidateName("prefix", p), &fe) {
 		return fmt.Errorf("%q is not the start of a secret name: it %s", p, fe.Problem)
@@ -494,6 +501,13 @@ func (c *config) addNamePrefix(p string) error {
 	}
 	if last := segs[len(segs)-1]; last == "." || last == ".." {
 		return fmt.Errorf("%q ends in a \".\" or \"..\" segment; give a prefix such as team-a/", p)
+	}
+	if !strings.ContainsFunc(p, func(r rune) bool { return !strings.ContainsRune(nameSeparators, r) }) {
+		return fmt.Errorf("%q holds only separators, and would admit names of any team; give a prefix such as team-a/", p)
+	}
+	if !strings.ContainsRune(nameSeparators, rune(p[len(p)-1])) {
+		return fmt.Errorf("%q does not end in \"/\", \"-\", \"_\" or \".\", so it would also admit names that merely start with the same letters, such as %sb/X; "+
+			"write %s/ (or end it in the separator that follows it in your names, such as %s-)", p, p, p, p)
 	}
 	c.namePrefixes = append(c.namePrefixes, p)
 	return nil

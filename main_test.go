@@ -395,3 +395,31 @@ func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
 		t.Errorf("an empty variable was read as set: %+v", c)
 	}
 }
+
+func TestANamePrefixMustEndInASeparator(t *testing.T) {
+	for _, tt := range []struct {
+		prefix string
+		want   string // "" when the prefix is taken
+	}{
+		{"team-a", `"team-a" does not end in "/", "-", "_" or ".", so it would also admit names that merely start with the same letters, such as team-ab/X; write team-a/`},
+		{"TEAM_A", `"TEAM_A" does not end in`},
+		{"team-a/prod", `"team-a/prod" does not end in`},
+		{"-", `"-" holds only separators`},
+		{"_-", `"_-" holds only separators`},
+		{"team-a/", ""},
+		{"team-a/prod/", ""},
+		{"model-", ""},
+		{"TEAM_A_", ""},
+		{"team.a.", ""},
+	} {
+		c, err := parseConfig([]string{"--name-prefix", tt.prefix}, envOf(nil))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.prefix, err)
+		case tt.want == "" && (len(c.namePrefixes) != 1 || c.namePrefixes[0] != tt.prefix):
+			t.Errorf("%q: prefixes = %q", tt.prefix, c.namePrefixes)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "+tt.want)):
+			t.Errorf("%q: err = %v, want one saying %q", tt.prefix, err, tt.want)
+		}
+	}
+}
