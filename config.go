@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -563,11 +564,12 @@ func wholeNumber(dst *int, v string, lo, hi int) error {
 }
 
 // readKeyFile reads a key from path, trimmed, reading at most
-// maxKeyFileBytes. Its errors never quote the contents.
+// maxKeyFileBytes. Its errors never quote the contents, nor the path until
+// it has opened: what was set as a path may be a key set there by mistake.
 func readKeyFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the key file: %w", err)
+		return "", keyFileOpenError(err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
@@ -583,6 +585,21 @@ func readKeyFile(path string) (string, error) {
 		return "", fmt.Errorf("the key file %s is empty", path)
 	}
 	return key, nil
+}
+
+// keyFileOpenError says why the key file did not open, without its path.
+func keyFileOpenError(err error) error {
+	const unshown = "; its path is not shown, in case a key was set there by mistake: the setting takes the path of a file that holds the key"
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("cannot open the key file: there is no such file" + unshown)
+	case errors.Is(err, fs.ErrPermission):
+		return errors.New("cannot open the key file: permission denied; make it readable by the user the server runs as" + unshown)
+	case errors.As(err, &pe):
+		return fmt.Errorf("cannot open the key file: %w%s", pe.Err, unshown)
+	}
+	return fmt.Errorf("cannot open the key file%s", unshown)
 }
 
 // advice names this program's settings for the tools' error messages.
