@@ -97,7 +97,7 @@ const keyVariable = "TOGETHER_API_KEY"
 var settings = []setting{
 	{modes: stdio, env: keyVariable, help: "Together API key. Kept out of argv on purpose: set it in the environment.",
 		apply: func(c *config, v string) error { c.keyEnv = v; return nil }},
-	{modes: stdio, flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
+	{modes: stdio, flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key on one line (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
 		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
 	{modes: stdio, flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
 		apply: func(c *config, v string) error { c.keyCommand = v; return nil }},
@@ -457,6 +457,10 @@ func (c *config) chooseKey() error {
 		// Run by run(), not here: parsing has no side effects, and the
 		// sandbox, --help and --version need no key.
 		c.keySource = "the key command, from " + settingName("api-key-command")
+	case len(keyLines(c.keyEnv)) > 1:
+		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keyLines(c.keyEnv)))
+	case unsendable(c.keyEnv):
+		return settingError(keyVariable, "holds %s: set it to the key alone", unsendableWords)
 	case c.keyEnv != "":
 		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
 		c.keySource = keyVariable
@@ -580,12 +584,42 @@ func readKeyFile(path string) (string, error) {
 	case len(b) > maxKeyFileBytes:
 		return "", fmt.Errorf("the key file %s holds more than %d bytes; it should hold only the API key", path, maxKeyFileBytes)
 	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
+	// Held to the rule of the key command's output: a file of two lines
+	// would otherwise make every call fail as if Together were unreachable.
+	switch lines := keyLines(string(b)); {
+	case len(lines) == 0:
 		return "", fmt.Errorf("the key file %s is empty", path)
+	case len(lines) > 1:
+		return "", fmt.Errorf("the key file %s holds %d non-empty lines, and a key is one line: keep only the key in it (a newline after it is fine)", path, len(lines))
+	case unsendable(lines[0]):
+		return "", fmt.Errorf("the key file %s holds %s: keep only the key in it", path, unsendableWords)
+	default:
+		return lines[0], nil
 	}
-	return key, nil
 }
+
+// keyLines returns the non-empty lines of a key file's contents or a key
+// command's output, each trimmed of surrounding blanks; a key is one line.
+func keyLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// unsendable reports whether a key holds a control character, such as a
+// tab or a carriage return left within its line: no key does, and most
+// cannot be sent in a header at all, so every call would fail as if
+// Together were unreachable.
+func unsendable(key string) bool {
+	return strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// unsendableWords says what unsendable found, without quoting the key.
+const unsendableWords = "a control character (such as a tab or a carriage return) within the key, which no key holds"
 
 // keyFileOpenError says why the key file did not open, without its path.
 func keyFileOpenError(err error) error {

@@ -52,13 +52,10 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 	// may the command's own text, set there by mistake, which the shell
 	// and the programs it runs repeat in their errors.
 	scrub := append(togetherapi.Scrubber{togetherapi.NewSensitive(key)}, commandWords(line)...)
-	lines := 0
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines++
-			if l != key {
-				scrub = append(scrub, togetherapi.NewSensitive(l))
-			}
+	lines := keyLines(out)
+	for _, l := range lines {
+		if l != key {
+			scrub = append(scrub, togetherapi.NewSensitive(l))
 		}
 	}
 	detail := func() string {
@@ -95,9 +92,12 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 	case key == "":
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed nothing on stdout%s", detail())
 	}
-	if lines > 1 {
+	switch {
+	case len(lines) > 1:
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %d non-empty lines on stdout, and a key is one line: "+
-			"make it print only the key (send notices to stderr, or pipe it through tail -n 1)", lines)
+			"make it print only the key (send notices to stderr, or pipe it through tail -n 1)", len(lines))
+	case unsendable(key):
+		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %s: make it print only the key", unsendableWords)
 	}
 	return togetherapi.NewSensitive(key), nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -421,5 +422,57 @@ func TestANamePrefixMustEndInASeparator(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "+tt.want)):
 			t.Errorf("%q: err = %v, want one saying %q", tt.prefix, err, tt.want)
 		}
+	}
+}
+
+func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const key = "tgp_KEYLINE_0123456789"
+	twoLines, blankAround, tabbed, crlf := file("two", key+"\nsecond-line-of-junk\n"), file("blank", "\n\n  "+key+" \r\n\n"), file("tab", "tgp_\tKEY"), file("crlf", key+"\r\n")
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "a key file of two lines", args: []string{"--api-key-file", twoLines},
+			wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + twoLines + " holds 2 non-empty lines, and a key is one line: keep only the key in it (a newline after it is fine)"},
+		{name: "a key file with a tab within the key", args: []string{"--api-key-file", tabbed},
+			wantErr: "the key file " + tabbed + " holds a control character (such as a tab or a carriage return) within the key, which no key holds: keep only the key in it"},
+		{name: "a key file with blank lines around the key", args: []string{"--api-key-file", blankAround}, want: key},
+		{name: "a key file written on Windows", args: []string{"--api-key-file", crlf}, want: key},
+		{name: "a key variable of two lines", env: map[string]string{"TOGETHER_API_KEY": key + "\n" + key},
+			wantErr: "TOGETHER_API_KEY: holds 2 non-empty lines, and a key is one line: set it to the key alone"},
+		{name: "a key variable with a control character", env: map[string]string{"TOGETHER_API_KEY": key + "\x00"},
+			wantErr: "TOGETHER_API_KEY: holds a control character"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, envOf(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "KEYLINE") || strings.Contains(err.Error(), "junk") {
+					t.Errorf("the error quotes the key: %v", err)
+				}
+				return
+			}
+			if err != nil || !c.apiKey.Equal(togetherapi.NewSensitive(tt.want)) {
+				t.Errorf("err = %v, or the key is not the one line", err)
+			}
+		})
+	}
+	// The key command is held to the same rule.
+	if _, err := runKeyCommand(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
+		t.Errorf("a key command printing a tab within the key: %v", err)
 	}
 }
