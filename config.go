@@ -230,7 +230,7 @@ spoken over stdio, or over streamable HTTP with --http.
 Usage:
   together-secrets-mcp [flags]              serve MCP on stdin/stdout, for one agent
   together-secrets-mcp --http ADDR [flags]  serve MCP at http://ADDR/mcp, each caller with its own key
-  together-secrets-mcp demo                 one create_secret round trip against the sandbox
+  together-secrets-mcp demo                 create, attach and read a secret against the sandbox
   together-secrets-mcp --version
 
 Settings (a flag wins over its environment variable):

@@ -95,7 +95,8 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 	switch {
 	case len(lines) > 1:
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %d non-empty lines on stdout, and a key is one line: "+
-			"make it print only the key (send notices to stderr, or pipe it through tail -n 1)", len(lines))
+			"make it print only the key, by sending notices to stderr, or by keeping only the key's line: "+
+			"| head -n 1 when the key comes first, | tail -n 1 when it comes last", len(lines))
 	case unsendable(key):
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %s: make it print only the key", unsendableWords)
 	}

@@ -476,3 +476,47 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 		t.Errorf("a key command printing a tab within the key: %v", err)
 	}
 }
+
+func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for i, l := range strings.Split(readme, "\n") {
+		if strings.HasPrefix(l, "|") && !strings.HasSuffix(l, "|") {
+			t.Errorf("README line %d is a table row broken across lines: %q", i+1, l)
+		}
+	}
+	if strings.ContainsAny(readme, "\t\r") {
+		t.Error("README holds a tab or a carriage return, which reads as an escape written wrong")
+	}
+	// The escapes internal/envfile takes inside double quotes.
+	if !strings.Contains(readme, "`\\\\`, `\\\"` and `\\$` stand for `\\`, `\"` and `$`") {
+		t.Error("README's dotenv table does not list the escapes double quotes take")
+	}
+
+	_, err = runKeyCommand(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
+	if err == nil {
+		t.Fatal("a key command printing two lines was taken")
+	}
+	flat := strings.Join(strings.Fields(readme), " ")
+	for _, advice := range []string{"| head -n 1 when the key comes first", "| tail -n 1 when it comes last"} {
+		if !strings.Contains(strings.ReplaceAll(flat, "`", ""), advice) || !strings.Contains(err.Error(), advice) {
+			t.Errorf("README and the key command's error do not both say %q:\n%v", advice, err)
+		}
+	}
+
+	demo := readme[strings.Index(readme, "`demo` starts"):]
+	demo = demo[:strings.Index(demo, "\n\n")]
+	var help strings.Builder
+	usage(&help)
+	for _, call := range []string{"`create_secret`", "`attach_secret`", "`get_secret`"} {
+		if !strings.Contains(demo, call) {
+			t.Errorf("README's demo does not say it calls %s:\n%s", call, demo)
+		}
+	}
+	if !strings.Contains(help.String(), "demo                 create, attach and read a secret") {
+		t.Errorf("the help does not say what demo does:\n%s", help.String())
+	}
+}
