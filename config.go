@@ -314,19 +314,22 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
+		if keyFlagGiven(args) {
+			return cfg, errKeyFlag
+		}
 		return cfg, fmt.Errorf("%w; run with --help to list the settings", err)
 	}
-	switch rest := fs.Args(); {
+	switch {
 	case *help:
 		cfg.command = "help"
 		return cfg, nil
 	case *showVersion:
 		cfg.command = "version"
 		return cfg, nil
-	case len(rest) == 1 && rest[0] == "demo":
-		cfg.command = "demo"
-	case len(rest) > 0:
-		return cfg, fmt.Errorf("unexpected argument %q; the only command is \"demo\" (run with --help)", rest[0])
+	}
+	var err error
+	if cfg.command, err = command(fs.Args()); err != nil {
+		return cfg, err
 	}
 
 	for i := range settings {
@@ -345,6 +348,48 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 	}
 	return cfg, cfg.join()
+}
+
+// command is the command the arguments left after the flags name: "" to
+// serve, or "demo", which takes none.
+func command(rest []string) (string, error) {
+	switch {
+	case len(rest) == 0:
+		return "", nil
+	case rest[0] != "demo":
+		return "", fmt.Errorf("unexpected argument %s; the only command is \"demo\" (run with --help)", shownArgument(rest[0]))
+	case len(rest) > 1:
+		return "", fmt.Errorf("demo takes no arguments: remove the argument %s after it, and run it alone, as: together-secrets-mcp demo", shownArgument(rest[1]))
+	}
+	return "demo", nil
+}
+
+// shownArgument quotes an argument for an error, unless it is long enough to
+// be a key given in the wrong place, which start-up errors never repeat.
+func shownArgument(a string) string {
+	if len(a) >= keyLikeLen {
+		return fmt.Sprintf("(%d characters, not shown in case it is a key)", len(a))
+	}
+	return strconv.Quote(a)
+}
+
+// errKeyFlag answers a key given as a flag, which would show in argv.
+var errKeyFlag = errors.New("there is no --api-key flag: the API key is never taken from the command line, where ps shows it to every user of the machine; " +
+	"set " + keyVariable + " in the environment, or give " + settingName("api-key-file") + " or " + settingName("api-key-command"))
+
+// keyFlagGiven reports whether args hold a flag such as --api-key, with or
+// without a value, before any "--".
+func keyFlagGiven(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if strings.HasPrefix(a, "-") && slices.Contains([]string{"api-key", "api_key", "apikey", "key", "together-api-key"}, strings.ToLower(name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // values are what a setting says: the flag's, else the variable's, else the

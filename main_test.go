@@ -147,7 +147,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("command = %q", c.command)
 			}
 		}},
-		{name: "unknown flag", args: []string{"--api-key", "x"}, wantErr: "flag provided but not defined: -api-key"},
+		{name: "unknown flag", args: []string{"--colour", "x"}, wantErr: "flag provided but not defined: -colour; run with --help to list the settings"},
 		{name: "unknown command", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
 		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
@@ -518,5 +518,33 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 	}
 	if !strings.Contains(help.String(), "demo                 create, attach and read a secret") {
 		t.Errorf("the help does not say what demo does:\n%s", help.String())
+	}
+}
+
+func TestACommandLineMistakeIsNamedAndAKeyNeverRepeated(t *testing.T) {
+	const key = "tgp_v1_ARGKEY0123456789abcdefABCDEF"
+	keyFlag := "there is no --api-key flag: the API key is never taken from the command line, where ps shows it to every user of the machine; " +
+		"set TOGETHER_API_KEY in the environment, or give --api-key-file (TOGETHER_API_KEY_FILE) or --api-key-command (TOGETHER_API_KEY_COMMAND)"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "extra"}, `demo takes no arguments: remove the argument "extra" after it, and run it alone, as: together-secrets-mcp demo`},
+		{[]string{"demo", "--sandbox"}, `demo takes no arguments: remove the argument "--sandbox" after it`},
+		{[]string{"serve"}, `unexpected argument "serve"; the only command is "demo"`},
+		{[]string{key}, "unexpected argument (35 characters, not shown in case it is a key); the only command is \"demo\""},
+		{[]string{"demo", key}, "demo takes no arguments: remove the argument (35 characters, not shown in case it is a key) after it"},
+		{[]string{"--api-key", key}, keyFlag},
+		{[]string{"--sandbox", "--api-key=" + key}, keyFlag},
+		{[]string{"-api_key", key}, keyFlag},
+		{[]string{"--timeout", "5s", "--API-KEY", key}, keyFlag},
+	} {
+		_, err := parseConfig(tt.args, envOf(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: err = %v, want one saying %q", tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "ARGKEY") {
+			t.Errorf("%q: the error repeats the key: %v", tt.args, err)
+		}
 	}
 }

@@ -449,6 +449,8 @@ func TestCommandLine(t *testing.T) {
 		{"unknown flag", []string{"--colour"}, nil, 2, "", "flag provided but not defined: -colour"},
 		{"plain http to a remote host", nil, []string{"TOGETHER_BASE_URL=http://api.together.ai/v1"}, 2, "", "use https"},
 		{"demo", []string{"demo"}, nil, 0, "the value appears nowhere in the results, nor does any plain value", ""},
+		{"demo with an argument", []string{"demo", "extra"}, nil, 2, "", `demo takes no arguments: remove the argument "extra" after it`},
+		{"a key as a flag", []string{"--api-key", "tgp_FLAG_KEY"}, nil, 2, "", "there is no --api-key flag"},
 		{"unknown tool", []string{"--tools", "create_secret,drop_all"}, nil, 2, "", `unknown tool "drop_all"; the tools are create_secret, list_secrets, get_secret, update_secret, delete_secret`},
 	}
 	for _, tt := range tests {
