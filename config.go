@@ -666,7 +666,8 @@ func unsendable(key string) bool {
 // unsendableWords says what unsendable found, without quoting the key.
 const unsendableWords = "a control character (such as a tab or a carriage return) within the key, which no key holds"
 
-// keyFileOpenError says why the key file did not open, without its path.
+// keyFileOpenError says why the key file did not open, without its path:
+// err itself is not wrapped, since its text holds the path.
 func keyFileOpenError(err error) error {
 	const unshown = "; its path is not shown, in case a key was set there by mistake: the setting takes the path of a file that holds the key"
 	var pe *fs.PathError
