@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -96,7 +97,7 @@ const keyVariable = "TOGETHER_API_KEY"
 var settings = []setting{
 	{modes: stdio, env: keyVariable, help: "Together API key. Kept out of argv on purpose: set it in the environment.",
 		apply: func(c *config, v string) error { c.keyEnv = v; return nil }},
-	{modes: stdio, flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
+	{modes: stdio, flag: "api-key-file", env: "TOGETHER_API_KEY_FILE", help: "file holding the API key on one line (surrounding whitespace is trimmed), instead of TOGETHER_API_KEY",
 		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
 	{modes: stdio, flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
 		apply: func(c *config, v string) error { c.keyCommand = v; return nil }},
@@ -139,7 +140,7 @@ var settings = []setting{
 		help:  "no tool takes a value as an argument: create_secret is not offered and update_secret takes no value; values come only from the page and dotenv files",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ValuesFromUserOnly, v) }},
 	{flag: "name-prefix", env: "TOGETHER_SECRETS_NAME_PREFIXES", kind: list,
-		help:  "act only on secrets whose names start with this, such as team-a/; repeat the flag, or list them comma-separated in the variable",
+		help:  "act only on secrets whose names start with this, ending in /, -, _ or ., such as team-a/; repeat the flag, or list them comma-separated in the variable",
 		apply: (*config).addNamePrefix},
 	{flag: "audit-log", env: "TOGETHER_SECRETS_AUDIT_LOG",
 		help:  "append one JSON line per attempted change to this file (created 0600; reopened on SIGHUP), or - for stderr; a change that cannot be recorded is refused",
@@ -229,7 +230,7 @@ spoken over stdio, or over streamable HTTP with --http.
 Usage:
   together-secrets-mcp [flags]              serve MCP on stdin/stdout, for one agent
   together-secrets-mcp --http ADDR [flags]  serve MCP at http://ADDR/mcp, each caller with its own key
-  together-secrets-mcp demo                 one create_secret round trip against the sandbox
+  together-secrets-mcp demo                 create, attach and read a secret against the sandbox
   together-secrets-mcp --version
 
 Settings (a flag wins over its environment variable):
@@ -285,10 +286,9 @@ type flagValue struct {
 
 func (f *flagValue) String() string { return strings.Join(f.items, ",") }
 
+// Set takes the flag's text as given; values refuses one that holds nothing,
+// in the same words for a flag and a variable.
 func (f *flagValue) Set(v string) error {
-	if f.s.kind == list && strings.TrimSpace(v) == "" {
-		return errors.New("must not be empty")
-	}
 	f.items = append(f.items, v)
 	return nil
 }
@@ -314,19 +314,22 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	help := fs.Bool("help", false, "")
 	fs.BoolVar(help, "h", false, "")
 	if err := fs.Parse(args); err != nil {
+		if keyFlagGiven(args) {
+			return cfg, errKeyFlag
+		}
 		return cfg, fmt.Errorf("%w; run with --help to list the settings", err)
 	}
-	switch rest := fs.Args(); {
+	switch {
 	case *help:
 		cfg.command = "help"
 		return cfg, nil
 	case *showVersion:
 		cfg.command = "version"
 		return cfg, nil
-	case len(rest) == 1 && rest[0] == "demo":
-		cfg.command = "demo"
-	case len(rest) > 0:
-		return cfg, fmt.Errorf("unexpected argument %q; the only command is \"demo\" (run with --help)", rest[0])
+	}
+	var err error
+	if cfg.command, err = command(fs.Args()); err != nil {
+		return cfg, err
 	}
 
 	for i := range settings {
@@ -334,7 +337,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		if (given[s] != nil && len(given[s].items) > 0) || strings.TrimSpace(getenv(s.env)) != "" {
 			cfg.given = append(cfg.given, s)
 		}
-		for _, v := range values(s, given[s], getenv) {
+		vs, err := values(s, given[s], getenv)
+		if err != nil {
+			return cfg, settingError(nameOf(s), "%v", err)
+		}
+		for _, v := range vs {
 			if err := s.apply(&cfg, v); err != nil {
 				return cfg, settingError(nameOf(s), "%v", err)
 			}
@@ -343,34 +350,89 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	return cfg, cfg.join()
 }
 
+// command is the command the arguments left after the flags name: "" to
+// serve, or "demo", which takes none.
+func command(rest []string) (string, error) {
+	switch {
+	case len(rest) == 0:
+		return "", nil
+	case rest[0] != "demo":
+		return "", fmt.Errorf("unexpected argument %s; the only command is \"demo\" (run with --help)", shownArgument(rest[0]))
+	case len(rest) > 1:
+		return "", fmt.Errorf("demo takes no arguments: remove the argument %s after it, and run it alone, as: together-secrets-mcp demo", shownArgument(rest[1]))
+	}
+	return "demo", nil
+}
+
+// shownArgument quotes an argument for an error, unless it is long enough to
+// be a key given in the wrong place, which start-up errors never repeat.
+func shownArgument(a string) string {
+	if len(a) >= keyLikeLen {
+		return fmt.Sprintf("(%d characters, not shown in case it is a key)", len(a))
+	}
+	return strconv.Quote(a)
+}
+
+// errKeyFlag answers a key given as a flag, which would show in argv.
+var errKeyFlag = errors.New("there is no --api-key flag: the API key is never taken from the command line, where ps shows it to every user of the machine; " +
+	"set " + keyVariable + " in the environment, or give " + settingName("api-key-file") + " or " + settingName("api-key-command"))
+
+// keyFlagGiven reports whether args hold a flag such as --api-key, with or
+// without a value, before any "--".
+func keyFlagGiven(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if strings.HasPrefix(a, "-") && slices.Contains([]string{"api-key", "api_key", "apikey", "key", "together-api-key"}, strings.ToLower(name)) {
+			return true
+		}
+	}
+	return false
+}
+
 // values are what a setting says: the flag's, else the variable's, else the
-// default; each item of a list.
-func values(s *setting, f *flagValue, getenv func(string) string) []string {
+// default; each item of a list. A setting given but holding nothing (a flag
+// given "", a variable of blanks, a list of only commas) is refused rather
+// than read as unset: read as unset, --name-prefix "," would lift the scope
+// it was meant to set. A variable set to "" is unset, as a host that passes
+// every field of its form (an MCP bundle) sets an empty one.
+func values(s *setting, f *flagValue, getenv func(string) string) ([]string, error) {
 	var raw []string
-	switch env := strings.TrimSpace(getenv(s.env)); {
+	given := "the variable"
+	switch env := getenv(s.env); {
 	case f != nil && len(f.items) > 0:
-		raw = f.items
+		raw, given = f.items, "the flag"
 	case env != "":
 		raw = []string{env}
 	case s.kind == list:
-		return nil
+		return nil, nil
 	case s.kind == boolean:
-		raw = []string{"false"}
+		return []string{"false"}, nil
 	default:
-		raw = []string{s.def}
-	}
-	if s.kind != list {
-		return []string{strings.TrimSpace(raw[len(raw)-1])}
+		return []string{s.def}, nil
 	}
 	var out []string
 	for _, r := range raw {
-		for _, item := range strings.Split(r, ",") {
+		items := []string{r}
+		if s.kind == list {
+			items = strings.Split(r, ",")
+		}
+		n := len(out)
+		for _, item := range items {
 			if item = strings.TrimSpace(item); item != "" {
 				out = append(out, item)
 			}
 		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s is set to nothing (only blanks or commas), which is refused rather than taken as unset: give it a value, or leave it out", given)
+		}
 	}
-	return out
+	if s.kind != list {
+		return out[len(out)-1:], nil
+	}
+	return out, nil
 }
 
 // nameOf is the name settingName takes for s.
@@ -440,6 +502,10 @@ func (c *config) chooseKey() error {
 		// Run by run(), not here: parsing has no side effects, and the
 		// sandbox, --help and --version need no key.
 		c.keySource = "the key command, from " + settingName("api-key-command")
+	case len(keyLines(c.keyEnv)) > 1:
+		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keyLines(c.keyEnv)))
+	case unsendable(c.keyEnv):
+		return settingError(keyVariable, "holds %s: set it to the key alone", unsendableWords)
 	case c.keyEnv != "":
 		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
 		c.keySource = keyVariable
@@ -464,8 +530,15 @@ func (c *config) addEnvFile(path string) error {
 	return nil
 }
 
+// nameSeparators are the characters the API allows in names other than
+// letters and digits; a name prefix must end in one.
+const nameSeparators = "/-_."
+
 // addNamePrefix takes one name scope: the start of a valid secret name,
-// with no empty, "." or ".." segment before its last "/".
+// with no empty, "." or ".." segment before its last "/", holding a letter
+// or digit, and ending in a separator. Without one at its end, team-a
+// would admit team-abc/X and team-aSECRET too: names of another team that
+// merely start with the same letters.
 func (c *config) addNamePrefix(p string) error {
 	if fe := (*togetherapi.FieldError)(nil); errors.As(togetherapi.ValidateName("prefix", p), &fe) {
 		return fmt.Errorf("%q is not the start of a secret name: it %s", p, fe.Problem)
@@ -478,6 +551,13 @@ func (c *config) addNamePrefix(p string) error {
 	}
 	if last := segs[len(segs)-1]; last == "." || last == ".." {
 		return fmt.Errorf("%q ends in a \".\" or \"..\" segment; give a prefix such as team-a/", p)
+	}
+	if !strings.ContainsFunc(p, func(r rune) bool { return !strings.ContainsRune(nameSeparators, r) }) {
+		return fmt.Errorf("%q holds only separators, and would admit names of any team; give a prefix such as team-a/", p)
+	}
+	if !strings.ContainsRune(nameSeparators, rune(p[len(p)-1])) {
+		return fmt.Errorf("%q does not end in \"/\", \"-\", \"_\" or \".\", so it would also admit names that merely start with the same letters, such as %sb/X; "+
+			"write %s/ (or end it in the separator that follows it in your names, such as %s-)", p, p, p, p)
 	}
 	c.namePrefixes = append(c.namePrefixes, p)
 	return nil
@@ -533,11 +613,12 @@ func wholeNumber(dst *int, v string, lo, hi int) error {
 }
 
 // readKeyFile reads a key from path, trimmed, reading at most
-// maxKeyFileBytes. Its errors never quote the contents.
+// maxKeyFileBytes. Its errors never quote the contents, nor the path until
+// it has opened: what was set as a path may be a key set there by mistake.
 func readKeyFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the key file: %w", err)
+		return "", keyFileOpenError(err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
@@ -548,11 +629,57 @@ func readKeyFile(path string) (string, error) {
 	case len(b) > maxKeyFileBytes:
 		return "", fmt.Errorf("the key file %s holds more than %d bytes; it should hold only the API key", path, maxKeyFileBytes)
 	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
+	// Held to the rule of the key command's output: a file of two lines
+	// would otherwise make every call fail as if Together were unreachable.
+	switch lines := keyLines(string(b)); {
+	case len(lines) == 0:
 		return "", fmt.Errorf("the key file %s is empty", path)
+	case len(lines) > 1:
+		return "", fmt.Errorf("the key file %s holds %d non-empty lines, and a key is one line: keep only the key in it (a newline after it is fine)", path, len(lines))
+	case unsendable(lines[0]):
+		return "", fmt.Errorf("the key file %s holds %s: keep only the key in it", path, unsendableWords)
+	default:
+		return lines[0], nil
 	}
-	return key, nil
+}
+
+// keyLines returns the non-empty lines of a key file's contents or a key
+// command's output, each trimmed of surrounding blanks; a key is one line.
+func keyLines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// unsendable reports whether a key holds a control character, such as a
+// tab or a carriage return left within its line: no key does, and most
+// cannot be sent in a header at all, so every call would fail as if
+// Together were unreachable.
+func unsendable(key string) bool {
+	return strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// unsendableWords says what unsendable found, without quoting the key.
+const unsendableWords = "a control character (such as a tab or a carriage return) within the key, which no key holds"
+
+// keyFileOpenError says why the key file did not open, without its path:
+// err itself is not wrapped, since its text holds the path.
+func keyFileOpenError(err error) error {
+	const unshown = "; its path is not shown, in case a key was set there by mistake: the setting takes the path of a file that holds the key"
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("cannot open the key file: there is no such file" + unshown)
+	case errors.Is(err, fs.ErrPermission):
+		return errors.New("cannot open the key file: permission denied; make it readable by the user the server runs as" + unshown)
+	case errors.As(err, &pe):
+		return fmt.Errorf("cannot open the key file: %w%s", pe.Err, unshown)
+	}
+	return fmt.Errorf("cannot open the key file%s", unshown)
 }
 
 // advice names this program's settings for the tools' error messages.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -31,7 +32,9 @@ const (
 // and AWS credential_process do, and returns the one line it printed on
 // stdout, trimmed, as the key. Its stdout is never shown; on failure the
 // error gives the exit status and the command's stderr, scrubbed of
-// whatever stdout held before it is cut. A command that outlives timeout is
+// whatever stdout held and of the command's words that may be a key before
+// it is cut, or withholds the shell's own message that it found nothing to
+// run, which repeats the command. A command that outlives timeout is
 // killed with every process it started, and so is a child left holding its
 // output once it exits: the key is what it printed by then.
 func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (togetherapi.Sensitive, error) {
@@ -45,15 +48,14 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 
 	out := stdout.String()
 	key := strings.TrimSpace(out)
-	// Each line may be the key, and so may all of them together.
-	scrub := togetherapi.Scrubber{togetherapi.NewSensitive(key)}
-	lines := 0
-	for _, l := range strings.Split(out, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines++
-			if l != key {
-				scrub = append(scrub, togetherapi.NewSensitive(l))
-			}
+	// Each line may be the key, and so may all of them together; and so
+	// may the command's own text, set there by mistake, which the shell
+	// and the programs it runs repeat in their errors.
+	scrub := append(togetherapi.Scrubber{togetherapi.NewSensitive(key)}, commandWords(line)...)
+	lines := keyLines(out)
+	for _, l := range lines {
+		if l != key {
+			scrub = append(scrub, togetherapi.NewSensitive(l))
 		}
 	}
 	detail := func() string {
@@ -75,6 +77,12 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command did not finish within %s and was stopped%s", timeout, detail())
+	case errors.As(err, &exitErr) && shellCouldNotRun(exitErr.ExitCode()):
+		// The shell's message repeats the command's first word, which is
+		// the whole command when a key was set there by mistake.
+		return togetherapi.Sensitive{}, fmt.Errorf("the key command failed with exit status %d: the shell found no program to run by the command's first word, "+
+			"or could not run it (its message is not shown, since it repeats the command, which may be a key set there by mistake); "+
+			"the setting takes a command that prints the key, such as op read op://vault/item/credential", exitErr.ExitCode())
 	case errors.As(err, &exitErr):
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command failed with exit status %d%s", exitErr.ExitCode(), detail())
 	case err != nil:
@@ -84,11 +92,41 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 	case key == "":
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed nothing on stdout%s", detail())
 	}
-	if lines > 1 {
+	switch {
+	case len(lines) > 1:
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %d non-empty lines on stdout, and a key is one line: "+
-			"make it print only the key (send notices to stderr, or pipe it through tail -n 1)", lines)
+			"make it print only the key, by sending notices to stderr, or by keeping only the key's line: "+
+			"| head -n 1 when the key comes first, | tail -n 1 when it comes last", len(lines))
+	case unsendable(key):
+		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %s: make it print only the key", unsendableWords)
 	}
 	return togetherapi.NewSensitive(key), nil
+}
+
+// shellCouldNotRun reports whether a shell's exit status says it did not
+// find (127) or could not execute (126) a command, as POSIX shells and
+// cmd.exe's 9009 for "is not recognized" do.
+func shellCouldNotRun(status int) bool { return status == 126 || status == 127 || status == 9009 }
+
+// keyLikeLen is the length from which a word of the key command may be a
+// key: shorter than any Together API key, longer than the words of a
+// command, such as security or find-generic-password, that its errors
+// should keep readable.
+const keyLikeLen = 24
+
+// commandWords are the command line and each of its words that may be a
+// key (quotes and shell operators split words), for the scrubber: a key set
+// in the command's place, or pasted into it, is repeated by the shell and
+// the programs it runs in their errors.
+func commandWords(line string) togetherapi.Scrubber {
+	var out togetherapi.Scrubber
+	words := strings.FieldsFunc(line, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("'\"`;&|()<>", r) })
+	for _, w := range append(words, strings.TrimSpace(line)) {
+		if len(w) >= keyLikeLen {
+			out = append(out, togetherapi.NewSensitive(w))
+		}
+	}
+	return out
 }
 
 // runCapturing runs cmd with its stdout and stderr read into the given

@@ -4,8 +4,9 @@
 //
 // Run with no arguments it serves one agent on stdin and stdout with the
 // operator's key; with --http it serves many over streamable HTTP, each with
-// its own key. "demo" runs one create_secret round trip against the
-// in-memory sandbox. --help lists every setting.
+// its own key. "demo" creates a secret in the in-memory sandbox, attaches it
+// to a deployment and reads it back, through this same binary as an MCP
+// server. --help lists every setting.
 package main
 
 import (

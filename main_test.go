@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -146,7 +147,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("command = %q", c.command)
 			}
 		}},
-		{name: "unknown flag", args: []string{"--api-key", "x"}, wantErr: "flag provided but not defined: -api-key"},
+		{name: "unknown flag", args: []string{"--colour", "x"}, wantErr: "flag provided but not defined: -colour; run with --help to list the settings"},
 		{name: "unknown command", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
 		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
@@ -157,7 +158,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 			}
 		}},
 		{name: "bad key command timeout", env: map[string]string{"TOGETHER_API_KEY_COMMAND_TIMEOUT": "never"}, wantErr: `--api-key-command-timeout (TOGETHER_API_KEY_COMMAND_TIMEOUT): "never" is not a positive duration`},
-		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot read the key file: open /nonexistent/key"},
+		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file; its path is not shown"},
 		{name: "empty key file", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
 		{name: "key file holding only white space", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
 		{name: "bad timeout", args: []string{"--timeout", "soon"}, wantErr: `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration such as 30s`},
@@ -352,6 +353,198 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 		}
 		if tt.want > 0 && debug.SetMemoryLimit(-1) != tt.want {
 			t.Errorf("%s: the runtime's limit is not the one returned", tt.name)
+		}
+	}
+}
+
+func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"a name prefix of a comma", []string{"--name-prefix", ","}, nil, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing"},
+		{"a name prefix of a comma among blanks", []string{"--name-prefix", " , "}, nil, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing"},
+		{"an empty name prefix beside a real one", []string{"--name-prefix", "team-a/", "--name-prefix", ""}, nil, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing"},
+		{"name prefixes of commas in the variable", nil, map[string]string{"TOGETHER_SECRETS_NAME_PREFIXES": " , "}, "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the variable is set to nothing"},
+		{"an empty audit log", []string{"--audit-log", ""}, nil, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the flag is set to nothing"},
+		{"an audit log of blanks", nil, map[string]string{"TOGETHER_SECRETS_AUDIT_LOG": "  "}, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the variable is set to nothing"},
+		{"values from the user only, set to blanks", nil, map[string]string{"TOGETHER_SECRETS_VALUES_FROM_USER_ONLY": " "}, "--values-from-user-only (TOGETHER_SECRETS_VALUES_FROM_USER_ONLY): the variable is set to nothing"},
+		{"read-only, set to an empty flag", []string{"--read-only="}, nil, "--read-only (TOGETHER_SECRETS_READ_ONLY): the flag is set to nothing"},
+		{"allowed hosts of a comma", []string{"--http", "127.0.0.1:0", "--allowed-hosts", ","}, nil, "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS): the flag is set to nothing"},
+		{"allowed origins of blanks", []string{"--http", "127.0.0.1:0"}, map[string]string{"TOGETHER_SECRETS_ALLOWED_ORIGINS": " ,, "}, "--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): the variable is set to nothing"},
+		{"an empty HTTP address", []string{"--http", ""}, nil, "--http (TOGETHER_SECRETS_HTTP): the flag is set to nothing"},
+		{"a key of blanks", nil, map[string]string{"TOGETHER_API_KEY": " \n"}, "TOGETHER_API_KEY: the variable is set to nothing"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, envOf(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "give it a value, or leave it out") {
+				t.Errorf("err = %v, want one saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
+	// An MCP bundle passes every field of its form, an empty one as "".
+	c, err := parseConfig(nil, envOf(map[string]string{"TOGETHER_SECRETS_NAME_PREFIXES": "", "TOGETHER_SECRETS_TOOLS": "", "TOGETHER_SECRETS_AUDIT_LOG": ""}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.namePrefixes) != 0 || len(c.tools.Names) != 0 || c.auditLog != "" {
+		t.Errorf("an empty variable was read as set: %+v", c)
+	}
+}
+
+func TestANamePrefixMustEndInASeparator(t *testing.T) {
+	for _, tt := range []struct {
+		prefix string
+		want   string // "" when the prefix is taken
+	}{
+		{"team-a", `"team-a" does not end in "/", "-", "_" or ".", so it would also admit names that merely start with the same letters, such as team-ab/X; write team-a/`},
+		{"TEAM_A", `"TEAM_A" does not end in`},
+		{"team-a/prod", `"team-a/prod" does not end in`},
+		{"-", `"-" holds only separators`},
+		{"_-", `"_-" holds only separators`},
+		{"team-a/", ""},
+		{"team-a/prod/", ""},
+		{"model-", ""},
+		{"TEAM_A_", ""},
+		{"team.a.", ""},
+	} {
+		c, err := parseConfig([]string{"--name-prefix", tt.prefix}, envOf(nil))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.prefix, err)
+		case tt.want == "" && (len(c.namePrefixes) != 1 || c.namePrefixes[0] != tt.prefix):
+			t.Errorf("%q: prefixes = %q", tt.prefix, c.namePrefixes)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), "--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "+tt.want)):
+			t.Errorf("%q: err = %v, want one saying %q", tt.prefix, err, tt.want)
+		}
+	}
+}
+
+func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const key = "tgp_KEYLINE_0123456789"
+	twoLines, blankAround, tabbed, crlf := file("two", key+"\nsecond-line-of-junk\n"), file("blank", "\n\n  "+key+" \r\n\n"), file("tab", "tgp_\tKEY"), file("crlf", key+"\r\n")
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{name: "a key file of two lines", args: []string{"--api-key-file", twoLines},
+			wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + twoLines + " holds 2 non-empty lines, and a key is one line: keep only the key in it (a newline after it is fine)"},
+		{name: "a key file with a tab within the key", args: []string{"--api-key-file", tabbed},
+			wantErr: "the key file " + tabbed + " holds a control character (such as a tab or a carriage return) within the key, which no key holds: keep only the key in it"},
+		{name: "a key file with blank lines around the key", args: []string{"--api-key-file", blankAround}, want: key},
+		{name: "a key file written on Windows", args: []string{"--api-key-file", crlf}, want: key},
+		{name: "a key variable of two lines", env: map[string]string{"TOGETHER_API_KEY": key + "\n" + key},
+			wantErr: "TOGETHER_API_KEY: holds 2 non-empty lines, and a key is one line: set it to the key alone"},
+		{name: "a key variable with a control character", env: map[string]string{"TOGETHER_API_KEY": key + "\x00"},
+			wantErr: "TOGETHER_API_KEY: holds a control character"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, envOf(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "KEYLINE") || strings.Contains(err.Error(), "junk") {
+					t.Errorf("the error quotes the key: %v", err)
+				}
+				return
+			}
+			if err != nil || !c.apiKey.Equal(togetherapi.NewSensitive(tt.want)) {
+				t.Errorf("err = %v, or the key is not the one line", err)
+			}
+		})
+	}
+	// The key command is held to the same rule.
+	if _, err := runKeyCommand(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
+		t.Errorf("a key command printing a tab within the key: %v", err)
+	}
+}
+
+func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for i, l := range strings.Split(readme, "\n") {
+		if strings.HasPrefix(l, "|") && !strings.HasSuffix(l, "|") {
+			t.Errorf("README line %d is a table row broken across lines: %q", i+1, l)
+		}
+	}
+	if strings.ContainsAny(readme, "\t\r") {
+		t.Error("README holds a tab or a carriage return, which reads as an escape written wrong")
+	}
+	// The escapes internal/envfile takes inside double quotes.
+	if !strings.Contains(readme, "`\\\\`, `\\\"` and `\\$` stand for `\\`, `\"` and `$`") {
+		t.Error("README's dotenv table does not list the escapes double quotes take")
+	}
+
+	_, err = runKeyCommand(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
+	if err == nil {
+		t.Fatal("a key command printing two lines was taken")
+	}
+	flat := strings.Join(strings.Fields(readme), " ")
+	for _, advice := range []string{"| head -n 1 when the key comes first", "| tail -n 1 when it comes last"} {
+		if !strings.Contains(strings.ReplaceAll(flat, "`", ""), advice) || !strings.Contains(err.Error(), advice) {
+			t.Errorf("README and the key command's error do not both say %q:\n%v", advice, err)
+		}
+	}
+
+	demo := readme[strings.Index(readme, "`demo` starts"):]
+	demo = demo[:strings.Index(demo, "\n\n")]
+	var help strings.Builder
+	usage(&help)
+	for _, call := range []string{"`create_secret`", "`attach_secret`", "`get_secret`"} {
+		if !strings.Contains(demo, call) {
+			t.Errorf("README's demo does not say it calls %s:\n%s", call, demo)
+		}
+	}
+	if !strings.Contains(help.String(), "demo                 create, attach and read a secret") {
+		t.Errorf("the help does not say what demo does:\n%s", help.String())
+	}
+}
+
+func TestACommandLineMistakeIsNamedAndAKeyNeverRepeated(t *testing.T) {
+	const key = "tgp_v1_ARGKEY0123456789abcdefABCDEF"
+	keyFlag := "there is no --api-key flag: the API key is never taken from the command line, where ps shows it to every user of the machine; " +
+		"set TOGETHER_API_KEY in the environment, or give --api-key-file (TOGETHER_API_KEY_FILE) or --api-key-command (TOGETHER_API_KEY_COMMAND)"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "extra"}, `demo takes no arguments: remove the argument "extra" after it, and run it alone, as: together-secrets-mcp demo`},
+		{[]string{"demo", "--sandbox"}, `demo takes no arguments: remove the argument "--sandbox" after it`},
+		{[]string{"serve"}, `unexpected argument "serve"; the only command is "demo"`},
+		{[]string{key}, "unexpected argument (35 characters, not shown in case it is a key); the only command is \"demo\""},
+		{[]string{"demo", key}, "demo takes no arguments: remove the argument (35 characters, not shown in case it is a key) after it"},
+		{[]string{"--api-key", key}, keyFlag},
+		{[]string{"--sandbox", "--api-key=" + key}, keyFlag},
+		{[]string{"-api_key", key}, keyFlag},
+		{[]string{"--timeout", "5s", "--API-KEY", key}, keyFlag},
+	} {
+		_, err := parseConfig(tt.args, envOf(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: err = %v, want one saying %q", tt.args, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "ARGKEY") {
+			t.Errorf("%q: the error repeats the key: %v", tt.args, err)
 		}
 	}
 }

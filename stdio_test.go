@@ -364,8 +364,8 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 		t.Errorf("unknown method: %v", msg)
 	}
 	p.send(t, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}`)
-	if msg := p.response(t, 3); msg["error"] == nil {
-		t.Errorf("unknown tool: %v", msg)
+	if msg, _ := json.Marshal(p.response(t, 3)); !strings.Contains(string(msg), `"isError":true`) || !strings.Contains(string(msg), "The tools it offers are create_secret, list_secrets") {
+		t.Errorf("unknown tool: %s", msg)
 	}
 	p.send(t, `{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"create_secret","arguments":["x"]}}`)
 	if msg := p.response(t, 4); msg["result"].(map[string]any)["isError"] != true {
@@ -449,6 +449,8 @@ func TestCommandLine(t *testing.T) {
 		{"unknown flag", []string{"--colour"}, nil, 2, "", "flag provided but not defined: -colour"},
 		{"plain http to a remote host", nil, []string{"TOGETHER_BASE_URL=http://api.together.ai/v1"}, 2, "", "use https"},
 		{"demo", []string{"demo"}, nil, 0, "the value appears nowhere in the results, nor does any plain value", ""},
+		{"demo with an argument", []string{"demo", "extra"}, nil, 2, "", `demo takes no arguments: remove the argument "extra" after it`},
+		{"a key as a flag", []string{"--api-key", "tgp_FLAG_KEY"}, nil, 2, "", "there is no --api-key flag"},
 		{"unknown tool", []string{"--tools", "create_secret,drop_all"}, nil, 2, "", `unknown tool "drop_all"; the tools are create_secret, list_secrets, get_secret, update_secret, delete_secret`},
 	}
 	for _, tt := range tests {
@@ -829,6 +831,7 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{[]string{"--audit-log", "/"}, nil, "--audit-log (TOGETHER_SECRETS_AUDIT_LOG): the audit log / is not a regular file"},
 		{nil, []string{"TOGETHER_SECRETS_NAME_PREFIXES=team-a/,team-a/../"}, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "team-a/../" has an empty, "." or ".." segment`},
 		{[]string{"--name-prefix", "a//"}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "a//" has an empty, "." or ".." segment`},
+		{[]string{"--name-prefix", " , "}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): the flag is set to nothing (only blanks or commas)`},
 		{[]string{"--name-prefix", "team a/"}, nil, `--name-prefix (TOGETHER_SECRETS_NAME_PREFIXES): "team a/" is not the start of a secret name: it may contain only letters, digits`},
 	} {
 		p := start(t, tc.env, tc.args...)

@@ -58,8 +58,8 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 	}
 	rec.secret = create.Name
 	e := t.entry(ctx, rec, name, "create", create.Name)
-	if !t.inScope(create.Name) {
-		return t.outOfScope(ctx, rec, e, "name")
+	if p := t.scopeProblem(create.Name); p != "" {
+		return t.outOfScope(ctx, rec, e, "name", p)
 	}
 
 	var secret *togetherapi.Secret

@@ -188,6 +188,18 @@ func parseKeys(args arguments) ([]string, error) {
 	return keys, nil
 }
 
+// prefixProblem says how an import's prefix leads outside the scope, or ""
+// when it leads into it. Every name is prefix+KEY: a prefix that does not
+// lead into the scope makes every name fall outside it, and the file is
+// not read.
+func (t *toolset) prefixProblem(prefix string) string {
+	p := t.scopeProblem(prefix + "K")
+	if p != "" && prefix == "" {
+		return "was not given, so each secret would be named by its key alone, outside the scope"
+	}
+	return p
+}
+
 func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "import_env_file"
 	in, err := t.parseImport(req)
@@ -195,10 +207,8 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 		return invalidArguments(name, rec, err)
 	}
 	rec.file = in.file.Path
-	// Every name is prefix+KEY: a prefix that does not lead into the scope
-	// makes every name fall outside it, and the file is not read.
-	if !t.inScope(in.prefix + "K") {
-		return t.outOfScope(ctx, rec, t.entry(ctx, rec, name, "import", in.prefix), "prefix")
+	if p := t.prefixProblem(in.prefix); p != "" {
+		return t.outOfScope(ctx, rec, t.entry(ctx, rec, name, "import", in.prefix), "prefix", p)
 	}
 
 	f, err := in.file.Read()

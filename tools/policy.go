@@ -63,12 +63,47 @@ func (t *toolset) scopeWords() string {
 	return fmt.Sprintf("names starting with %s, set by %s", strings.Join(q, " or "), t.advice.NamePrefix)
 }
 
+// scopeProblem says which rule of the scope a name the call gave breaks,
+// worded to follow the argument's name; "" when the name is within it.
+func (t *toolset) scopeProblem(name string) string {
+	if t.inScope(name) {
+		return ""
+	}
+	if togetherapi.ValidateName("name", name) != nil {
+		return "is not a valid secret name"
+	}
+	for _, seg := range strings.Split(name, "/") {
+		switch seg {
+		case "":
+			return `has an empty segment (a "/" at its start or end, or two in a row)`
+		case ".", "..":
+			return fmt.Sprintf("has a %q segment", seg)
+		}
+	}
+	if slices.Contains(t.cfg.NamePrefixes, name) {
+		return "is a prefix of the scope with nothing after it"
+	}
+	return "does not start with one of the scope's prefixes"
+}
+
 // outOfScope refuses a name the call itself gave that lies outside the
-// scope, before anything is sent, and records the refusal.
-func (t *toolset) outOfScope(ctx context.Context, rec *callRecord, e audit.Entry, field string) *mcp.CallToolResult {
+// scope, before anything is sent, and records the refusal. problem, from
+// scopeProblem, says which rule it broke; the refusal then states them
+// all, since any of them could be the next one broken.
+func (t *toolset) outOfScope(ctx context.Context, rec *callRecord, e audit.Entry, field, problem string) *mcp.CallToolResult {
 	rec.outcome = outcomeRefusedByPolicy
 	t.auditRefusal(ctx, rec, e, "out of scope")
-	return mcp.NewToolResultError(fmt.Sprintf("Refused: %s is outside the names this server may act on (%s). Nothing was sent to Together. Choose a name within the scope.", field, t.scopeWords()))
+	q := make([]string, len(t.cfg.NamePrefixes))
+	for i, p := range t.cfg.NamePrefixes {
+		q[i] = fmt.Sprintf("%q", p)
+	}
+	fix := fmt.Sprintf("Choose a name within the scope, such as %q.", t.cfg.NamePrefixes[0]+"NAME")
+	if field == "prefix" {
+		fix = fmt.Sprintf("Give a prefix within the scope, such as %q.", t.cfg.NamePrefixes[0])
+	}
+	return mcp.NewToolResultError(fmt.Sprintf("Refused: %s %s. This server acts only on names that start with %s, have something after it, "+
+		"and have no empty, \".\" or \"..\" segment (set by %s). Nothing was sent to Together. %s",
+		field, problem, strings.Join(q, " or "), t.advice.NamePrefix, fix))
 }
 
 // notFoundInScope answers a lookup whose secret lies outside the scope

@@ -67,8 +67,8 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 	}
 	rec.secret = name
 	e := t.entry(ctx, rec, toolName, "create", name)
-	if !t.inScope(name) {
-		return t.outOfScope(ctx, rec, e, "name")
+	if p := t.scopeProblem(name); p != "" {
+		return t.outOfScope(ctx, rec, e, "name", p)
 	}
 	if t.cfg.Intake == nil {
 		rec.outcome = outcomeNotOffered

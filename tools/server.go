@@ -9,7 +9,9 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -62,11 +64,16 @@ const instructions = "Stores secrets (API keys, passwords, tokens) in the user's
 const sandboxInstructions = "SANDBOX MODE: secrets are kept in this process's memory and never reach Together; they vanish when the server stops. " +
 	"Otherwise the tools behave as they do against Together: values are accepted, metadata is returned, a value never is."
 
+// unknownTool is where a call naming no tool of this server is sent: a
+// name that no client is offered, nor could take for a tool's.
+const unknownTool = "(unknown tool)"
+
 // NewServer returns an MCP server offering the selected tools, wired to cfg.
 //
 // Every tool is registered, but those not selected are hidden from
 // tools/list and answer a call with an error naming the setting that offers
-// them, rather than mcp-go's bare "tool not found".
+// them, rather than mcp-go's bare "tool not found"; a call naming no tool
+// at all is answered with the tools offered.
 func NewServer(cfg Config) (*server.MCPServer, error) {
 	names, err := cfg.Tools.Resolve()
 	if err != nil {
@@ -77,7 +84,17 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 		text = sandboxInstructions
 	}
 	text += cfg.rulesText()
+	// mcp-go answers an unknown name with its bare "tool not found" before
+	// any handler runs; before that, this hook sends the call to one that
+	// says what the server offers.
+	hooks := &server.Hooks{}
+	hooks.AddBeforeCallTool(func(_ context.Context, _ any, req *mcp.CallToolRequest) {
+		if !slices.Contains(AllTools, req.Params.Name) {
+			req.Params.Name = unknownTool
+		}
+	})
 	opts := []server.ServerOption{
+		server.WithHooks(hooks),
 		server.WithToolCapabilities(false),
 		server.WithInstructions(text),
 		server.WithToolFilter(func(_ context.Context, tools []mcp.Tool) []mcp.Tool {
@@ -104,7 +121,18 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 		}
 		s.AddTool(x.def, t.wrap(x.def.Name, h))
 	}
+	s.AddTool(mcp.NewToolWithRawSchema(unknownTool, "Answers a call that names no tool of this server.", []byte(`{"type":"object"}`)),
+		t.wrap(unknownTool, t.noSuchTool))
 	return s, nil
+}
+
+// noSuchTool answers a call naming no tool of this server with the tools it
+// offers. It does not repeat the name called: every such name gets the same
+// answer.
+func (t *toolset) noSuchTool(_ context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	rec.outcome = outcomeNotOffered
+	return mcp.NewToolResultError(fmt.Sprintf("This server has no tool of that name. The tools it offers are %s (tools/list describes each); call one of them. Nothing was sent to Together.",
+		strings.Join(t.offered, ", ")))
 }
 
 // toolset holds what every handler shares.

@@ -53,8 +53,8 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	op := operation{what: fmt.Sprintf("update secret %q", id), write: true, oneSecret: true}
 	e := t.entry(ctx, rec, name, updateAction(update), id)
 	e.NewName = update.Name
-	if update.Name != "" && !t.inScope(update.Name) {
-		return t.outOfScope(ctx, rec, e, "name, the new name,")
+	if p := t.scopeProblem(update.Name); update.Name != "" && p != "" {
+		return t.outOfScope(ctx, rec, e, "name, the new name,", p)
 	}
 	var secret *togetherapi.Secret
 	if update.Name == "" && len(t.cfg.NamePrefixes) == 0 {

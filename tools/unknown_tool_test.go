@@ -1,0 +1,47 @@
+package tools_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
+)
+
+func TestACallToAToolThatDoesNotExistListsTheToolsOffered(t *testing.T) {
+	for _, p := range protocols {
+		t.Run(p.name, func(t *testing.T) {
+			h := newHarnessWith(t, func(c *tools.Config) { c.Tools = tools.Selection{Names: []string{"list_secrets", "get_secret"}} }, p.opts)
+			want := "This server has no tool of that name. The tools it offers are list_secrets, get_secret (tools/list describes each); call one of them. Nothing was sent to Together."
+			var answers []string
+			for _, name := range []string{"nuke_all", "", "(unknown tool)", "List_Secrets", canaryKey} {
+				r := h.call(t, name, map[string]any{"value": canaryValue})
+				if text := resultText(t, r); !r.IsError || text != want {
+					t.Errorf("a call to %q:\n got %s\nwant %s", name, text, want)
+				}
+				answers = append(answers, encoded(t, r))
+			}
+			for _, a := range answers[1:] {
+				if a != answers[0] {
+					t.Errorf("two unknown names are answered differently:\n%s\n%s", answers[0], a)
+				}
+			}
+			// A tool left out still says how to offer it, and the stand-in
+			// for the unknown is never listed.
+			if text := resultText(t, h.call(t, "create_secret", map[string]any{"name": "X", "value": canaryValue})); !strings.Contains(text, "is not among the tools chosen with --tools") {
+				t.Errorf("a tool not chosen: %s", text)
+			}
+			list, err := h.mcp.ListTools(h.ctx(), mcp.ListToolsRequest{})
+			if err != nil || len(list.Tools) != 2 {
+				t.Fatalf("tools/list = %v, %v", list, err)
+			}
+			if h.requests.Load() != 0 {
+				t.Errorf("%d requests reached the API", h.requests.Load())
+			}
+			if logs := h.logs.String(); strings.Contains(logs, "nuke_all") || !strings.Contains(logs, `"outcome":"not_offered"`) {
+				t.Errorf("log = %s", logs)
+			}
+		})
+	}
+}
