@@ -63,7 +63,7 @@ type secretRef struct {
 	Name string `json:"name"`
 }
 
-func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	deployment, variable, secret, detach, err := parseAttach(req)
 	if err != nil {
 		return invalidArguments(attachSecretName, rec, err)
@@ -82,7 +82,7 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		// The secret first: the deployment, and its plain values, are read
 		// only once the call's own arguments are resolved.
 		var refused *mcp.CallToolResult
-		if s, refused = t.lookupInScope(ctx, rec, e, secret, operation{what: what, write: true, oneSecret: true}); refused != nil {
+		if s, refused = t.lookupInScope(ctx, deps.Client, rec, e, secret, operation{what: what, write: true, oneSecret: true}); refused != nil {
 			return refused
 		}
 		e.Secret, e.SecretID = s.Name, s.ID
@@ -93,14 +93,14 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 	// attempts nothing.
 	err = t.auditedWhenSent(ctx, rec, e, func(attempt func(audit.Entry) error) (string, error) {
 		hooks := togetherapi.ChangeHooks{
-			Check:      t.removesInScope(&e, s),
+			Check:      t.removesInScope(deps.Client, &e, s),
 			BeforeSend: func(context.Context) error { return attempt(e) },
 		}
 		var err error
 		if detach {
-			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable, hooks)
+			change, err = deps.Client.DetachSecret(ctx, deployment, variable, hooks)
 		} else {
-			change, err = t.client(ctx).AttachSecretOf(ctx, deployment, variable, s, hooks)
+			change, err = deps.Client.AttachSecretOf(ctx, deployment, variable, s, hooks)
 		}
 		return e.SecretID, err
 	})
@@ -164,10 +164,10 @@ var errRemovesOutOfScope = errors.New("the variable references a secret outside 
 // removesInScope is the check a change of a deployment's variables makes of
 // each variable it replaces or removes, on the very read the update is
 // built from: under a name scope, a reference to a secret outside it
-// refuses the change with errRemovesOutOfScope. attached is the secret an
-// attach sets, already checked; nil for a detach, whose audit line e then
-// names the secret it unhooks.
-func (t *toolset) removesInScope(e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
+// refuses the change with errRemovesOutOfScope, looked up through c.
+// attached is the secret an attach sets, already checked; nil for a detach,
+// whose audit line e then names the secret it unhooks.
+func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
 	return func(ctx context.Context, v togetherapi.Variable) error {
 		ref := v.ValueFromSecret
 		if v.IsPlain() || attached != nil && (ref == attached.ID || ref == attached.Name) {
@@ -179,7 +179,7 @@ func (t *toolset) removesInScope(e *audit.Entry, attached *togetherapi.Secret) f
 			}
 			return nil
 		}
-		current, err := t.client(ctx).GetSecret(ctx, ref)
+		current, err := c.GetSecret(ctx, ref)
 		switch {
 		case err == nil && t.inScope(current.Name):
 			if attached == nil {

@@ -30,6 +30,9 @@ type callRecord struct {
 	// tell the caller whether a guess it put there equals one.
 	scrub  togetherapi.Scrubber
 	caller string // the call's Deps.Caller
+	// fault names a bug of the server itself that refused the call, for
+	// the operator: never anything the caller sent.
+	fault string
 	// id is the call's audit identifier; auditLost says an outcome's audit
 	// line could not be written.
 	id        string
@@ -44,7 +47,10 @@ const (
 	outcomeCancelled   = "cancelled"
 	outcomePanic       = "panic"
 	outcomeUnavailable = "not_configured"
-	outcomeNotOffered  = "not_offered"
+	// A call the server could not serve for a bug of its own, such as a
+	// transport that gave it no Deps.
+	outcomeFault      = "server_fault"
+	outcomeNotOffered = "not_offered"
 	// A change refused because a deployment uses the secret, or because
 	// that could not be checked.
 	outcomeRefused = "refused_in_use"
@@ -53,9 +59,12 @@ const (
 	outcomeDeclined      = "declined"
 )
 
-// wrap turns h into an mcp-go handler that recovers panics, scrubs the
-// result of every sensitive value, and logs one event for the call.
-func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
+// wrap turns h into an mcp-go handler that resolves the call's Deps once,
+// recovers panics, scrubs the result of every sensitive value, and logs one
+// event for the call. A call whose context carries no client, which only a
+// transport's bug can make, is refused before h runs when needsClient says
+// h talks to Together.
+func (t *toolset) wrap(name string, h handlerFunc, needsClient bool) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 		start := time.Now()
 		var info togetherapi.CallInfo
@@ -95,8 +104,20 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 			result = scrubResult(result, rec.scrubber(), rec.kept)
 			t.logCall(name, rec, &info, time.Since(start), result)
 		}()
-		return h(ctx, req, rec), nil
+		if needsClient && deps.Client == nil {
+			return noDeps(name, rec), nil
+		}
+		return h(ctx, deps, req, rec), nil
 	}
+}
+
+// noDeps refuses a call whose transport forgot WithDeps: a clear error for
+// the agent, and for the operator the call's log event names the bug.
+func noDeps(name string, rec *callRecord) *mcp.CallToolResult {
+	rec.outcome = outcomeFault
+	rec.fault = "the transport gave the call no tools.Deps; it must add them with tools.WithDeps"
+	return mcp.NewToolResultError(name + " could not run: this server is misconfigured and has no connection to Together for this call. " +
+		"Nothing was sent to Together. Tell the operator; the server's log names the fault.")
 }
 
 // keep marks strings as the caller's own, returned as sent.
@@ -199,7 +220,10 @@ func withholdStrings(v any, key string, s togetherapi.Scrubber, kept map[string]
 
 func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallInfo, d time.Duration, r *mcp.CallToolResult) {
 	level := zerolog.InfoLevel
-	if rec.outcome != outcomeOK {
+	switch {
+	case rec.fault != "":
+		level = zerolog.ErrorLevel
+	case rec.outcome != outcomeOK:
 		level = zerolog.WarnLevel
 	}
 	ev := t.cfg.Logger.WithLevel(level).
@@ -221,6 +245,9 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	}
 	if rec.caller != "" {
 		ev = ev.Str("caller", rec.caller)
+	}
+	if rec.fault != "" {
+		ev = ev.Str("fault", rec.fault)
 	}
 	if info.RequestID != "" {
 		ev = ev.Str("request_id", scrub.Scrub(info.RequestID))

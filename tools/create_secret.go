@@ -47,7 +47,7 @@ func (t *toolset) createSecret() tool {
 		createSecretSchema, secretOutputSchema, hints{}), handle: t.handleCreateSecret, byDefault: true}
 }
 
-func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleCreateSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "create_secret"
 	create, err := parseCreateSecret(req)
 	// Scrub the value from whatever follows, including a failed parse's
@@ -65,7 +65,7 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 	var secret *togetherapi.Secret
 	err = t.audited(ctx, rec, e, func() (string, error) {
 		var err error
-		secret, err = t.client(ctx).CreateSecret(ctx, create)
+		secret, err = deps.Client.CreateSecret(ctx, create)
 		return idOf(secret), err
 	})
 	if errors.Is(err, errAuditUnwritable) {

@@ -41,7 +41,7 @@ type deletion struct {
 	Secret  usedBy `json:"secret"`
 }
 
-func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleDeleteSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	var evenIfUsed bool
 	id, err := parseID(req, deleteSecretArgs, func(args arguments) (err error) {
 		evenIfUsed, err = args.optionalBool("even_if_used")
@@ -53,12 +53,12 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}
 	e := t.entry(ctx, rec, "delete_secret", "delete", id)
-	current, refused := t.lookupInScope(ctx, rec, e, id, op)
+	current, refused := t.lookupInScope(ctx, deps.Client, rec, e, id, op)
 	if refused != nil {
 		return refused
 	}
 	e.Secret, e.SecretID = current.Name, current.ID
-	uses, refusal := t.usageCheck(ctx, current, evenIfUsed, func(use) bool { return true }, op.what)
+	uses, refusal := t.usageCheck(ctx, deps.Client, current, evenIfUsed, func(use) bool { return true }, op.what)
 	if refusal != "" {
 		rec.outcome = outcomeRefused
 		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret, or remove them (with %s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
@@ -66,7 +66,7 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolReques
 	var secret *togetherapi.Secret
 	err = t.audited(ctx, rec, e, func() (string, error) {
 		var err error
-		secret, err = t.client(ctx).DeleteSecretOf(ctx, current)
+		secret, err = deps.Client.DeleteSecretOf(ctx, current)
 		return current.ID, err
 	})
 	if errors.Is(err, errAuditUnwritable) {

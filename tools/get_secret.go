@@ -30,14 +30,14 @@ func (t *toolset) getSecret() tool {
 		getSecretSchema, getSecretOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleGetSecret, byDefault: true}
 }
 
-func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleGetSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	id, err := parseID(req, getSecretArgs)
 	if err != nil {
 		return invalidArguments("get_secret", rec, err)
 	}
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}
-	secret, err := t.client(ctx).GetSecret(ctx, id)
+	secret, err := deps.Client.GetSecret(ctx, id)
 	switch {
 	case err != nil && len(t.cfg.NamePrefixes) > 0 && errors.Is(err, togetherapi.ErrNotFound):
 		return t.noSuchSecretInScope(rec, op.what)
@@ -46,6 +46,6 @@ func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, 
 	case !t.inScope(secret.Name):
 		return t.notFoundInScope(ctx, rec, audit.Entry{}, op.what)
 	}
-	deps, unknown := t.deployments(ctx)
-	return structuredResult(withUsage(secret, deps, unknown))
+	used, unknown := t.deployments(ctx, deps.Client)
+	return structuredResult(withUsage(secret, used, unknown))
 }

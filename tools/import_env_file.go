@@ -200,7 +200,7 @@ func (t *toolset) prefixProblem(prefix string) string {
 	return p
 }
 
-func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "import_env_file"
 	in, err := t.parseImport(req)
 	if err != nil {
@@ -263,7 +263,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 
 	byName := map[string]togetherapi.Secret{}
 	if len(live) > 0 {
-		existing, err := t.client(ctx).ListSecrets(ctx)
+		existing, err := deps.Client.ListSecrets(ctx)
 		if err != nil {
 			return t.apiFailure(ctx, rec, operation{what: "list the secrets before importing " + in.file.Path}, err)
 		}
@@ -277,7 +277,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 			work = append(work, i)
 		}
 	}
-	t.writeKeys(ctx, rec, f, out.Results, work, byName)
+	t.writeKeys(ctx, deps.Client, rec, f, out.Results, work, byName)
 
 	for _, r := range out.Results {
 		out.Counts[r.Outcome]++
@@ -338,10 +338,10 @@ func planKey(r *keyResult, in importRequest, byName map[string]togetherapi.Secre
 	return false
 }
 
-// writeKeys sends the writes of the keys at work, a few at a time; each
-// follows the client's retry and settle rules, and each key's outcome is
-// its own.
-func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.File, results []keyResult, work []int, byName map[string]togetherapi.Secret) {
+// writeKeys sends the writes of the keys at work through c, a few at a
+// time; each follows the client's retry and settle rules, and each key's
+// outcome is its own.
+func (t *toolset) writeKeys(ctx context.Context, c *togetherapi.Client, rec *callRecord, f *envfile.File, results []keyResult, work []int, byName map[string]togetherapi.Secret) {
 	scrub := rec.scrubber()
 	rec.callID() // made once, before the writes share it
 	callInfo := togetherapi.CallInfoFrom(ctx)
@@ -377,11 +377,11 @@ func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.Fil
 			err = t.audited(ctx, rec, e, func() (string, error) {
 				if exists {
 					op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
-					s, err = t.client(ctx).UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
+					s, err = c.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
 					r.Outcome = keyReplaced
 				} else {
 					op = operation{what: "create this secret", write: true}
-					s, err = t.client(ctx).CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
+					s, err = c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
 					r.Outcome = keyCreated
 				}
 				return idOf(s), err

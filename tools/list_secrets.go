@@ -54,7 +54,7 @@ type secretList struct {
 	UsageUnknown string   `json:"usage_unknown,omitempty"`
 }
 
-func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleListSecrets(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	args, err := parseArguments(req, listSecretsArgs)
 	if err != nil {
 		return invalidArguments("list_secrets", rec, err)
@@ -70,15 +70,15 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 	if err != nil {
 		return invalidArguments("list_secrets", rec, err)
 	}
-	all, err := t.client(ctx).ListSecrets(ctx)
+	all, err := deps.Client.ListSecrets(ctx)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: "list secrets"}, err)
 	}
 	out := secretList{Secrets: make([]usedBy, 0, min(len(all), maxListed))}
-	var deps []togetherapi.Deployment
+	var used []togetherapi.Deployment
 	if usage {
 		// One read of the deployments for the whole list.
-		deps, out.UsageUnknown = t.deployments(ctx)
+		used, out.UsageUnknown = t.deployments(ctx, deps.Client)
 	}
 	total := 0
 	for i := range all {
@@ -87,7 +87,7 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 			if len(out.Secrets) < maxListed {
 				s := usedBy{Secret: all[i]}
 				if usage && out.UsageUnknown == "" {
-					s = withUsage(&all[i], deps, "")
+					s = withUsage(&all[i], used, "")
 				}
 				out.Secrets = append(out.Secrets, s)
 			}

@@ -59,7 +59,7 @@ type requestResult struct {
 // elicitationKey names the one input this tool asks the client for.
 const elicitationKey = "value_page"
 
-func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const toolName = "request_secret_from_user"
 	name, desc, err := parseRequestSecret(req)
 	if err != nil {
@@ -79,7 +79,7 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 		return t.resumeRequest(ctx, req, rec, name, state)
 	}
 
-	client := t.client(ctx)
+	client := deps.Client
 	all, err := client.ListSecrets(ctx)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("look up secret %q before asking for its value", name)}, err)

@@ -43,7 +43,7 @@ func (t *toolset) updateSecret() tool {
 		schema, secretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleUpdateSecret, byDefault: true}
 }
 
-func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleUpdateSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "update_secret"
 	id, update, evenIfUsed, err := parseUpdate(req, rec)
 	if err != nil {
@@ -61,18 +61,18 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		// Nothing to check first: the client looks the secret up itself.
 		err = t.audited(ctx, rec, e, func() (string, error) {
 			var err error
-			secret, err = t.client(ctx).UpdateSecret(ctx, id, update)
+			secret, err = deps.Client.UpdateSecret(ctx, id, update)
 			return idOf(secret), err
 		})
 	} else {
-		current, refused := t.lookupInScope(ctx, rec, e, id, op)
+		current, refused := t.lookupInScope(ctx, deps.Client, rec, e, id, op)
 		if refused != nil {
 			return refused
 		}
 		e.Secret, e.SecretID = current.Name, current.ID
 		if update.Name != "" && current.Name != update.Name {
 			byName := func(u use) bool { return u.By == "name" }
-			if _, refusal := t.usageCheck(ctx, current, evenIfUsed, byName, fmt.Sprintf("rename secret %q", id)); refusal != "" {
+			if _, refusal := t.usageCheck(ctx, deps.Client, current, evenIfUsed, byName, fmt.Sprintf("rename secret %q", id)); refusal != "" {
 				rec.outcome = outcomeRefused
 				return mcp.NewToolResultError(refusal + fmt.Sprintf(
 					" Re-point those variables by ID first (%s: a reference by ID survives a rename), then rename; or pass even_if_used: true to rename anyway.", t.repointHint()))
@@ -80,7 +80,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		}
 		err = t.audited(ctx, rec, e, func() (string, error) {
 			var err error
-			secret, err = t.client(ctx).UpdateSecretOf(ctx, current, update)
+			secret, err = deps.Client.UpdateSecretOf(ctx, current, update)
 			return current.ID, err
 		})
 	}
