@@ -14,19 +14,13 @@ import (
 
 const attachSecretName = "attach_secret"
 
-var attachSecretSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "deployment": {"type": "string", "minLength": 1, "maxLength": %d, "description": "Deployment ID or name."},
-    "variable": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "Environment variable name."},
-    "secret": %s,
-    "detach": {"type": "boolean", "description": "Remove the variable instead; give no secret."}
-  },
-  "required": ["deployment", "variable"],
-  "additionalProperties": false
-}`, maxIDLength, togetherapi.VariableNameMaxLength, togetherapi.VariableNamePattern, idProperty))
-
-var attachSecretArgs = argNames(attachSecretSchema)
+var attachSecretArgs = params{
+	{name: "deployment", typ: "string", minLen: 1, maxLen: maxIDLength, desc: "Deployment ID or name.", required: true},
+	{name: "variable", typ: "string", minLen: 1, maxLen: togetherapi.VariableNameMaxLength, pattern: togetherapi.VariableNamePattern,
+		desc: "Environment variable name.", required: true},
+	secretParam("secret", false),
+	{name: "detach", typ: "boolean", desc: "Remove the variable instead; give no secret."},
+}
 
 var attachSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -38,11 +32,12 @@ var attachSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) attachSecret() tool {
-	return tool{def: define(attachSecretName, "Attach secret to deployment",
+	x := define(attachSecretName, "Attach secret to deployment",
 		"Set a deployment's environment variable to a secret, by the secret's ID, or remove such a variable (detach). "+
 			"Other variables are kept. A change rolls the deployment out again.",
-		attachSecretSchema, attachSecretOutputSchema, hints{destructive: true, idempotent: true}),
-		handle: t.handleAttachSecret, needsDeploymentChanges: true}
+		attachSecretArgs, attachSecretOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle, x.needsDeploymentChanges = t.handleAttachSecret, true
+	return x
 }
 
 // attachment is attach_secret's structured result.
@@ -121,39 +116,24 @@ func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.Cal
 // parseAttach reads attach_secret's arguments, checking each against the
 // API's rules before anything is sent.
 func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, detach bool, err error) {
-	args, err := parseArguments(req, attachSecretArgs)
-	var hasSecret bool
-	if err == nil {
-		deployment, err = args.requiredString("deployment")
-	}
-	if err == nil {
-		err = checkLength("deployment", deployment, maxIDLength)
-	}
-	if err == nil {
-		err = togetherapi.ValidateDeploymentRef("deployment", deployment)
-	}
-	if err == nil {
-		variable, err = args.requiredString("variable")
-	}
-	if err == nil {
-		err = togetherapi.ValidateVariableName("variable", variable)
-	}
-	if err == nil {
-		secret, hasSecret, err = args.optionalString("secret")
-	}
-	if err == nil {
-		detach, err = args.optionalBool("detach")
-	}
+	r := readArguments(req, attachSecretArgs)
+	deployment = r.str("deployment")
+	r.maxLen("deployment", deployment, maxIDLength)
+	r.check(togetherapi.ValidateDeploymentRef("deployment", deployment))
+	variable = r.str("variable")
+	r.check(togetherapi.ValidateVariableName("variable", variable))
+	secret, hasSecret := r.optStr("secret")
+	detach = r.optBool("detach")
 	switch {
-	case err != nil:
+	case !r.ok():
 	case detach && hasSecret:
-		err = &argError{Field: "secret", Problem: "must be left out with detach: the variable is removed whatever secret it names"}
+		r.fail("secret", "must be left out with detach: the variable is removed whatever secret it names")
 	case !detach && secret == "":
-		err = &argError{Field: "secret", Problem: "is required: give the secret's ID or name, or set detach to remove the variable"}
+		r.fail("secret", "is required: give the secret's ID or name, or set detach to remove the variable")
 	case !detach:
-		err = checkLength("secret", secret, maxIDLength)
+		r.maxLen("secret", secret, maxIDLength)
 	}
-	return deployment, variable, secret, detach, err
+	return deployment, variable, secret, detach, r.err()
 }
 
 // errRemovesOutOfScope means a change would replace or remove a variable

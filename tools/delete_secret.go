@@ -11,14 +11,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var deleteSecretSchema = json.RawMessage(`{
-  "type": "object",
-  "properties": {"id": ` + idProperty + `, "even_if_used": ` + evenIfUsedProperty + `},
-  "required": ["id"],
-  "additionalProperties": false
-}`)
-
-var deleteSecretArgs = argNames(deleteSecretSchema)
+var deleteSecretArgs = params{secretParam("id", true), evenIfUsedParam}
 
 var deleteSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -30,9 +23,11 @@ var deleteSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) deleteSecret() tool {
-	return tool{def: define("delete_secret", "Delete Together secret",
+	x := define("delete_secret", "Delete Together secret",
 		"Delete a secret by ID or name. Cannot be undone. Refused while a deployment uses it, unless even_if_used.",
-		deleteSecretSchema, deleteSecretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleDeleteSecret}
+		deleteSecretArgs, deleteSecretOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle = t.handleDeleteSecret
+	return x
 }
 
 // deletion is delete_secret's structured result.
@@ -42,12 +37,10 @@ type deletion struct {
 }
 
 func (t *toolset) handleDeleteSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	var evenIfUsed bool
-	id, err := parseID(req, deleteSecretArgs, func(args arguments) (err error) {
-		evenIfUsed, err = args.optionalBool("even_if_used")
-		return err
-	})
-	if err != nil {
+	r := readArguments(req, deleteSecretArgs)
+	id := r.secretID("id")
+	evenIfUsed := r.optBool("even_if_used")
+	if err := r.err(); err != nil {
 		return invalidArguments("delete_secret", rec, err)
 	}
 	rec.secret = id
@@ -64,7 +57,7 @@ func (t *toolset) handleDeleteSecret(ctx context.Context, deps Deps, req mcp.Cal
 		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret, or remove them (with %s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
 	}
 	var secret *togetherapi.Secret
-	err = t.audited(ctx, rec, e, func() (string, error) {
+	err := t.audited(ctx, rec, e, func() (string, error) {
 		var err error
 		secret, err = deps.Client.DeleteSecretOf(ctx, current)
 		return current.ID, err

@@ -12,27 +12,23 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var getSecretSchema = json.RawMessage(`{
-  "type": "object",
-  "properties": {"id": ` + idProperty + `},
-  "required": ["id"],
-  "additionalProperties": false
-}`)
-
-var getSecretArgs = argNames(getSecretSchema)
+var getSecretArgs = params{secretParam("id", true)}
 
 // getSecretOutputSchema is a secret's metadata and where it is used.
 var getSecretOutputSchema = json.RawMessage(string(secretItemSchema[:len(secretItemSchema)-2]) + ", " + usedBySchema + "}}")
 
 func (t *toolset) getSecret() tool {
-	return tool{def: define("get_secret", "Get Together secret",
+	x := define("get_secret", "Get Together secret",
 		"Get a secret's metadata by ID or name, with used_by: the deployment variables that reference it. Never the value.",
-		getSecretSchema, getSecretOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleGetSecret, byDefault: true}
+		getSecretArgs, getSecretOutputSchema, hints{readOnly: true, idempotent: true})
+	x.handle, x.byDefault = t.handleGetSecret, true
+	return x
 }
 
 func (t *toolset) handleGetSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	id, err := parseID(req, getSecretArgs)
-	if err != nil {
+	r := readArguments(req, getSecretArgs)
+	id := r.secretID("id")
+	if err := r.err(); err != nil {
 		return invalidArguments("get_secret", rec, err)
 	}
 	rec.secret = id

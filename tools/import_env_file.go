@@ -22,28 +22,22 @@ const (
 	importConcurrency = 8
 )
 
-// importEnvFileSchema lists the configured files as the only values "file"
+// importEnvFileArgs lists the configured files as the only values "file"
 // may take, so the agent sees what it may read and can name nothing else.
-func importEnvFileSchema(files []envfile.Source) json.RawMessage {
+func importEnvFileArgs(files []envfile.Source) params {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
-	enum, _ := json.Marshal(paths)
-	return json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "file": {"type": "string", "enum": %s, "description": "Which configured dotenv file; may be left out when only one is configured."},
-    "keys": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": %d}, "maxItems": %d, "description": "Variable names to import; all when left out."},
-    "prefix": {"type": "string", "maxLength": %d, "description": "Prepended to each key to make the secret name, e.g. prod/."},
-    "overwrite": {"type": "boolean", "description": "Replace the value of secrets that exist (default false: skip them)."},
-    "dry_run": {"type": "boolean", "description": "Report the plan and send no write."}
-  },
-  "additionalProperties": false
-}`, enum, togetherapi.NameMaxLength, maxImportKeys, togetherapi.NameMaxLength))
+	return params{
+		{name: "file", typ: "string", enum: paths, desc: "Which configured dotenv file; may be left out when only one is configured."},
+		{name: "keys", typ: "array", items: &param{typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength}, maxItems: maxImportKeys,
+			desc: "Variable names to import; all when left out."},
+		{name: "prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "Prepended to each key to make the secret name, e.g. prod/."},
+		{name: "overwrite", typ: "boolean", desc: "Replace the value of secrets that exist (default false: skip them)."},
+		{name: "dry_run", typ: "boolean", desc: "Report the plan and send no write."},
+	}
 }
-
-var importEnvFileArgs = argNames(importEnvFileSchema(nil))
 
 var importEnvFileOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -61,11 +55,13 @@ var importEnvFileOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) importEnvFile() tool {
-	return tool{def: define("import_env_file", "Import dotenv file into Together",
+	x := define("import_env_file", "Import dotenv file into Together",
 		"Import variables from a dotenv file the user configured into Together secrets, named prefix+KEY. "+
 			"Values go from the file to Together; you never see them. Existing secrets are skipped unless overwrite. "+
 			"Try dry_run first. Returns what happened to each key.",
-		importEnvFileSchema(t.cfg.EnvFiles), importEnvFileOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleImportEnvFile, byDefault: true, needsEnvFiles: true}
+		importEnvFileArgs(t.cfg.EnvFiles), importEnvFileOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle, x.byDefault, x.needsEnvFiles = t.handleImportEnvFile, true, true
+	return x
 }
 
 // Outcomes of one key.
@@ -112,80 +108,63 @@ type importRequest struct {
 
 func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
 	var out importRequest
-	args, err := parseArguments(req, importEnvFileArgs)
-	if err != nil {
-		return out, err
-	}
-	if out.file, err = t.parseFile(args); err != nil {
-		return out, err
-	}
-	if out.prefix, _, err = args.optionalString("prefix"); err != nil {
-		return out, err
-	}
-	if err := checkLength("prefix", out.prefix, togetherapi.NameMaxLength); err != nil {
-		return out, err
-	}
+	r := readArguments(req, importEnvFileArgs(t.cfg.EnvFiles))
+	out.file = t.readFile(r)
+	out.prefix, _ = r.optStr("prefix")
+	r.maxLen("prefix", out.prefix, togetherapi.NameMaxLength)
 	if out.prefix != "" {
 		// The prefix alone must be a valid start of a name; each name is
 		// checked whole, key by key, later.
-		if err := togetherapi.ValidateName("prefix", out.prefix); err != nil {
-			return out, err
-		}
+		r.check(togetherapi.ValidateName("prefix", out.prefix))
 	}
-	for _, b := range []struct {
-		key string
-		dst *bool
-	}{{"overwrite", &out.overwrite}, {"dry_run", &out.dryRun}} {
-		if *b.dst, err = args.optionalBool(b.key); err != nil {
-			return out, err
-		}
-	}
-	out.keys, err = parseKeys(args)
-	return out, err
+	out.overwrite = r.optBool("overwrite")
+	out.dryRun = r.optBool("dry_run")
+	out.keys = readKeys(r)
+	return out, r.err()
 }
 
-// parseFile reads which configured file the call names.
-func (t *toolset) parseFile(args arguments) (envfile.Source, error) {
+// readFile reads which configured file the call names.
+func (t *toolset) readFile(r *argReader) envfile.Source {
 	var paths []string
 	for _, f := range t.cfg.EnvFiles {
 		paths = append(paths, f.Path)
 	}
-	file, ok, err := args.optionalString("file")
+	file, ok := r.optStr("file")
 	switch {
-	case err != nil:
-		return envfile.Source{}, err
+	case !r.ok():
+		return envfile.Source{}
 	case !ok && len(paths) == 1:
 		file = paths[0]
 	case !ok:
-		return envfile.Source{}, &argError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
+		r.fail("file", "is required when several files are configured: one of "+strings.Join(paths, ", "))
+		return envfile.Source{}
 	case !slices.Contains(paths, file):
-		return envfile.Source{}, &argError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
+		r.fail("file", "must be one of the configured files: "+strings.Join(paths, ", "))
+		return envfile.Source{}
 	}
-	return t.cfg.EnvFiles[slices.Index(paths, file)], nil
+	return t.cfg.EnvFiles[slices.Index(paths, file)]
 }
 
-// parseKeys reads the keys the call names: nil for all.
-func parseKeys(args arguments) ([]string, error) {
-	raw, ok := args["keys"]
-	if !ok || string(raw) == "null" {
-		return nil, nil
+// readKeys reads the keys the call names: nil for all.
+func readKeys(r *argReader) []string {
+	raw, ok := r.args["keys"]
+	if !r.ok() || !ok || string(raw) == "null" {
+		return nil
 	}
 	var keys []string
 	if err := json.Unmarshal(raw, &keys); err != nil {
-		return nil, &argError{Field: "keys", Problem: "must be an array of variable names"}
+		r.fail("keys", "must be an array of variable names")
+		return nil
 	}
-	if len(keys) == 0 {
-		return nil, &argError{Field: "keys", Problem: "must name at least one key; leave it out to import all"}
+	switch {
+	case len(keys) == 0:
+		r.fail("keys", "must name at least one key; leave it out to import all")
+	case len(keys) > maxImportKeys:
+		r.fail("keys", fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(keys)))
+	case slices.ContainsFunc(keys, func(k string) bool { return k == "" || len(k) > togetherapi.NameMaxLength }):
+		r.fail("keys", fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength))
 	}
-	if len(keys) > maxImportKeys {
-		return nil, &argError{Field: "keys", Problem: fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(keys))}
-	}
-	for _, k := range keys {
-		if k == "" || len(k) > togetherapi.NameMaxLength {
-			return nil, &argError{Field: "keys", Problem: fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength)}
-		}
-	}
-	return keys, nil
+	return keys
 }
 
 // prefixProblem says how an import's prefix leads outside the scope, or ""

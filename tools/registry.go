@@ -119,7 +119,10 @@ func (s Selection) closed(n string) string {
 
 // tool pairs a definition with its handler.
 type tool struct {
-	def    mcp.Tool
+	def mcp.Tool
+	// args are the arguments the tool takes as offered, from which def's
+	// input schema derives.
+	args   params
 	handle handlerFunc
 	// byDefault says the tool is offered unless a Selection says otherwise.
 	byDefault bool

@@ -14,17 +14,11 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var requestSecretSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "name": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "The secret's name, e.g. HF_TOKEN or prod/openai-key."},
-    "description": {"type": "string", "maxLength": %d, "description": "Optional: what the secret is for; shown to the user."}
-  },
-  "required": ["name"],
-  "additionalProperties": false
-}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.DescriptionMaxLength))
-
-var requestSecretArgs = argNames(requestSecretSchema)
+var requestSecretArgs = params{
+	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern,
+		desc: "The secret's name, e.g. HF_TOKEN or prod/openai-key.", required: true},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: "Optional: what the secret is for; shown to the user."},
+}
 
 var requestSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -40,10 +34,12 @@ var requestSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) requestSecretFromUser() tool {
-	return tool{def: define("request_secret_from_user", "Ask the user for a secret value",
+	x := define("request_secret_from_user", "Ask the user for a secret value",
 		"Have the user type a secret's value into a one-time page in their own browser, so you never see it. "+
 			"Creates the secret, or replaces the value of one with that name. Prefer this to asking for a value in chat.",
-		requestSecretSchema, requestSecretOutputSchema, hints{destructive: true}), handle: t.handleRequestSecret, byDefault: true, needsIntake: true}
+		requestSecretArgs, requestSecretOutputSchema, hints{destructive: true})
+	x.handle, x.byDefault, x.needsIntake = t.handleRequestSecret, true, true
+	return x
 }
 
 // requestResult is request_secret_from_user's structured result.
@@ -161,20 +157,12 @@ func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.Ca
 
 // parseRequestSecret reads the name and description the page is for.
 func parseRequestSecret(req mcp.CallToolRequest) (name, desc string, err error) {
-	args, err := parseArguments(req, requestSecretArgs)
-	if err == nil {
-		name, err = args.requiredString("name")
-	}
-	if err == nil {
-		err = togetherapi.ValidateName("name", name)
-	}
-	if err == nil {
-		desc, _, err = args.optionalString("description")
-	}
-	if err == nil {
-		err = togetherapi.ValidateDescription(desc)
-	}
-	return name, desc, err
+	r := readArguments(req, requestSecretArgs)
+	name = r.str("name")
+	r.check(togetherapi.ValidateName("name", name))
+	desc, _ = r.optStr("description")
+	r.check(togetherapi.ValidateDescription(desc))
+	return name, desc, r.err()
 }
 
 // resumeRequest finishes a call whose client answered the URL elicitation:

@@ -120,7 +120,7 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 		}
 		h := x.handle
 		if cfg.Tools.ValuesFromUserOnly {
-			h = t.takesNoValue(x.def.Name, argNames(x.def.RawInputSchema), h)
+			h = t.takesNoValue(x.def.Name, x.args.names(), h)
 		}
 		s.AddTool(x.def, t.wrap(x.def.Name, h, true))
 	}

@@ -104,8 +104,8 @@ func (t *toolset) usageCheck(ctx context.Context, c *togetherapi.Client, s *toge
 	return uses, fmt.Sprintf("Refused to %s: it would break what uses it: %s. Nothing was sent.", change, describeUses(broken))
 }
 
-// evenIfUsedProperty is the schema of the override of the usage check.
-const evenIfUsedProperty = `{"type": "boolean", "description": "Go ahead though a deployment uses it, breaking it."}`
+// evenIfUsedParam declares the override of the usage check.
+var evenIfUsedParam = param{name: "even_if_used", typ: "boolean", desc: "Go ahead though a deployment uses it, breaking it."}
 
 // repointHint names the tool that changes a deployment's variables, and how
 // to have it offered when it is not.
