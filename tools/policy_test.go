@@ -429,6 +429,24 @@ func TestAnAuditLineIsScrubbedOfTheKeyAndTheValue(t *testing.T) {
 	assertNoLeak(t, map[string]string{"audit log": string(b)})
 }
 
+func TestAPageSubmissionsAuditLinesAreScrubbedOfTheKeyAndTheValue(t *testing.T) {
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, audited(t, &path, &log), nil)
+	// The lines of a submission are written after the call that asked for
+	// it has returned, but are scrubbed as that call's own: of the key a
+	// name the caller chose may hold, and of the value typed on the page.
+	link := structured(t, h.call(t, "request_secret_from_user", map[string]any{"name": "x/" + canaryKey}))["url"].(string)
+	userSubmits(t, link, canaryValue)
+	b, _ := os.ReadFile(path)
+	if len(auditLines(t, path)) != 2 || !strings.Contains(string(b), "[REDACTED]") {
+		t.Errorf("audit log:\n%s", b)
+	}
+	assertNoLeak(t, map[string]string{"audit log": string(b)})
+}
+
 func TestAClientNameIsScrubbedBeforeItIsCutInTheAuditLine(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -91,14 +92,16 @@ func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.Ca
 	if existing != nil {
 		action = "replace"
 	}
-	keys := rec.scrubber()
 	if existing != nil {
 		e.Action, e.SecretID = "rotate", existing.ID
 	}
 	// The submission comes after this call has returned: its audit lines
-	// belong to a record of their own, with this call's identity.
-	page := &callRecord{caller: rec.caller, id: rec.callID()}
+	// and its words belong to a record of their own, with this call's
+	// identity and scrub set (the key, which a name the caller chose may
+	// hold), to which the value typed on the page is added.
+	caller, id, keys := rec.caller, rec.callID(), slices.Clip(rec.scrubber())
 	store := func(sctx context.Context, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		page := &callRecord{caller: caller, id: id, scrub: append(keys, value)}
 		var (
 			s   *togetherapi.Secret
 			err error
@@ -123,7 +126,7 @@ func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.Ca
 		}
 		if err != nil {
 			_, msg := t.describeFailure(sctx, op, err)
-			return nil, errors.New(append(togetherapi.Scrubber{value}, keys...).Scrub(msg))
+			return nil, errors.New(page.scrubber().Scrub(msg))
 		}
 		if s.Name == "" {
 			s.Name = name
