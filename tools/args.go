@@ -45,9 +45,9 @@ const (
 	maxProjectIDLen   = 256
 )
 
-// parseArguments decodes the call's arguments as a JSON object whose keys
-// are all in allowed. An absent or null arguments field is an empty object.
-func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error) {
+// decodeArguments decodes the call's arguments as a JSON object, once for
+// the whole call. An absent or null arguments field is an empty object.
+func decodeArguments(req mcp.CallToolRequest) (arguments, error) {
 	raw := req.Params.RawArguments
 	if len(raw) == 0 && req.Params.Arguments != nil {
 		var err error
@@ -70,6 +70,11 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return nil, &argError{Field: "arguments", Problem: "must be a valid JSON object"}
 	}
+	return args, nil
+}
+
+// unknownArguments refuses arguments whose names are not all in allowed.
+func unknownArguments(args arguments, allowed []string) error {
 	var unknown []string
 	for k := range args {
 		if !slices.Contains(allowed, k) {
@@ -82,12 +87,12 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 		if len(unknown) > 1 {
 			noun = "arguments"
 		}
-		return nil, &argError{
+		return &argError{
 			Field:   "arguments",
 			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(allowed, ", ")),
 		}
 	}
-	return args, nil
+	return nil
 }
 
 // optionalString returns the string at key, and whether it was given. A
@@ -97,15 +102,27 @@ func (a arguments) optionalString(key string) (string, bool, error) {
 	if !ok || string(raw) == "null" {
 		return "", false, nil
 	}
+	if err := stringProblem(key, raw); err != nil {
+		return "", false, err
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false, &argError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
-	}
-	if !exactText(raw) {
-		return "", false, &argError{Field: key, err: errNotText, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
-			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
+		return "", false, &argError{Field: key, Problem: "must be a valid JSON string"}
 	}
 	return s, true, nil
+}
+
+// stringProblem says why the argument key, raw, is not a string that
+// decodes to exactly what it spells, without decoding it; nil if it is.
+func stringProblem(key string, raw json.RawMessage) error {
+	if kind := jsonKind(raw); kind != "a string" {
+		return &argError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", kind)}
+	}
+	if !exactText(raw) {
+		return &argError{Field: key, err: errNotText, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
+			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
+	}
+	return nil
 }
 
 // exactText reports whether a JSON string decodes to exactly what it
@@ -325,14 +342,18 @@ func (ps params) schema() json.RawMessage {
 // and the caller learns of the first rule broken.
 type argReader struct {
 	args  arguments
+	value togetherapi.Sensitive
 	first error
 }
 
-// readArguments decodes the call's arguments, refusing any that ps does
-// not declare.
-func readArguments(req mcp.CallToolRequest, ps params) *argReader {
-	args, err := parseArguments(req, ps.names())
-	return &argReader{args: args, first: err}
+// readArguments reads the arguments the wrapper decoded for rec's call,
+// refusing any that ps does not declare.
+func readArguments(rec *callRecord, ps params) *argReader {
+	r := &argReader{args: rec.args, value: rec.value, first: rec.argsErr}
+	if r.ok() {
+		r.check(unknownArguments(r.args, ps.names()))
+	}
+	return r
 }
 
 // check records err, unless a problem is recorded already.
@@ -388,6 +409,24 @@ func (r *argReader) optBool(name string) bool {
 // characters.
 func (r *argReader) maxLen(field, s string, max int) {
 	r.check(checkLength(field, s, max))
+}
+
+// sensitive returns the "value" argument: the one the wrapper wrapped and
+// put into the call's scrub set, once it is known to be text. A value that
+// is not text is not recorded but returned as notText, for the caller to
+// say last, after every rule that does not read the value.
+func (r *argReader) sensitive() (v togetherapi.Sensitive, given bool, notText error) {
+	raw, ok := r.args["value"]
+	if !r.ok() || !ok || string(raw) == "null" {
+		return togetherapi.Sensitive{}, false, nil
+	}
+	if err := stringProblem("value", raw); errors.Is(err, errNotText) {
+		return togetherapi.Sensitive{}, false, err
+	} else if err != nil {
+		r.check(err)
+		return togetherapi.Sensitive{}, false, nil
+	}
+	return r.value, true, nil
 }
 
 // secretID returns the required argument name that names a secret by ID

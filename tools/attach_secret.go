@@ -59,7 +59,7 @@ type secretRef struct {
 }
 
 func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	deployment, variable, secret, detach, err := parseAttach(req)
+	deployment, variable, secret, detach, err := parseAttach(rec)
 	if err != nil {
 		return invalidArguments(attachSecretName, rec, err)
 	}
@@ -115,8 +115,8 @@ func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.Cal
 
 // parseAttach reads attach_secret's arguments, checking each against the
 // API's rules before anything is sent.
-func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, detach bool, err error) {
-	r := readArguments(req, attachSecretArgs)
+func parseAttach(rec *callRecord) (deployment, variable, secret string, detach bool, err error) {
+	r := readArguments(rec, attachSecretArgs)
 	deployment = r.str("deployment")
 	r.maxLen("deployment", deployment, maxIDLength)
 	r.check(togetherapi.ValidateDeploymentRef("deployment", deployment))

@@ -14,8 +14,16 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-// callRecord is what one tool call reports for its log event.
+// callRecord is one tool call's own: its arguments, decoded once, what it
+// must never output, and what it reports for its log event.
 type callRecord struct {
+	// args are the call's arguments, decoded once by the wrapper, or
+	// argsErr why they could not be; value is the "value" argument, wrapped
+	// once and in scrub from the start.
+	args    arguments
+	argsErr error
+	value   togetherapi.Sensitive
+
 	secret  string // the secret's name, never its value
 	file    string // the dotenv file read, if any
 	outcome string
@@ -132,16 +140,24 @@ func (rec *callRecord) keep(s ...string) {
 	}
 }
 
-// keepArguments keeps every string argument the caller sent, and each
-// string of an array argument, but the value, which goes into the call's
-// scrub set before anything else can quote it (an error about another
-// argument among them).
+// keepArguments decodes the call's arguments, once, for its tool to read,
+// and keeps every string argument the caller sent, and each string of an
+// array argument, but the value: that is wrapped, the one time it is, and
+// goes into the call's scrub set before anything else can quote it (an
+// error about another argument among them).
 func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
-	for k, v := range req.GetArguments() {
+	rec.args, rec.argsErr = decodeArguments(req)
+	for k, raw := range rec.args {
 		if k == "value" {
-			if s, ok := v.(string); ok && s != "" {
-				rec.scrub = append(rec.scrub, togetherapi.NewSensitive(s))
+			var s string
+			if json.Unmarshal(raw, &s) == nil && s != "" {
+				rec.value = togetherapi.NewSensitive(s)
+				rec.scrub = append(rec.scrub, rec.value)
 			}
+			continue
+		}
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
 			continue
 		}
 		switch v := v.(type) {

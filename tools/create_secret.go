@@ -33,10 +33,7 @@ func (t *toolset) createSecret() tool {
 
 func (t *toolset) handleCreateSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "create_secret"
-	create, err := parseCreateSecret(req)
-	// Scrub the value from whatever follows, including a failed parse's
-	// message, should a future change ever let one quote it.
-	rec.scrub = append(rec.scrub, create.Value)
+	create, err := parseCreateSecret(rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
@@ -66,22 +63,17 @@ func (t *toolset) handleCreateSecret(ctx context.Context, deps Deps, req mcp.Cal
 	return secretResult(secret, create.Name)
 }
 
-// parseCreateSecret checks the arguments against createSecretSchema and the
-// API's rules. It returns what it could read even on error, so the caller
-// can scrub a value it may never echo.
-func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest, error) {
+// parseCreateSecret checks the arguments against createSecretArgs and the
+// API's rules: the one check of the request, before anything is recorded
+// or sent. The value is the one the call's scrub set holds.
+func parseCreateSecret(rec *callRecord) (togetherapi.CreateSecretRequest, error) {
 	var out togetherapi.CreateSecretRequest
-	r := readArguments(req, createSecretArgs)
+	r := readArguments(rec, createSecretArgs)
 	// A value that is not text is said last, after every rule that does
-	// not read the value, so that no other error depends on it; any other
-	// problem with it is said at once.
-	v, given, notText := r.args.optionalString("value")
-	if !errors.Is(notText, errNotText) {
-		r.check(notText)
-	}
-	if given {
-		out.Value = togetherapi.NewSensitive(v)
-	}
+	// not read the value, so that no other error depends on it.
+	var given bool
+	var notText error
+	out.Value, given, notText = r.sensitive()
 	out.Name = r.str("name")
 	switch {
 	case !r.ok() || notText != nil || !out.Value.IsZero():

@@ -37,7 +37,7 @@ type deletion struct {
 }
 
 func (t *toolset) handleDeleteSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	r := readArguments(req, deleteSecretArgs)
+	r := readArguments(rec, deleteSecretArgs)
 	id := r.secretID("id")
 	evenIfUsed := r.optBool("even_if_used")
 	if err := r.err(); err != nil {

@@ -26,7 +26,7 @@ func (t *toolset) getSecret() tool {
 }
 
 func (t *toolset) handleGetSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	r := readArguments(req, getSecretArgs)
+	r := readArguments(rec, getSecretArgs)
 	id := r.secretID("id")
 	if err := r.err(); err != nil {
 		return invalidArguments("get_secret", rec, err)

@@ -106,9 +106,9 @@ type importRequest struct {
 	overwrite, dryRun bool
 }
 
-func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
+func (t *toolset) parseImport(rec *callRecord) (importRequest, error) {
 	var out importRequest
-	r := readArguments(req, importEnvFileArgs(t.cfg.EnvFiles))
+	r := readArguments(rec, importEnvFileArgs(t.cfg.EnvFiles))
 	out.file = t.readFile(r)
 	out.prefix, _ = r.optStr("prefix")
 	r.maxLen("prefix", out.prefix, togetherapi.NameMaxLength)
@@ -181,7 +181,7 @@ func (t *toolset) prefixProblem(prefix string) string {
 
 func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "import_env_file"
-	in, err := t.parseImport(req)
+	in, err := t.parseImport(rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}

@@ -51,7 +51,7 @@ type secretList struct {
 }
 
 func (t *toolset) handleListSecrets(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	r := readArguments(req, listSecretsArgs)
+	r := readArguments(rec, listSecretsArgs)
 	prefix, _ := r.optStr("name_prefix")
 	r.maxLen("name_prefix", prefix, togetherapi.NameMaxLength)
 	usage := r.optBool("include_usage")

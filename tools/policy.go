@@ -283,13 +283,9 @@ func clientOf(ctx context.Context) string {
 // sent as one.
 func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) handlerFunc {
 	return func(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-		raw := req.Params.RawArguments
-		if len(raw) == 0 && req.Params.Arguments != nil {
-			raw, _ = json.Marshal(req.Params.Arguments)
-		}
-		var args map[string]json.RawMessage
-		if len(raw) > maxArgumentsBytes || json.Unmarshal(raw, &args) != nil {
-			return h(ctx, deps, req, rec) // the tool's own parsing refuses it, and says why
+		args := rec.args
+		if rec.argsErr != nil {
+			return h(ctx, deps, req, rec) // the tool's own reading refuses them, and says why
 		}
 		unknown := 0
 		for k := range args {

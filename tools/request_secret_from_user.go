@@ -58,7 +58,7 @@ const elicitationKey = "value_page"
 
 func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const toolName = "request_secret_from_user"
-	name, desc, err := parseRequestSecret(req)
+	name, desc, err := parseRequestSecret(rec)
 	if err != nil {
 		return invalidArguments(toolName, rec, err)
 	}
@@ -102,25 +102,15 @@ func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.Ca
 	caller, id, keys := rec.caller, rec.callID(), slices.Clip(rec.scrubber())
 	store := func(sctx context.Context, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
 		page := &callRecord{caller: caller, id: id, scrub: append(keys, value)}
-		var (
-			s   *togetherapi.Secret
-			err error
-			op  operation
-		)
-		err = t.audited(sctx, page, e, func() (string, error) {
-			if existing != nil {
-				upd := togetherapi.UpdateSecretRequest{Value: value}
-				if desc != "" {
-					upd.Description = &desc
-				}
-				op = operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true}
-				s, err = client.UpdateSecretOf(sctx, existing, upd)
-			} else {
-				op = operation{what: fmt.Sprintf("create secret %q", name), write: true}
-				s, err = client.CreateSecret(sctx, togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc})
-			}
-			return idOf(s), err
-		})
+		var s *togetherapi.Secret
+		op, send, err := pageChange(client, existing, name, desc, value)
+		if err == nil {
+			err = t.audited(sctx, page, e, func() (string, error) {
+				var err error
+				s, err = send(sctx)
+				return idOf(s), err
+			})
+		}
 		if errors.Is(err, errAuditUnwritable) {
 			return nil, errors.New("the audit log cannot be written, and this server sends no change it cannot record, so the value was not sent; tell the operator, then try again")
 		}
@@ -158,9 +148,28 @@ func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.Ca
 	return res
 }
 
+// pageChange is the change a value typed on the page makes: a replace of
+// existing's value, or a create. The request is checked by the API's
+// rules, the one time it is, before anything is recorded or sent: the
+// value was typed after the name and description were read.
+func pageChange(c *togetherapi.Client, existing *togetherapi.Secret, name, desc string, value togetherapi.Sensitive) (
+	operation, func(context.Context) (*togetherapi.Secret, error), error) {
+	if existing != nil {
+		upd := togetherapi.UpdateSecretRequest{Value: value}
+		if desc != "" {
+			upd.Description = &desc
+		}
+		return operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true},
+			func(ctx context.Context) (*togetherapi.Secret, error) { return c.UpdateSecretOf(ctx, existing, upd) }, upd.Validate()
+	}
+	create := togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc}
+	return operation{what: fmt.Sprintf("create secret %q", name), write: true},
+		func(ctx context.Context) (*togetherapi.Secret, error) { return c.CreateSecret(ctx, create) }, create.Validate()
+}
+
 // parseRequestSecret reads the name and description the page is for.
-func parseRequestSecret(req mcp.CallToolRequest) (name, desc string, err error) {
-	r := readArguments(req, requestSecretArgs)
+func parseRequestSecret(rec *callRecord) (name, desc string, err error) {
+	r := readArguments(rec, requestSecretArgs)
 	name = r.str("name")
 	r.check(togetherapi.ValidateName("name", name))
 	desc, _ = r.optStr("description")

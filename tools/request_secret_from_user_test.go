@@ -13,6 +13,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 )
 
 // user plays the person at the browser: given the link, it submits a value
@@ -245,6 +247,58 @@ func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
 			page := e.page
 			e.mu.Unlock()
 			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
+		})
+	}
+}
+
+func TestAPageValueThatTheNameOrDescriptionHoldsIsRefusedBeforeAnythingIsRecordedOrSent(t *testing.T) {
+	const value = "hunter22-password"
+	tests := []struct {
+		name     string
+		existing bool
+		args     map[string]any
+	}{
+		{"a create whose name is the value", false, map[string]any{"name": value}},
+		{"a create whose description holds it", false, map[string]any{"name": "DB", "description": "it is " + value}},
+		{"a replace whose description holds it", true, map[string]any{"name": "DB", "description": "it is " + value}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				path string
+				log  *audit.Log
+			)
+			h := newHarnessWith(t, audited(t, &path, &log), nil)
+			if tt.existing {
+				if r := h.call(t, "create_secret", map[string]any{"name": "DB", "value": canaryValue}); r.IsError {
+					t.Fatal(resultText(t, r))
+				}
+			}
+			before := len(h.changesSent())
+			linesBefore := len(auditLines(t, path))
+			link := structured(t, h.call(t, "request_secret_from_user", tt.args))["url"].(string)
+			u, _ := url.Parse(link)
+			req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {value}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "http://"+u.Host)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if page := string(b); resp.StatusCode == http.StatusOK || !strings.Contains(page, "contains the secret value") || !strings.Contains(page, "Nothing was sent to Together") {
+				t.Errorf("the page answered %d:\n%s", resp.StatusCode, page)
+			}
+			if sent := h.changesSent()[before:]; len(sent) != 0 {
+				t.Errorf("changes sent: %v", sent)
+			}
+			if lines := auditLines(t, path); len(lines) != linesBefore {
+				t.Errorf("audit lines for a change never attempted: %+v", lines[linesBefore:])
+			}
+			// The name and description were the caller's before the value
+			// was typed: the page shows them as sent.
+			assertNoLeak(t, map[string]string{"page": string(b), "log": h.logs.String()})
 		})
 	}
 }

@@ -36,7 +36,7 @@ func (t *toolset) updateSecret() tool {
 
 func (t *toolset) handleUpdateSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "update_secret"
-	id, update, evenIfUsed, err := parseUpdate(req, rec)
+	id, update, evenIfUsed, err := parseUpdate(rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
@@ -84,17 +84,18 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, deps Deps, req mcp.Cal
 	return secretResult(secret, "")
 }
 
-// parseUpdate reads update_secret's arguments. The new value joins the
-// call's scrub set as soon as it is read.
-func parseUpdate(req mcp.CallToolRequest, rec *callRecord) (id string, update togetherapi.UpdateSecretRequest, evenIfUsed bool, err error) {
-	r := readArguments(req, updateSecretArgs)
+// parseUpdate reads update_secret's arguments and checks the update by the
+// API's rules: the one check of it, before anything is recorded or sent.
+// The new value is the one the call's scrub set holds.
+func parseUpdate(rec *callRecord) (id string, update togetherapi.UpdateSecretRequest, evenIfUsed bool, err error) {
+	r := readArguments(rec, updateSecretArgs)
 	id = r.secretID("id")
-	if v, ok := r.optStr("value"); ok && v == "" {
+	v, given, notText := r.sensitive()
+	r.check(notText)
+	if given && v.IsZero() {
 		r.fail("value", "must not be empty; leave it out to keep the value")
-	} else if ok {
-		update.Value = togetherapi.NewSensitive(v)
-		rec.scrub = append(rec.scrub, update.Value)
 	}
+	update.Value = v
 	var ok bool
 	if update.Name, ok = r.optStr("name"); ok && update.Name == "" {
 		r.fail("name", "must not be empty; leave it out to keep the name")
