@@ -219,27 +219,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 			Problem: fmt.Sprintf("must be given: the file has %d keys, and one call imports at most %d", len(keys), maxImportKeys)})
 	}
 
-	out := importResult{File: in.file.Path, DryRun: in.dryRun, Results: make([]keyResult, len(keys)), Counts: map[string]int{}}
-	var live []int // indexes of keys that can be imported
-	for i, k := range keys {
-		r := &out.Results[i]
-		r.Key, r.Name = k, in.prefix+k
-		rec.keep(r.Name)
-		if checkKey(r, f) {
-			live = append(live, i)
-		}
-		if r.Outcome == keyMissing {
-			out.FileKeys = f.Keys
-		}
-	}
-	if in.keys == nil {
-		// Importing all: a line that assigns no key is reported by its
-		// number, and nothing of it is shown.
-		for _, b := range f.BadLines {
-			out.Results = append(out.Results, keyResult{Line: b.Line, Outcome: keyInvalid, Reason: fmt.Sprintf("line %d %s", b.Line, b.Problem)})
-		}
-	}
-
+	out, live := checkKeys(rec, in, f, keys)
 	byName := map[string]togetherapi.Secret{}
 	if len(live) > 0 {
 		existing, err := deps.Client.ListSecrets(ctx)
@@ -265,6 +245,32 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 		rec.outcome = outcomeError
 	}
 	return structuredResult(out)
+}
+
+// checkKeys starts an import's result with a row for each key, and for each
+// line that assigns none when importing all, and returns the indexes of the
+// keys that can be imported.
+func checkKeys(rec *callRecord, in importRequest, f *envfile.File, keys []string) (out importResult, live []int) {
+	out = importResult{File: in.file.Path, DryRun: in.dryRun, Results: make([]keyResult, len(keys)), Counts: map[string]int{}}
+	for i, k := range keys {
+		r := &out.Results[i]
+		r.Key, r.Name = k, in.prefix+k
+		rec.keep(r.Name)
+		if checkKey(r, f) {
+			live = append(live, i)
+		}
+		if r.Outcome == keyMissing {
+			out.FileKeys = f.Keys
+		}
+	}
+	if in.keys == nil {
+		// Importing all: a line that assigns no key is reported by its
+		// number, and nothing of it is shown.
+		for _, b := range f.BadLines {
+			out.Results = append(out.Results, keyResult{Line: b.Line, Outcome: keyInvalid, Reason: fmt.Sprintf("line %d %s", b.Line, b.Problem)})
+		}
+	}
+	return out, live
 }
 
 // checkKey holds one key to the file and to the API's rules, and reports
