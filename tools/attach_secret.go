@@ -15,11 +15,10 @@ import (
 const attachSecretName = "attach_secret"
 
 var attachSecretArgs = params{
-	{name: "deployment", typ: "string", minLen: 1, maxLen: maxIDLength, desc: "Deployment ID or name.", required: true},
-	{name: "variable", typ: "string", minLen: 1, maxLen: togetherapi.VariableNameMaxLength, pattern: togetherapi.VariableNamePattern,
-		desc: "Environment variable name.", required: true},
+	{name: "deployment", typ: "string", minLen: 1, maxLen: maxIDLength, desc: "ID or name.", required: true},
+	{name: "variable", typ: "string", minLen: 1, maxLen: togetherapi.VariableNameMaxLength, pattern: togetherapi.VariableNamePattern, required: true},
 	secretParam("secret", false),
-	{name: "detach", typ: "boolean", desc: "Remove the variable instead; give no secret."},
+	{name: "detach", typ: "boolean", desc: "Remove the variable; give no secret."},
 }
 
 var attachSecretOutputSchema = json.RawMessage(`{
@@ -33,8 +32,8 @@ var attachSecretOutputSchema = json.RawMessage(`{
 
 func (t *toolset) attachSecret() tool {
 	x := define(attachSecretName, "Attach secret to deployment",
-		"Set a deployment's environment variable to a secret, by the secret's ID, or remove such a variable (detach). "+
-			"Other variables are kept. A change rolls the deployment out again.",
+		"Set a deployment's environment variable to a secret (by its ID), or remove it (detach); other variables are kept. "+
+			"The deployment rolls out again. Never returns a value.",
 		attachSecretArgs, attachSecretOutputSchema, hints{destructive: true, idempotent: true})
 	x.handle, x.needsDeploymentChanges = t.handleAttachSecret, true
 	return x

@@ -15,17 +15,16 @@ import (
 // refused rather than silently dropped.
 var createSecretArgs = params{
 	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern,
-		desc: "Unique name, e.g. HF_TOKEN or prod/openai-key. Letters, digits, _ - / . only.", required: true},
-	{name: "value", typ: "string", minLen: 1, maxLen: togetherapi.ValueMaxBytes,
-		desc: "The secret itself, at most 64 KiB. Never returned or logged.", required: true},
-	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: "Optional: what the secret is for."},
-	{name: "project_id", typ: "string", maxLen: maxProjectIDLen, desc: "Ignored: the key sets the project."},
+		desc: "e.g. HF_TOKEN or prod/openai-key", required: true},
+	{name: "value", typ: "string", minLen: 1, maxLen: togetherapi.ValueMaxBytes, required: true},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength},
+	{name: "project_id", typ: "string", maxLen: maxProjectIDLen, desc: "Ignored."},
 }
 
 func (t *toolset) createSecret() tool {
-	x := define("create_secret", "Create Together secret",
-		"Store a new secret (API key, password, token) in the Together AI account for deployments to use. "+
-			"Returns its metadata, never the value. Fails if the name is taken.",
+	x := define("create_secret", "Create secret",
+		"Store a new secret (API key, token, password) for Together deployments, if you hold its value; "+
+			"else use request_secret_from_user. Returns metadata, never the value.",
 		createSecretArgs, secretOutputSchema, hints{})
 	x.handle, x.byDefault = t.handleCreateSecret, true
 	return x

@@ -23,8 +23,8 @@ var deleteSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) deleteSecret() tool {
-	x := define("delete_secret", "Delete Together secret",
-		"Delete a secret by ID or name. Cannot be undone. Refused while a deployment uses it, unless even_if_used.",
+	x := define("delete_secret", "Delete secret",
+		"Delete a secret for good. Refused while a deployment uses it, unless even_if_used. Returns metadata, never the value.",
 		deleteSecretArgs, deleteSecretOutputSchema, hints{destructive: true, idempotent: true})
 	x.handle = t.handleDeleteSecret
 	return x

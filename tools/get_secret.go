@@ -18,8 +18,8 @@ var getSecretArgs = params{secretParam("id", true)}
 var getSecretOutputSchema = json.RawMessage(string(secretItemSchema[:len(secretItemSchema)-2]) + ", " + usedBySchema + "}}")
 
 func (t *toolset) getSecret() tool {
-	x := define("get_secret", "Get Together secret",
-		"Get a secret's metadata by ID or name, with used_by: the deployment variables that reference it. Never the value.",
+	x := define("get_secret", "Get secret",
+		"A secret's metadata and used_by (the deployment variables using it), e.g. before changing it. Never the value.",
 		getSecretArgs, getSecretOutputSchema, hints{readOnly: true, idempotent: true})
 	x.handle, x.byDefault = t.handleGetSecret, true
 	return x

@@ -30,12 +30,12 @@ func importEnvFileArgs(files []envfile.Source) params {
 		paths[i] = f.Path
 	}
 	return params{
-		{name: "file", typ: "string", enum: paths, desc: "Which configured dotenv file; may be left out when only one is configured."},
+		{name: "file", typ: "string", enum: paths, desc: "Optional if only one."},
 		{name: "keys", typ: "array", items: &param{typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength}, maxItems: maxImportKeys,
-			desc: "Variable names to import; all when left out."},
-		{name: "prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "Prepended to each key to make the secret name, e.g. prod/."},
-		{name: "overwrite", typ: "boolean", desc: "Replace the value of secrets that exist (default false: skip them)."},
-		{name: "dry_run", typ: "boolean", desc: "Report the plan and send no write."},
+			desc: "Default: all."},
+		{name: "prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "e.g. prod/"},
+		{name: "overwrite", typ: "boolean", desc: "Replace existing values."},
+		{name: "dry_run", typ: "boolean", desc: "Plan only."},
 	}
 }
 
@@ -46,19 +46,18 @@ var importEnvFileOutputSchema = json.RawMessage(`{
     "dry_run": {"type": "boolean"},
     "results": {"type": "array", "items": {"type": "object", "properties": {
       "key": {"type": "string"}, "name": {"type": "string"}, "line": {"type": "integer"}, "outcome": {"type": "string"},
-      "reason": {"type": "string"}, "note": {"type": "string"}, "secret": ` + string(secretItemSchema) + `
+      "reason": {"type": "string"}, "note": {"type": "string"}, "secret": {"type": "object"}
     }, "required": ["outcome"]}},
-    "file_keys": {"type": "array", "items": {"type": "string"}},
+    "file_keys": {"type": "array"},
     "counts": {"type": "object", "additionalProperties": {"type": "integer"}}
   },
   "required": ["file", "dry_run", "results", "counts"]
 }`)
 
 func (t *toolset) importEnvFile() tool {
-	x := define("import_env_file", "Import dotenv file into Together",
-		"Import variables from a dotenv file the user configured into Together secrets, named prefix+KEY. "+
-			"Values go from the file to Together; you never see them. Existing secrets are skipped unless overwrite. "+
-			"Try dry_run first. Returns what happened to each key.",
+	x := define("import_env_file", "Import dotenv file",
+		"Import a dotenv file the user configured into secrets named prefix+KEY; values go from it to Together, never to you. "+
+			"Skips existing ones unless overwrite. Try dry_run first.",
 		importEnvFileArgs(t.cfg.EnvFiles), importEnvFileOutputSchema, hints{destructive: true, idempotent: true})
 	x.handle, x.byDefault, x.needsEnvFiles = t.handleImportEnvFile, true, true
 	return x

@@ -16,8 +16,8 @@ import (
 const maxListed = 200
 
 var listSecretsArgs = params{
-	{name: "name_prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "Only names starting with this, e.g. prod/."},
-	{name: "include_usage", typ: "boolean", desc: "Add used_by to each secret."},
+	{name: "name_prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "e.g. prod/"},
+	{name: "include_usage", typ: "boolean", desc: "Add used_by to each."},
 }
 
 var listSecretsOutputSchema = json.RawMessage(`{
@@ -33,8 +33,8 @@ var listSecretsOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) listSecrets() tool {
-	x := define("list_secrets", "List Together secrets",
-		"List the Together AI account's secrets: metadata, never values. Use it to check whether a name is taken.",
+	x := define("list_secrets", "List secrets",
+		"List the account's secrets: metadata, never values. Use it to find a secret or check a name is free.",
 		listSecretsArgs, listSecretsOutputSchema, hints{readOnly: true, idempotent: true})
 	x.handle, x.byDefault = t.handleListSecrets, true
 	return x

@@ -17,8 +17,8 @@ import (
 
 var requestSecretArgs = params{
 	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern,
-		desc: "The secret's name, e.g. HF_TOKEN or prod/openai-key.", required: true},
-	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: "Optional: what the secret is for; shown to the user."},
+		desc: "e.g. HF_TOKEN or prod/openai-key", required: true},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: "What it is for; shown to the user."},
 }
 
 var requestSecretOutputSchema = json.RawMessage(`{
@@ -29,15 +29,15 @@ var requestSecretOutputSchema = json.RawMessage(`{
     "name": {"type": "string"},
     "url": {"type": "string"},
     "expires_at": {"type": "string"},
-    "secret": ` + string(secretItemSchema) + `
+    "secret": {"type": "object"}
   },
   "required": ["status", "name"]
 }`)
 
 func (t *toolset) requestSecretFromUser() tool {
-	x := define("request_secret_from_user", "Ask the user for a secret value",
-		"Have the user type a secret's value into a one-time page in their own browser, so you never see it. "+
-			"Creates the secret, or replaces the value of one with that name. Prefer this to asking for a value in chat.",
+	x := define("request_secret_from_user", "Ask user for a secret",
+		"The user types a secret's value on a one-time page in their browser; you never see it. "+
+			"Creates the secret or replaces its value. Prefer this to asking for a value in chat.",
 		requestSecretArgs, requestSecretOutputSchema, hints{destructive: true})
 	x.handle, x.byDefault, x.needsIntake = t.handleRequestSecret, true, true
 	return x

@@ -30,18 +30,20 @@ func structuredResult(v any) *mcp.CallToolResult {
 	return mcp.NewToolResultStructured(v, string(text))
 }
 
-// secretItemSchema describes one secret's metadata: the API's
-// SecretResponseItem, which has no value field.
+// secretItemSchema describes one secret's metadata: the fields of the API's
+// SecretResponseItem, which has no value field, that an agent acts on. The
+// others (object, created_by, last_updated_by) come back too, undeclared:
+// every tool definition costs the agent context on every turn.
 var secretItemSchema = json.RawMessage(`{"type": "object", "properties": {` +
-	`"object": {"type": "string"}, "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
-	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}, "created_by": {"type": "string"}, "last_updated_by": {"type": "string"}}}`)
+	`"id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
+	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}}}`)
 
 // secretOutputSchema is the output schema of a tool returning one secret.
 var secretOutputSchema = secretItemSchema
 
 // secretParam declares an argument that names a secret by ID or name.
 func secretParam(name string, required bool) param {
-	return param{name: name, typ: "string", minLen: 1, maxLen: maxIDLength, desc: "The secret's ID or name.", required: required}
+	return param{name: name, typ: "string", minLen: 1, maxLen: maxIDLength, desc: "Secret ID or name.", required: required}
 }
 
 // hints are how a tool behaves, as MCP clients read its annotations.
@@ -57,7 +59,8 @@ type hints struct {
 func define(name, title, description string, args params, output json.RawMessage, h hints) tool {
 	t := mcp.NewToolWithRawSchema(name, description, args.schema())
 	t.RawOutputSchema = output
-	t.Title = title
+	// The title goes in the annotations alone, where every client version
+	// reads it; the newer top-level title would repeat it.
 	t.Annotations = mcp.ToolAnnotation{
 		Title:           title,
 		ReadOnlyHint:    mcp.ToBoolPtr(h.readOnly),

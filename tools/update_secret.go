@@ -14,22 +14,22 @@ import (
 var updateSecretArgs = params{
 	secretParam("id", true),
 	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern, desc: "New name."},
-	{name: "value", typ: "string", minLen: 1, maxLen: togetherapi.ValueMaxBytes, desc: "New value."},
-	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: `New description; "" clears it.`},
+	{name: "value", typ: "string", minLen: 1, maxLen: togetherapi.ValueMaxBytes},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: `"" clears it.`},
 	{name: "project_id", typ: "string", maxLen: maxProjectIDLen, desc: "Ignored."},
 	evenIfUsedParam,
 }
 
 func (t *toolset) updateSecret() tool {
-	args, desc := updateSecretArgs, "Change a secret: rotate its value, rename it, or edit its description (at least one). "+
-		"Replacing a value cannot be undone. A rename is refused while a deployment uses the name, unless even_if_used."
+	args, desc := updateSecretArgs, "Rotate a secret's value, rename it or edit its description. A replaced value is gone for good; "+
+		"a rename a deployment uses is refused unless even_if_used. Returns metadata, never a value."
 	if t.cfg.Tools.ValuesFromUserOnly {
 		// Offered without its value, which values-from-user-only's guard
 		// then refuses as an argument the tool does not take.
-		args, desc = updateSecretArgs.without("value"), "Rename a secret or edit its description. Values come only from the user here: "+
-			"request_secret_from_user replaces one. A rename is refused while a deployment uses the name, unless even_if_used."
+		args, desc = updateSecretArgs.without("value"), "Rename a secret or edit its description; request_secret_from_user replaces a value. "+
+			"A rename a deployment uses is refused unless even_if_used. Returns metadata, never a value."
 	}
-	x := define("update_secret", "Update Together secret", desc, args, secretOutputSchema, hints{destructive: true, idempotent: true})
+	x := define("update_secret", "Update secret", desc, args, secretOutputSchema, hints{destructive: true, idempotent: true})
 	x.handle, x.byDefault = t.handleUpdateSecret, true
 	return x
 }

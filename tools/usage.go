@@ -105,7 +105,7 @@ func (t *toolset) usageCheck(ctx context.Context, c *togetherapi.Client, s *toge
 }
 
 // evenIfUsedParam declares the override of the usage check.
-var evenIfUsedParam = param{name: "even_if_used", typ: "boolean", desc: "Go ahead though a deployment uses it, breaking it."}
+var evenIfUsedParam = param{name: "even_if_used", typ: "boolean", desc: "Proceed even if it breaks a deployment."}
 
 // repointHint names the tool that changes a deployment's variables, and how
 // to have it offered when it is not.
