@@ -24,8 +24,20 @@ func userSubmits(t *testing.T, link, value string) string {
 	return userPosts(t, link, url.Values{"value": {value}})
 }
 
-// userPosts posts the page's form with the given fields.
+// userPosts posts the page's form with the given fields, and fails unless
+// the page answers 200.
 func userPosts(t *testing.T, link string, form url.Values) string {
+	t.Helper()
+	status, page := userSubmitsFor(t, link, form)
+	if status != 200 {
+		t.Fatalf("submit: %d %s", status, page)
+	}
+	return page
+}
+
+// userSubmitsFor posts the page's form with the given fields, and returns
+// the page's status and text, whatever they are.
+func userSubmitsFor(t *testing.T, link string, form url.Values) (int, string) {
 	t.Helper()
 	u, _ := url.Parse(link)
 	req, _ := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
@@ -37,10 +49,7 @@ func userPosts(t *testing.T, link string, form url.Values) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("submit: %d %s", resp.StatusCode, b)
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 // urlElicitor is a client that declares URL-mode elicitation and answers it
@@ -277,18 +286,9 @@ func TestAPageValueThatTheNameOrDescriptionHoldsIsRefusedBeforeAnythingIsRecorde
 			before := len(h.changesSent())
 			linesBefore := len(auditLines(t, path))
 			link := structured(t, h.call(t, "request_secret_from_user", tt.args))["url"].(string)
-			u, _ := url.Parse(link)
-			req, _ := http.NewRequest("POST", link, strings.NewReader(url.Values{"value": {value}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", "http://"+u.Host)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if page := string(b); resp.StatusCode == http.StatusOK || !strings.Contains(page, "contains the secret value") || !strings.Contains(page, "Nothing was sent to Together") {
-				t.Errorf("the page answered %d:\n%s", resp.StatusCode, page)
+			status, page := userSubmitsFor(t, link, url.Values{"value": {value}})
+			if status == http.StatusOK || !strings.Contains(page, "contains the secret value") || !strings.Contains(page, "Nothing was sent to Together") {
+				t.Errorf("the page answered %d:\n%s", status, page)
 			}
 			if sent := h.changesSent()[before:]; len(sent) != 0 {
 				t.Errorf("changes sent: %v", sent)
@@ -298,7 +298,7 @@ func TestAPageValueThatTheNameOrDescriptionHoldsIsRefusedBeforeAnythingIsRecorde
 			}
 			// The name and description were the caller's before the value
 			// was typed: the page shows them as sent.
-			assertNoLeak(t, map[string]string{"page": string(b), "log": h.logs.String()})
+			assertNoLeak(t, map[string]string{"page": page, "log": h.logs.String()})
 		})
 	}
 }
