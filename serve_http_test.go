@@ -359,12 +359,12 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 func TestHTTPDropsSlowHeaders(t *testing.T) {
 	hh := newHTTPHarness(t)
 	hh.h.settings.readHeaderTimeout = 200 * time.Millisecond
-	srv := hh.h.server(config{timeout: time.Second})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve(ln) }()
+	srv, capped := hh.h.server(config{timeout: time.Second}, ln)
+	go func() { _ = srv.Serve(capped) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -640,7 +640,10 @@ func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ll := newLimitListener(ln, 2)
+	ll := newConnCap(ln, 2)
+	// No server tells it what the connections do: they stay new, and
+	// would give up their places once silent for this long.
+	ll.newGrace = time.Hour
 	defer ll.Close()
 	accepted := make(chan net.Conn, 3)
 	go func() {
