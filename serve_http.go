@@ -149,6 +149,7 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 	srv, capped := h.server(cfg, ln)
 	logger.Info().Str("version", buildVersion()).Str("addr", ln.Addr().String()).Bool("tls", cfg.http.tlsCert != "").
 		Bool("sandbox", cfg.sandbox).Strs("allowed_origins", cfg.http.allowedOrigins).Int("max_in_flight", cfg.http.maxInFlight).
+		Int("max_connections", cfg.http.maxConnections).Int64("body_budget_bytes", h.bodies.size).
 		Msg("serving MCP over streamable HTTP at /mcp")
 
 	served := make(chan error, 1)
@@ -205,6 +206,7 @@ type httpHandler struct {
 	draining atomic.Bool
 	notReady atomic.Bool // /readyz fails: a SIGTERM came
 	reading  bodyReads
+	bodies   *byteBudget // what the bodies held at once may take together
 	// guarded is mcp behind the guards of /mcp.
 	guarded http.Handler
 }
@@ -241,6 +243,7 @@ func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger)
 		base:     base,
 		logger:   logger,
 		inFlight: make(chan struct{}, cfg.http.maxInFlight),
+		bodies:   newByteBudget(bodyBudget(memoryLimit())),
 	}
 	// The order matters: cheap refusals first; then the body, read whole
 	// under its own deadline; only then a slot, so a caller who stalls
