@@ -26,9 +26,9 @@ const bodyShare = 0.25
 // hold.
 const defaultBodyBudget = defaultMaxInFlight * maxRequestBody
 
-// bodyBudget is the budget of the request bodies held at once under the
-// Go memory limit limit (math.MaxInt64 for none): never less than one
-// body of the largest size, so that every request can be served alone.
+// bodyBudget is what the request bodies held at once may take together
+// under a Go memory limit of limit (math.MaxInt64 for none): never less
+// than one body of the largest size, so that any request can be served.
 func bodyBudget(limit int64) int64 {
 	if limit <= 0 || limit == math.MaxInt64 {
 		return defaultBodyBudget
