@@ -17,8 +17,9 @@ import (
 
 // serveCapped serves hh's handler on loopback through HTTP mode's own
 // server and connection cap, new connections without a request giving up
-// their places after grace, over TLS when tls is set, and returns its base URL.
-func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tls *tlsFiles) string {
+// their places after grace, over TLS when tf is set, and returns its base
+// URL.
+func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tf *tlsFiles) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,15 +27,12 @@ func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tls *tlsFi
 	}
 	srv, capped := hh.h.server(config{timeout: 5 * time.Second}, ln)
 	capped.newGrace = grace
-	if tls != nil {
-		go func() { _ = srv.ServeTLS(capped, tls.cert, tls.key) }()
-	} else {
-		go func() { _ = srv.Serve(capped) }()
-	}
 	t.Cleanup(func() { _ = srv.Close() })
-	if tls != nil {
+	if tf != nil {
+		go func() { _ = srv.ServeTLS(capped, tf.cert, tf.key) }()
 		return "https://" + ln.Addr().String()
 	}
+	go func() { _ = srv.Serve(capped) }()
 	return "http://" + ln.Addr().String()
 }
 
