@@ -18,8 +18,8 @@ import (
 // serveCapped serves hh's handler on loopback through HTTP mode's own
 // server and connection cap, new connections without a request giving up
 // their places after grace, over TLS when tf is set, and returns its base
-// URL.
-func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tf *tlsFiles) string {
+// URL and the cap.
+func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tf *tlsFiles) (string, *connCap) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,10 +30,23 @@ func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tf *tlsFil
 	t.Cleanup(func() { _ = srv.Close() })
 	if tf != nil {
 		go func() { _ = srv.ServeTLS(capped, tf.cert, tf.key) }()
-		return "https://" + ln.Addr().String()
+		return "https://" + ln.Addr().String(), capped
 	}
 	go func() { _ = srv.Serve(capped) }()
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), capped
+}
+
+// idle is how many of l's connections the server has said are idle.
+func (l *connCap) idle() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for c := range l.open {
+		if c.state == http.StateIdle {
+			n++
+		}
+	}
+	return n
 }
 
 // tlsFiles are a certificate and key for 127.0.0.1, and a client
@@ -103,13 +116,14 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 	for _, tt := range []struct {
 		name  string
 		hold  func(t *testing.T, base string, tf *tlsFiles) net.Conn
+		idle  bool // the holders go idle, one after the other
 		tls   bool
 		grace time.Duration // how long a new connection may go without a request
 	}{
-		{name: "idle keep-alive connections", hold: holdIdle, grace: time.Hour},
+		{name: "idle keep-alive connections", hold: holdIdle, idle: true, grace: time.Hour},
 		{name: "new connections that send nothing", hold: holdSilent, grace: newConnGrace},
-		{name: "idle keep-alive connections over TLS", hold: holdIdleTLS(false), tls: true, grace: time.Hour},
-		{name: "idle HTTP/2 connections", hold: holdIdleTLS(true), tls: true, grace: time.Hour},
+		{name: "idle keep-alive connections over TLS", hold: holdIdleTLS(false), idle: true, tls: true, grace: time.Hour},
+		{name: "idle HTTP/2 connections", hold: holdIdleTLS(true), idle: true, tls: true, grace: time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			hh := newHTTPHarness(t, "--max-connections", "4", "--max-in-flight", "4")
@@ -117,10 +131,14 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 			if tt.tls {
 				tf = newTLSFiles(t)
 			}
-			base := hh.serveCapped(t, tt.grace, tf)
+			base, capped := hh.serveCapped(t, tt.grace, tf)
 			var holders []net.Conn
-			for range 4 {
+			for i := range 4 {
 				holders = append(holders, tt.hold(t, base, tf))
+				if tt.idle {
+					// So that the first is the longest idle.
+					waitUntil(t, "the holder goes idle", func() bool { return capped.idle() == i+1 })
+				}
 			}
 			// Well within the idle timeout (120s) and the header timeout
 			// (10s), which were the only ways out before.
@@ -155,7 +173,8 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 
 func TestHTTPHeadersOverTheLimitAreAnswered431ThroughTheConnectionCap(t *testing.T) {
 	hh := newHTTPHarness(t)
-	addr := strings.TrimPrefix(hh.serveCapped(t, newConnGrace, nil), "http://")
+	base, _ := hh.serveCapped(t, newConnGrace, nil)
+	addr := strings.TrimPrefix(base, "http://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
