@@ -989,7 +989,25 @@ func peakRSS(t *testing.T, pid int) int {
 	return 0
 }
 
-func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
+func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.T) {
+	// JSON keys are matched as mcp-go's decoder matches them, without
+	// regard to case, and an id of any length counts.
+	for _, tt := range []struct{ name, id string }{
+		{"id", `"id":%d`},
+		{"ID", `"ID":%d`},
+		{"a string id of 300 bytes", `"id":"` + strings.Repeat("i", 300) + `-%d"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			queuedMessagesAreBoundedInBytes(t, tt.id)
+		})
+	}
+}
+
+// queuedMessagesAreBoundedInBytes busies every worker, sends calls of 3.9
+// MiB whose id is written by idFormat, and requires all but the four that
+// fit in 16 MiB to be answered busy at once.
+func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
+	t.Helper()
 	arrived := make(chan struct{}, stdioWorkers)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -1009,7 +1027,7 @@ func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
 	const n, size = 40, 3900 << 10
 	big := strings.Repeat("v", size)
 	for i := range n {
-		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0",`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
 	}
 	// At most 16 MiB of them may wait, four; the rest are answered at once.
 	want := n - maxPendingBytes/size
@@ -1040,6 +1058,59 @@ func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+}
+
+func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.T) {
+	srv, _, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	// More lines than may wait, each with an id and a method, none of which
+	// mcp-go answers with its id: one carries a result (and is dropped as a
+	// response), the others a jsonrpc or a method that is not a string (and
+	// are answered "parse error", with a null id).
+	var batch strings.Builder
+	for i := range maxPending + 1 {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&batch, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","result":{}}`+"\n", i)
+		case 1:
+			fmt.Fprintf(&batch, `{"jsonrpc":2,"id":%d,"method":"tools/list"}`+"\n", i)
+		default:
+			fmt.Fprintf(&batch, `{"jsonrpc":"2.0","id":%d,"method":5}`+"\n", i)
+		}
+	}
+	batch.WriteString(`{"jsonrpc":"2.0","id":"after","method":"tools/list"}` + "\n")
+	written := make(chan error, 1)
+	go func() { _, err := io.WriteString(p.stdin, batch.String()); written <- err }()
+	msg := p.response(t, "after")
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := msg["result"]; !ok {
+		t.Errorf("a request after %d lines never answered: %v", maxPending+1, msg)
+	}
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	// An error response to no request of the server's, with a tool call's
+	// method and arguments: it is not run, and the answer says why.
+	call := createCall(5, "STRAY")
+	p.send(t, strings.TrimSuffix(call, "}")+`,"error":{"code":1,"message":"x"}}`)
+	b, _ := json.Marshal(p.response(t, 5))
+	if !strings.Contains(string(b), `"code":-32600`) || !strings.Contains(string(b), "so it is a response") || !strings.Contains(string(b), "nothing was done") {
+		t.Errorf("answer = %s", b)
+	}
+	p.send(t, createCall(6, "AFTER"))
+	p.response(t, 6)
+	if api.Len() != 1 {
+		t.Errorf("%d secrets stored, want only the one after", api.Len())
+	}
+	p.exit(t)
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
