@@ -139,6 +139,8 @@ func refuseLine(logger zerolog.Logger, out io.Writer, id json.RawMessage, err er
 		logger.Warn().Int("pending", busy.Count).Int64("pending_bytes", busy.Bytes).Msg("answered a request busy: too many waiting")
 		_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"busy: %d requests (%d bytes) are waiting for an answer, the most this server holds, so nothing was done; send this again once earlier calls have answered"}}`+"\n",
 			id, busyCode, busy.Count, busy.Bytes)
+	case errors.Is(err, linecap.ErrIdleCall):
+		logger.Warn().Msg("dropped a tools/call that the server would never answer (a notification, or one with a result)")
 	case errors.Is(err, linecap.ErrStrayResponse):
 		logger.Warn().Msg("dropped a response to no request of this server's that is waiting")
 		if id != nil {

@@ -993,9 +993,10 @@ func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.
 	// JSON keys are matched as mcp-go's decoder matches them, without
 	// regard to case, and an id of any length counts.
 	for _, tt := range []struct{ name, id string }{
-		{"id", `"id":%d`},
-		{"ID", `"ID":%d`},
-		{"a string id of 300 bytes", `"id":"` + strings.Repeat("i", 300) + `-%d"`},
+		{"id", `"jsonrpc":"2.0","id":%d`},
+		{"ID", `"jsonrpc":"2.0","ID":%d`},
+		{"a string id of 300 bytes", `"jsonrpc":"2.0","id":"` + strings.Repeat("i", 300) + `-%d"`},
+		{"a jsonrpc that is no string, answered with a null id", `"jsonrpc":2,"id":%d`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			queuedMessagesAreBoundedInBytes(t, tt.id)
@@ -1004,30 +1005,16 @@ func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.
 }
 
 // queuedMessagesAreBoundedInBytes busies every worker, sends calls of 3.9
-// MiB whose id is written by idFormat, and requires all but the four that
-// fit in 16 MiB to be answered busy at once.
+// MiB whose jsonrpc and id are written by idFormat, and requires all but
+// the four that fit in 16 MiB to be answered busy at once.
 func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
 	t.Helper()
-	arrived := make(chan struct{}, stdioWorkers)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		arrived <- struct{}{}
-		<-r.Context().Done()
-	}))
-	p := initialized(t, api.URL)
-	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
-	// Every worker busy on a call that hangs.
-	for i := range stdioWorkers {
-		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
-	}
-	for range stdioWorkers {
-		<-arrived
-	}
+	p := everyWorkerBusy(t)
 	// Then 40 calls of 3.9 MiB each, which would wait in the queue.
 	const n, size = 40, 3900 << 10
 	big := strings.Repeat("v", size)
 	for i := range n {
-		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0",`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
+		p.send(t, fmt.Sprintf(`{`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
 	}
 	// At most 16 MiB of them may wait, four; the rest are answered at once.
 	want := n - maxPendingBytes/size
@@ -1058,6 +1045,54 @@ func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
 		t.Errorf("exit %d", code)
 	}
 	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+}
+
+// everyWorkerBusy starts the binary with every tool-call worker on a call
+// that hangs until the server is stopped.
+func everyWorkerBusy(t *testing.T) *proc {
+	t.Helper()
+	arrived := make(chan struct{}, stdioWorkers)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	p := initialized(t, api.URL)
+	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
+	for i := range stdioWorkers {
+		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
+	}
+	for range stdioWorkers {
+		<-arrived
+	}
+	return p
+}
+
+func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
+	// mcp-go queues every tools/call for a worker, a notification too, and
+	// then answers nothing: 60 of 3.9 MiB would wait behind the busy
+	// workers, counted by no bound.
+	p := everyWorkerBusy(t)
+	big := strings.Repeat("v", 3900<<10)
+	for i := range 60 {
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"%s"}}}`, i, big))
+	}
+	// Once the ping is answered, the server has read every line before it.
+	p.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
+	p.response(t, "after")
+	rss := peakRSS(t, p.cmd.Process.Pid)
+	t.Logf("peak RSS with %d workers busy and 60 tools/call notifications of 3.9 MiB sent: %d MiB", stdioWorkers, rss)
+	if rss > 150 {
+		t.Errorf("peak RSS %d MiB: tool calls never answered wait in the queue", rss)
+	}
+	if !strings.Contains(p.stderr.String(), "dropped a tools/call that the server would never answer") {
+		t.Errorf("not logged; stderr:\n%s", p.stderr.String())
+	}
+	go func() {
+		for range p.lines {
+		}
+	}()
+	p.exit(t)
 }
 
 func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.T) {

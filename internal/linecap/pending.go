@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // Pending bounds the requests read but not yet answered, in count and in
@@ -15,15 +17,18 @@ import (
 // once and costs nothing more. A request's share is given back when its
 // answer is written.
 //
-// A share is taken only for a line the server will answer, and kept under
-// the id exactly as the server will write it back: a share taken for a line
-// never answered would be held for good, and a line answered without one
-// would give back another's. So each line is read as mcp-go v1.2.1 reads it
-// (server/stdio.go, processMessage; server/request_handler.go,
-// HandleMessage): by encoding/json, into structs of the same fields and
-// types, which settles every spelling the same way the server does (keys
-// matched without regard to case, the last of a repeated key winning, a
-// number read as a float64, a string's escapes and invalid UTF-8 decoded).
+// A share is taken for every line the server will answer, and kept under
+// the id exactly as the server will write it back ("null" included): a
+// share taken for a line never answered would be held for good, and a line
+// answered without one would give back another's. So each line is read as
+// mcp-go v1.2.1 reads it (server/stdio.go, processMessage;
+// server/request_handler.go, HandleMessage): by encoding/json, into structs
+// of the same fields and types, which settles every spelling the same way
+// the server does (keys matched without regard to case, the last of a
+// repeated key winning, a number read as a float64, a string's escapes and
+// invalid UTF-8 decoded). A line the server will never answer waits for
+// nothing, but for a tools/call, which waits for a worker behind the calls
+// that run: such a line does nothing, and is kept from the server.
 type Pending struct {
 	maxCount int
 	maxBytes int64
@@ -43,16 +48,21 @@ func NewPending(maxCount int, maxBytes int64) *Pending {
 	return &Pending{maxCount: maxCount, maxBytes: maxBytes, sizes: map[string][]int64{}, asked: map[int64]struct{}{}}
 }
 
-// ErrStrayResponse refuses a line that carries a result or an error, and
-// so would be taken as the client's answer to the server's own request of
-// its id, were one waiting, but answers none that the server is sure to be
-// waiting for. Whether mcp-go would take it or not depends on a table of
-// its own that no reader can see (a request of the server's is in it a
-// moment before it is written, and stays a moment after its answer), so it
-// is kept from the server: let through, a line the server then dropped
-// would hold a share for good, or one it answered would give back another
-// request's. The id is nil when the server would have answered nothing.
+// ErrStrayResponse refuses a line the server would take for a response,
+// one that carries a result or an error, but that answers no request of
+// the server's that is sure to be waiting. Whether mcp-go would take it
+// as an answer depends on a table of its own that no reader can see (a
+// request of the server's is in it a moment before it is written, and
+// stays a moment after its answer), so it is kept from the server: let
+// through, a line the server then dropped would hold a share for good, or
+// one it answered would give back another request's. The id is nil when
+// the server would have answered nothing.
 var ErrStrayResponse = errors.New("a response to no request of the server's that is waiting")
+
+// ErrIdleCall refuses a tools/call the server would queue for a worker,
+// behind the calls that run, and then answer nothing: a notification, or
+// one that carries a result.
+var ErrIdleCall = errors.New("a tools/call the server would queue and never answer")
 
 // BusyError refuses a request that would pass a bound, with the load at
 // the time.
@@ -88,32 +98,59 @@ type reply struct {
 	} `json:"error,omitempty"`
 }
 
-// cancelled is the notification that ends a request, and with it any
-// request of the server's that the request was waiting on.
-const cancelled = "notifications/cancelled"
+// The methods whose lines the server treats apart: a notification that
+// ends a request, and with it any request of the server's that the request
+// was waiting on; and the calls the server queues for its workers.
+const (
+	cancelled = "notifications/cancelled"
+	toolsCall = "tools/call"
+)
 
-// answerID reads a line as HandleMessage does, and returns the id its
-// answer will carry, as the server writes it, or nil when no answer will
-// come or it will carry a null id. It reports, too, whether the line is a
-// notification that cancels a request.
-func answerID(line []byte) (id []byte, cancels bool) {
+// fate is what the server will do with a line, read as HandleMessage reads
+// it.
+type fate struct {
+	// answer is the id the server's answer will carry, as it writes it
+	// ("null" included), or nil when no answer will come.
+	answer []byte
+	// response says the server takes the line for a response, and drops it.
+	response bool
+	// cancels says the line is a notification that cancels a request.
+	cancels bool
+	// queued says the server queues the line for a tool-call worker.
+	queued bool
+}
+
+var null = []byte("null")
+
+// readFate reads a line as HandleMessage does.
+func readFate(line []byte) fate {
 	var m message
 	if json.Unmarshal(line, &m) != nil {
-		return nil, false // answered "parse error", with a null id
+		return fate{answer: null} // "Failed to parse message"
 	}
-	if m.ID == nil {
-		return nil, m.Method == cancelled
+	f := fate{queued: m.Method == toolsCall}
+	switch {
+	case m.ID == nil && m.JSONRPC != "2.0":
+		f.answer = null // "Invalid JSON-RPC version"
+	case m.ID == nil:
+		var n mcp.JSONRPCNotification
+		if json.Unmarshal(line, &n) != nil {
+			f.answer = null // "Failed to parse notification"
+		}
+		f.cancels = m.Method == cancelled
+	case m.JSONRPC == "2.0" && m.Result != nil:
+		f.response = true
+	default:
+		// The server writes the id back through json.Marshal, of the
+		// value decoded above; that cannot fail for what encoding/json
+		// decoded.
+		id, err := json.Marshal(m.ID)
+		if err != nil {
+			return fate{answer: null}
+		}
+		f.answer = id
 	}
-	if m.JSONRPC == "2.0" && m.Result != nil {
-		return nil, false // taken for a response, and dropped
-	}
-	// The server writes the id back through json.Marshal, of the value
-	// decoded above; that cannot fail for what encoding/json decoded.
-	id, err := json.Marshal(m.ID)
-	if err != nil {
-		return nil, false
-	}
-	return id, false
+	return f
 }
 
 // repliesTo reports whether the stdio server would take line as the answer
@@ -132,45 +169,59 @@ func repliesTo(line []byte) (n int64, ok bool, err error) {
 }
 
 // Admit takes in one whole line read from the client, before the server
-// reads it. A line the server will not answer with an id (a notification,
-// a response, a line it cannot parse) passes untracked. A request passes
-// if it fits, and is then tracked until Answered sees its answer; one that
-// does not fit is refused with a *BusyError. A line that answers the
-// server's own request passes if the server waits for it, and is refused
-// with ErrStrayResponse if not. A refusal comes with the id to answer it
-// with, as the server would have written it.
+// reads it. A line the server will answer passes if it fits, and is then
+// tracked until Answered sees its answer; one that does not fit is refused
+// with a *BusyError. A line the server will not answer passes untracked,
+// but for a response to no request of the server's still waiting, refused
+// with ErrStrayResponse, and a call the server would queue and never
+// answer, refused with ErrIdleCall. A refusal comes with the id to answer
+// it with, as the server would have written it; nil for none.
 func (p *Pending) Admit(line []byte) (id json.RawMessage, err error) {
 	n, isReply, err := repliesTo(line)
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {
-		return nil, nil // answered "parse error", with a null id
+		return p.admit(line, null) // answered "Parse error"
 	}
-	key, cancels := answerID(line)
+	f := readFate(line)
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if cancels {
+	if f.cancels {
 		// A cancelled request ends the server's requests it waits on, and
 		// which those are no line says: none is sure to be waiting now.
 		clear(p.asked)
 	}
 	if isReply {
-		if _, ok := p.asked[n]; ok {
-			delete(p.asked, n)
+		_, asked := p.asked[n]
+		delete(p.asked, n)
+		p.mu.Unlock()
+		if asked {
 			return nil, nil // the server takes it, and answers nothing
 		}
-		return key, ErrStrayResponse
+		return f.answer, ErrStrayResponse
 	}
-	if key == nil {
+	p.mu.Unlock()
+	switch {
+	case f.response:
+		return nil, ErrStrayResponse
+	case f.answer == nil && f.queued:
+		return nil, ErrIdleCall
+	case f.answer == nil:
 		return nil, nil
 	}
+	return p.admit(line, f.answer)
+}
+
+// admit tracks a line the server will answer with id, if it fits.
+func (p *Pending) admit(line, id []byte) (json.RawMessage, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	// The line waits, and so does the id it is tracked by.
-	size := int64(len(line) + len(key))
+	size := int64(len(line) + len(id))
 	if p.count+1 > p.maxCount || p.bytes+size > p.maxBytes {
-		return key, &BusyError{Count: p.count, Bytes: p.bytes}
+		return id, &BusyError{Count: p.count, Bytes: p.bytes}
 	}
 	p.count++
 	p.bytes += size
-	p.sizes[string(key)] = append(p.sizes[string(key)], size)
+	p.sizes[string(id)] = append(p.sizes[string(id)], size)
 	return nil, nil
 }
 
@@ -179,7 +230,7 @@ func (p *Pending) Admit(line []byte) (id json.RawMessage, err error) {
 // the server's own is remembered until the client answers it.
 func (p *Pending) Answered(msg []byte) {
 	id, method := outgoing(msg)
-	if id == nil || string(id) == "null" {
+	if id == nil {
 		return
 	}
 	p.mu.Lock()

@@ -20,7 +20,8 @@ func TestPendingAdmitsRequestsWithinBothBoundsAndGivesBackOnAnswer(t *testing.T)
 		{name: "a small request", admit: req("1", 0), want: true},
 		{name: "a request that would pass the byte bound", admit: req("2", 200), want: false},
 		{name: "a notification, never tracked", admit: []byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), want: true},
-		{name: "a line that is not JSON, left to the server", admit: []byte(`not json`), want: true},
+		{name: "a line that is not JSON, which the server answers with a null id", admit: []byte(`not json`), want: true},
+		{name: "its answer", answer: `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}`},
 		{name: "a null id is a notification's", admit: []byte(`{"jsonrpc":"2.0","id":null,"method":"ping"}`), want: true},
 		{name: "a second request", admit: req(`"a"`, 0), want: true},
 		{name: "a third request", admit: req("3", 0), want: true},
@@ -181,6 +182,26 @@ func TestOutgoingReadsTheIDAndMethodOfWhatTheServerWrites(t *testing.T) {
 		id, method := outgoing([]byte(tt.msg))
 		if string(id) != tt.id || method != tt.method {
 			t.Errorf("%s: id %s, method %v; want %s, %v", tt.msg, id, method, tt.id, tt.method)
+		}
+	}
+}
+
+func TestPendingKeepsFromTheServerWhatWouldWaitUnanswered(t *testing.T) {
+	tests := []struct {
+		line string
+		want error
+	}{
+		{`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}`, ErrIdleCall},
+		{`{"jsonrpc":"2.0","METHOD":"tools/call"}`, ErrIdleCall},
+		{`{"jsonrpc":"2.0","id":"a","method":"tools/call","result":{}}`, ErrStrayResponse},
+		{`{"jsonrpc":"2.0","id":"a","result":{}}`, ErrStrayResponse},
+		{`{"jsonrpc":"2.0","method":"notifications/initialized"}`, nil},
+		{`{"jsonrpc":"2.0","id":"a","method":"tools/call"}`, nil},
+	}
+	for _, tt := range tests {
+		p := NewPending(10, 1<<20)
+		if _, err := p.Admit([]byte(tt.line)); !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.line, err, tt.want)
 		}
 	}
 }

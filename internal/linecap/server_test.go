@@ -47,7 +47,8 @@ func serveLine(t *testing.T, line string) (took bool, answered []string, p *line
 		switch id := string(m.ID); id {
 		case sentinel:
 			close(done)
-		case "", "null":
+		case "":
+			t.Errorf("the server wrote a message without an id: %s", b)
 		default:
 			answered = append(answered, id)
 		}
@@ -80,17 +81,18 @@ func TestPendingTakesAShareForExactlyTheLinesTheServerAnswers(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	tests := []struct {
 		name, line string
-		answered   string // the id the server answers with, as written; "" for none (or a null id, or the line kept from it)
+		answered   string // the id the server answers with, as written; "" for none (or the line kept from it)
 	}{
 		{"a request", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, "1"},
 		{"an unknown method", `{"jsonrpc":"2.0","id":1,"method":"nope"}`, "1"},
 		{"a result member", `{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}`, ""},
 		{"a result member on a tool call", `{"jsonrpc":"2.0","id":1,"method":"tools/call","result":0}`, ""},
 		{"a null result, which makes it a response to the stdio server", `{"jsonrpc":"2.0","id":1,"method":"ping","result":null}`, ""},
-		{"a result no float64 holds", `{"jsonrpc":"2.0","id":1,"method":"ping","result":[1e999]}`, ""},
-		{"a number as jsonrpc", `{"jsonrpc":2,"id":1,"method":"ping"}`, ""},
-		{"a number as method", `{"jsonrpc":"2.0","id":1,"method":5}`, ""},
-		{"an object as method", `{"jsonrpc":"2.0","id":1,"method":{}}`, ""},
+		{"a result no float64 holds, kept from the server as a response", `{"jsonrpc":"2.0","id":1,"method":"ping","result":[1e999]}`, ""},
+		{"a result no float64 holds, under a string id", `{"jsonrpc":"2.0","id":"a","method":"ping","result":[1e999]}`, "null"},
+		{"a number as jsonrpc", `{"jsonrpc":2,"id":1,"method":"ping"}`, "null"},
+		{"a number as method", `{"jsonrpc":"2.0","id":1,"method":5}`, "null"},
+		{"an object as method", `{"jsonrpc":"2.0","id":1,"method":{}}`, "null"},
 		{"another version", `{"jsonrpc":"1.0","id":1,"method":"ping"}`, "1"},
 		{"no version", `{"id":1,"method":"ping"}`, "1"},
 		{"the id keyed ID", `{"jsonrpc":"2.0","ID":7,"method":"ping"}`, "7"},
@@ -104,7 +106,7 @@ func TestPendingTakesAShareForExactlyTheLinesTheServerAnswers(t *testing.T) {
 		{"-0", `{"jsonrpc":"2.0","id":-0,"method":"ping"}`, "-0"},
 		{"a fraction", `{"jsonrpc":"2.0","id":0.5,"method":"ping"}`, "0.5"},
 		{"a number past 2^53", `{"jsonrpc":"2.0","id":12345678901234567891,"method":"ping"}`, "12345678901234567000"},
-		{"a number past float64", `{"jsonrpc":"2.0","id":1e400,"method":"ping"}`, ""},
+		{"a number past float64", `{"jsonrpc":"2.0","id":1e400,"method":"ping"}`, "null"},
 		{"a string of digits", `{"jsonrpc":"2.0","id":"1","method":"ping"}`, `"1"`},
 		{"a string with an escape", `{"jsonrpc":"2.0","id":"\u0031","method":"ping"}`, `"1"`},
 		{"a string of 300 bytes", `{"jsonrpc":"2.0","id":"` + long + `","method":"ping"}`, `"` + long + `"`},
@@ -115,10 +117,15 @@ func TestPendingTakesAShareForExactlyTheLinesTheServerAnswers(t *testing.T) {
 		{"true", `{"jsonrpc":"2.0","id":true,"method":"ping"}`, "true"},
 		{"a null id", `{"jsonrpc":"2.0","id":null,"method":"ping"}`, ""},
 		{"a notification", `{"jsonrpc":"2.0","method":"notifications/initialized"}`, ""},
-		{"a batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, ""},
-		{"not JSON", `{"jsonrpc":"2.0","id":5,"method":"ping"`, ""},
-		{"two messages on one line", `{"jsonrpc":"2.0","id":5,"method":"ping"} {}`, ""},
-		{"null", `null`, ""},
+		{"a batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, "null"},
+		{"not JSON", `{"jsonrpc":"2.0","id":5,"method":"ping"`, "null"},
+		{"two messages on one line", `{"jsonrpc":"2.0","id":5,"method":"ping"} {}`, "null"},
+		{"null", `null`, "null"},
+		{"an empty object", `{}`, "null"},
+		{"a notification of another version", `{"jsonrpc":"1.0","method":"notifications/initialized"}`, "null"},
+		{"a notification whose params are no object", `{"jsonrpc":"2.0","method":"notifications/initialized","params":5}`, "null"},
+		{"a tool call without an id", `{"jsonrpc":"2.0","method":"tools/call","params":{}}`, ""},
+		{"a response with a string id", `{"jsonrpc":"2.0","id":"a","result":{}}`, ""},
 		{"a response to no request of the server's", `{"jsonrpc":"2.0","id":1,"result":{}}`, ""},
 		{"an error response to none", `{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}`, ""},
 		{"a request that carries an error", `{"jsonrpc":"2.0","id":1,"method":"ping","error":{"code":1,"message":"x"}}`, ""},
