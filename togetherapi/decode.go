@@ -2,11 +2,15 @@ package togetherapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // sent is what a request itself carried: a name and description that come
@@ -99,4 +103,147 @@ func IsShapedField(key, value string) bool {
 		return err == nil
 	}
 	return false
+}
+
+// wireDeployment is the part of the API's Deployment this client reads.
+type wireDeployment struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	UpdatedAt string `json:"updated_at"`
+	Variables []struct {
+		Name            string  `json:"name"`
+		Value           *string `json:"value"`
+		ValueFromSecret *string `json:"value_from_secret"`
+	} `json:"environment_variables"`
+}
+
+// wireSpelling is a deployment's variables as Together spelled them.
+type wireSpelling struct {
+	Variables []struct {
+		Name            json.RawMessage `json:"name"`
+		Value           json.RawMessage `json:"value"`
+		ValueFromSecret json.RawMessage `json:"value_from_secret"`
+	} `json:"environment_variables"`
+}
+
+// spelledExactly reports whether a JSON string token decodes to exactly
+// what it spells: it is valid UTF-8, and every \u escape of a surrogate is
+// one half of a pair. Anything else decodes to U+FFFD.
+func spelledExactly(tok string) bool {
+	if !utf8.ValidString(tok) {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] != '\\' {
+			continue
+		}
+		if i++; i >= len(tok) || tok[i] != 'u' {
+			continue // the escaped character is not a backslash to look at
+		}
+		u, ok := hex4(tok, i+1)
+		if !ok {
+			return false
+		}
+		i += 4
+		switch {
+		case utf16.IsSurrogate(rune(u)) && u >= 0xDC00:
+			return false // a low half alone
+		case utf16.IsSurrogate(rune(u)):
+			lo, ok := hex4(tok, i+3)
+			if !ok || tok[i+1] != '\\' || tok[i+2] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, error) {
+	var raw json.RawMessage
+	if err := decodeJSON(resp, &raw); err != nil {
+		return nil, err
+	}
+	d, err := decodeDeployment(ctx, raw)
+	if err == nil {
+		err = keepSpelling(raw, d)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+	}
+	return d, nil
+}
+
+// decodeDeployment reads one deployment. Each plain value joins the call's
+// sensitive strings before anything else is done with it, since people do
+// put secrets in plain variables. A deployment that is not of the
+// documented shape is refused whole: a variable skipped could be the one
+// reference a delete must not break.
+func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, error) {
+	var w wireDeployment
+	err := json.Unmarshal(raw, &w)
+	info := callInfoFrom(ctx)
+	// Read even after a type error, which leaves the rest decoded.
+	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
+	for _, v := range w.Variables {
+		if v.Value != nil && *v.Value != "" {
+			info.plain = append(info.plain, NewSensitive(*v.Value))
+		}
+	}
+	if err != nil {
+		return nil, &MalformedError{Detail: "a deployment not of the documented shape"}
+	}
+	if w.ID == "" {
+		return nil, &MalformedError{Detail: "a deployment with no id"}
+	}
+	for _, v := range w.Variables {
+		hasValue, hasRef := v.Value != nil, v.ValueFromSecret != nil && *v.ValueFromSecret != ""
+		if v.Name == "" || hasValue == hasRef {
+			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, or with both or neither of value and value_from_secret", w.ID)}
+		}
+		x := Variable{Name: v.Name}
+		if hasRef {
+			x.ValueFromSecret = *v.ValueFromSecret
+		} else {
+			x.value = NewSensitive(*v.Value)
+		}
+		d.Variables = append(d.Variables, x)
+	}
+	return d, nil
+}
+
+// keepSpelling gives each variable of d, decoded from raw, its fields as
+// Together spelled them, for a change to another variable to send it back
+// as it came. Only a deployment read for a change pays for this; a list,
+// read for its references, does not.
+func keepSpelling(raw json.RawMessage, d *Deployment) error {
+	var w wireSpelling
+	if err := json.Unmarshal(raw, &w); err != nil || len(w.Variables) != len(d.Variables) {
+		return &MalformedError{Detail: "a deployment not of the documented shape"}
+	}
+	for i, v := range w.Variables {
+		sp := &spelling{name: v.Name, inexact: !spelledExactly(string(v.Name))}
+		if d.Variables[i].IsPlain() {
+			sp.value = NewSensitive(string(v.Value))
+			sp.inexact = sp.inexact || !spelledExactly(sp.value.reveal())
+		} else {
+			sp.ref = v.ValueFromSecret
+			sp.inexact = sp.inexact || !spelledExactly(string(v.ValueFromSecret))
+		}
+		d.Variables[i].spelled = sp
+	}
+	return nil
+}
+
+// decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
+// failed, never quoting it.
+func decodeJSON(resp *response, v any) error {
+	if !isJSON(resp.header) {
+		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
+	}
+	if err := json.Unmarshal(resp.body, v); err != nil {
+		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with a body that is not the JSON expected", resp.status)}
+	}
+	return nil
 }

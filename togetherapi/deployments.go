@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 const deploymentsPath = "/deployments"
@@ -121,18 +118,6 @@ func (d *Deployment) References(s *Secret) []Reference {
 	return out
 }
 
-// Errors of a change to a deployment's variables. Either means nothing was
-// sent.
-var (
-	// ErrDeploymentChanged means the deployment changed between the read
-	// the change was built on and the moment it was to be sent: sending it
-	// would have overwritten that change.
-	ErrDeploymentChanged = errors.New("togetherapi: the deployment changed while the change was prepared")
-	// ErrPlainVariable means a detach named a variable that holds a plain
-	// value, which a detach never removes.
-	ErrPlainVariable = errors.New("togetherapi: the variable holds a plain value, not a reference to a secret")
-)
-
 // ListDeployments returns every deployment of the account. The API does not
 // page. From the moment a plain value is read, the call's later errors
 // about deployments are scrubbed of it.
@@ -192,18 +177,6 @@ func (c *Client) getDeployment(ctx context.Context, idOrName string) (*Deploymen
 		return nil, err
 	}
 	return decodeOneDeployment(ctx, resp)
-}
-
-// ValidateDeploymentRef checks that a deployment's ID or name can stand as
-// one segment of the request path, naming field in the error.
-func ValidateDeploymentRef(field, idOrName string) error {
-	switch {
-	case idOrName == "":
-		return &FieldError{Field: field, Problem: "is required: give the deployment's ID or name"}
-	case len(idOrName) > 256 || !isPlainSegment(idOrName):
-		return &FieldError{Field: field, Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
-	}
-	return nil
 }
 
 func deploymentPath(id string) string { return deploymentsPath + "/" + url.PathEscape(id) }
@@ -297,15 +270,6 @@ func (c *Client) attach(ctx context.Context, deployment, variable string, s *Sec
 	return change, nil
 }
 
-// checkVariableChange checks the arguments every change of a variable
-// takes, before anything is sent.
-func checkVariableChange(deployment, variable string) error {
-	if err := ValidateDeploymentRef("deployment", deployment); err != nil {
-		return err
-	}
-	return ValidateVariableName("variable", variable)
-}
-
 // DetachSecret removes the deployment's variable that takes its value from
 // a secret. A variable with a plain value is never removed (the error
 // matches ErrPlainVariable), and a variable that is not there is nothing to
@@ -386,16 +350,6 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	change.Unexpected = differences(want, after.Variables)
 	return change, nil
 }
-
-// ReadBackError means a change was sent and accepted, but reading the
-// result back failed, so it could not be verified.
-type ReadBackError struct{ Err error }
-
-func (e *ReadBackError) Error() string {
-	return "the change was made, but reading it back failed: " + e.Err.Error()
-}
-
-func (e *ReadBackError) Unwrap() error { return e.Err }
 
 // patchVariables sends the whole list of variables: the API replaces the
 // deployment's list with it. Each variable Together sent goes back in its
@@ -506,172 +460,4 @@ func differences(want, got []Variable) []string {
 		}
 	}
 	return out
-}
-
-// wireDeployment is the part of the API's Deployment this client reads.
-type wireDeployment struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Status    string `json:"status"`
-	UpdatedAt string `json:"updated_at"`
-	Variables []struct {
-		Name            string  `json:"name"`
-		Value           *string `json:"value"`
-		ValueFromSecret *string `json:"value_from_secret"`
-	} `json:"environment_variables"`
-}
-
-// wireSpelling is a deployment's variables as Together spelled them.
-type wireSpelling struct {
-	Variables []struct {
-		Name            json.RawMessage `json:"name"`
-		Value           json.RawMessage `json:"value"`
-		ValueFromSecret json.RawMessage `json:"value_from_secret"`
-	} `json:"environment_variables"`
-}
-
-// spelledExactly reports whether a JSON string token decodes to exactly
-// what it spells: it is valid UTF-8, and every \u escape of a surrogate is
-// one half of a pair. Anything else decodes to U+FFFD.
-func spelledExactly(tok string) bool {
-	if !utf8.ValidString(tok) {
-		return false
-	}
-	for i := 0; i < len(tok); i++ {
-		if tok[i] != '\\' {
-			continue
-		}
-		if i++; i >= len(tok) || tok[i] != 'u' {
-			continue // the escaped character is not a backslash to look at
-		}
-		u, ok := hex4(tok, i+1)
-		if !ok {
-			return false
-		}
-		i += 4
-		switch {
-		case utf16.IsSurrogate(rune(u)) && u >= 0xDC00:
-			return false // a low half alone
-		case utf16.IsSurrogate(rune(u)):
-			lo, ok := hex4(tok, i+3)
-			if !ok || tok[i+1] != '\\' || tok[i+2] != 'u' || lo < 0xDC00 || lo > 0xDFFF {
-				return false
-			}
-			i += 6
-		}
-	}
-	return true
-}
-
-func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, error) {
-	var raw json.RawMessage
-	if err := decodeJSON(resp, &raw); err != nil {
-		return nil, err
-	}
-	d, err := decodeDeployment(ctx, raw)
-	if err == nil {
-		err = keepSpelling(raw, d)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
-	}
-	return d, nil
-}
-
-// decodeDeployment reads one deployment. Each plain value joins the call's
-// sensitive strings before anything else is done with it, since people do
-// put secrets in plain variables. A deployment that is not of the
-// documented shape is refused whole: a variable skipped could be the one
-// reference a delete must not break.
-func decodeDeployment(ctx context.Context, raw json.RawMessage) (*Deployment, error) {
-	var w wireDeployment
-	err := json.Unmarshal(raw, &w)
-	info := callInfoFrom(ctx)
-	// Read even after a type error, which leaves the rest decoded.
-	d := &Deployment{ID: w.ID, Name: w.Name, Status: w.Status, UpdatedAt: w.UpdatedAt, Variables: make([]Variable, 0, len(w.Variables))}
-	for _, v := range w.Variables {
-		if v.Value != nil && *v.Value != "" {
-			info.plain = append(info.plain, NewSensitive(*v.Value))
-		}
-	}
-	if err != nil {
-		return nil, &MalformedError{Detail: "a deployment not of the documented shape"}
-	}
-	if w.ID == "" {
-		return nil, &MalformedError{Detail: "a deployment with no id"}
-	}
-	for _, v := range w.Variables {
-		hasValue, hasRef := v.Value != nil, v.ValueFromSecret != nil && *v.ValueFromSecret != ""
-		if v.Name == "" || hasValue == hasRef {
-			return nil, &MalformedError{Detail: fmt.Sprintf("deployment %s has a variable with no name, or with both or neither of value and value_from_secret", w.ID)}
-		}
-		x := Variable{Name: v.Name}
-		if hasRef {
-			x.ValueFromSecret = *v.ValueFromSecret
-		} else {
-			x.value = NewSensitive(*v.Value)
-		}
-		d.Variables = append(d.Variables, x)
-	}
-	return d, nil
-}
-
-// keepSpelling gives each variable of d, decoded from raw, its fields as
-// Together spelled them, for a change to another variable to send it back
-// as it came. Only a deployment read for a change pays for this; a list,
-// read for its references, does not.
-func keepSpelling(raw json.RawMessage, d *Deployment) error {
-	var w wireSpelling
-	if err := json.Unmarshal(raw, &w); err != nil || len(w.Variables) != len(d.Variables) {
-		return &MalformedError{Detail: "a deployment not of the documented shape"}
-	}
-	for i, v := range w.Variables {
-		sp := &spelling{name: v.Name, inexact: !spelledExactly(string(v.Name))}
-		if d.Variables[i].IsPlain() {
-			sp.value = NewSensitive(string(v.Value))
-			sp.inexact = sp.inexact || !spelledExactly(sp.value.reveal())
-		} else {
-			sp.ref = v.ValueFromSecret
-			sp.inexact = sp.inexact || !spelledExactly(string(v.ValueFromSecret))
-		}
-		d.Variables[i].spelled = sp
-	}
-	return nil
-}
-
-// decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
-// failed, never quoting it.
-func decodeJSON(resp *response, v any) error {
-	if !isJSON(resp.header) {
-		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
-	}
-	if err := json.Unmarshal(resp.body, v); err != nil {
-		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with a body that is not the JSON expected", resp.status)}
-	}
-	return nil
-}
-
-// ValidateVariableName checks a variable name against the API's rule,
-// naming field in the error.
-func ValidateVariableName(field, name string) error {
-	switch {
-	case name == "":
-		return &FieldError{Field: field, Problem: "is required: give the environment variable's name"}
-	case len(name) > VariableNameMaxLength:
-		return &FieldError{Field: field, Problem: fmt.Sprintf("is longer than %d characters", VariableNameMaxLength)}
-	case !validVariableName(name):
-		return &FieldError{Field: field, Problem: "must start with a letter or \"_\" and hold only letters, digits and \"_\", such as HF_TOKEN"}
-	}
-	return nil
-}
-
-func validVariableName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
-		if !letter && (i == 0 || c < '0' || c > '9') {
-			return false
-		}
-	}
-	return s != ""
 }

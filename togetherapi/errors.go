@@ -41,6 +41,18 @@ var (
 	ErrMalformedResponse = errors.New("togetherapi: response is not the expected JSON object")
 )
 
+// Errors of a change to a deployment's variables. Either means nothing was
+// sent.
+var (
+	// ErrDeploymentChanged means the deployment changed between the read
+	// the change was built on and the moment it was to be sent: sending it
+	// would have overwritten that change.
+	ErrDeploymentChanged = errors.New("togetherapi: the deployment changed while the change was prepared")
+	// ErrPlainVariable means a detach named a variable that holds a plain
+	// value, which a detach never removes.
+	ErrPlainVariable = errors.New("togetherapi: the variable holds a plain value, not a reference to a secret")
+)
+
 // errTimeoutCause marks the client's own deadline, so that it can be told
 // apart from a caller's.
 var errTimeoutCause = errors.New("togetherapi: call timed out")
@@ -144,6 +156,16 @@ func (e *LookupError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the failure.
 func (e *LookupError) Unwrap() error { return e.Err }
+
+// ReadBackError means a change was sent and accepted, but reading the
+// result back failed, so it could not be verified.
+type ReadBackError struct{ Err error }
+
+func (e *ReadBackError) Error() string {
+	return "the change was made, but reading it back failed: " + e.Err.Error()
+}
+
+func (e *ReadBackError) Unwrap() error { return e.Err }
 
 // TimeoutError means the call ran out of its time budget. The request may
 // have reached the API before it did.

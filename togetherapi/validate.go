@@ -147,3 +147,49 @@ func (r UpdateSecretRequest) Validate() error {
 	}
 	return checkNotIn(r.Value, "name", r.Name, "description", desc)
 }
+
+// ValidateDeploymentRef checks that a deployment's ID or name can stand as
+// one segment of the request path, naming field in the error.
+func ValidateDeploymentRef(field, idOrName string) error {
+	switch {
+	case idOrName == "":
+		return &FieldError{Field: field, Problem: "is required: give the deployment's ID or name"}
+	case len(idOrName) > 256 || !isPlainSegment(idOrName):
+		return &FieldError{Field: field, Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
+	}
+	return nil
+}
+
+// checkVariableChange checks the arguments every change of a variable
+// takes, before anything is sent.
+func checkVariableChange(deployment, variable string) error {
+	if err := ValidateDeploymentRef("deployment", deployment); err != nil {
+		return err
+	}
+	return ValidateVariableName("variable", variable)
+}
+
+// ValidateVariableName checks a variable name against the API's rule,
+// naming field in the error.
+func ValidateVariableName(field, name string) error {
+	switch {
+	case name == "":
+		return &FieldError{Field: field, Problem: "is required: give the environment variable's name"}
+	case len(name) > VariableNameMaxLength:
+		return &FieldError{Field: field, Problem: fmt.Sprintf("is longer than %d characters", VariableNameMaxLength)}
+	case !validVariableName(name):
+		return &FieldError{Field: field, Problem: "must start with a letter or \"_\" and hold only letters, digits and \"_\", such as HF_TOKEN"}
+	}
+	return nil
+}
+
+func validVariableName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
