@@ -91,18 +91,6 @@ func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool
 	return secret, nil
 }
 
-// decodeOne reads the secret a 2xx answer holds.
-func decodeOne(resp *response, echo sent) (*Secret, error) {
-	if !isJSON(resp.header) {
-		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
-	}
-	s, err := decodeSecret(resp.body, resp.scrub, echo)
-	if err != nil {
-		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
-	}
-	return s, nil
-}
-
 // createdSlack allows for the API's timestamps having whole seconds.
 const createdSlack = 2 * time.Second
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -103,6 +104,65 @@ func IsShapedField(key, value string) bool {
 		return err == nil
 	}
 	return false
+}
+
+// decodeOne reads the secret a 2xx answer holds.
+func decodeOne(resp *response, echo sent) (*Secret, error) {
+	if !isJSON(resp.header) {
+		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
+	}
+	s, err := decodeSecret(resp.body, resp.scrub, echo)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+	}
+	return s, nil
+}
+
+// decodeList reads ListSecretsResponse one item at a time, so a list of tens
+// of thousands of secrets costs their metadata and little more.
+func decodeList(body []byte, scrub Scrubber) ([]Secret, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, ErrMalformedResponse
+	}
+	var out []Secret
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, ErrMalformedResponse
+		}
+		if key != "data" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return nil, ErrMalformedResponse
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+			return nil, ErrMalformedResponse
+		}
+		out = []Secret{}
+		var raw json.RawMessage
+		for dec.More() {
+			if err := dec.Decode(&raw); err != nil {
+				return nil, ErrMalformedResponse
+			}
+			s, err := decodeSecret(raw, scrub, sent{})
+			if errors.Is(err, ErrMalformedResponse) && len(raw) > 0 && raw[0] == '{' {
+				continue // an entry with no id is no secret anyone can act on
+			} else if err != nil {
+				return nil, err
+			}
+			out = append(out, *s)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, ErrMalformedResponse
+		}
+	}
+	if out == nil {
+		return nil, ErrMalformedResponse
+	}
+	return out, nil
 }
 
 // wireDeployment is the part of the API's Deployment this client reads.
