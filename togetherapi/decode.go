@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"mime"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -21,15 +20,18 @@ type sent struct {
 	description *string
 }
 
-// isJSON reports whether a response's Content-Type allows a JSON body. A
-// missing one is allowed; an HTML page or plain text is not.
-func isJSON(h http.Header) bool {
-	ct := h.Get("Content-Type")
+// checkJSON refuses a 2xx answer whose Content-Type does not allow a JSON
+// body, naming the type, scrubbed, and never the body. A missing one is
+// allowed; an HTML page or plain text is not.
+func checkJSON(resp *response) error {
+	ct := resp.header.Get("Content-Type")
 	if ct == "" {
-		return true
+		return nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, ct))}
 }
 
 // decodeSecret reads the metadata of one secret from a JSON object, keeping
@@ -108,14 +110,26 @@ func IsShapedField(key, value string) bool {
 
 // decodeOne reads the secret a 2xx answer holds.
 func decodeOne(resp *response, echo sent) (*Secret, error) {
-	if !isJSON(resp.header) {
-		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
+	if err := checkJSON(resp); err != nil {
+		return nil, err
 	}
 	s, err := decodeSecret(resp.body, resp.scrub, echo)
 	if err != nil {
 		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
 	}
 	return s, nil
+}
+
+// decodeSecrets reads the list of secrets a 2xx answer holds.
+func decodeSecrets(resp *response) ([]Secret, error) {
+	if err := checkJSON(resp); err != nil {
+		return nil, err
+	}
+	list, err := decodeList(resp.body, resp.scrub)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+	}
+	return list, nil
 }
 
 // decodeList reads ListSecretsResponse one item at a time, so a list of tens
@@ -220,6 +234,32 @@ func spelledExactly(tok string) bool {
 	return true
 }
 
+// decodeDeployments reads the list of deployments a 2xx answer holds. A
+// deployment that cannot be read fails the list: skipping it would hide
+// what it references.
+func decodeDeployments(ctx context.Context, resp *response) ([]Deployment, error) {
+	var wire struct {
+		Data *[]json.RawMessage `json:"data"`
+	}
+	if err := decodeJSON(resp, &wire); err != nil {
+		return nil, err
+	}
+	if wire.Data == nil {
+		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with no list of deployments", resp.status)}
+	}
+	out := make([]Deployment, 0, len(*wire.Data))
+	for _, raw := range *wire.Data {
+		d, err := decodeDeployment(ctx, raw)
+		if err != nil {
+			return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+		}
+		out = append(out, *d)
+	}
+	return out, nil
+}
+
+// decodeOneDeployment reads the deployment a 2xx answer holds, with the
+// tokens of its variables as Together spelled them.
 func decodeOneDeployment(ctx context.Context, resp *response) (*Deployment, error) {
 	var raw json.RawMessage
 	if err := decodeJSON(resp, &raw); err != nil {
@@ -299,8 +339,8 @@ func keepSpelling(raw json.RawMessage, d *Deployment) error {
 // decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
 // failed, never quoting it.
 func decodeJSON(resp *response, v any) error {
-	if !isJSON(resp.header) {
-		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
+	if err := checkJSON(resp); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(resp.body, v); err != nil {
 		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with a body that is not the JSON expected", resp.status)}

@@ -3,7 +3,6 @@ package togetherapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -135,25 +134,7 @@ func (c *Client) listDeployments(ctx context.Context) ([]Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	var wire struct {
-		Data *[]json.RawMessage `json:"data"`
-	}
-	if err := decodeJSON(resp, &wire); err != nil {
-		return nil, err
-	}
-	if wire.Data == nil {
-		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with no list of deployments", resp.status)}
-	}
-	out := make([]Deployment, 0, len(*wire.Data))
-	for _, raw := range *wire.Data {
-		d, err := decodeDeployment(ctx, raw)
-		if err != nil {
-			// Skipping one would hide what it references: fail the list.
-			return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
-		}
-		out = append(out, *d)
-	}
-	return out, nil
+	return decodeDeployments(ctx, resp)
 }
 
 // GetDeployment returns the deployment with the given ID or name.

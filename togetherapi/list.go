@@ -22,12 +22,9 @@ func (c *Client) listSecrets(ctx context.Context) ([]Secret, http.Header, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !isJSON(resp.header) {
-		return nil, nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
-	}
-	list, err := decodeList(resp.body, resp.scrub)
+	list, err := decodeSecrets(resp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
+		return nil, nil, err
 	}
 	return list, resp.header, nil
 }
