@@ -130,24 +130,15 @@ func (c *Client) ListDeployments(ctx context.Context) ([]Deployment, error) {
 }
 
 func (c *Client) listDeployments(ctx context.Context) ([]Deployment, error) {
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: MaxListBytes, deployment: true})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: deploymentsPath, idempotent: true, maxBody: maxListBytes, deployment: true})
 	if err != nil {
 		return nil, err
 	}
 	return decodeDeployments(ctx, resp)
 }
 
-// GetDeployment returns the deployment with the given ID or name.
-func (c *Client) GetDeployment(ctx context.Context, idOrName string) (*Deployment, error) {
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
-	d, err := c.getDeployment(ctx, idOrName)
-	if err != nil {
-		return nil, fmt.Errorf("get deployment %q: %w", idOrName, err)
-	}
-	return d, nil
-}
-
+// getDeployment reads the deployment with the given ID or name, within
+// the caller's budget.
 func (c *Client) getDeployment(ctx context.Context, idOrName string) (*Deployment, error) {
 	if err := ValidateDeploymentRef("deployment", idOrName); err != nil {
 		return nil, err

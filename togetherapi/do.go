@@ -28,7 +28,7 @@ type call struct {
 	path   string // below the base URL, already escaped
 	body   []byte // nil for none; cleared by the caller after use
 	scrub  Scrubber
-	// maxBody bounds the response body; MaxResponseBytes when zero.
+	// maxBody bounds the response body; maxResponseBytes when zero.
 	maxBody int64
 	// idempotent says that sending the request twice has the effect of
 	// sending it once, so a failure after it was sent may be retried.
@@ -165,7 +165,7 @@ func (c *Client) send(ctx context.Context, op call) (ex exchange) {
 	ex.status, ex.header = resp.StatusCode, resp.Header
 	limit := op.maxBody
 	if limit == 0 {
-		limit = MaxResponseBytes
+		limit = maxResponseBytes
 	}
 	ex.body, ex.err = readBounded(resp.Body, limit)
 	if ex.err != nil && !errors.Is(ex.err, ErrResponseTooLarge) {

@@ -18,7 +18,7 @@ func (c *Client) ListSecrets(ctx context.Context) ([]Secret, error) {
 }
 
 func (c *Client) listSecrets(ctx context.Context) ([]Secret, http.Header, error) {
-	resp, err := c.do(ctx, call{method: http.MethodGet, path: secretsPath, idempotent: true, maxBody: MaxListBytes})
+	resp, err := c.do(ctx, call{method: http.MethodGet, path: secretsPath, idempotent: true, maxBody: maxListBytes})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -50,7 +50,7 @@ func (r CreateSecretRequest) Validate() error {
 	if err := ValidateName("name", r.Name); err != nil {
 		return err
 	}
-	if err := ValidateValue("value", r.Value); err != nil {
+	if err := validateValue("value", r.Value); err != nil {
 		return err
 	}
 	if err := ValidateDescription(r.Description); err != nil {
@@ -59,14 +59,14 @@ func (r CreateSecretRequest) Validate() error {
 	return checkNotIn(r.Value, "name", r.Name, "description", r.Description)
 }
 
-// ValidateValue checks a secret value against the client's limits. field
+// validateValue checks a secret value against the client's limits. field
 // names the argument in the error, which never quotes the value.
-func ValidateValue(field string, v Sensitive) error {
+func validateValue(field string, v Sensitive) error {
 	switch {
 	case v.IsZero():
 		return &FieldError{Field: field, Problem: "is required and must not be empty"}
-	case v.Size() > ValueMaxBytes:
-		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d bytes (it has %d)", ValueMaxBytes, v.Size())}
+	case v.size() > ValueMaxBytes:
+		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d bytes (it has %d)", ValueMaxBytes, v.size())}
 	case !utf8.ValidString(v.s):
 		// encoding/json would send each bad byte as U+FFFD: the value
 		// stored would differ from the one given, and from every scrub
@@ -134,7 +134,7 @@ func (r UpdateSecretRequest) Validate() error {
 		}
 	}
 	if !r.Value.IsZero() {
-		if err := ValidateValue("value", r.Value); err != nil {
+		if err := validateValue("value", r.Value); err != nil {
 			return err
 		}
 	}

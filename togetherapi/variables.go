@@ -9,7 +9,7 @@ import (
 	"slices"
 )
 
-// VariableChange is the outcome of [Client.AttachSecret] or
+// VariableChange is the outcome of [Client.AttachSecretOf] or
 // [Client.DetachSecret].
 type VariableChange struct {
 	// Deployment is the deployment as read back after the change, or as
@@ -44,21 +44,11 @@ type ChangeHooks struct {
 	BeforeSend func(ctx context.Context) error
 }
 
-// AttachSecret sets the deployment's variable to take its value from the
-// secret with the given ID or name, referenced by its ID, which a rename does
-// not break. Every other variable is sent back exactly as Together spelled
-// it: the API replaces the whole list on each update.
-//
-// The secret is resolved first, so that the deployment, and its plain
-// values, are read only once the call's own arguments are settled; a
-// failure to resolve it is a *LookupError, and nothing was sent. The
-// deployment is then read, and read again just before the update: if it
-// moved in between, the update is not sent and the error matches
-// ErrDeploymentChanged. After the update the deployment is read back and
-// compared with what was sent. The API has no conditional update, so a
-// change landing within the last round trip can still be overwritten; the
-// read-back reports it in Unexpected. hooks take part as ChangeHooks says.
-func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
+// attachSecretNamed is AttachSecretOf for the secret with the given ID or
+// name, resolved first, so that the deployment, and its plain values, are
+// read only once the call's own arguments are settled; a failure to
+// resolve it is a *LookupError, and nothing was sent.
+func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
 	}
@@ -72,9 +62,18 @@ func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret 
 	return c.attach(ctx, deployment, variable, s, hooks)
 }
 
-// AttachSecretOf is AttachSecret for a secret whose metadata the caller
-// has just read, as it checked it: it is attached by that ID, without
-// being looked up again.
+// AttachSecretOf sets the deployment's variable to take its value from s, a
+// secret whose metadata the caller has just read, as it checked it: it is
+// referenced by that ID, which a rename does not break, without being
+// looked up again. Every other variable is sent back exactly as Together
+// spelled it: the API replaces the whole list on each update.
+//
+// The deployment is read, and read again just before the update: if it
+// moved in between, the update is not sent and the error matches
+// ErrDeploymentChanged. After the update the deployment is read back and
+// compared with what was sent. The API has no conditional update, so a
+// change landing within the last round trip can still be overwritten; the
+// read-back reports it in Unexpected. hooks take part as ChangeHooks says.
 func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
 	if s == nil || s.ID == "" {
 		return nil, &FieldError{Field: "secret", Problem: "is required: give the secret's ID or name"}
@@ -101,7 +100,7 @@ func (c *Client) attach(ctx context.Context, deployment, variable string, s *Sec
 // DetachSecret removes the deployment's variable that takes its value from
 // a secret. A variable with a plain value is never removed (the error
 // matches ErrPlainVariable), and a variable that is not there is nothing to
-// change. It reads and checks the deployment as AttachSecret does.
+// change. It reads and checks the deployment as AttachSecretOf does.
 func (c *Client) DetachSecret(ctx context.Context, deployment, variable string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
