@@ -54,7 +54,7 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 		// A retry that finds the name taken may be meeting its own
 		// earlier attempt, whose answer said it did not act.
 		retried := errors.Is(err, ErrAlreadyExists)
-		malformed := errors.Is(err, ErrMalformedResponse)
+		malformed := isMalformed(err)
 		secret, created, settleErr := c.settleCreate(ctx, req.Name, start, unknown, retried)
 		switch {
 		case settleErr != nil || created:
@@ -105,7 +105,7 @@ func (c *Client) settleCreate(ctx context.Context, name string, start time.Time,
 	switch {
 	case retried:
 		lost = "an attempt was retried and the retry found the name taken"
-	case errors.Is(unknown.Err, ErrMalformedResponse):
+	case isMalformed(unknown.Err):
 		lost = "Together answered success without the secret's metadata"
 	}
 	fail := func(detail string) error {

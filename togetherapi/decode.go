@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"strings"
@@ -38,11 +37,11 @@ func checkJSON(resp *response) error {
 // only the documented SecretResponseItem fields and only where they are
 // strings, so an extra or malformed field can neither carry a value out nor
 // turn a created secret into a reported failure. An object with no id is
-// not a secret, and is ErrMalformedResponse.
+// not a secret, and is a *MalformedError.
 func decodeSecret(raw []byte, scrub Scrubber, req sent) (*Secret, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, ErrMalformedResponse
+		return nil, &MalformedError{}
 	}
 	// Fast path: the documented shape. Unknown fields are skipped.
 	var s Secret
@@ -50,7 +49,7 @@ func decodeSecret(raw []byte, scrub Scrubber, req sent) (*Secret, error) {
 		// A documented field of another type: take the strings one by one.
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(raw, &fields) != nil {
-			return nil, ErrMalformedResponse
+			return nil, &MalformedError{}
 		}
 		str := func(key string) string {
 			var v string
@@ -63,7 +62,7 @@ func decodeSecret(raw []byte, scrub Scrubber, req sent) (*Secret, error) {
 		}
 	}
 	if s.ID == "" {
-		return nil, ErrMalformedResponse
+		return nil, &MalformedError{}
 	}
 	s.withhold(scrub, req)
 	return &s, nil
@@ -137,32 +136,32 @@ func decodeSecrets(resp *response) ([]Secret, error) {
 func decodeList(body []byte, scrub Scrubber) ([]Secret, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, ErrMalformedResponse
+		return nil, &MalformedError{}
 	}
 	var out []Secret
 	for dec.More() {
 		key, err := dec.Token()
 		if err != nil {
-			return nil, ErrMalformedResponse
+			return nil, &MalformedError{}
 		}
 		if key != "data" {
 			var skip json.RawMessage
 			if dec.Decode(&skip) != nil {
-				return nil, ErrMalformedResponse
+				return nil, &MalformedError{}
 			}
 			continue
 		}
 		if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
-			return nil, ErrMalformedResponse
+			return nil, &MalformedError{}
 		}
 		out = []Secret{}
 		var raw json.RawMessage
 		for dec.More() {
 			if err := dec.Decode(&raw); err != nil {
-				return nil, ErrMalformedResponse
+				return nil, &MalformedError{}
 			}
 			s, err := decodeSecret(raw, scrub, sent{})
-			if errors.Is(err, ErrMalformedResponse) && len(raw) > 0 && raw[0] == '{' {
+			if isMalformed(err) && len(raw) > 0 && raw[0] == '{' {
 				continue // an entry with no id is no secret anyone can act on
 			} else if err != nil {
 				return nil, err
@@ -170,11 +169,11 @@ func decodeList(body []byte, scrub Scrubber) ([]Secret, error) {
 			out = append(out, *s)
 		}
 		if _, err := dec.Token(); err != nil {
-			return nil, ErrMalformedResponse
+			return nil, &MalformedError{}
 		}
 	}
 	if out == nil {
-		return nil, ErrMalformedResponse
+		return nil, &MalformedError{}
 	}
 	return out, nil
 }
