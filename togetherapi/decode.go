@@ -33,6 +33,18 @@ func checkJSON(resp *response) error {
 	return &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, ct))}
 }
 
+// decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
+// failed, never quoting it.
+func decodeJSON(resp *response, v any) error {
+	if err := checkJSON(resp); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp.body, v); err != nil {
+		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with a body that is not the JSON expected", resp.status)}
+	}
+	return nil
+}
+
 // decodeSecret reads the metadata of one secret from a JSON object, keeping
 // only the documented SecretResponseItem fields and only where they are
 // strings, so an extra or malformed field can neither carry a value out nor
@@ -331,18 +343,6 @@ func keepSpelling(raw json.RawMessage, d *Deployment) error {
 			sp.inexact = sp.inexact || !spelledExactly(string(v.ValueFromSecret))
 		}
 		d.Variables[i].spelled = sp
-	}
-	return nil
-}
-
-// decodeJSON decodes a 2xx answer's JSON body into v, saying only how it
-// failed, never quoting it.
-func decodeJSON(resp *response, v any) error {
-	if err := checkJSON(resp); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(resp.body, v); err != nil {
-		return &MalformedError{Detail: fmt.Sprintf("HTTP %d with a body that is not the JSON expected", resp.status)}
 	}
 	return nil
 }

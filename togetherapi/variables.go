@@ -44,24 +44,6 @@ type ChangeHooks struct {
 	BeforeSend func(ctx context.Context) error
 }
 
-// attachSecretNamed is AttachSecretOf for the secret with the given ID or
-// name, resolved first, so that the deployment, and its plain values, are
-// read only once the call's own arguments are settled; a failure to
-// resolve it is a *LookupError, and nothing was sent.
-func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
-	if err := checkVariableChange(deployment, variable); err != nil {
-		return nil, err
-	}
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
-	s, err := c.resolve(ctx, secret)
-	if err != nil {
-		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
-		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
-	}
-	return c.attach(ctx, deployment, variable, s, hooks)
-}
-
 // AttachSecretOf sets the deployment's variable to take its value from s, a
 // secret whose metadata the caller has just read, as it checked it: it is
 // referenced by that ID, which a rename does not break, without being
@@ -83,6 +65,24 @@ func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
+	return c.attach(ctx, deployment, variable, s, hooks)
+}
+
+// attachSecretNamed is AttachSecretOf for the secret with the given ID or
+// name, resolved first, so that the deployment, and its plain values, are
+// read only once the call's own arguments are settled; a failure to
+// resolve it is a *LookupError, and nothing was sent.
+func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
+	if err := checkVariableChange(deployment, variable); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	s, err := c.resolve(ctx, secret)
+	if err != nil {
+		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
+		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
+	}
 	return c.attach(ctx, deployment, variable, s, hooks)
 }
 
