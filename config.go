@@ -192,7 +192,7 @@ var settings = []setting{
 			c.http.shutdownDelay = d
 			return nil
 		}},
-	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), modes: httpMode, help: "connections open at once, at least --max-in-flight; more wait to be accepted",
+	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), modes: httpMode, help: "connections open at once, at least --max-in-flight; beyond it, an idle one gives up its place, else new ones wait to be accepted",
 		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxConnections, v, 1, 1000000) }},
 }
 

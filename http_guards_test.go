@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -160,6 +161,11 @@ func TestBodyGuardReadsTheBodyWholeAndBoundsIt(t *testing.T) {
 			t.Errorf("a body over the cap (length %d): %d", size, w.Code)
 		}
 	}
+	short := httptest.NewRequest("POST", "/mcp", strings.NewReader(`{"a":1}`))
+	short.ContentLength = 100
+	if w, next := guarded(t, h.bodyGuard, short); next.n != 0 || w.Code != 408 {
+		t.Errorf("a body short of its Content-Length: %d, passed on %d", w.Code, next.n)
+	}
 	h.drain()
 	if w, next := guarded(t, h.bodyGuard, httptest.NewRequest("POST", "/mcp", strings.NewReader("{}"))); next.n != 0 || w.Code != 503 {
 		t.Errorf("while draining: %d", w.Code)
@@ -189,5 +195,61 @@ func TestDepsGuardGivesTheCallsAClientWithTheCallersKey(t *testing.T) {
 	got := tools.DepsFrom(next.last.Context())
 	if got.Client == nil || !got.Client.KeyScrubber().Contained("CANARYKEY-deps") || got.Caller != "sha256:abc" {
 		t.Errorf("deps = %+v", got)
+	}
+}
+
+func TestBodyGuardTakesItsBytesFromTheBudgetUntilTheRequestIsDone(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		size     int
+		declared bool
+		status   int // 0 when passed on
+	}{
+		{name: "a chunked body within the budget", size: 10 << 10},
+		{name: "a declared body within the budget", size: 10 << 10, declared: true},
+		{name: "a chunked body beyond the budget", size: 20 << 10, status: http.StatusServiceUnavailable},
+		{name: "a declared body beyond the budget", size: 20 << 10, declared: true, status: http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := handlerWith(t)
+			h.bodies = newByteBudget(16 << 10)
+			var during int64 = -1
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				during = h.bodies.held()
+				w.WriteHeader(http.StatusTeapot)
+			})
+			r := httptest.NewRequest("POST", "/mcp", io.MultiReader(strings.NewReader(strings.Repeat(" ", tt.size))))
+			r.ContentLength = -1
+			if tt.declared {
+				r.ContentLength = int64(tt.size)
+			}
+			w := httptest.NewRecorder()
+			h.bodyGuard(next).ServeHTTP(w, r)
+			switch {
+			case tt.status == 0 && (w.Code != http.StatusTeapot || during < int64(tt.size)):
+				t.Errorf("passed on with %d, holding %d bytes of the budget while served", w.Code, during)
+			case tt.status != 0 && (w.Code != tt.status || w.Header().Get("Retry-After") != "1" || during != -1):
+				t.Errorf("refused with %d, Retry-After %q, passed on %v", w.Code, w.Header().Get("Retry-After"), during != -1)
+			}
+			if held := h.bodies.held(); held != 0 {
+				t.Errorf("%d bytes of the budget still held once the request is done", held)
+			}
+		})
+	}
+}
+
+func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		limit int64
+		want  int64
+	}{
+		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
+		{"no limit", math.MaxInt64, 256 << 20},
+		{"a limit too small for one whole body", 2 << 20, maxRequestBody},
+	} {
+		if got := bodyBudget(tt.limit); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
 	}
 }

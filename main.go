@@ -89,7 +89,10 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 			return startupFailed(logOut, settingError("audit-log", "%v", err))
 		}
 		defer cfg.audit.Close()
-		reopenOnHangUp(ctx, cfg.audit, logger)
+		// Until run returns, not only until the first SIGTERM: a SIGHUP
+		// during the drain must reopen the trail, not kill the calls still
+		// in flight with their outcomes unwritten.
+		defer reopenOnHangUp(cfg.audit, logger)()
 	}
 	// From here on the key is the client's alone.
 	cfg.apiKey = togetherapi.Sensitive{}
@@ -100,12 +103,15 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 }
 
 // reopenOnHangUp reopens the audit trail on each SIGHUP, as logrotate
-// expects of a program whose log it has moved away.
-func reopenOnHangUp(ctx context.Context, l *audit.Log, logger zerolog.Logger) {
+// expects of a program whose log it has moved away, until stop is called.
+// After stop a SIGHUP is ignored: the trail is closed next, and the program
+// is on its way out.
+func reopenOnHangUp(l *audit.Log, logger zerolog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer signal.Stop(hup)
+		defer close(finished)
 		for {
 			select {
 			case <-hup:
@@ -114,11 +120,16 @@ func reopenOnHangUp(ctx context.Context, l *audit.Log, logger zerolog.Logger) {
 				} else {
 					logger.Info().Str("audit_log", l.Path()).Msg("audit log reopened")
 				}
-			case <-ctx.Done():
+			case <-quit:
 				return
 			}
 		}
 	}()
+	return func() {
+		signal.Ignore(syscall.SIGHUP)
+		close(quit)
+		<-finished
+	}
 }
 
 // newClient builds the program's one client: Together's or the sandbox's,

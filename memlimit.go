@@ -15,6 +15,31 @@ var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/me
 // the runtime's own.
 const memoryShare = 0.9
 
+// bodyShare is the part of the memory limit that the request bodies held
+// at once may take together (HTTP mode): each is copied again by mcp-go
+// and decoded into arguments while it is served, and the connections and
+// the runtime need the rest.
+const bodyShare = 0.25
+
+// defaultBodyBudget is what the request bodies held at once may take with
+// no memory limit to follow: what --max-in-flight's default lets requests
+// hold.
+const defaultBodyBudget = defaultMaxInFlight * maxRequestBody
+
+// bodyBudget is what the request bodies held at once may take together
+// under a Go memory limit of limit (math.MaxInt64 for none): never less
+// than one body of the largest size, so that any request can be served.
+func bodyBudget(limit int64) int64 {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return defaultBodyBudget
+	}
+	return max(int64(float64(limit)*bodyShare), maxRequestBody)
+}
+
+// memoryLimit is the Go memory limit in force: set from the cgroup, from
+// GOMEMLIMIT, or math.MaxInt64 for none.
+func memoryLimit() int64 { return debug.SetMemoryLimit(-1) }
+
 // setMemoryLimit gives the Go runtime a soft memory limit below the
 // container's, which it does not read by itself: under load the heap would
 // otherwise grow past the limit and the container be killed, where it could

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +25,8 @@ const (
 	defaultMaxInFlight = 256
 	// defaultMaxConnections bounds the open connections, apart from the
 	// requests being served, so callers that stall cannot hold every
-	// descriptor; beyond it, new connections wait to be accepted.
+	// descriptor; beyond it, a connection serving no request gives up its
+	// place, or new connections wait to be accepted.
 	defaultMaxConnections = 1024
 	// bodyTimeout bounds reading one request's body. It is read before an
 	// in-flight slot is taken, so a caller who stalls holds only its own
@@ -142,22 +142,22 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 	if cfg.tools.ValuesFromUserOnly {
 		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
 	}
-	srv := h.server(cfg)
 	ln, err := net.Listen("tcp", cfg.http.addr)
 	if err != nil {
 		return startupFailed(errOut, settingError("http", "cannot listen on %s: %v", cfg.http.addr, err))
 	}
-	ln = newLimitListener(ln, cfg.http.maxConnections)
+	srv, capped := h.server(cfg, ln)
 	logger.Info().Str("version", buildVersion()).Str("addr", ln.Addr().String()).Bool("tls", cfg.http.tlsCert != "").
 		Bool("sandbox", cfg.sandbox).Strs("allowed_origins", cfg.http.allowedOrigins).Int("max_in_flight", cfg.http.maxInFlight).
+		Int("max_connections", cfg.http.maxConnections).Int64("body_budget_bytes", h.bodies.size).
 		Msg("serving MCP over streamable HTTP at /mcp")
 
 	served := make(chan error, 1)
 	go func() {
 		if cfg.http.tlsCert != "" {
-			served <- srv.ServeTLS(ln, cfg.http.tlsCert, cfg.http.tlsKey)
+			served <- srv.ServeTLS(capped, cfg.http.tlsCert, cfg.http.tlsKey)
 		} else {
-			served <- srv.Serve(ln)
+			served <- srv.Serve(capped)
 		}
 	}()
 	select {
@@ -206,6 +206,7 @@ type httpHandler struct {
 	draining atomic.Bool
 	notReady atomic.Bool // /readyz fails: a SIGTERM came
 	reading  bodyReads
+	bodies   *byteBudget // what the bodies held at once may take together
 	// guarded is mcp behind the guards of /mcp.
 	guarded http.Handler
 }
@@ -242,6 +243,7 @@ func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger)
 		base:     base,
 		logger:   logger,
 		inFlight: make(chan struct{}, cfg.http.maxInFlight),
+		bodies:   newByteBudget(bodyBudget(memoryLimit())),
 	}
 	// The order matters: cheap refusals first; then the body, read whole
 	// under its own deadline; only then a slot, so a caller who stalls
@@ -250,8 +252,11 @@ func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger)
 	return h, nil
 }
 
-// server returns the http.Server for h, with every timeout set.
-func (h *httpHandler) server(cfg config) *http.Server {
+// server returns the http.Server for h, with every timeout set, to serve
+// on ln behind the connection cap, which it tells what each connection is
+// doing.
+func (h *httpHandler) server(cfg config, ln net.Listener) (*http.Server, *connCap) {
+	capped := newConnCap(ln, h.settings.maxConnections)
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: h.settings.readHeaderTimeout,
@@ -261,7 +266,8 @@ func (h *httpHandler) server(cfg config) *http.Server {
 		IdleTimeout:    h.settings.idleTimeout,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       log.New(h.logger.With().Str("component", "http").Logger(), "", 0),
-	}
+		ConnState:      capped.track,
+	}, capped
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -354,49 +360,4 @@ func (w *statusWriter) code() int {
 		return http.StatusOK
 	}
 	return w.status
-}
-
-// limitListener accepts at most n connections at once; the rest wait in
-// the kernel's queue until one closes.
-type limitListener struct {
-	net.Listener
-	slots     chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
-}
-
-func newLimitListener(ln net.Listener, n int) *limitListener {
-	return &limitListener{Listener: ln, slots: make(chan struct{}, n), done: make(chan struct{})}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.slots <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.slots }}, nil
-}
-
-func (l *limitListener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
-	return l.Listener.Close()
-}
-
-// limitConn gives its slot back once, when closed.
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -215,4 +216,72 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+}
+
+func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t *testing.T) {
+	api := newKeyedAPI(t)
+	gate := make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release)
+	api.mu.Lock()
+	api.gate = gate
+	api.mu.Unlock()
+	path := filepath.Join(t.TempDir(), "audit.log")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--audit-log", path)
+	done := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", createCall(1, "DRAINED")))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	waitUntil(t, "the create reaches Together", func() bool { return api.inside.Load() == 1 })
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	waitUntil(t, "the drain stops taking connections", func() bool {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	// logrotate moves the trail away and says so while the create is still
+	// in flight; then a second SIGTERM and a SIGINT, which change nothing.
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	waitForLog(t, p, "audit log reopened")
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
+	release()
+	if status := <-done; status != http.StatusOK {
+		t.Errorf("the create in flight got %d, want 200", status)
+	}
+	if code := p.waitExit(t); code != 0 {
+		t.Errorf("exit code %d, want 0:\n%s", code, p.stderr.String())
+	}
+	old, _ := os.ReadFile(path + ".1")
+	now, _ := os.ReadFile(path)
+	if e := auditEntries(t, string(old)); len(e) != 1 || e[0]["phase"] != "attempt" {
+		t.Errorf("the rotated trail holds %v, want the attempt", e)
+	}
+	if e := auditEntries(t, string(now)); len(e) != 1 || e[0]["phase"] != "outcome" {
+		t.Errorf("the reopened trail holds %v, want the outcome", e)
+	}
+	assertClean(t, map[string]string{"stderr": p.stderr.String(), "audit": string(old) + string(now)})
+}
+
+// waitUntil polls cond until it holds, failing after 10s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -359,12 +359,12 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 func TestHTTPDropsSlowHeaders(t *testing.T) {
 	hh := newHTTPHarness(t)
 	hh.h.settings.readHeaderTimeout = 200 * time.Millisecond
-	srv := hh.h.server(config{timeout: time.Second})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve(ln) }()
+	srv, capped := hh.h.server(config{timeout: time.Second}, ln)
+	go func() { _ = srv.Serve(capped) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -640,7 +640,10 @@ func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ll := newLimitListener(ln, 2)
+	ll := newConnCap(ln, 2)
+	// No server tells it what the connections do: they stay new, and
+	// would give up their places once silent for this long.
+	ll.newGrace = time.Hour
 	defer ll.Close()
 	accepted := make(chan net.Conn, 3)
 	go func() {
@@ -709,4 +712,64 @@ func testClient(t *testing.T, baseURL string) *togetherapi.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// partialPost opens a connection to addr and sends a POST to /mcp with a
+// bearer key, declaring a body of declared bytes and sending sent of them.
+func partialPost(t *testing.T, addr string, declared, sent int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer stalled\r\nContent-Type: application/json\r\n"+
+		"Accept: application/json, text/event-stream\r\nContent-Length: %d\r\n\r\n", addr, declared)
+	// In the background: the server may stop reading before the end.
+	go func() { _, _ = conn.Write([]byte(strings.Repeat(" ", sent))) }()
+	return conn
+}
+
+func TestHTTPBodiesShareOneBudgetAndOneThatFindsItSpentIsRefusedAtOnce(t *testing.T) {
+	hh := newHTTPHarness(t)
+	hh.h.settings.bodyTimeout = 2 * time.Second
+	hh.h.bodies = newByteBudget(256 << 10)
+	addr := strings.TrimPrefix(hh.srv.URL, "http://")
+
+	// A stalls after 150 KiB of 200; what it holds counts against all.
+	stalled := partialPost(t, addr, 200<<10, 150<<10)
+	waitUntil(t, "the stalled body holds its 150 KiB", func() bool { return hh.h.bodies.held() >= 150<<10 })
+
+	// Another as large finds the rest too small: refused while the first
+	// still stalls, not queued behind it.
+	refused := partialPost(t, addr, 200<<10, 150<<10)
+	_ = refused.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(refused), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" || !strings.Contains(string(b), "retry in a second") {
+		t.Errorf("a body beyond the budget: %d, Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+	}
+	if held := hh.h.bodies.held(); held < 150<<10 {
+		t.Fatalf("the refusal came only after the stalled body let go (%d bytes held)", held)
+	}
+
+	// A small call still fits beside the stalled body.
+	small, err := http.DefaultClient.Do(mcpRequest(t.Context(), hh.srv.URL+"/mcp", "k", listCall))
+	if err != nil {
+		t.Fatal(err)
+	}
+	small.Body.Close()
+	if small.StatusCode != http.StatusOK {
+		t.Errorf("a small call beside the stalled body: %d", small.StatusCode)
+	}
+
+	// The stalled body's deadline gives its bytes back.
+	if got := statusOf(t, stalled, 5*time.Second); got != http.StatusRequestTimeout {
+		t.Errorf("the stalled body was answered %d, want 408", got)
+	}
+	waitUntil(t, "the budget is whole again", func() bool { return hh.h.bodies.held() == 0 })
 }

@@ -102,13 +102,9 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 	})
 	pending := linecap.NewPending(maxPending, maxPendingBytes)
 	in.Admit = func(line []byte) bool {
-		ok, id, n, size := pending.Admit(line)
-		if !ok {
-			logger.Warn().Int("pending", n).Int64("pending_bytes", size).Msg("answered a request busy: too many waiting")
-			_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"busy: %d requests (%d bytes) are waiting for an answer, the most this server holds, so nothing was done; send this again once earlier calls have answered"}}`+"\n",
-				id, busyCode, n, size)
-		}
-		return ok
+		id, err := pending.Admit(line)
+		refuseLine(logger, out, id, err)
+		return err == nil
 	}
 	// What mcp-go writes answers requests, and gives back their share.
 	answers := writerFunc(func(p []byte) (int, error) {
@@ -132,6 +128,26 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 	}
 	logger.Info().Msg("stopped")
 	return 0
+}
+
+// refuseLine answers a line that Pending kept from the server, if the
+// server would have answered it, and logs it.
+func refuseLine(logger zerolog.Logger, out io.Writer, id json.RawMessage, err error) {
+	var busy *linecap.BusyError
+	switch {
+	case errors.As(err, &busy):
+		logger.Warn().Int("pending", busy.Count).Int64("pending_bytes", busy.Bytes).Msg("answered a request busy: too many waiting")
+		_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"busy: %d requests (%d bytes) are waiting for an answer, the most this server holds, so nothing was done; send this again once earlier calls have answered"}}`+"\n",
+			id, busyCode, busy.Count, busy.Bytes)
+	case errors.Is(err, linecap.ErrIdleCall):
+		logger.Warn().Msg("dropped a tools/call that the server would never answer (a notification, or one with a result)")
+	case errors.Is(err, linecap.ErrStrayResponse):
+		logger.Warn().Msg("dropped a response to no request of this server's that is waiting")
+		if id != nil {
+			_, _ = fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%s,"error":{"code":%d,"message":"this message carries a result or an error, so it is a response, but this server is waiting for no answer with its id (it was answered already, or the call that asked was cancelled), so it was not read and nothing was done; send a request without result or error, and answer each request of the server's once"}}`+"\n",
+				id, mcp.INVALID_REQUEST)
+		}
+	}
 }
 
 // busyCode is the JSON-RPC error code of a request answered "busy": in the

@@ -992,27 +992,32 @@ func peakRSS(t *testing.T, pid int) int {
 	return 0
 }
 
-func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
-	arrived := make(chan struct{}, stdioWorkers)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		arrived <- struct{}{}
-		<-r.Context().Done()
-	}))
-	p := initialized(t, api.URL)
-	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
-	// Every worker busy on a call that hangs.
-	for i := range stdioWorkers {
-		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
+func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.T) {
+	// JSON keys are matched as mcp-go's decoder matches them, without
+	// regard to case, and an id of any length counts.
+	for _, tt := range []struct{ name, id string }{
+		{"id", `"jsonrpc":"2.0","id":%d`},
+		{"ID", `"jsonrpc":"2.0","ID":%d`},
+		{"a string id of 300 bytes", `"jsonrpc":"2.0","id":"` + strings.Repeat("i", 300) + `-%d"`},
+		{"a jsonrpc that is no string, answered with a null id", `"jsonrpc":2,"id":%d`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			queuedMessagesAreBoundedInBytes(t, tt.id)
+		})
 	}
-	for range stdioWorkers {
-		<-arrived
-	}
+}
+
+// queuedMessagesAreBoundedInBytes busies every worker, sends calls of 3.9
+// MiB whose jsonrpc and id are written by idFormat, and requires all but
+// the four that fit in 16 MiB to be answered busy at once.
+func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
+	t.Helper()
+	p := everyWorkerBusy(t)
 	// Then 40 calls of 3.9 MiB each, which would wait in the queue.
 	const n, size = 40, 3900 << 10
 	big := strings.Repeat("v", size)
 	for i := range n {
-		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
+		p.send(t, fmt.Sprintf(`{`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
 	}
 	// At most 16 MiB of them may wait, four; the rest are answered at once.
 	want := n - maxPendingBytes/size
@@ -1043,6 +1048,107 @@ func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+}
+
+// everyWorkerBusy starts the binary with every tool-call worker on a call
+// that hangs until the server is stopped.
+func everyWorkerBusy(t *testing.T) *proc {
+	t.Helper()
+	arrived := make(chan struct{}, stdioWorkers)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	p := initialized(t, api.URL)
+	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
+	for i := range stdioWorkers {
+		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
+	}
+	for range stdioWorkers {
+		<-arrived
+	}
+	return p
+}
+
+func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
+	// mcp-go queues every tools/call for a worker, a notification too, and
+	// then answers nothing: 60 of 3.9 MiB would wait behind the busy
+	// workers, counted by no bound.
+	p := everyWorkerBusy(t)
+	big := strings.Repeat("v", 3900<<10)
+	for i := range 60 {
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"%s"}}}`, i, big))
+	}
+	// Once the ping is answered, the server has read every line before it.
+	p.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
+	p.response(t, "after")
+	rss := peakRSS(t, p.cmd.Process.Pid)
+	t.Logf("peak RSS with %d workers busy and 60 tools/call notifications of 3.9 MiB sent: %d MiB", stdioWorkers, rss)
+	if rss > 150 {
+		t.Errorf("peak RSS %d MiB: tool calls never answered wait in the queue", rss)
+	}
+	if !strings.Contains(p.stderr.String(), "dropped a tools/call that the server would never answer") {
+		t.Errorf("not logged; stderr:\n%s", p.stderr.String())
+	}
+	go func() {
+		for range p.lines {
+		}
+	}()
+	p.exit(t)
+}
+
+func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.T) {
+	srv, _, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	// More lines than may wait, each with an id and a method, none of which
+	// mcp-go answers with its id: one carries a result (and is dropped as a
+	// response), the others a jsonrpc or a method that is not a string (and
+	// are answered "parse error", with a null id).
+	var batch strings.Builder
+	for i := range maxPending + 1 {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&batch, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","result":{}}`+"\n", i)
+		case 1:
+			fmt.Fprintf(&batch, `{"jsonrpc":2,"id":%d,"method":"tools/list"}`+"\n", i)
+		default:
+			fmt.Fprintf(&batch, `{"jsonrpc":"2.0","id":%d,"method":5}`+"\n", i)
+		}
+	}
+	batch.WriteString(`{"jsonrpc":"2.0","id":"after","method":"tools/list"}` + "\n")
+	written := make(chan error, 1)
+	go func() { _, err := io.WriteString(p.stdin, batch.String()); written <- err }()
+	msg := p.response(t, "after")
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := msg["result"]; !ok {
+		t.Errorf("a request after %d lines never answered: %v", maxPending+1, msg)
+	}
+	if code := p.exit(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
+	srv, api, _ := stubAPI(t)
+	p := initialized(t, srv.URL)
+	// An error response to no request of the server's, with a tool call's
+	// method and arguments: it is not run, and the answer says why.
+	call := createCall(5, "STRAY")
+	p.send(t, strings.TrimSuffix(call, "}")+`,"error":{"code":1,"message":"x"}}`)
+	b, _ := json.Marshal(p.response(t, 5))
+	if !strings.Contains(string(b), `"code":-32600`) || !strings.Contains(string(b), "so it is a response") || !strings.Contains(string(b), "nothing was done") {
+		t.Errorf("answer = %s", b)
+	}
+	p.send(t, createCall(6, "AFTER"))
+	p.response(t, 6)
+	if api.Len() != 1 {
+		t.Errorf("%d secrets stored, want only the one after", api.Len())
+	}
+	p.exit(t)
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {

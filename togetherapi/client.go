@@ -4,7 +4,7 @@
 // It is built for values that must not leak: a secret value and the API key
 // are held in [Sensitive], which prints as [Redacted] everywhere; responses
 // are decoded through an allowlist of metadata fields, so nothing the API
-// adds later can carry a value out; bodies are read up to [MaxResponseBytes];
+// adds later can carry a value out; bodies are read up to a bound;
 // redirects are never followed, so the key and the value are never resent to
 // another host; and every error text is scrubbed of the key and the value.
 //
@@ -29,17 +29,17 @@ const DefaultBaseURL = "https://api.together.ai/v1"
 // DefaultTimeout bounds one client call, retries included.
 const DefaultTimeout = 30 * time.Second
 
-// MaxResponseBytes is the most of a response body the client reads, but for
+// maxResponseBytes is the most of a response body the client reads, but for
 // the list of secrets. A larger body is an error, not an out-of-memory.
-const MaxResponseBytes = 1 << 20
+const maxResponseBytes = 1 << 20
 
-// MaxListBytes is the most of the list of secrets the client reads: the API
+// maxListBytes is the most of the list of secrets the client reads: the API
 // does not page, and an account of 50,000 secrets with long descriptions
 // lists in about 40 MiB.
-const MaxListBytes = 64 << 20
+const maxListBytes = 64 << 20
 
-// MaxResponseHeaderBytes bounds a response's headers.
-const MaxResponseHeaderBytes = 64 << 10
+// maxResponseHeaderBytes bounds a response's headers.
+const maxResponseHeaderBytes = 64 << 10
 
 // Config configures a [Client].
 type Config struct {
@@ -130,7 +130,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	transport := cfg.Transport
 	if transport == nil {
-		transport = NewTransport()
+		transport = newTransport()
 	}
 	c.http = &http.Client{
 		Transport: transport,
@@ -150,16 +150,16 @@ func (c *Client) WithAPIKey(key Sensitive) *Client {
 	return &cp
 }
 
-// NewTransport returns the transport a Client uses by default: HTTP/2 where
+// newTransport returns the transport a Client uses by default: HTTP/2 where
 // the server offers it, and an idle pool large enough that concurrent calls
 // reuse connections instead of opening new ones.
-func NewTransport() *http.Transport {
+func newTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 256
 	t.IdleConnTimeout = 90 * time.Second
 	t.ForceAttemptHTTP2 = true
-	t.MaxResponseHeaderBytes = MaxResponseHeaderBytes
+	t.MaxResponseHeaderBytes = maxResponseHeaderBytes
 	return t
 }
 

@@ -446,8 +446,8 @@ func TestResponseBodiesAreCapped(t *testing.T) {
 		srv, _ := fakeAPI(t, respond(status, big))
 		c := newClient(t, srv.URL+"/v1")
 		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
-		if !errors.Is(err, togetherapi.ErrResponseTooLarge) {
-			t.Errorf("HTTP %d: err = %v, want ErrResponseTooLarge", status, err)
+		if !errors.As(err, new(*togetherapi.TooLargeError)) {
+			t.Errorf("HTTP %d: err = %v, want a *TooLargeError", status, err)
 		}
 	}
 }
@@ -457,8 +457,8 @@ func TestMalformedSuccessBodyIsReported(t *testing.T) {
 		srv, _ := fakeAPI(t, respond(200, body))
 		c := newClient(t, srv.URL+"/v1")
 		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
-		if !errors.Is(err, togetherapi.ErrMalformedResponse) {
-			t.Errorf("body %q: err = %v, want ErrMalformedResponse", body, err)
+		if !errors.As(err, new(*togetherapi.MalformedError)) {
+			t.Errorf("body %q: err = %v, want a *MalformedError", body, err)
 		}
 	}
 }
@@ -600,8 +600,8 @@ func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
 	runtime.ReadMemStats(&after)
-	if !errors.Is(err, togetherapi.ErrResponseTooLarge) {
-		t.Errorf("err = %v, want ErrResponseTooLarge", err)
+	if !errors.As(err, new(*togetherapi.TooLargeError)) {
+		t.Errorf("err = %v, want a *TooLargeError", err)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 		t.Errorf("the call allocated %d MiB for a 64 MiB body; reading must stop at the cap", grew>>20)

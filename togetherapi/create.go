@@ -52,7 +52,7 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 		// A retry that finds the name taken may be meeting its own
 		// earlier attempt, whose answer said it did not act.
 		retried := errors.Is(err, ErrAlreadyExists)
-		malformed := errors.Is(err, ErrMalformedResponse)
+		malformed := isMalformed(err)
 		secret, created, settleErr := c.settleCreate(ctx, req.Name, start, unknown, retried)
 		switch {
 		case settleErr != nil || created:
@@ -89,18 +89,6 @@ func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool
 	return secret, nil
 }
 
-// decodeOne reads the secret a 2xx answer holds.
-func decodeOne(resp *response, echo sent) (*Secret, error) {
-	if !isJSON(resp.header) {
-		return nil, &MalformedError{Detail: fmt.Sprintf("HTTP %d with content type %q", resp.status, clean(resp.scrub, resp.header.Get("Content-Type")))}
-	}
-	s, err := decodeSecret(resp.body, resp.scrub, echo)
-	if err != nil {
-		return nil, fmt.Errorf("HTTP %d: %w", resp.status, err)
-	}
-	return s, nil
-}
-
 // createdSlack allows for the API's timestamps having whole seconds.
 const createdSlack = 2 * time.Second
 
@@ -115,7 +103,7 @@ func (c *Client) settleCreate(ctx context.Context, name string, start time.Time,
 	switch {
 	case retried:
 		lost = "an attempt was retried and the retry found the name taken"
-	case errors.Is(unknown.Err, ErrMalformedResponse):
+	case isMalformed(unknown.Err):
 		lost = "Together answered success without the secret's metadata"
 	}
 	fail := func(detail string) error {

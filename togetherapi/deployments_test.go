@@ -75,7 +75,7 @@ func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
 			srv, _ := fakeAPI(t, respond(200, `{"data":[`+deploymentBody("2026-11-02T00:00:00Z", v)+`]}`))
 			info := &togetherapi.CallInfo{}
 			_, err := newClient(t, srv.URL).ListDeployments(togetherapi.WithCallInfo(t.Context(), info))
-			if !errors.Is(err, togetherapi.ErrMalformedResponse) {
+			if !errors.As(err, new(*togetherapi.MalformedError)) {
 				t.Fatalf("err = %v", err)
 			}
 			if strings.Contains(err.Error(), plainSecret) {

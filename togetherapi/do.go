@@ -28,7 +28,7 @@ type call struct {
 	path   string // below the base URL, already escaped
 	body   []byte // nil for none; cleared by the caller after use
 	scrub  Scrubber
-	// maxBody bounds the response body; MaxResponseBytes when zero.
+	// maxBody bounds the response body; maxResponseBytes when zero.
 	maxBody int64
 	// idempotent says that sending the request twice has the effect of
 	// sending it once, so a failure after it was sent may be retried.
@@ -165,10 +165,10 @@ func (c *Client) send(ctx context.Context, op call) (ex exchange) {
 	ex.status, ex.header = resp.StatusCode, resp.Header
 	limit := op.maxBody
 	if limit == 0 {
-		limit = MaxResponseBytes
+		limit = maxResponseBytes
 	}
 	ex.body, ex.err = readBounded(resp.Body, limit)
-	if ex.err != nil && !errors.Is(ex.err, ErrResponseTooLarge) {
+	if ex.err != nil && !isTooLarge(ex.err) {
 		// The status came but the body broke off: as good as no answer.
 		ex.status = 0
 	}
@@ -197,7 +197,7 @@ func (c *Client) shouldRetry(ctx context.Context, op call, ex exchange, attempt 
 	}
 	wait := backoff(attempt)
 	switch {
-	case errors.Is(ex.err, ErrResponseTooLarge):
+	case isTooLarge(ex.err):
 		return false, 0
 	case ex.err != nil:
 		return !ex.sent || op.idempotent, wait
@@ -256,7 +256,7 @@ func (c *Client) failure(ctx context.Context, op call, ex exchange, lost error) 
 // attemptError builds the error of one failed attempt.
 func (c *Client) attemptError(ctx context.Context, op call, ex exchange) error {
 	switch {
-	case errors.Is(ex.err, ErrResponseTooLarge):
+	case isTooLarge(ex.err):
 		return fmt.Errorf("%s: HTTP %d: %w", op, ex.status, ex.err)
 	case ex.err != nil:
 		return c.transportError(ctx, op, ex.err)
@@ -268,7 +268,7 @@ func (c *Client) attemptError(ctx context.Context, op call, ex exchange) error {
 // may have reached the API, and nothing it answered says whether it acted.
 func answerLost(ex exchange) bool {
 	switch {
-	case errors.Is(ex.err, ErrResponseTooLarge):
+	case isTooLarge(ex.err):
 		// A status came, so the outcome is known even if the body is not;
 		// but a success whose answer cannot be read is no success.
 		return ex.status >= 200 && ex.status <= 299

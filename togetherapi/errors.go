@@ -34,11 +34,18 @@ var (
 	ErrServer = errors.New("togetherapi: server error")
 	// ErrRedirect matches a 3xx, which the client never follows.
 	ErrRedirect = errors.New("togetherapi: redirect refused")
-	// ErrResponseTooLarge matches a *TooLargeError: a body over the limit.
-	ErrResponseTooLarge = errors.New("togetherapi: response body too large")
-	// ErrMalformedResponse means a 2xx answer was not the JSON the call
-	// expects: another content type, not JSON, or a secret without an id.
-	ErrMalformedResponse = errors.New("togetherapi: response is not the expected JSON object")
+)
+
+// Errors of a change to a deployment's variables. Either means nothing was
+// sent.
+var (
+	// ErrDeploymentChanged means the deployment changed between the read
+	// the change was built on and the moment it was to be sent: sending it
+	// would have overwritten that change.
+	ErrDeploymentChanged = errors.New("togetherapi: the deployment changed while the change was prepared")
+	// ErrPlainVariable means a detach named a variable that holds a plain
+	// value, which a detach never removes.
+	ErrPlainVariable = errors.New("togetherapi: the variable holds a plain value, not a reference to a secret")
 )
 
 // errTimeoutCause marks the client's own deadline, so that it can be told
@@ -107,19 +114,27 @@ func saysAlreadyExists(msg string) bool {
 	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
 }
 
-// MalformedError is a 2xx answer that is not the JSON the call expects. It
-// is ErrMalformedResponse to errors.Is.
+// MalformedError is a 2xx answer that is not the JSON the call expects:
+// another content type, not JSON, or a secret without an id.
 type MalformedError struct {
 	// Detail says how it differed, such as "HTTP 200 with content type
-	// \"text/html\"", scrubbed; never the body.
+	// \"text/html\"", scrubbed; never the body. It is empty where the
+	// answer was to hold a secret's metadata and did not.
 	Detail string
 }
 
 func (e *MalformedError) Error() string {
+	if e.Detail == "" {
+		return "togetherapi: response is not the expected JSON object"
+	}
 	return "togetherapi: " + e.Detail + ": response is not the expected JSON object"
 }
 
-func (e *MalformedError) Is(target error) bool { return target == ErrMalformedResponse }
+// isMalformed reports whether err is, or wraps, a *MalformedError.
+func isMalformed(err error) bool {
+	var e *MalformedError
+	return errors.As(err, &e)
+}
 
 // TooLargeError is a response body larger than the client reads.
 type TooLargeError struct {
@@ -131,8 +146,11 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("togetherapi: response body exceeds %d bytes", e.Limit)
 }
 
-// Is makes a TooLargeError match ErrResponseTooLarge.
-func (e *TooLargeError) Is(target error) bool { return target == ErrResponseTooLarge }
+// isTooLarge reports whether err is, or wraps, a *TooLargeError.
+func isTooLarge(err error) bool {
+	var e *TooLargeError
+	return errors.As(err, &e)
+}
 
 // LookupError is a failure while finding the secret that an update or a
 // delete names. The change itself was never sent, so nothing changed.
@@ -144,6 +162,16 @@ func (e *LookupError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the failure.
 func (e *LookupError) Unwrap() error { return e.Err }
+
+// ReadBackError means a change was sent and accepted, but reading the
+// result back failed, so it could not be verified.
+type ReadBackError struct{ Err error }
+
+func (e *ReadBackError) Error() string {
+	return "the change was made, but reading it back failed: " + e.Err.Error()
+}
+
+func (e *ReadBackError) Unwrap() error { return e.Err }
 
 // TimeoutError means the call ran out of its time budget. The request may
 // have reached the API before it did.
@@ -196,9 +224,10 @@ func Loss(err error) string {
 	)
 	switch {
 	case errors.As(err, &malformed):
+		if malformed.Detail == "" {
+			return "Together answered success, but not with the secret's metadata"
+		}
 		return "Together answered success, but not with the JSON expected (" + malformed.Detail + ")"
-	case errors.Is(err, ErrMalformedResponse):
-		return "Together answered success, but not with the secret's metadata"
 	case errors.Is(err, ErrAlreadyExists):
 		return "a retry found the name taken, which may be this call's own secret"
 	case errors.As(err, &tooLarge):

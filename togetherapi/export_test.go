@@ -12,3 +12,21 @@ func SetSleep(c *Client, sleep func(ctx context.Context, d time.Duration) error)
 // PlainValues returns the plain values the call has read, which its later
 // errors about deployments are scrubbed of.
 func PlainValues(info *CallInfo) Scrubber { return info.plain }
+
+// The bounds of a response body, for tests to go past.
+const (
+	MaxResponseBytes = maxResponseBytes
+	MaxListBytes     = maxListBytes
+)
+
+// AttachSecret attaches the secret with the given ID or name, looked up
+// first, as no caller outside the package does.
+func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
+	return c.attachSecretNamed(ctx, deployment, variable, secret, hooks)
+}
+
+// DeleteSecret deletes the secret with the given ID or name, looked up
+// first, as no caller outside the package does.
+func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, error) {
+	return c.deleteSecretNamed(ctx, idOrName)
+}

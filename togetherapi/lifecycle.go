@@ -141,22 +141,11 @@ func (c *Client) doSecret(ctx context.Context, op call, echo sent) (*Secret, err
 	return s, err
 }
 
-// DeleteSecret deletes the secret with the given ID or name and returns the
-// metadata it had. Like UpdateSecret it acts by ID; a retry that finds the
-// secret gone after a lost answer counts as deleted.
-func (c *Client) DeleteSecret(ctx context.Context, idOrName string) (*Secret, error) {
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
-	current, err := c.resolve(ctx, idOrName)
-	if err != nil {
-		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
-	}
-	return c.deleteSecret(ctx, idOrName, current)
-}
-
 // DeleteSecretOf deletes the secret whose metadata the caller has just
 // read, by its ID, without looking it up again: for a caller that checks
-// something of the secret, such as what uses it, before deleting it.
+// something of the secret, such as what uses it, before deleting it. It
+// returns the metadata the secret had. A retry that finds the secret gone
+// after a lost answer counts as deleted.
 func (c *Client) DeleteSecretOf(ctx context.Context, current *Secret) (*Secret, error) {
 	if current == nil || current.ID == "" {
 		return nil, &FieldError{Field: "id", Problem: "is required: give the secret's ID or name"}
@@ -164,6 +153,19 @@ func (c *Client) DeleteSecretOf(ctx context.Context, current *Secret) (*Secret, 
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
 	return c.deleteSecret(ctx, current.Name, current)
+}
+
+// deleteSecretNamed is DeleteSecretOf for the secret with the given ID or
+// name, resolved first, as UpdateSecret resolves it; a failure to resolve
+// it is a *LookupError, and nothing was sent.
+func (c *Client) deleteSecretNamed(ctx context.Context, idOrName string) (*Secret, error) {
+	ctx, cancel := c.budget(ctx)
+	defer cancel()
+	current, err := c.resolve(ctx, idOrName)
+	if err != nil {
+		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
+	}
+	return c.deleteSecret(ctx, idOrName, current)
 }
 
 func (c *Client) deleteSecret(ctx context.Context, what string, current *Secret) (*Secret, error) {

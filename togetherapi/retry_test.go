@@ -450,8 +450,8 @@ func TestASuccessThatIsNotASecretIsNotASuccess(t *testing.T) {
 			s, srv := newScripted(t, tt.step)
 			c, _ := retryClient(t, srv.URL, 2)
 			_, err := create(c, context.Background(), "X")
-			if !errors.Is(err, togetherapi.ErrMalformedResponse) {
-				t.Fatalf("err = %v, want ErrMalformedResponse", err)
+			if !errors.As(err, new(*togetherapi.MalformedError)) {
+				t.Fatalf("err = %v, want a *MalformedError", err)
 			}
 			// It read the secrets back to see, and did not send again.
 			if got := strings.Join(s.requests(), ","); got != "POST /v1/deployments/secrets,GET /v1/deployments/secrets" {

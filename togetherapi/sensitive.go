@@ -45,8 +45,8 @@ func (v Sensitive) IsZero() bool { return v.s == "" }
 // Equal reports whether two values hold the same contents.
 func (v Sensitive) Equal(other Sensitive) bool { return v.s == other.s }
 
-// Size returns the length of the contents in bytes, for limits.
-func (v Sensitive) Size() int { return len(v.s) }
+// size returns the length of the contents in bytes, for limits.
+func (v Sensitive) size() int { return len(v.s) }
 
 // String returns [Redacted].
 func (v Sensitive) String() string { return Redacted }

@@ -50,7 +50,7 @@ func (r CreateSecretRequest) Validate() error {
 	if err := ValidateName("name", r.Name); err != nil {
 		return err
 	}
-	if err := ValidateValue("value", r.Value); err != nil {
+	if err := validateValue("value", r.Value); err != nil {
 		return err
 	}
 	if err := ValidateDescription(r.Description); err != nil {
@@ -59,14 +59,14 @@ func (r CreateSecretRequest) Validate() error {
 	return checkNotIn(r.Value, "name", r.Name, "description", r.Description)
 }
 
-// ValidateValue checks a secret value against the client's limits. field
+// validateValue checks a secret value against the client's limits. field
 // names the argument in the error, which never quotes the value.
-func ValidateValue(field string, v Sensitive) error {
+func validateValue(field string, v Sensitive) error {
 	switch {
 	case v.IsZero():
 		return &FieldError{Field: field, Problem: "is required and must not be empty"}
-	case v.Size() > ValueMaxBytes:
-		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d bytes (it has %d)", ValueMaxBytes, v.Size())}
+	case v.size() > ValueMaxBytes:
+		return &FieldError{Field: field, Problem: fmt.Sprintf("must be at most %d bytes (it has %d)", ValueMaxBytes, v.size())}
 	case !utf8.ValidString(v.s):
 		// encoding/json would send each bad byte as U+FFFD: the value
 		// stored would differ from the one given, and from every scrub
@@ -134,7 +134,7 @@ func (r UpdateSecretRequest) Validate() error {
 		}
 	}
 	if !r.Value.IsZero() {
-		if err := ValidateValue("value", r.Value); err != nil {
+		if err := validateValue("value", r.Value); err != nil {
 			return err
 		}
 	}
@@ -146,4 +146,50 @@ func (r UpdateSecretRequest) Validate() error {
 		desc = *r.Description
 	}
 	return checkNotIn(r.Value, "name", r.Name, "description", desc)
+}
+
+// ValidateDeploymentRef checks that a deployment's ID or name can stand as
+// one segment of the request path, naming field in the error.
+func ValidateDeploymentRef(field, idOrName string) error {
+	switch {
+	case idOrName == "":
+		return &FieldError{Field: field, Problem: "is required: give the deployment's ID or name"}
+	case len(idOrName) > 256 || !isPlainSegment(idOrName):
+		return &FieldError{Field: field, Problem: "is not a deployment ID or name: those are letters, digits, \"_\" and \"-\""}
+	}
+	return nil
+}
+
+// checkVariableChange checks the arguments every change of a variable
+// takes, before anything is sent.
+func checkVariableChange(deployment, variable string) error {
+	if err := ValidateDeploymentRef("deployment", deployment); err != nil {
+		return err
+	}
+	return ValidateVariableName("variable", variable)
+}
+
+// ValidateVariableName checks a variable name against the API's rule,
+// naming field in the error.
+func ValidateVariableName(field, name string) error {
+	switch {
+	case name == "":
+		return &FieldError{Field: field, Problem: "is required: give the environment variable's name"}
+	case len(name) > VariableNameMaxLength:
+		return &FieldError{Field: field, Problem: fmt.Sprintf("is longer than %d characters", VariableNameMaxLength)}
+	case !validVariableName(name):
+		return &FieldError{Field: field, Problem: "must start with a letter or \"_\" and hold only letters, digits and \"_\", such as HF_TOKEN"}
+	}
+	return nil
+}
+
+func validVariableName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
 }

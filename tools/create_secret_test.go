@@ -154,7 +154,7 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 		{"redirect", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "https://elsewhere.example/v1/deployments/secrets", http.StatusTemporaryRedirect)
 		}, []string{"HTTP 307", "redirect to elsewhere.example refused", "Nothing was sent to the redirect's target"}},
-		{"huge body", jsonResp(200, strings.Repeat(" ", togetherapi.MaxResponseBytes+1)), []string{"larger than 1048576 bytes"}},
+		{"huge body", jsonResp(200, strings.Repeat(" ", 1<<20+1)), []string{"larger than 1048576 bytes"}},
 		{"malformed success", jsonResp(200, "{"), []string{"Could not tell whether create secret \"A\" took effect: Together answered success, but not with the secret's metadata", "list the secrets"}},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)

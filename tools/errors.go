@@ -139,7 +139,7 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		msg = fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, adv.BaseURL)
 	case errors.As(err, &tooLarge):
 		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
-	case errors.Is(err, togetherapi.ErrMalformedResponse):
+	case errors.As(err, new(*togetherapi.MalformedError)):
 		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
 	case errors.As(err, &apiErr):
 		msg = t.describeAPIError(what, apiErr, op.write, notSent)
@@ -184,7 +184,7 @@ func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
 // where the client could tell.
 func malformedDetail(err error) string {
 	var me *togetherapi.MalformedError
-	if errors.As(err, &me) {
+	if errors.As(err, &me) && me.Detail != "" {
 		return " (" + me.Detail + ")"
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,58 +84,137 @@ func TestValuesReadersTakeDifferentlyAreRefusedByKeyAndTheRestIsRead(t *testing.
 		{name: "a newline escape", src: "K=\"CANARY-line\\nnext\"\n", refused: map[string]string{"K": "real line break"}},
 		{name: "the same in single quotes is kept as written", src: "P='P@ss\\word-CANARY'\nT='a\\tb'\n",
 			want: map[string]string{"P": `P@ss\word-CANARY`, "T": `a\tb`}},
-		{name: "the escapes every reader agrees on", src: `E="a\\b \"q\" \$HOME"` + "\n", want: map[string]string{"E": `a\b "q" $HOME`}},
+		{name: "escapes node dotenv keeps as written", src: `E="a\\b"` + "\n" + `Q="\"q\""` + "\n" + `D="\$HOME"` + "\n",
+			refused: map[string]string{"E": "node dotenv keep", "Q": "node dotenv keep", "D": "put the value in single quotes"}},
+		{name: "two backslashes, or one at the end, in single quotes", src: "A='a\\\\b-CANARY'\nB='CANARY\\'\n",
+			refused: map[string]string{"A": "python-dotenv reads as an escape", "B": "another way than a dotenv file"}},
+		{name: "a brace after a dollar in single quotes", src: "A='${HOME}-CANARY'\nB='$HOME-CANARY'\n",
+			want: map[string]string{"B": "$HOME-CANARY"}, refused: map[string]string{"A": "python-dotenv expands"}},
 		{name: "a backslash unquoted", src: "U=CANARY\\x\n", refused: map[string]string{"U": "unquoted"}},
-		{name: "a quote unquoted", src: "U=it's-CANARY\n", refused: map[string]string{"U": "quote"}},
-		{name: "a stray dollar", src: "D=pa$$word-CANARY\nE=cost$\n", refused: map[string]string{"D": "starts no variable", "E": "starts no variable"}},
-		{name: "a variable the file does not set", src: "X=\"${TOGETHER_API_KEY}\"\nY=$HOME\n", refused: map[string]string{"X": "environment", "Y": "environment"}},
-		{name: "a variable set later", src: "X=$LATER\nLATER=CANARY\n", want: map[string]string{"LATER": "CANARY"}, refused: map[string]string{"X": "does not set before"}},
-		{name: "a variable whose value was refused", src: "A=\"x\\ty\"\nB=${A}-CANARY\n", refused: map[string]string{"A": "escape", "B": "A, whose value on line 1"}},
+		{name: "a quote unquoted", src: "U=it's-CANARY\n", refused: map[string]string{"U": "in double quotes"}},
+		{name: "a dollar anywhere but in single quotes", src: "X=\"${TOGETHER_API_KEY}\"\nY=$HOME\nA=CANARY\nB=${A}-x\nC=\"$A\"\nD=pa$$word-CANARY\n",
+			want: map[string]string{"A": "CANARY"}, refused: map[string]string{"X": "node dotenv keeps", "Y": "write the value out in full", "B": "expands only as ${NAME}", "C": "single quotes", "D": "$"}},
+		{name: "text right after a closing quote, a # too", src: "A=\"CANARY\"#x\nB='CANARY'#x\nC=\"CANARY\"x\nD=\"CANARY\" # fine\n",
+			want: map[string]string{"D": "CANARY"}, refused: map[string]string{"A": "bash joins", "B": "after its closing quote", "C": "after its closing quote"}},
+		{name: "a tilde bash expands", src: "H=~/path\nP=/a:~/b\nT=~\nK=a~b\nE=a=~/x\n",
+			want: map[string]string{"K": "a~b", "E": "a=~/x"}, refused: map[string]string{"H": "home folder", "P": "after a :", "T": "~"}},
+		{name: "backquotes", src: "A=`id`\nB=\"CANARY`id`\"\n", refused: map[string]string{"A": "backquote", "B": "runs as a command"}},
+		{name: "a hash at the start of a value", src: "A=#text\nB=CANARY#x\nC=CANARY #comment\n",
+			want: map[string]string{"C": "CANARY"}, refused: map[string]string{"A": "node dotenv", "B": "start of a comment"}},
+		{name: "a comment that holds a blank and # again", src: "A=CANARY # one # two\nB=CANARY # one#two\n",
+			want: map[string]string{"B": "CANARY"}, refused: map[string]string{"A": "godotenv"}},
+		{name: "an array", src: "A=(a b)\nB=(CANARY)\n", refused: map[string]string{"A": "an array", "B": "an array"}},
+		{name: "redirections and command separators", src: "A=CANARY>/dev/null\nB=a<b\nC=a;b\nD=a&b\nE=a|b\n",
+			refused: map[string]string{"A": "a redirection", "B": "single quotes", "C": "a command", "D": "; & |", "E": "; & |"}},
+		{name: "blanks inside an unquoted value", src: "A=CANARY two\nB=CANARY\t# tab before the comment\nC=\"CANARY two\"\n",
+			want: map[string]string{"C": "CANARY two"}, refused: map[string]string{"A": "start of a command", "B": "blank inside"}},
+		{name: "blanks around =", src: "A = CANARY\nB= CANARY\nC=  \nD= # c\nexport E =x\n",
+			want: map[string]string{"C": ""}, refused: map[string]string{"A": "no blank on either side", "B": "command to run", "D": "blank before or after", "E": "blank"}},
+		{name: "a colon for =", src: "A: CANARY\nB:c\n", refused: map[string]string{"A": "': ' where = belongs"}, bad: []int{2}},
+		{name: "a name with a dot", src: "dotted.key=CANARY\n", refused: map[string]string{"dotted.key": "bash cannot set"}},
+		{name: "CRLF line ends", src: "# c\r\n\r\nA=CANARY-a\r\nB='CANARY-b'\r\nC=\"CANARY\r\nc\"\nD=ok\n", want: map[string]string{"D": "ok"},
+			refused: map[string]string{"A": "LF line ends", "B": "carriage return", "C": "carriage return"}},
 		{name: "invalid UTF-8 quoted", src: "U=\"p\xe4ssw\xf6rd-123\"\nV='\xff'\nOK=fine\n", want: map[string]string{"OK": "fine"},
 			refused: map[string]string{"U": "UTF-8", "V": "UTF-8"}},
 		{name: "invalid UTF-8 unquoted", src: "U=p\xe4ssw\xf6rd-123\n", refused: map[string]string{"U": "UTF-8"}},
 		{name: "an invalid name is its line, and the rest is read", src: "A=CANARY-a\nbad key=CANARY-oops\nNOT-A-KEY=CANARY-c\nhunter2\n1X=y\nD=CANARY-d\n",
 			want: map[string]string{"A": "CANARY-a", "D": "CANARY-d"}, bad: []int{2, 3, 4, 5}},
-		{name: "text after a closing quote", src: "Q='CANARY'x\nR=\"CANARY\" # fine\n", want: map[string]string{"R": "CANARY"}, refused: map[string]string{"Q": "after its closing quote"}},
 		{name: "an unclosed quote takes the rest", src: "A=CANARY-a\nB=\"CANARY-b\n\nC=CANARY-c\n", want: map[string]string{"A": "CANARY-a"},
 			refused: map[string]string{"B": "never closed, so nothing from line 2 on"}},
-		{name: "an unclosed single quote after CRLF", src: "A=CANARY-a\r\nB=x\r\nC='CANARY-c\r\n", want: map[string]string{"A": "CANARY-a", "B": "x"},
+		{name: "an unclosed single quote", src: "A=CANARY-a\nB=x\nC = 'CANARY-c\n", want: map[string]string{"A": "CANARY-a", "B": "x"},
 			refused: map[string]string{"C": "line 3"}},
 		{name: "a later assignment wins, even a refused one", src: "A=first\nA=\"se\\cond\"\n", refused: map[string]string{"A": "escape"}},
-		{name: "a colon needs a blank after it", src: "A:b\nC: d\n", want: map[string]string{"C": "d"}, bad: []int{1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := read(t, tt.src)
-			want := tt.want
-			if want == nil {
-				want = map[string]string{}
-			}
-			if diff := cmp.Diff(want, values(f)); diff != "" {
-				t.Errorf("values read (-want +got):\n%s", diff)
-			}
-			for k, words := range tt.refused {
-				v, ok := f.Vars[k]
-				if !ok || !strings.Contains(v.Problem, words) || v.Value != "" {
-					t.Errorf("%s: %+v, want a problem saying %q and no value", k, v, words)
-				}
-			}
-			var lines []int
-			for _, b := range f.BadLines {
-				lines = append(lines, b.Line)
-				if !strings.Contains(b.Problem, "not a NAME=value assignment") {
-					t.Errorf("line %d: %s", b.Line, b.Problem)
-				}
-			}
-			if diff := cmp.Diff(tt.bad, lines); diff != "" {
-				t.Errorf("bad lines (-want +got):\n%s", diff)
-			}
-			for k, v := range f.Vars {
-				if v.Problem != "" && (strings.Contains(v.Problem, "CANARY") || strings.Contains(v.Problem, "ssw") || strings.Contains(v.Problem, "oops")) {
-					t.Errorf("%s: the problem quotes the file: %s", k, v.Problem)
-				}
-			}
+			checkRead(t, f, tt.want, tt.refused, tt.bad)
 		})
+	}
+}
+
+// checkRead compares what f read with the values want, the problems of the
+// keys refused (by words each holds), and the lines bad.
+func checkRead(t *testing.T, f *envfile.File, want, refused map[string]string, bad []int) {
+	t.Helper()
+	if want == nil {
+		want = map[string]string{}
+	}
+	if diff := cmp.Diff(want, values(f)); diff != "" {
+		t.Errorf("values read (-want +got):\n%s", diff)
+	}
+	for k, words := range refused {
+		v, ok := f.Vars[k]
+		if !ok || !strings.Contains(v.Problem, words) || v.Value != "" {
+			t.Errorf("%s: %+v, want a problem saying %q and no value", k, v, words)
+		}
+	}
+	var lines []int
+	for _, b := range f.BadLines {
+		lines = append(lines, b.Line)
+		if !strings.Contains(b.Problem, "not a NAME=value assignment") {
+			t.Errorf("line %d: %s", b.Line, b.Problem)
+		}
+	}
+	if diff := cmp.Diff(bad, lines); diff != "" {
+		t.Errorf("bad lines (-want +got):\n%s", diff)
+	}
+	for k, v := range f.Vars {
+		if v.Problem != "" && (strings.Contains(v.Problem, "CANARY") || strings.Contains(v.Problem, "ssw") || strings.Contains(v.Problem, "oops")) {
+			t.Errorf("%s: the problem quotes the file: %s", k, v.Problem)
+		}
+	}
+}
+
+func TestARefusedValueIsReportedOnTheLineItStarts(t *testing.T) {
+	f := read(t, "# c\nA=ok\nB=\"multi\nline\"\nC=\"x$y\"\n")
+	if f.Vars["C"].Line != 5 || f.Vars["C"].Problem == "" {
+		t.Errorf("C: %+v", f.Vars["C"])
+	}
+}
+
+func TestEveryValueReadIsWhatBashReads(t *testing.T) {
+	// bash sourcing the file with set -a is one of the readers the rule
+	// agrees with: every value this parser reads, bash must read the same.
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	fixture, err := os.ReadFile(envfiletest.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{
+		string(fixture),
+		"A=a~b\nB=a=~/x\nC=x # c#d\nD=''  # c\nE=  \nF='$HOME \\n'\nG=\"a # b ! c\"\nH='a\nb' # c\nI=http://h/p?q=1&r\n",
+	} {
+		path := filepath.Join(t.TempDir(), ".env")
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := envfile.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range f.Keys {
+			v := f.Vars[k]
+			if v.Problem != "" {
+				continue
+			}
+			cmd := exec.Command(bash, "-c", `set -a; . "$1" >/dev/null 2>&1; printf %s "${!2-(unset)}"`, "bash", path, k)
+			cmd.Env = []string{"HOME=/nonexistent", "PATH=/nonexistent"}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("bash: %v", err)
+			}
+			if string(out) != v.Value {
+				t.Errorf("%s: read as %q, bash reads %q", k, v.Value, out)
+			}
+		}
 	}
 }
 

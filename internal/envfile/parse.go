@@ -1,7 +1,6 @@
 package envfile
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,33 +8,40 @@ import (
 )
 
 // The rule, exactly: what this parser reads, and what it refuses to guess.
-// Readers of dotenv files disagree (bash when the file is sourced, docker
-// compose, godotenv and its kin), so a value they would read differently is
-// not read at all: its key gets a Problem saying why, and the rest of the
-// file is read as usual.
+// A value is read only where every common reader of dotenv files agrees on
+// it: bash sourcing the file (set -a; . file), docker compose, godotenv,
+// python-dotenv and node dotenv. A value they would read differently is not
+// read at all: its key gets a Problem saying why and how to write it so
+// that they agree, and the rest of the file is read as usual.
 //
 //   - A line is blank, a comment (its first non-blank character is #), or
-//     an assignment: an optional "export ", a name, optional blanks, = (or
-//     ": ", as some readers allow), optional blanks, and a value. A name is
-//     letters, digits, '_' and '.', starting with a letter or '_'. Any other
-//     line is reported by its number, and nothing of it is shown.
+//     an assignment: an optional "export" and blanks, a name, = and a
+//     value. A name is letters, digits and '_', not starting with a digit.
+//     Any other line is reported by its number, and nothing of it is shown.
+//   - Refused by their key: a name with '.' (bash sets no such variable), a
+//     blank before the = or after it ("KEY = value" and "KEY= value" are
+//     commands to bash), and ": " for = (bash and python-dotenv read no
+//     assignment). Blanks alone after = are an empty value.
 //   - Single quotes keep everything between them as written, line breaks
-//     included; there are no escapes, so a value cannot hold a single quote.
-//   - Double quotes may span lines. Inside them \\, \" and \$ stand for \,
-//     " and $; every other backslash (\n and \t among them) is read
-//     differently by different readers, and is refused.
+//     included, but for \ and a backslash before the closing quote
+//     (python-dotenv reads them as escapes) and ${ (python-dotenv expands
+//     it), which are refused. There is no way to write a single quote.
+//   - Double quotes keep everything between them, line breaks included; a
+//     backslash, a $ or a backquote inside is refused: bash reads them as an
+//     escape, an expansion and a command, and the others each otherwise.
+//   - After a closing quote come only blanks, then perhaps a comment:
+//     bash joins any other text, # included, to the value.
 //   - An unquoted value runs to the end of its line, less a comment that
-//     starts with blank and # and the blanks before it. A backslash or a
-//     quote inside one is refused.
-//   - Outside single quotes, ${NAME} and $NAME stand for the value of NAME
-//     as set earlier in the file. A name the file has not set is refused
-//     (bash and docker compose would read it from their environment), and
-//     so is a $ that starts no name.
-//   - After a closing quote only blanks and a comment may follow.
+//     starts with a space and # (and holds no blank and # again), and less
+//     the blanks before it. It is refused if what is left holds a blank, a #, a quote, a backslash, a $,
+//     a backquote, one of ; & | < > ( ), or a ~ at its start or after a :
+//     (bash reads them as commands, redirections, arrays and a home
+//     folder, node dotenv cuts a value at #, and the others keep them).
+//   - A carriage return in an assignment (a CRLF line end) is refused: bash
+//     keeps it in the value, and the others drop it.
 //   - A value that is not valid UTF-8 is refused: Together stores text, and
 //     would store it altered.
-//   - A later assignment of a name replaces an earlier one. CRLF line ends
-//     are read as LF.
+//   - A later assignment of a name replaces an earlier one.
 //   - A quoted value that is never closed takes the rest of the file with
 //     it: its key is refused, and nothing after it is read.
 
@@ -57,21 +63,42 @@ type LineProblem struct {
 
 // problems, in words that quote nothing of the file.
 const (
-	notAnAssignment = "is not a NAME=value assignment (a name is letters, digits, '_' and '.', starting with a letter or '_')"
+	notAnAssignment = "is not a NAME=value assignment (a name is letters, digits and '_', not starting with a digit)"
+	dottedName      = "has a name with a '.', which bash cannot set as a variable while the other readers do; rename it with letters, digits and '_' only"
+	blankAroundSign = "has a blank before or after its =, which bash reads as a command to run, not an assignment; write NAME=value with no blank on either side of the ="
+	colonSign       = "has ': ' where = belongs, which bash and python-dotenv do not read as an assignment; write NAME=value"
 	badEscape       = "holds a backslash escape inside double quotes other than \\\\, \\\" or \\$, which bash, docker compose and godotenv read differently; " +
 		"put the value in single quotes to keep every backslash as written, or write a line break as a real line break inside the double quotes"
+	keptEscape = "holds a backslash inside double quotes, which bash and docker compose take as an escape and python-dotenv or node dotenv keep as written; " +
+		"put the value in single quotes, where \\, \" and $ stand for themselves"
+	doubleDollar = "holds a $ inside double quotes, which bash and docker compose expand, python-dotenv expands only as ${NAME}, and node dotenv keeps as written; " +
+		"write the value out in full, in single quotes"
+	doubleBackquote = "holds a backquote inside double quotes, which bash runs as a command and the other readers keep; put the value in single quotes"
+	singleBackslash = "holds two backslashes in a row, or one before the closing quote, inside single quotes, which python-dotenv reads as an escape and the other readers keep; " +
+		"no spelling of such a value reads the same to every reader, so give this one another way than a dotenv file"
+	singleDollarBrace = "holds ${ inside single quotes, which python-dotenv expands and the other readers keep as written; " +
+		"no spelling of such a value reads the same to every reader, so give this one another way than a dotenv file"
+	unquotedBlank = "holds a blank inside an unquoted value, which bash reads as the end of the assignment and the start of a command; " +
+		"put the value in single or double quotes, and start a comment with a space and #"
+	unquotedHash = "holds a # in an unquoted value that starts no comment, which node dotenv takes as the start of a comment and bash, docker compose and python-dotenv keep; " +
+		"put the value in single or double quotes"
 	unquotedEscape = "holds a backslash in an unquoted value, which bash drops and other readers keep; put the value in single quotes to keep it as written"
-	unquotedQuote  = "holds a quote inside an unquoted value, which readers take differently; put the value in single quotes, or in double quotes with \\\" for a double quote"
-	strayDollar    = "holds a $ that starts no variable name; put the value in single quotes to keep $ as written, or write \\$ inside double quotes"
-	unsetVariable  = "refers to a variable the file does not set before it, which bash and docker compose would read from their environment; " +
-		"set it earlier in the file, or put the value in single quotes to keep $ as written"
-	afterQuote = "has text after its closing quote; only a comment may follow it"
-	notUTF8    = "is not valid UTF-8 text; Together stores text, so it would be stored altered"
+	unquotedQuote  = "holds a quote inside an unquoted value, which readers take differently; put a value with ' in double quotes, and one with \" in single quotes"
+	unquotedDollar = "holds a $ in an unquoted value, which bash and docker compose expand, python-dotenv expands only as ${NAME}, and node dotenv keeps as written; " +
+		"write the value out in full, in single quotes"
+	unquotedShell = "holds one of ; & | < > ( ) or a backquote in an unquoted value, which bash reads as a command, a redirection or an array and the other readers keep; " +
+		"put the value in single quotes"
+	unquotedComment = "has a comment after an unquoted value that holds a blank and # again, which godotenv takes as where the value ends; " +
+		"put the value in single or double quotes, or the comment on a line of its own"
+	unquotedTilde = "has a ~ at the start of an unquoted value or after a : in it, which bash turns into a home folder and the other readers keep; " +
+		"put the value in single or double quotes"
+	carriageReturn = "holds a carriage return (the file has Windows line ends), which bash keeps in the value and the other readers drop; save the file with LF line ends"
+	afterQuote     = "has text after its closing quote, which bash joins to the value; only blanks, then a comment that starts with #, may follow it"
+	notUTF8        = "is not valid UTF-8 text; Together stores text, so it would be stored altered"
 )
 
 // parse reads src by the rule above.
 func parse(src []byte) *File {
-	src = bytes.ReplaceAll(src, []byte("\r\n"), []byte("\n"))
 	p := &parser{src: string(src), line: 1, f: &File{Vars: map[string]Var{}}}
 	for p.pos < len(p.src) && !p.stopped {
 		p.assignment()
@@ -106,10 +133,20 @@ func (p *parser) restOfLine() string {
 	return s
 }
 
-func (p *parser) skipBlanks() {
+// skipBlanks moves past blanks, and reports whether there were any.
+func (p *parser) skipBlanks() bool {
+	start := p.pos
 	for p.pos < len(p.src) && (p.src[p.pos] == ' ' || p.src[p.pos] == '\t') {
 		p.pos++
 	}
+	return p.pos > start
+}
+
+// atLineEnd reports whether only a line end, or the end of the file, is
+// next.
+func (p *parser) atLineEnd() bool {
+	rest := p.src[p.pos:]
+	return rest == "" || rest[0] == '\n' || rest == "\r" || strings.HasPrefix(rest, "\r\n")
 }
 
 func (p *parser) bad(line int, problem string) {
@@ -123,11 +160,11 @@ func (p *parser) assignment() {
 	if p.pos >= len(p.src) {
 		return
 	}
-	if c := p.src[p.pos]; c == '\n' || c == '#' {
+	if p.atLineEnd() || p.src[p.pos] == '#' {
 		p.restOfLine()
 		return
 	}
-	key, ok := p.name()
+	key, how, ok := p.name()
 	if !ok {
 		p.restOfLine()
 		p.bad(line, notAnAssignment)
@@ -142,6 +179,11 @@ func (p *parser) assignment() {
 	default:
 		v.Value, v.Problem = p.unquoted()
 	}
+	if !p.stopped {
+		// How the name and = are written comes first; but a quote never
+		// closed says more, that nothing after it is read.
+		v.Problem = firstOf(how, v.Problem)
+	}
 	if v.Problem == "" && !utf8.ValidString(v.Value) {
 		v.Problem = notUTF8
 	}
@@ -151,9 +193,10 @@ func (p *parser) assignment() {
 	p.f.Vars[key] = v
 }
 
-// name reads "export NAME =" or "NAME: ", and the blanks after, and
-// reports whether the line is an assignment.
-func (p *parser) name() (string, bool) {
+// name reads "export NAME=" and the blanks after, reports whether the line
+// is an assignment, and returns what is wrong with how the name and = are
+// written, if anything.
+func (p *parser) name() (key, problem string, ok bool) {
 	if rest := p.src[p.pos:]; strings.HasPrefix(rest, "export ") || strings.HasPrefix(rest, "export\t") {
 		p.pos += len("export")
 		p.skipBlanks()
@@ -162,26 +205,38 @@ func (p *parser) name() (string, bool) {
 	for p.pos < len(p.src) && isNameByte(p.src[p.pos]) {
 		p.pos++
 	}
-	key := p.src[start:p.pos]
-	p.skipBlanks()
+	key = p.src[start:p.pos]
+	blankBefore := p.skipBlanks()
 	if !validName(key) || p.pos >= len(p.src) {
-		return "", false
+		return "", "", false
 	}
 	switch sep := p.src[p.pos]; {
+	case sep == '=' && blankBefore:
+		problem = blankAroundSign
 	case sep == '=':
 	case sep == ':' && (p.pos+1 == len(p.src) || strings.IndexByte(" \t\n", p.src[p.pos+1]) >= 0):
+		problem = colonSign
 	default:
-		return "", false
+		return "", "", false
 	}
 	p.pos++
-	p.skipBlanks()
-	return key, true
+	if p.skipBlanks() && !p.atLineEnd() {
+		problem = firstOf(problem, blankAroundSign)
+	}
+	if strings.IndexByte(key, '.') >= 0 {
+		problem = dottedName
+	}
+	return key, problem, true
 }
 
 // closed reads what may follow a closing quote: blanks, then a comment.
 func (p *parser) closed() string {
-	rest := strings.TrimLeft(p.restOfLine(), " \t")
-	if rest != "" && rest[0] != '#' {
+	rest := p.restOfLine()
+	if strings.IndexByte(rest, '\r') >= 0 {
+		return carriageReturn
+	}
+	comment := strings.TrimLeft(rest, " \t")
+	if comment != "" && (comment[0] != '#' || len(comment) == len(rest)) {
 		return afterQuote
 	}
 	return ""
@@ -201,7 +256,15 @@ func (p *parser) singleQuoted() (value, problem string) {
 	value = p.src[p.pos+1 : p.pos+1+end]
 	p.line += strings.Count(value, "\n")
 	p.pos += end + 2
-	return value, p.closed()
+	switch {
+	case strings.IndexByte(value, '\r') >= 0:
+		problem = carriageReturn
+	case strings.Contains(value, `\\`) || strings.HasSuffix(value, `\`):
+		problem = singleBackslash
+	case strings.Contains(value, "${"):
+		problem = singleDollarBrace
+	}
+	return value, firstOf(problem, p.closed())
 }
 
 func (p *parser) doubleQuoted() (value, problem string) {
@@ -210,29 +273,31 @@ func (p *parser) doubleQuoted() (value, problem string) {
 	i := p.pos + 1
 	for ; i < len(p.src) && p.src[i] != '"'; i++ {
 		c := p.src[i]
-		switch {
-		case c == '\\' && i+1 < len(p.src):
+		switch c {
+		case '\\':
+			if i+1 == len(p.src) {
+				continue
+			}
+			// Skipped as bash skips it, so that the value ends where it
+			// ends to bash.
 			i++
-			switch n := p.src[i]; n {
-			case '\\', '"', '$':
-				b.WriteByte(n)
-			default:
+			if strings.IndexByte(`\"$`, p.src[i]) >= 0 {
+				problem = firstOf(problem, keptEscape)
+			} else {
 				problem = firstOf(problem, badEscape)
-				b.WriteByte(n)
 			}
-			if p.src[i] == '\n' {
-				p.line++
-			}
-		case c == '$':
-			n, prob := p.expand(p.src[i:], &b)
-			problem = firstOf(problem, prob)
-			i += n - 1
-		default:
-			if c == '\n' {
-				p.line++
-			}
-			b.WriteByte(c)
+			c = p.src[i]
+		case '$':
+			problem = firstOf(problem, doubleDollar)
+		case '`':
+			problem = firstOf(problem, doubleBackquote)
+		case '\r':
+			problem = firstOf(problem, carriageReturn)
 		}
+		if c == '\n' {
+			p.line++
+		}
+		b.WriteByte(c)
 	}
 	if i >= len(p.src) {
 		p.line = line
@@ -244,67 +309,52 @@ func (p *parser) doubleQuoted() (value, problem string) {
 
 func (p *parser) unquoted() (value, problem string) {
 	raw := p.restOfLine()
-	for i := 0; i < len(raw); i++ {
-		if raw[i] == '#' && (i == 0 || raw[i-1] == ' ' || raw[i-1] == '\t') {
-			raw = raw[:i]
-			break
-		}
+	if strings.IndexByte(raw, '\r') >= 0 {
+		return "", carriageReturn
 	}
-	raw = strings.TrimRight(raw, " \t\r")
-	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; c {
-		case '\\':
-			problem = firstOf(problem, unquotedEscape)
-		case '\'', '"':
-			problem = firstOf(problem, unquotedQuote)
-		case '$':
-			n, prob := p.expand(raw[i:], &b)
-			problem = firstOf(problem, prob)
-			i += n - 1
-			continue
+	if i := strings.Index(raw, " #"); i >= 0 {
+		// godotenv ends the value at the last blank and #, the others at
+		// the first.
+		if comment := raw[i+2:]; strings.Contains(comment, " #") || strings.Contains(comment, "\t#") {
+			return "", unquotedComment
 		}
-		b.WriteByte(raw[i])
+		raw = raw[:i]
 	}
-	return b.String(), problem
+	raw = strings.TrimRight(raw, " \t")
+	return raw, unquotedProblem(raw)
 }
 
-// expand reads a reference at the start of s (which starts with $), writes
-// its value to b, and returns how many bytes it took.
-func (p *parser) expand(s string, b *strings.Builder) (int, string) {
-	var name string
-	n := 1
-	if strings.HasPrefix(s, "${") {
-		end := strings.IndexByte(s, '}')
-		if end < 0 {
-			return 1, strayDollar
+// unquotedProblem says why an unquoted value is read differently by
+// different readers, or returns "".
+func unquotedProblem(v string) string {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case ' ', '\t':
+			return unquotedBlank
+		case '#':
+			return unquotedHash
+		case '\\':
+			return unquotedEscape
+		case '\'', '"':
+			return unquotedQuote
+		case '$':
+			return unquotedDollar
+		case '`', ';', '&', '|', '<', '>', '(', ')':
+			return unquotedShell
+		case '~':
+			if i == 0 || v[i-1] == ':' {
+				return unquotedTilde
+			}
 		}
-		name, n = s[2:end], end+1
-	} else {
-		for n < len(s) && isNameByte(s[n]) && s[n] != '.' {
-			n++
-		}
-		name = s[1:n]
 	}
-	if !validName(name) {
-		return 1, strayDollar
-	}
-	v, ok := p.f.Vars[name]
-	switch {
-	case !ok:
-		return n, unsetVariable
-	case v.Problem != "":
-		return n, fmt.Sprintf("refers to %s, whose value on line %d cannot be read", name, v.Line)
-	}
-	b.WriteString(v.Value)
-	return n, ""
+	return ""
 }
 
 func isNameByte(c byte) bool {
 	return c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// validName reports whether s is a name by the rule.
+// validName reports whether s is a name by the rule, or one with a '.'.
 func validName(s string) bool {
 	if s == "" || s[0] == '.' || s[0] >= '0' && s[0] <= '9' {
 		return false

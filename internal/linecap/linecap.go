@@ -118,13 +118,6 @@ type idScanner struct {
 	inID     bool
 	id       []byte
 	done     bool
-	// method says a top-level "method" key was seen: the message is a
-	// request or a notification, not a response.
-	method bool
-	// odd says a top-level key was spelled with an escape, or "id" or
-	// "method" came twice: a JSON decoder could read the message otherwise
-	// than this scanner, and only a decoder can say what it is.
-	odd bool
 }
 
 const maxID = 256
@@ -147,9 +140,6 @@ func (s *idScanner) inStringByte(ch byte) {
 	}
 	if s.readKey && !s.escape && ch != '"' && len(s.key) < 8 {
 		s.key = append(s.key, ch)
-	}
-	if s.readKey && ch == '\\' {
-		s.odd = true
 	}
 	switch {
 	case s.escape:
@@ -200,12 +190,7 @@ func (s *idScanner) outsideStringByte(ch byte) {
 
 // keyRead takes the top-level key just read, before its value.
 func (s *idScanner) keyRead() {
-	switch k := string(s.key); {
-	case k == "method" && s.method, k == "id" && s.done:
-		s.odd = true
-	case k == "method":
-		s.method = true
-	case k == "id":
+	if string(s.key) == "id" {
 		s.inID, s.id = true, s.id[:0]
 	}
 }
