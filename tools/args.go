@@ -73,11 +73,11 @@ func decodeArguments(req mcp.CallToolRequest) (arguments, error) {
 	return args, nil
 }
 
-// unknownArguments refuses arguments whose names are not all in allowed.
-func unknownArguments(args arguments, allowed []string) error {
+// unknownArguments refuses arguments that ps does not declare.
+func unknownArguments(args arguments, ps params) error {
 	var unknown []string
 	for k := range args {
-		if !slices.Contains(allowed, k) {
+		if !ps.declares(k) {
 			unknown = append(unknown, quoteKey(k))
 		}
 	}
@@ -89,7 +89,7 @@ func unknownArguments(args arguments, allowed []string) error {
 		}
 		return &argError{
 			Field:   "arguments",
-			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(allowed, ", ")),
+			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(ps.names(), ", ")),
 		}
 	}
 	return nil
@@ -277,6 +277,11 @@ func (ps params) names() []string {
 	return out
 }
 
+// declares reports whether ps has an argument named name.
+func (ps params) declares(name string) bool {
+	return slices.ContainsFunc(ps, func(p param) bool { return p.name == name })
+}
+
 // without returns ps less the argument named name.
 func (ps params) without(name string) params {
 	return slices.DeleteFunc(slices.Clone(ps), func(p param) bool { return p.name == name })
@@ -351,7 +356,7 @@ type argReader struct {
 func readArguments(rec *callRecord, ps params) *argReader {
 	r := &argReader{args: rec.args, value: rec.value, first: rec.argsErr}
 	if r.ok() {
-		r.check(unknownArguments(r.args, ps.names()))
+		r.check(unknownArguments(r.args, ps))
 	}
 	return r
 }

@@ -156,15 +156,16 @@ func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
 			}
 			continue
 		}
-		var v any
-		if json.Unmarshal(raw, &v) != nil {
-			continue
-		}
-		switch v := v.(type) {
-		case string:
-			rec.keep(v)
-		case []any:
-			for _, e := range v {
+		switch jsonKind(raw) {
+		case "a string":
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				rec.keep(s)
+			}
+		case "an array":
+			var a []any
+			_ = json.Unmarshal(raw, &a)
+			for _, e := range a {
 				if s, ok := e.(string); ok {
 					rec.keep(s)
 				}
