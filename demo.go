@@ -31,6 +31,32 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// rpcCall sends one JSON-RPC request on w and reads its answer, the next
+// line of r.
+func rpcCall(w io.Writer, r *bufio.Reader, id int, method string, params any) (json.RawMessage, error) {
+	req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	if _, err := w.Write(append(req, '\n')); err != nil {
+		return nil, err
+	}
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return nil, fmt.Errorf("%s: no answer: %w", method, err)
+	}
+	var resp struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	if resp.Error != nil {
+		return nil, fmt.Errorf("%s: %s", method, resp.Error.Message)
+	}
+	return resp.Result, nil
+}
+
 func demo(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -60,27 +86,7 @@ func demo(ctx context.Context, out io.Writer) error {
 	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
 	replies := bufio.NewReader(pipe)
 	call := func(id int, method string, params any) (json.RawMessage, error) {
-		req, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-		if _, err := stdin.Write(append(req, '\n')); err != nil {
-			return nil, err
-		}
-		line, err := replies.ReadBytes('\n')
-		if err != nil {
-			return nil, fmt.Errorf("%s: no answer: %w", method, err)
-		}
-		var resp struct {
-			Result json.RawMessage `json:"result"`
-			Error  *struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(line, &resp); err != nil {
-			return nil, fmt.Errorf("%s: %w", method, err)
-		}
-		if resp.Error != nil {
-			return nil, fmt.Errorf("%s: %s", method, resp.Error.Message)
-		}
-		return resp.Result, nil
+		return rpcCall(stdin, replies, id, method, params)
 	}
 
 	raw, err := call(1, "initialize", map[string]any{

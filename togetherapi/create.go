@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// CreateSecret stores a new secret and returns its metadata. The request is
-// validated first; a *FieldError means nothing was sent.
+// CreateSecret stores a new secret and returns its metadata. It sends req
+// as given: the caller checks it first with req.Validate, once, where it
+// can word a refusal in its own terms before it records or sends anything.
 //
 // When the API's answer is lost or ambiguous (a timeout or a broken
 // connection after the request was sent; a 500, 502 or 504; a success whose
@@ -21,9 +22,6 @@ import (
 // says how it settled the outcome in CallInfo.Resolution. If it cannot, the
 // error is an *OutcomeUnknownError saying how to check by hand.
 func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Secret, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
 	value := req.Value.reveal()
 	wire := wireSecretRequest{Name: req.Name, Value: &value, ProjectID: req.ProjectID}
 	if req.Description != "" {

@@ -71,12 +71,12 @@ func (c *Client) UpdateSecretOf(ctx context.Context, current *Secret, req Update
 	return c.update(ctx, current.Name, req, func(context.Context) (*Secret, error) { return current, nil })
 }
 
-// update validates and encodes req, finds the secret with find, and sends
-// the change to its ID, all within one call's budget.
+// update encodes req, finds the secret with find, and sends the change to
+// its ID, all within one call's budget. req is sent as given: the caller
+// checks it first with req.Validate; what only the secret found can tell
+// (whether its kept name or description holds the new value) is checked
+// here.
 func (c *Client) update(ctx context.Context, what string, req UpdateSecretRequest, find func(context.Context) (*Secret, error)) (*Secret, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
 	body, err := encodeUpdate(req)
 	if err != nil {
 		return nil, err

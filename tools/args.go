@@ -45,9 +45,9 @@ const (
 	maxProjectIDLen   = 256
 )
 
-// parseArguments decodes the call's arguments as a JSON object whose keys
-// are all in allowed. An absent or null arguments field is an empty object.
-func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error) {
+// decodeArguments decodes the call's arguments as a JSON object, once for
+// the whole call. An absent or null arguments field is an empty object.
+func decodeArguments(req mcp.CallToolRequest) (arguments, error) {
 	raw := req.Params.RawArguments
 	if len(raw) == 0 && req.Params.Arguments != nil {
 		var err error
@@ -70,9 +70,14 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return nil, &argError{Field: "arguments", Problem: "must be a valid JSON object"}
 	}
+	return args, nil
+}
+
+// unknownArguments refuses arguments that ps does not declare.
+func unknownArguments(args arguments, ps params) error {
 	var unknown []string
 	for k := range args {
-		if !slices.Contains(allowed, k) {
+		if !ps.declares(k) {
 			unknown = append(unknown, quoteKey(k))
 		}
 	}
@@ -82,36 +87,12 @@ func parseArguments(req mcp.CallToolRequest, allowed []string) (arguments, error
 		if len(unknown) > 1 {
 			noun = "arguments"
 		}
-		return nil, &argError{
+		return &argError{
 			Field:   "arguments",
-			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(allowed, ", ")),
+			Problem: fmt.Sprintf("has unknown %s %s; the accepted ones are %s", noun, strings.Join(unknown, ", "), strings.Join(ps.names(), ", ")),
 		}
 	}
-	return args, nil
-}
-
-// argNames returns the property names of a tool's input schema, in the
-// order the schema gives them: the schema is the one list of a tool's
-// arguments, and the handler's check of unknown ones derives from it.
-func argNames(schema json.RawMessage) []string {
-	var doc struct {
-		Properties json.RawMessage `json:"properties"`
-	}
-	if err := json.Unmarshal(schema, &doc); err != nil {
-		panic("tools: a tool's input schema is not JSON: " + err.Error())
-	}
-	dec := json.NewDecoder(bytes.NewReader(doc.Properties))
-	var names []string
-	if _, err := dec.Token(); err != nil { // {
-		panic("tools: a tool's input schema has no properties")
-	}
-	for dec.More() {
-		tok, _ := dec.Token()
-		names = append(names, tok.(string))
-		var skip json.RawMessage
-		_ = dec.Decode(&skip)
-	}
-	return names
+	return nil
 }
 
 // optionalString returns the string at key, and whether it was given. A
@@ -121,15 +102,27 @@ func (a arguments) optionalString(key string) (string, bool, error) {
 	if !ok || string(raw) == "null" {
 		return "", false, nil
 	}
+	if err := stringProblem(key, raw); err != nil {
+		return "", false, err
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false, &argError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", jsonKind(raw))}
-	}
-	if !exactText(raw) {
-		return "", false, &argError{Field: key, err: errNotText, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
-			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
+		return "", false, &argError{Field: key, Problem: "must be a valid JSON string"}
 	}
 	return s, true, nil
+}
+
+// stringProblem says why the argument key, raw, is not a string that
+// decodes to exactly what it spells, without decoding it; nil if it is.
+func stringProblem(key string, raw json.RawMessage) error {
+	if kind := jsonKind(raw); kind != "a string" {
+		return &argError{Field: key, Problem: fmt.Sprintf("must be a string, not %s", kind)}
+	}
+	if !exactText(raw) {
+		return &argError{Field: key, err: errNotText, Problem: "must be valid UTF-8 text: it holds bytes that are not, or a \\u escape of half a surrogate pair, " +
+			"which JSON decoding would silently turn into U+FFFD and so store altered; send the text as UTF-8"}
+	}
+	return nil
 }
 
 // exactText reports whether a JSON string decodes to exactly what it
@@ -256,25 +249,195 @@ func quoteKey(k string) string {
 	return fmt.Sprintf("%q", k)
 }
 
-// parseID reads the required "id" argument, which names a secret by ID or
-// name, allowing the keys in allowed and handing the arguments to each of
-// more for the rest.
-func parseID(req mcp.CallToolRequest, allowed []string, more ...func(arguments) error) (string, error) {
-	args, err := parseArguments(req, allowed)
-	if err != nil {
-		return "", err
+// param declares one argument of a tool, in the one place its name, JSON
+// type, limits and description are written: the input schema MCP is given
+// and the names a call may send both derive from a tool's params.
+type param struct {
+	name     string
+	typ      string // "string", "boolean" or "array"
+	desc     string
+	minLen   int // of a string, in characters; 0 for none
+	maxLen   int
+	pattern  string
+	enum     []string
+	items    *param // an array's elements
+	maxItems int
+	required bool
+}
+
+// params are a tool's arguments, in the order its schema lists them.
+type params []param
+
+// names returns the arguments' names, in order.
+func (ps params) names() []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.name
 	}
-	id, err := args.requiredString("id")
-	if err != nil {
-		return "", err
+	return out
+}
+
+// declares reports whether ps has an argument named name.
+func (ps params) declares(name string) bool {
+	return slices.ContainsFunc(ps, func(p param) bool { return p.name == name })
+}
+
+// without returns ps less the argument named name.
+func (ps params) without(name string) params {
+	return slices.DeleteFunc(slices.Clone(ps), func(p param) bool { return p.name == name })
+}
+
+// propertySchema is one property of an input schema; the order of its
+// fields is the order in which tools/list gives them.
+type propertySchema struct {
+	Type        string          `json:"type"`
+	Enum        []string        `json:"enum,omitempty"`
+	Items       *propertySchema `json:"items,omitempty"`
+	MinLength   int             `json:"minLength,omitempty"`
+	MaxLength   int             `json:"maxLength,omitempty"`
+	MaxItems    int             `json:"maxItems,omitempty"`
+	Pattern     string          `json:"pattern,omitempty"`
+	Description string          `json:"description,omitempty"`
+}
+
+func (p param) property() *propertySchema {
+	out := &propertySchema{Type: p.typ, Enum: p.enum, MinLength: p.minLen, MaxLength: p.maxLen,
+		MaxItems: p.maxItems, Pattern: p.pattern, Description: p.desc}
+	if p.items != nil {
+		out.Items = p.items.property()
 	}
-	if err := checkLength("id", id, maxIDLength); err != nil {
-		return "", err
-	}
-	for _, f := range more {
-		if err := f(args); err != nil {
-			return id, err
+	return out
+}
+
+// schema returns the input schema of a tool taking ps: a closed object,
+// its properties in the order declared, since a map would sort them.
+func (ps params) schema() json.RawMessage {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"object","properties":{`)
+	var required []string
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(p.name)
+		prop, err := json.Marshal(p.property())
+		if err != nil {
+			panic("tools: a parameter that cannot be encoded: " + err.Error())
+		}
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(prop)
+		if p.required {
+			required = append(required, p.name)
 		}
 	}
-	return id, nil
+	b.WriteByte('}')
+	if len(required) > 0 {
+		r, _ := json.Marshal(required)
+		b.WriteString(`,"required":`)
+		b.Write(r)
+	}
+	b.WriteString(`,"additionalProperties":false}`)
+	return b.Bytes()
+}
+
+// argReader reads a call's arguments against its tool's params. Each
+// method records the first problem, after which every read returns the
+// zero value, and err returns that problem: a parser reads straight down,
+// and the caller learns of the first rule broken.
+type argReader struct {
+	args  arguments
+	value togetherapi.Sensitive
+	first error
+}
+
+// readArguments reads the arguments the wrapper decoded for rec's call,
+// refusing any that ps does not declare.
+func readArguments(rec *callRecord, ps params) *argReader {
+	r := &argReader{args: rec.args, value: rec.value, first: rec.argsErr}
+	if r.ok() {
+		r.check(unknownArguments(r.args, ps))
+	}
+	return r
+}
+
+// check records err, unless a problem is recorded already.
+func (r *argReader) check(err error) {
+	if r.first == nil {
+		r.first = err
+	}
+}
+
+// fail records that the argument field breaks a rule, said by problem.
+func (r *argReader) fail(field, problem string) {
+	r.check(&argError{Field: field, Problem: problem})
+}
+
+// ok reports whether no problem is recorded, for a check that is costly
+// to make for nothing.
+func (r *argReader) ok() bool { return r.first == nil }
+
+// err returns the first problem recorded.
+func (r *argReader) err() error { return r.first }
+
+// str returns the required, non-empty string argument name.
+func (r *argReader) str(name string) string {
+	if !r.ok() {
+		return ""
+	}
+	s, err := r.args.requiredString(name)
+	r.check(err)
+	return s
+}
+
+// optStr returns the string argument name, and whether it was given.
+func (r *argReader) optStr(name string) (string, bool) {
+	if !r.ok() {
+		return "", false
+	}
+	s, ok, err := r.args.optionalString(name)
+	r.check(err)
+	return s, ok
+}
+
+// optBool returns the boolean argument name, false when not given.
+func (r *argReader) optBool(name string) bool {
+	if !r.ok() {
+		return false
+	}
+	b, err := r.args.optionalBool(name)
+	r.check(err)
+	return b
+}
+
+// maxLen refuses the string argument field when it has more than max
+// characters.
+func (r *argReader) maxLen(field, s string, max int) {
+	r.check(checkLength(field, s, max))
+}
+
+// sensitive returns the "value" argument: the one the wrapper wrapped and
+// put into the call's scrub set, once it is known to be text. A value that
+// is not text is not recorded but returned as notText, for the caller to
+// say last, after every rule that does not read the value.
+func (r *argReader) sensitive() (v togetherapi.Sensitive, given bool, notText error) {
+	raw, ok := r.args["value"]
+	if !r.ok() || !ok || string(raw) == "null" {
+		return togetherapi.Sensitive{}, false, nil
+	}
+	if err := stringProblem("value", raw); errors.Is(err, errNotText) {
+		return togetherapi.Sensitive{}, false, err
+	} else if err != nil {
+		r.check(err)
+		return togetherapi.Sensitive{}, false, nil
+	}
+	return r.value, true, nil
+}
+
+// secretID returns the required argument name that names a secret by ID
+// or name.
+func (r *argReader) secretID(name string) string {
+	id := r.str(name)
+	r.maxLen(name, id, maxIDLength)
+	return id
 }

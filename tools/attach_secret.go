@@ -14,19 +14,12 @@ import (
 
 const attachSecretName = "attach_secret"
 
-var attachSecretSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "deployment": {"type": "string", "minLength": 1, "maxLength": %d, "description": "Deployment ID or name."},
-    "variable": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "Environment variable name."},
-    "secret": %s,
-    "detach": {"type": "boolean", "description": "Remove the variable instead; give no secret."}
-  },
-  "required": ["deployment", "variable"],
-  "additionalProperties": false
-}`, maxIDLength, togetherapi.VariableNameMaxLength, togetherapi.VariableNamePattern, idProperty))
-
-var attachSecretArgs = argNames(attachSecretSchema)
+var attachSecretArgs = params{
+	{name: "deployment", typ: "string", minLen: 1, maxLen: maxIDLength, desc: "ID or name.", required: true},
+	{name: "variable", typ: "string", minLen: 1, maxLen: togetherapi.VariableNameMaxLength, pattern: togetherapi.VariableNamePattern, required: true},
+	secretParam("secret", false),
+	{name: "detach", typ: "boolean", desc: "Remove the variable; give no secret."},
+}
 
 var attachSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -38,11 +31,12 @@ var attachSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) attachSecret() tool {
-	return tool{def: define(attachSecretName, "Attach secret to deployment",
-		"Set a deployment's environment variable to a secret, by the secret's ID, or remove such a variable (detach). "+
-			"Other variables are kept. A change rolls the deployment out again.",
-		attachSecretSchema, attachSecretOutputSchema, hints{destructive: true, idempotent: true}),
-		handle: t.handleAttachSecret, needsDeploymentChanges: true}
+	x := define(attachSecretName, "Attach secret to deployment",
+		"Set a deployment's environment variable to a secret (by its ID), or remove it (detach); other variables are kept. "+
+			"The deployment rolls out again. Never returns a value.",
+		attachSecretArgs, attachSecretOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle, x.needsDeploymentChanges = t.handleAttachSecret, true
+	return x
 }
 
 // attachment is attach_secret's structured result.
@@ -63,8 +57,8 @@ type secretRef struct {
 	Name string `json:"name"`
 }
 
-func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	deployment, variable, secret, detach, err := parseAttach(req)
+func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	deployment, variable, secret, detach, err := parseAttach(rec)
 	if err != nil {
 		return invalidArguments(attachSecretName, rec, err)
 	}
@@ -82,7 +76,7 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 		// The secret first: the deployment, and its plain values, are read
 		// only once the call's own arguments are resolved.
 		var refused *mcp.CallToolResult
-		if s, refused = t.lookupInScope(ctx, rec, e, secret, operation{what: what, write: true, oneSecret: true}); refused != nil {
+		if s, refused = t.lookupInScope(ctx, deps.Client, rec, e, secret, operation{what: what, write: true, oneSecret: true}); refused != nil {
 			return refused
 		}
 		e.Secret, e.SecretID = s.Name, s.ID
@@ -93,14 +87,14 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 	// attempts nothing.
 	err = t.auditedWhenSent(ctx, rec, e, func(attempt func(audit.Entry) error) (string, error) {
 		hooks := togetherapi.ChangeHooks{
-			Check:      t.removesInScope(&e, s),
+			Check:      t.removesInScope(deps.Client, &e, s),
 			BeforeSend: func(context.Context) error { return attempt(e) },
 		}
 		var err error
 		if detach {
-			change, err = t.client(ctx).DetachSecret(ctx, deployment, variable, hooks)
+			change, err = deps.Client.DetachSecret(ctx, deployment, variable, hooks)
 		} else {
-			change, err = t.client(ctx).AttachSecretOf(ctx, deployment, variable, s, hooks)
+			change, err = deps.Client.AttachSecretOf(ctx, deployment, variable, s, hooks)
 		}
 		return e.SecretID, err
 	})
@@ -120,40 +114,25 @@ func (t *toolset) handleAttachSecret(ctx context.Context, req mcp.CallToolReques
 
 // parseAttach reads attach_secret's arguments, checking each against the
 // API's rules before anything is sent.
-func parseAttach(req mcp.CallToolRequest) (deployment, variable, secret string, detach bool, err error) {
-	args, err := parseArguments(req, attachSecretArgs)
-	var hasSecret bool
-	if err == nil {
-		deployment, err = args.requiredString("deployment")
-	}
-	if err == nil {
-		err = checkLength("deployment", deployment, maxIDLength)
-	}
-	if err == nil {
-		err = togetherapi.ValidateDeploymentRef("deployment", deployment)
-	}
-	if err == nil {
-		variable, err = args.requiredString("variable")
-	}
-	if err == nil {
-		err = togetherapi.ValidateVariableName("variable", variable)
-	}
-	if err == nil {
-		secret, hasSecret, err = args.optionalString("secret")
-	}
-	if err == nil {
-		detach, err = args.optionalBool("detach")
-	}
+func parseAttach(rec *callRecord) (deployment, variable, secret string, detach bool, err error) {
+	r := readArguments(rec, attachSecretArgs)
+	deployment = r.str("deployment")
+	r.maxLen("deployment", deployment, maxIDLength)
+	r.check(togetherapi.ValidateDeploymentRef("deployment", deployment))
+	variable = r.str("variable")
+	r.check(togetherapi.ValidateVariableName("variable", variable))
+	secret, hasSecret := r.optStr("secret")
+	detach = r.optBool("detach")
 	switch {
-	case err != nil:
+	case !r.ok():
 	case detach && hasSecret:
-		err = &argError{Field: "secret", Problem: "must be left out with detach: the variable is removed whatever secret it names"}
+		r.fail("secret", "must be left out with detach: the variable is removed whatever secret it names")
 	case !detach && secret == "":
-		err = &argError{Field: "secret", Problem: "is required: give the secret's ID or name, or set detach to remove the variable"}
+		r.fail("secret", "is required: give the secret's ID or name, or set detach to remove the variable")
 	case !detach:
-		err = checkLength("secret", secret, maxIDLength)
+		r.maxLen("secret", secret, maxIDLength)
 	}
-	return deployment, variable, secret, detach, err
+	return deployment, variable, secret, detach, r.err()
 }
 
 // errRemovesOutOfScope means a change would replace or remove a variable
@@ -164,10 +143,10 @@ var errRemovesOutOfScope = errors.New("the variable references a secret outside 
 // removesInScope is the check a change of a deployment's variables makes of
 // each variable it replaces or removes, on the very read the update is
 // built from: under a name scope, a reference to a secret outside it
-// refuses the change with errRemovesOutOfScope. attached is the secret an
-// attach sets, already checked; nil for a detach, whose audit line e then
-// names the secret it unhooks.
-func (t *toolset) removesInScope(e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
+// refuses the change with errRemovesOutOfScope, looked up through c.
+// attached is the secret an attach sets, already checked; nil for a detach,
+// whose audit line e then names the secret it unhooks.
+func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
 	return func(ctx context.Context, v togetherapi.Variable) error {
 		ref := v.ValueFromSecret
 		if v.IsPlain() || attached != nil && (ref == attached.ID || ref == attached.Name) {
@@ -179,7 +158,7 @@ func (t *toolset) removesInScope(e *audit.Entry, attached *togetherapi.Secret) f
 			}
 			return nil
 		}
-		current, err := t.client(ctx).GetSecret(ctx, ref)
+		current, err := c.GetSecret(ctx, ref)
 		switch {
 		case err == nil && t.inScope(current.Name):
 			if attached == nil {

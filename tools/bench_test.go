@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -21,6 +22,18 @@ import (
 // per call are the server's own cost; the stdio figures come from go run
 // ./bench.
 func BenchmarkCreateSecret(b *testing.B) {
+	benchmarkCreateSecret(b, "bench-value-0123456789abcdef")
+}
+
+// BenchmarkCreateSecretOfALargeValue is BenchmarkCreateSecret with a value
+// of the largest size accepted, where what the server does with the value
+// (reading, checking, wrapping, scrubbing) shows.
+func BenchmarkCreateSecretOfALargeValue(b *testing.B) {
+	benchmarkCreateSecret(b, strings.Repeat("v", togetherapi.ValueMaxBytes))
+}
+
+func benchmarkCreateSecret(b *testing.B, value string) {
+	b.Helper()
 	api := apitest.NewCreateStandIn()
 	defer api.Close()
 	c, err := togetherapi.New(togetherapi.Config{BaseURL: api.URL + "/v1", APIKey: togetherapi.NewSensitive("bench-key-0123456789")})
@@ -48,7 +61,7 @@ func BenchmarkCreateSecret(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		res, err := mc.CallTool(ctx, mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "create_secret",
-			Arguments: map[string]any{"name": fmt.Sprintf("bench/S%d", i), "value": "bench-value-0123456789abcdef"}}})
+			Arguments: map[string]any{"name": fmt.Sprintf("bench/S%d", i), "value": value}}})
 		if err != nil || res.IsError {
 			b.Fatalf("call %d: %v %+v", i, err, res)
 		}

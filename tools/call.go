@@ -14,8 +14,16 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-// callRecord is what one tool call reports for its log event.
+// callRecord is one tool call's own: its arguments, decoded once, what it
+// must never output, and what it reports for its log event.
 type callRecord struct {
+	// args are the call's arguments, decoded once by the wrapper, or
+	// argsErr why they could not be; value is the "value" argument, wrapped
+	// once and in scrub from the start.
+	args    arguments
+	argsErr error
+	value   togetherapi.Sensitive
+
 	secret  string // the secret's name, never its value
 	file    string // the dotenv file read, if any
 	outcome string
@@ -30,6 +38,9 @@ type callRecord struct {
 	// tell the caller whether a guess it put there equals one.
 	scrub  togetherapi.Scrubber
 	caller string // the call's Deps.Caller
+	// fault names a bug of the server itself that refused the call, for
+	// the operator: never anything the caller sent.
+	fault string
 	// id is the call's audit identifier; auditLost says an outcome's audit
 	// line could not be written.
 	id        string
@@ -44,7 +55,10 @@ const (
 	outcomeCancelled   = "cancelled"
 	outcomePanic       = "panic"
 	outcomeUnavailable = "not_configured"
-	outcomeNotOffered  = "not_offered"
+	// A call the server could not serve for a bug of its own, such as a
+	// transport that gave it no Deps.
+	outcomeFault      = "server_fault"
+	outcomeNotOffered = "not_offered"
 	// A change refused because a deployment uses the secret, or because
 	// that could not be checked.
 	outcomeRefused = "refused_in_use"
@@ -53,9 +67,12 @@ const (
 	outcomeDeclined      = "declined"
 )
 
-// wrap turns h into an mcp-go handler that recovers panics, scrubs the
-// result of every sensitive value, and logs one event for the call.
-func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
+// wrap turns h into an mcp-go handler that resolves the call's Deps once,
+// recovers panics, scrubs the result of every sensitive value, and logs one
+// event for the call. A call whose context carries no client, which only a
+// transport's bug can make, is refused before h runs when needsClient says
+// h talks to Together.
+func (t *toolset) wrap(name string, h handlerFunc, needsClient bool) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 		start := time.Now()
 		var info togetherapi.CallInfo
@@ -95,8 +112,20 @@ func (t *toolset) wrap(name string, h handlerFunc) server.ToolHandlerFunc {
 			result = scrubResult(result, rec.scrubber(), rec.kept)
 			t.logCall(name, rec, &info, time.Since(start), result)
 		}()
-		return h(ctx, req, rec), nil
+		if needsClient && deps.Client == nil {
+			return noDeps(name, rec), nil
+		}
+		return h(ctx, deps, req, rec), nil
 	}
+}
+
+// noDeps refuses a call whose transport forgot WithDeps: a clear error for
+// the agent, and for the operator the call's log event names the bug.
+func noDeps(name string, rec *callRecord) *mcp.CallToolResult {
+	rec.outcome = outcomeFault
+	rec.fault = "the transport gave the call no tools.Deps; it must add them with tools.WithDeps"
+	return mcp.NewToolResultError(name + " could not run: this server is misconfigured and has no connection to Together for this call. " +
+		"Nothing was sent to Together. Tell the operator; the server's log names the fault.")
 }
 
 // keep marks strings as the caller's own, returned as sent.
@@ -111,23 +140,32 @@ func (rec *callRecord) keep(s ...string) {
 	}
 }
 
-// keepArguments keeps every string argument the caller sent, and each
-// string of an array argument, but the value, which goes into the call's
-// scrub set before anything else can quote it (an error about another
-// argument among them).
+// keepArguments decodes the call's arguments, once, for its tool to read,
+// and keeps every string argument the caller sent, and each string of an
+// array argument, but the value: that is wrapped, the one time it is, and
+// goes into the call's scrub set before anything else can quote it (an
+// error about another argument among them).
 func (rec *callRecord) keepArguments(req mcp.CallToolRequest) {
-	for k, v := range req.GetArguments() {
+	rec.args, rec.argsErr = decodeArguments(req)
+	for k, raw := range rec.args {
 		if k == "value" {
-			if s, ok := v.(string); ok && s != "" {
-				rec.scrub = append(rec.scrub, togetherapi.NewSensitive(s))
+			var s string
+			if json.Unmarshal(raw, &s) == nil && s != "" {
+				rec.value = togetherapi.NewSensitive(s)
+				rec.scrub = append(rec.scrub, rec.value)
 			}
 			continue
 		}
-		switch v := v.(type) {
-		case string:
-			rec.keep(v)
-		case []any:
-			for _, e := range v {
+		switch jsonKind(raw) {
+		case "a string":
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				rec.keep(s)
+			}
+		case "an array":
+			var a []any
+			_ = json.Unmarshal(raw, &a)
+			for _, e := range a {
 				if s, ok := e.(string); ok {
 					rec.keep(s)
 				}
@@ -199,7 +237,10 @@ func withholdStrings(v any, key string, s togetherapi.Scrubber, kept map[string]
 
 func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallInfo, d time.Duration, r *mcp.CallToolResult) {
 	level := zerolog.InfoLevel
-	if rec.outcome != outcomeOK {
+	switch {
+	case rec.fault != "":
+		level = zerolog.ErrorLevel
+	case rec.outcome != outcomeOK:
 		level = zerolog.WarnLevel
 	}
 	ev := t.cfg.Logger.WithLevel(level).
@@ -221,6 +262,9 @@ func (t *toolset) logCall(name string, rec *callRecord, info *togetherapi.CallIn
 	}
 	if rec.caller != "" {
 		ev = ev.Str("caller", rec.caller)
+	}
+	if rec.fault != "" {
+		ev = ev.Str("fault", rec.fault)
 	}
 	if info.RequestID != "" {
 		ev = ev.Str("request_id", scrub.Scrub(info.RequestID))

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -11,48 +10,29 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-// createSecretSchema mirrors the API's CreateSecretRequest. The name pattern
-// is the character set the API states in prose; unknown properties are
+// createSecretArgs mirror the API's CreateSecretRequest. The name pattern
+// is the character set the API states in prose; unknown arguments are
 // refused rather than silently dropped.
-var createSecretSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "name": {
-      "type": "string", "minLength": 1, "maxLength": %d, "pattern": %q,
-      "description": "Unique name, e.g. HF_TOKEN or prod/openai-key. Letters, digits, _ - / . only."
-    },
-    "value": {
-      "type": "string", "minLength": 1, "maxLength": %d,
-      "description": "The secret itself, at most 64 KiB. Never returned or logged."
-    },
-    "description": {
-      "type": "string", "maxLength": %d,
-      "description": "Optional: what the secret is for."
-    },
-    "project_id": {
-      "type": "string", "maxLength": %d,
-      "description": "Ignored: the key sets the project."
-    }
-  },
-  "required": ["name", "value"],
-  "additionalProperties": false
-}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.ValueMaxBytes, togetherapi.DescriptionMaxLength, maxProjectIDLen))
-
-var createSecretArgs = argNames(createSecretSchema)
-
-func (t *toolset) createSecret() tool {
-	return tool{def: define("create_secret", "Create Together secret",
-		"Store a new secret (API key, password, token) in the Together AI account for deployments to use. "+
-			"Returns its metadata, never the value. Fails if the name is taken.",
-		createSecretSchema, secretOutputSchema, hints{}), handle: t.handleCreateSecret, byDefault: true}
+var createSecretArgs = params{
+	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern,
+		desc: "e.g. HF_TOKEN or prod/openai-key", required: true},
+	{name: "value", typ: "string", minLen: 1, maxLen: togetherapi.ValueMaxBytes, required: true},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength},
+	{name: "project_id", typ: "string", maxLen: maxProjectIDLen, desc: "Ignored."},
 }
 
-func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) createSecret() tool {
+	x := define("create_secret", "Create secret",
+		"Store a new secret (API key, token, password) for Together deployments, if you hold its value; "+
+			"else use request_secret_from_user. Returns metadata, never the value.",
+		createSecretArgs, secretOutputSchema, hints{})
+	x.handle, x.byDefault = t.handleCreateSecret, true
+	return x
+}
+
+func (t *toolset) handleCreateSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "create_secret"
-	create, err := parseCreateSecret(req)
-	// Scrub the value from whatever follows, including a failed parse's
-	// message, should a future change ever let one quote it.
-	rec.scrub = append(rec.scrub, create.Value)
+	create, err := parseCreateSecret(rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
@@ -65,7 +45,7 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 	var secret *togetherapi.Secret
 	err = t.audited(ctx, rec, e, func() (string, error) {
 		var err error
-		secret, err = t.client(ctx).CreateSecret(ctx, create)
+		secret, err = deps.Client.CreateSecret(ctx, create)
 		return idOf(secret), err
 	})
 	if errors.Is(err, errAuditUnwritable) {
@@ -82,44 +62,31 @@ func (t *toolset) handleCreateSecret(ctx context.Context, req mcp.CallToolReques
 	return secretResult(secret, create.Name)
 }
 
-// parseCreateSecret checks the arguments against createSecretSchema and the
-// API's rules. It returns what it could read even on error, so the caller
-// can scrub a value it may never echo.
-func parseCreateSecret(req mcp.CallToolRequest) (togetherapi.CreateSecretRequest, error) {
+// parseCreateSecret checks the arguments against createSecretArgs and the
+// API's rules: the one check of the request, before anything is recorded
+// or sent. The value is the one the call's scrub set holds.
+func parseCreateSecret(rec *callRecord) (togetherapi.CreateSecretRequest, error) {
 	var out togetherapi.CreateSecretRequest
-	args, err := parseArguments(req, createSecretArgs)
-	if err != nil {
-		return out, err
-	}
+	r := readArguments(rec, createSecretArgs)
 	// A value that is not text is said last, after every rule that does
 	// not read the value, so that no other error depends on it.
-	v, ok, notText := args.optionalString("value")
+	var given bool
+	var notText error
+	out.Value, given, notText = r.sensitive()
+	out.Name = r.str("name")
 	switch {
-	case notText != nil && !errors.Is(notText, errNotText):
-		return out, notText
-	case ok:
-		out.Value = togetherapi.NewSensitive(v)
+	case !r.ok() || notText != nil || !out.Value.IsZero():
+	case given:
+		r.fail("value", "must not be empty")
+	default:
+		r.fail("value", "is required")
 	}
-	if out.Name, err = args.requiredString("name"); err != nil {
-		return out, err
+	out.Description, _ = r.optStr("description")
+	out.ProjectID, _ = r.optStr("project_id")
+	r.maxLen("project_id", out.ProjectID, maxProjectIDLen)
+	r.check(notText)
+	if r.ok() {
+		r.check(out.Validate())
 	}
-	if out.Value.IsZero() && notText == nil {
-		if _, ok := args["value"]; ok && string(args["value"]) != "null" {
-			return out, &argError{Field: "value", Problem: "must not be empty"}
-		}
-		return out, &argError{Field: "value", Problem: "is required"}
-	}
-	if out.Description, _, err = args.optionalString("description"); err != nil {
-		return out, err
-	}
-	if out.ProjectID, _, err = args.optionalString("project_id"); err != nil {
-		return out, err
-	}
-	if err := checkLength("project_id", out.ProjectID, maxProjectIDLen); err != nil {
-		return out, err
-	}
-	if notText != nil {
-		return out, notText
-	}
-	return out, out.Validate()
+	return out, r.err()
 }

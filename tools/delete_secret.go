@@ -11,14 +11,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var deleteSecretSchema = json.RawMessage(`{
-  "type": "object",
-  "properties": {"id": ` + idProperty + `, "even_if_used": ` + evenIfUsedProperty + `},
-  "required": ["id"],
-  "additionalProperties": false
-}`)
-
-var deleteSecretArgs = argNames(deleteSecretSchema)
+var deleteSecretArgs = params{secretParam("id", true), evenIfUsedParam}
 
 var deleteSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -30,9 +23,11 @@ var deleteSecretOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) deleteSecret() tool {
-	return tool{def: define("delete_secret", "Delete Together secret",
-		"Delete a secret by ID or name. Cannot be undone. Refused while a deployment uses it, unless even_if_used.",
-		deleteSecretSchema, deleteSecretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleDeleteSecret}
+	x := define("delete_secret", "Delete secret",
+		"Delete a secret for good. Refused while a deployment uses it, unless even_if_used. Returns metadata, never the value.",
+		deleteSecretArgs, deleteSecretOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle = t.handleDeleteSecret
+	return x
 }
 
 // deletion is delete_secret's structured result.
@@ -41,32 +36,30 @@ type deletion struct {
 	Secret  usedBy `json:"secret"`
 }
 
-func (t *toolset) handleDeleteSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	var evenIfUsed bool
-	id, err := parseID(req, deleteSecretArgs, func(args arguments) (err error) {
-		evenIfUsed, err = args.optionalBool("even_if_used")
-		return err
-	})
-	if err != nil {
+func (t *toolset) handleDeleteSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	r := readArguments(rec, deleteSecretArgs)
+	id := r.secretID("id")
+	evenIfUsed := r.optBool("even_if_used")
+	if err := r.err(); err != nil {
 		return invalidArguments("delete_secret", rec, err)
 	}
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("delete secret %q", id), write: true, oneSecret: true}
 	e := t.entry(ctx, rec, "delete_secret", "delete", id)
-	current, refused := t.lookupInScope(ctx, rec, e, id, op)
+	current, refused := t.lookupInScope(ctx, deps.Client, rec, e, id, op)
 	if refused != nil {
 		return refused
 	}
 	e.Secret, e.SecretID = current.Name, current.ID
-	uses, refusal := t.usageCheck(ctx, current, evenIfUsed, func(use) bool { return true }, op.what)
+	uses, refusal := t.usageCheck(ctx, deps.Client, current, evenIfUsed, func(use) bool { return true }, op.what)
 	if refusal != "" {
 		rec.outcome = outcomeRefused
 		return mcp.NewToolResultError(refusal + fmt.Sprintf(" Point those variables at another secret, or remove them (with %s), then delete it; or pass even_if_used: true to delete it anyway.", t.repointHint()))
 	}
 	var secret *togetherapi.Secret
-	err = t.audited(ctx, rec, e, func() (string, error) {
+	err := t.audited(ctx, rec, e, func() (string, error) {
 		var err error
-		secret, err = t.client(ctx).DeleteSecretOf(ctx, current)
+		secret, err = deps.Client.DeleteSecretOf(ctx, current)
 		return current.ID, err
 	})
 	if errors.Is(err, errAuditUnwritable) {

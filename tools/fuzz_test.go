@@ -31,7 +31,7 @@ func FuzzParseCreateSecret(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		got, err := parseCreateSecret(requestWith(raw))
+		got, err := parseCreateSecret(recordOf(requestWith(raw)))
 		if err == nil {
 			if togetherapi.ValidateName("name", got.Name) != nil {
 				t.Fatalf("accepted invalid name %q", got.Name)
@@ -66,8 +66,8 @@ func FuzzParseCreateSecret(f *testing.F) {
 		}
 		fields["value"], _ = json.Marshal(strings.Repeat("x", utf8.RuneCountInString(v)))
 		swapped, _ := json.Marshal(fields)
-		_, err2 := parseCreateSecret(requestWith(swapped))
-		_, err1 := parseCreateSecret(requestWith(reencode(t, raw)))
+		_, err2 := parseCreateSecret(recordOf(requestWith(swapped)))
+		_, err1 := parseCreateSecret(recordOf(requestWith(reencode(t, raw))))
 		// The two rules that look at the value's contents: a name or
 		// description may not hold it, and it must be UTF-8 text. Their
 		// errors name the field only.
@@ -95,6 +95,13 @@ func requestWith(raw []byte) mcp.CallToolRequest {
 	req.Params.Name = "create_secret"
 	req.Params.RawArguments = raw
 	return req
+}
+
+// recordOf is the record the call wrapper makes of req's arguments.
+func recordOf(req mcp.CallToolRequest) *callRecord {
+	rec := &callRecord{}
+	rec.keepArguments(req)
+	return rec
 }
 
 // reencode decodes and re-encodes a JSON object, so it can be compared with

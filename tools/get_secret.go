@@ -12,32 +12,28 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var getSecretSchema = json.RawMessage(`{
-  "type": "object",
-  "properties": {"id": ` + idProperty + `},
-  "required": ["id"],
-  "additionalProperties": false
-}`)
-
-var getSecretArgs = argNames(getSecretSchema)
+var getSecretArgs = params{secretParam("id", true)}
 
 // getSecretOutputSchema is a secret's metadata and where it is used.
 var getSecretOutputSchema = json.RawMessage(string(secretItemSchema[:len(secretItemSchema)-2]) + ", " + usedBySchema + "}}")
 
 func (t *toolset) getSecret() tool {
-	return tool{def: define("get_secret", "Get Together secret",
-		"Get a secret's metadata by ID or name, with used_by: the deployment variables that reference it. Never the value.",
-		getSecretSchema, getSecretOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleGetSecret, byDefault: true}
+	x := define("get_secret", "Get secret",
+		"A secret's metadata and used_by (the deployment variables using it), e.g. before changing it. Never the value.",
+		getSecretArgs, getSecretOutputSchema, hints{readOnly: true, idempotent: true})
+	x.handle, x.byDefault = t.handleGetSecret, true
+	return x
 }
 
-func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	id, err := parseID(req, getSecretArgs)
-	if err != nil {
+func (t *toolset) handleGetSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	r := readArguments(rec, getSecretArgs)
+	id := r.secretID("id")
+	if err := r.err(); err != nil {
 		return invalidArguments("get_secret", rec, err)
 	}
 	rec.secret = id
 	op := operation{what: fmt.Sprintf("get secret %q", id), oneSecret: true}
-	secret, err := t.client(ctx).GetSecret(ctx, id)
+	secret, err := deps.Client.GetSecret(ctx, id)
 	switch {
 	case err != nil && len(t.cfg.NamePrefixes) > 0 && errors.Is(err, togetherapi.ErrNotFound):
 		return t.noSuchSecretInScope(rec, op.what)
@@ -46,6 +42,6 @@ func (t *toolset) handleGetSecret(ctx context.Context, req mcp.CallToolRequest, 
 	case !t.inScope(secret.Name):
 		return t.notFoundInScope(ctx, rec, audit.Entry{}, op.what)
 	}
-	deps, unknown := t.deployments(ctx)
-	return structuredResult(withUsage(secret, deps, unknown))
+	used, unknown := t.deployments(ctx, deps.Client)
+	return structuredResult(withUsage(secret, used, unknown))
 }

@@ -22,28 +22,22 @@ const (
 	importConcurrency = 8
 )
 
-// importEnvFileSchema lists the configured files as the only values "file"
+// importEnvFileArgs lists the configured files as the only values "file"
 // may take, so the agent sees what it may read and can name nothing else.
-func importEnvFileSchema(files []envfile.Source) json.RawMessage {
+func importEnvFileArgs(files []envfile.Source) params {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
-	enum, _ := json.Marshal(paths)
-	return json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "file": {"type": "string", "enum": %s, "description": "Which configured dotenv file; may be left out when only one is configured."},
-    "keys": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": %d}, "maxItems": %d, "description": "Variable names to import; all when left out."},
-    "prefix": {"type": "string", "maxLength": %d, "description": "Prepended to each key to make the secret name, e.g. prod/."},
-    "overwrite": {"type": "boolean", "description": "Replace the value of secrets that exist (default false: skip them)."},
-    "dry_run": {"type": "boolean", "description": "Report the plan and send no write."}
-  },
-  "additionalProperties": false
-}`, enum, togetherapi.NameMaxLength, maxImportKeys, togetherapi.NameMaxLength))
+	return params{
+		{name: "file", typ: "string", enum: paths, desc: "Optional if only one."},
+		{name: "keys", typ: "array", items: &param{typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength}, maxItems: maxImportKeys,
+			desc: "Default: all."},
+		{name: "prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "e.g. prod/"},
+		{name: "overwrite", typ: "boolean", desc: "Replace existing values."},
+		{name: "dry_run", typ: "boolean", desc: "Plan only."},
+	}
 }
-
-var importEnvFileArgs = argNames(importEnvFileSchema(nil))
 
 var importEnvFileOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -52,20 +46,21 @@ var importEnvFileOutputSchema = json.RawMessage(`{
     "dry_run": {"type": "boolean"},
     "results": {"type": "array", "items": {"type": "object", "properties": {
       "key": {"type": "string"}, "name": {"type": "string"}, "line": {"type": "integer"}, "outcome": {"type": "string"},
-      "reason": {"type": "string"}, "note": {"type": "string"}, "secret": ` + string(secretItemSchema) + `
+      "reason": {"type": "string"}, "note": {"type": "string"}, "secret": {"type": "object"}
     }, "required": ["outcome"]}},
-    "file_keys": {"type": "array", "items": {"type": "string"}},
+    "file_keys": {"type": "array"},
     "counts": {"type": "object", "additionalProperties": {"type": "integer"}}
   },
   "required": ["file", "dry_run", "results", "counts"]
 }`)
 
 func (t *toolset) importEnvFile() tool {
-	return tool{def: define("import_env_file", "Import dotenv file into Together",
-		"Import variables from a dotenv file the user configured into Together secrets, named prefix+KEY. "+
-			"Values go from the file to Together; you never see them. Existing secrets are skipped unless overwrite. "+
-			"Try dry_run first. Returns what happened to each key.",
-		importEnvFileSchema(t.cfg.EnvFiles), importEnvFileOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleImportEnvFile, byDefault: true, needsEnvFiles: true}
+	x := define("import_env_file", "Import dotenv file",
+		"Import a dotenv file the user configured into secrets named prefix+KEY; values go from it to Together, never to you. "+
+			"Skips existing ones unless overwrite. Try dry_run first.",
+		importEnvFileArgs(t.cfg.EnvFiles), importEnvFileOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle, x.byDefault, x.needsEnvFiles = t.handleImportEnvFile, true, true
+	return x
 }
 
 // Outcomes of one key.
@@ -110,82 +105,65 @@ type importRequest struct {
 	overwrite, dryRun bool
 }
 
-func (t *toolset) parseImport(req mcp.CallToolRequest) (importRequest, error) {
+func (t *toolset) parseImport(rec *callRecord) (importRequest, error) {
 	var out importRequest
-	args, err := parseArguments(req, importEnvFileArgs)
-	if err != nil {
-		return out, err
-	}
-	if out.file, err = t.parseFile(args); err != nil {
-		return out, err
-	}
-	if out.prefix, _, err = args.optionalString("prefix"); err != nil {
-		return out, err
-	}
-	if err := checkLength("prefix", out.prefix, togetherapi.NameMaxLength); err != nil {
-		return out, err
-	}
+	r := readArguments(rec, importEnvFileArgs(t.cfg.EnvFiles))
+	out.file = t.readFile(r)
+	out.prefix, _ = r.optStr("prefix")
+	r.maxLen("prefix", out.prefix, togetherapi.NameMaxLength)
 	if out.prefix != "" {
 		// The prefix alone must be a valid start of a name; each name is
 		// checked whole, key by key, later.
-		if err := togetherapi.ValidateName("prefix", out.prefix); err != nil {
-			return out, err
-		}
+		r.check(togetherapi.ValidateName("prefix", out.prefix))
 	}
-	for _, b := range []struct {
-		key string
-		dst *bool
-	}{{"overwrite", &out.overwrite}, {"dry_run", &out.dryRun}} {
-		if *b.dst, err = args.optionalBool(b.key); err != nil {
-			return out, err
-		}
-	}
-	out.keys, err = parseKeys(args)
-	return out, err
+	out.overwrite = r.optBool("overwrite")
+	out.dryRun = r.optBool("dry_run")
+	out.keys = readKeys(r)
+	return out, r.err()
 }
 
-// parseFile reads which configured file the call names.
-func (t *toolset) parseFile(args arguments) (envfile.Source, error) {
+// readFile reads which configured file the call names.
+func (t *toolset) readFile(r *argReader) envfile.Source {
 	var paths []string
 	for _, f := range t.cfg.EnvFiles {
 		paths = append(paths, f.Path)
 	}
-	file, ok, err := args.optionalString("file")
+	file, ok := r.optStr("file")
 	switch {
-	case err != nil:
-		return envfile.Source{}, err
+	case !r.ok():
+		return envfile.Source{}
 	case !ok && len(paths) == 1:
 		file = paths[0]
 	case !ok:
-		return envfile.Source{}, &argError{Field: "file", Problem: "is required when several files are configured: one of " + strings.Join(paths, ", ")}
+		r.fail("file", "is required when several files are configured: one of "+strings.Join(paths, ", "))
+		return envfile.Source{}
 	case !slices.Contains(paths, file):
-		return envfile.Source{}, &argError{Field: "file", Problem: "must be one of the configured files: " + strings.Join(paths, ", ")}
+		r.fail("file", "must be one of the configured files: "+strings.Join(paths, ", "))
+		return envfile.Source{}
 	}
-	return t.cfg.EnvFiles[slices.Index(paths, file)], nil
+	return t.cfg.EnvFiles[slices.Index(paths, file)]
 }
 
-// parseKeys reads the keys the call names: nil for all.
-func parseKeys(args arguments) ([]string, error) {
-	raw, ok := args["keys"]
-	if !ok || string(raw) == "null" {
-		return nil, nil
+// readKeys reads the keys the call names: nil for all.
+func readKeys(r *argReader) []string {
+	raw, ok := r.args["keys"]
+	if !r.ok() || !ok || string(raw) == "null" {
+		return nil
 	}
 	var keys []string
 	if err := json.Unmarshal(raw, &keys); err != nil {
-		return nil, &argError{Field: "keys", Problem: "must be an array of variable names"}
+		r.fail("keys", "must be an array of variable names")
+		return nil
 	}
-	if len(keys) == 0 {
-		return nil, &argError{Field: "keys", Problem: "must name at least one key; leave it out to import all"}
+	switch {
+	case len(keys) == 0:
+		r.fail("keys", "must name at least one key; leave it out to import all")
+	case len(keys) > maxImportKeys:
+		r.fail("keys", fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(keys)))
+	case slices.ContainsFunc(keys, func(k string) bool { return k == "" || len(k) > togetherapi.NameMaxLength }):
+		r.fail("keys", fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength))
 	}
-	if len(keys) > maxImportKeys {
-		return nil, &argError{Field: "keys", Problem: fmt.Sprintf("may name at most %d keys (it has %d)", maxImportKeys, len(keys))}
-	}
-	for _, k := range keys {
-		if k == "" || len(k) > togetherapi.NameMaxLength {
-			return nil, &argError{Field: "keys", Problem: fmt.Sprintf("must hold names of 1 to %d characters", togetherapi.NameMaxLength)}
-		}
-	}
-	return keys, nil
+	return keys
 }
 
 // prefixProblem says how an import's prefix leads outside the scope, or ""
@@ -200,9 +178,9 @@ func (t *toolset) prefixProblem(prefix string) string {
 	return p
 }
 
-func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "import_env_file"
-	in, err := t.parseImport(req)
+	in, err := t.parseImport(rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
@@ -240,8 +218,39 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 			Problem: fmt.Sprintf("must be given: the file has %d keys, and one call imports at most %d", len(keys), maxImportKeys)})
 	}
 
-	out := importResult{File: in.file.Path, DryRun: in.dryRun, Results: make([]keyResult, len(keys)), Counts: map[string]int{}}
-	var live []int // indexes of keys that can be imported
+	out, live := checkKeys(rec, in, f, keys)
+	byName := map[string]togetherapi.Secret{}
+	if len(live) > 0 {
+		existing, err := deps.Client.ListSecrets(ctx)
+		if err != nil {
+			return t.apiFailure(ctx, rec, operation{what: "list the secrets before importing " + in.file.Path}, err)
+		}
+		for _, s := range existing {
+			byName[s.Name] = s
+		}
+	}
+	var work []int // indexes of keys with a write to send
+	for _, i := range live {
+		if planKey(&out.Results[i], in, byName) {
+			work = append(work, i)
+		}
+	}
+	t.writeKeys(ctx, deps.Client, rec, f, out.Results, work, byName)
+
+	for _, r := range out.Results {
+		out.Counts[r.Outcome]++
+	}
+	if out.Counts[keyFailed] > 0 {
+		rec.outcome = outcomeError
+	}
+	return structuredResult(out)
+}
+
+// checkKeys starts an import's result with a row for each key, and for each
+// line that assigns none when importing all, and returns the indexes of the
+// keys that can be imported.
+func checkKeys(rec *callRecord, in importRequest, f *envfile.File, keys []string) (out importResult, live []int) {
+	out = importResult{File: in.file.Path, DryRun: in.dryRun, Results: make([]keyResult, len(keys)), Counts: map[string]int{}}
 	for i, k := range keys {
 		r := &out.Results[i]
 		r.Key, r.Name = k, in.prefix+k
@@ -260,32 +269,7 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, req mcp.CallToolReque
 			out.Results = append(out.Results, keyResult{Line: b.Line, Outcome: keyInvalid, Reason: fmt.Sprintf("line %d %s", b.Line, b.Problem)})
 		}
 	}
-
-	byName := map[string]togetherapi.Secret{}
-	if len(live) > 0 {
-		existing, err := t.client(ctx).ListSecrets(ctx)
-		if err != nil {
-			return t.apiFailure(ctx, rec, operation{what: "list the secrets before importing " + in.file.Path}, err)
-		}
-		for _, s := range existing {
-			byName[s.Name] = s
-		}
-	}
-	var work []int // indexes of keys with a write to send
-	for _, i := range live {
-		if planKey(&out.Results[i], in, byName) {
-			work = append(work, i)
-		}
-	}
-	t.writeKeys(ctx, rec, f, out.Results, work, byName)
-
-	for _, r := range out.Results {
-		out.Counts[r.Outcome]++
-	}
-	if out.Counts[keyFailed] > 0 {
-		rec.outcome = outcomeError
-	}
-	return structuredResult(out)
+	return out, live
 }
 
 // checkKey holds one key to the file and to the API's rules, and reports
@@ -338,10 +322,10 @@ func planKey(r *keyResult, in importRequest, byName map[string]togetherapi.Secre
 	return false
 }
 
-// writeKeys sends the writes of the keys at work, a few at a time; each
-// follows the client's retry and settle rules, and each key's outcome is
-// its own.
-func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.File, results []keyResult, work []int, byName map[string]togetherapi.Secret) {
+// writeKeys sends the writes of the keys at work through c, a few at a
+// time; each follows the client's retry and settle rules, and each key's
+// outcome is its own.
+func (t *toolset) writeKeys(ctx context.Context, c *togetherapi.Client, rec *callRecord, f *envfile.File, results []keyResult, work []int, byName map[string]togetherapi.Secret) {
 	scrub := rec.scrubber()
 	rec.callID() // made once, before the writes share it
 	callInfo := togetherapi.CallInfoFrom(ctx)
@@ -377,11 +361,11 @@ func (t *toolset) writeKeys(ctx context.Context, rec *callRecord, f *envfile.Fil
 			err = t.audited(ctx, rec, e, func() (string, error) {
 				if exists {
 					op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
-					s, err = t.client(ctx).UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
+					s, err = c.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
 					r.Outcome = keyReplaced
 				} else {
 					op = operation{what: "create this secret", write: true}
-					s, err = t.client(ctx).CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
+					s, err = c.CreateSecret(ctx, togetherapi.CreateSecretRequest{Name: r.Name, Value: value})
 					r.Outcome = keyCreated
 				}
 				return idOf(s), err

@@ -1,6 +1,7 @@
 package tools_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -288,9 +289,14 @@ func TestEachToolDeclaresItsRisk(t *testing.T) {
 	}
 }
 
+// The context budget: agents pay for every tool definition on every turn,
+// counted as bytes of the tools/list result / 4.
+const (
+	defaultToolsTokens = 1200
+	oneToolTokens      = 350
+)
+
 func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
-	// Agents pay for every tool definition on every turn: about 1,500
-	// tokens, counted as bytes of the tools/list result / 4, is the budget.
 	// As stdio serves them by default: with the one-time value page.
 	s, err := tools.NewServer(tools.Config{Logger: zerolog.Nop(), Tools: tools.Selection{Intake: true}})
 	if err != nil {
@@ -306,27 +312,27 @@ func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
 	}
 	tokens := len(wire.Result) / 4
 	t.Logf("default tools/list: %d bytes, about %d tokens", len(wire.Result), tokens)
-	if tokens > 1500 {
-		t.Errorf("the default tools cost about %d tokens, over the 1,500 budget", tokens)
+	if tokens > defaultToolsTokens {
+		t.Errorf("the default tools cost about %d tokens, over the %d budget", tokens, defaultToolsTokens)
 	}
 }
 
-func TestTheDeploymentToolFitsItsOwnContextBudget(t *testing.T) {
-	// attach_secret is offered on top of the defaults: about 350 tokens.
-	cost := func(sel tools.Selection) int {
-		t.Helper()
-		s, err := tools.NewServer(tools.Config{Logger: zerolog.Nop(), Tools: sel})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp := s.HandleMessage(t.Context(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
-		b, _ := json.Marshal(resp)
-		return len(b)
+func TestEveryToolFitsItsOwnContextBudget(t *testing.T) {
+	// Every tool, attach_secret and delete_secret among them, and
+	// import_env_file with a dotenv file of a common path's length.
+	h := newHarness(t, nil)
+	envPath, _ := json.Marshal(h.envFile)
+	list := h.rawToolsList(t)
+	if len(list) != len(tools.AllTools) {
+		t.Fatalf("%d tools listed, want all %d", len(list), len(tools.AllTools))
 	}
-	tokens := (cost(tools.Selection{Intake: true, AllowDeploymentChanges: true}) - cost(tools.Selection{Intake: true})) / 4
-	t.Logf("attach_secret: about %d tokens", tokens)
-	if tokens <= 0 || tokens > 350 {
-		t.Errorf("attach_secret costs about %d tokens, over the 350 budget (or it is not offered)", tokens)
+	for _, name := range tools.AllTools {
+		raw := bytes.ReplaceAll(list[name], envPath, []byte(`"/srv/app/.env.production"`))
+		tokens := len(raw) / 4
+		t.Logf("%s: %d bytes, about %d tokens", name, len(raw), tokens)
+		if tokens > oneToolTokens {
+			t.Errorf("%s costs about %d tokens, over the %d budget", name, tokens, oneToolTokens)
+		}
 	}
 }
 

@@ -15,16 +15,10 @@ import (
 // cannot flood the agent's context; a name_prefix narrows the rest.
 const maxListed = 200
 
-var listSecretsSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "name_prefix": {"type": "string", "maxLength": %d, "description": "Only names starting with this, e.g. prod/."},
-    "include_usage": {"type": "boolean", "description": "Add used_by to each secret."}
-  },
-  "additionalProperties": false
-}`, togetherapi.NameMaxLength))
-
-var listSecretsArgs = argNames(listSecretsSchema)
+var listSecretsArgs = params{
+	{name: "name_prefix", typ: "string", maxLen: togetherapi.NameMaxLength, desc: "e.g. prod/"},
+	{name: "include_usage", typ: "boolean", desc: "Add used_by to each."},
+}
 
 var listSecretsOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -39,9 +33,11 @@ var listSecretsOutputSchema = json.RawMessage(`{
 }`)
 
 func (t *toolset) listSecrets() tool {
-	return tool{def: define("list_secrets", "List Together secrets",
-		"List the Together AI account's secrets: metadata, never values. Use it to check whether a name is taken.",
-		listSecretsSchema, listSecretsOutputSchema, hints{readOnly: true, idempotent: true}), handle: t.handleListSecrets, byDefault: true}
+	x := define("list_secrets", "List secrets",
+		"List the account's secrets: metadata, never values. Use it to find a secret or check a name is free.",
+		listSecretsArgs, listSecretsOutputSchema, hints{readOnly: true, idempotent: true})
+	x.handle, x.byDefault = t.handleListSecrets, true
+	return x
 }
 
 // secretList is list_secrets' structured result: Count secrets listed, of
@@ -54,31 +50,23 @@ type secretList struct {
 	UsageUnknown string   `json:"usage_unknown,omitempty"`
 }
 
-func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-	args, err := parseArguments(req, listSecretsArgs)
-	if err != nil {
+func (t *toolset) handleListSecrets(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	r := readArguments(rec, listSecretsArgs)
+	prefix, _ := r.optStr("name_prefix")
+	r.maxLen("name_prefix", prefix, togetherapi.NameMaxLength)
+	usage := r.optBool("include_usage")
+	if err := r.err(); err != nil {
 		return invalidArguments("list_secrets", rec, err)
 	}
-	prefix, _, err := args.optionalString("name_prefix")
-	if err == nil {
-		err = checkLength("name_prefix", prefix, togetherapi.NameMaxLength)
-	}
-	var usage bool
-	if err == nil {
-		usage, err = args.optionalBool("include_usage")
-	}
-	if err != nil {
-		return invalidArguments("list_secrets", rec, err)
-	}
-	all, err := t.client(ctx).ListSecrets(ctx)
+	all, err := deps.Client.ListSecrets(ctx)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: "list secrets"}, err)
 	}
 	out := secretList{Secrets: make([]usedBy, 0, min(len(all), maxListed))}
-	var deps []togetherapi.Deployment
+	var used []togetherapi.Deployment
 	if usage {
 		// One read of the deployments for the whole list.
-		deps, out.UsageUnknown = t.deployments(ctx)
+		used, out.UsageUnknown = t.deployments(ctx, deps.Client)
 	}
 	total := 0
 	for i := range all {
@@ -87,7 +75,7 @@ func (t *toolset) handleListSecrets(ctx context.Context, req mcp.CallToolRequest
 			if len(out.Secrets) < maxListed {
 				s := usedBy{Secret: all[i]}
 				if usage && out.UsageUnknown == "" {
-					s = withUsage(&all[i], deps, "")
+					s = withUsage(&all[i], used, "")
 				}
 				out.Secrets = append(out.Secrets, s)
 			}

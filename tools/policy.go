@@ -122,11 +122,11 @@ func (t *toolset) noSuchSecretInScope(rec *callRecord, what string) *mcp.CallToo
 	return mcp.NewToolResultError(fmt.Sprintf("Could not %s: no secret within this server's scope (%s) has that ID or name. Nothing was changed.", what, t.scopeWords()))
 }
 
-// lookupInScope finds the secret id names and checks it is in scope. It
-// returns nil and the result to return when it is not, or is not found
-// while a scope is set.
-func (t *toolset) lookupInScope(ctx context.Context, rec *callRecord, e audit.Entry, id string, op operation) (*togetherapi.Secret, *mcp.CallToolResult) {
-	current, err := t.client(ctx).GetSecret(ctx, id)
+// lookupInScope finds the secret id names through c and checks it is in
+// scope. It returns nil and the result to return when it is not, or is not
+// found while a scope is set.
+func (t *toolset) lookupInScope(ctx context.Context, c *togetherapi.Client, rec *callRecord, e audit.Entry, id string, op operation) (*togetherapi.Secret, *mcp.CallToolResult) {
+	current, err := c.GetSecret(ctx, id)
 	if err != nil {
 		if len(t.cfg.NamePrefixes) > 0 && errors.Is(err, togetherapi.ErrNotFound) {
 			return nil, t.noSuchSecretInScope(rec, op.what)
@@ -282,14 +282,10 @@ func clientOf(ctx context.Context) string {
 // naming the setting and quoting no argument name, since a value can be
 // sent as one.
 func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) handlerFunc {
-	return func(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
-		raw := req.Params.RawArguments
-		if len(raw) == 0 && req.Params.Arguments != nil {
-			raw, _ = json.Marshal(req.Params.Arguments)
-		}
-		var args map[string]json.RawMessage
-		if len(raw) > maxArgumentsBytes || json.Unmarshal(raw, &args) != nil {
-			return h(ctx, req, rec) // the tool's own parsing refuses it, and says why
+	return func(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+		args := rec.args
+		if rec.argsErr != nil {
+			return h(ctx, deps, req, rec) // the tool's own reading refuses them, and says why
 		}
 		unknown := 0
 		for k := range args {
@@ -298,7 +294,7 @@ func (t *toolset) takesNoValue(tool string, allowed []string, h handlerFunc) han
 			}
 		}
 		if unknown == 0 {
-			return h(ctx, req, rec)
+			return h(ctx, deps, req, rec)
 		}
 		rec.outcome = outcomeRefusedByPolicy
 		e := t.entry(ctx, rec, tool, "refused", secretNamed(args, rec.scrubber()))

@@ -119,7 +119,10 @@ func (s Selection) closed(n string) string {
 
 // tool pairs a definition with its handler.
 type tool struct {
-	def    mcp.Tool
+	def mcp.Tool
+	// args are the arguments the tool takes as offered, from which def's
+	// input schema derives.
+	args   params
 	handle handlerFunc
 	// byDefault says the tool is offered unless a Selection says otherwise.
 	byDefault bool
@@ -132,8 +135,10 @@ type tool struct {
 	needsDeploymentChanges bool
 }
 
-// handlerFunc is a tool handler that reports on its call through rec.
-type handlerFunc func(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult
+// handlerFunc is a tool handler: deps are the call's, resolved once by the
+// wrapper, with a client unless the tool needs none; it reports on its call
+// through rec.
+type handlerFunc func(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult
 
 // all is the registry: every tool, in the order tools/list gives them.
 func (t *toolset) all() []tool {
@@ -151,7 +156,7 @@ func (t *toolset) all() []tool {
 
 // notOffered answers a call to a tool the selection left out.
 func (t *toolset) notOffered(name string) handlerFunc {
-	return func(ctx context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+	return func(ctx context.Context, _ Deps, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 		rec.outcome = outcomeNotOffered
 		sel, adv := t.cfg.Tools, t.advice
 		var how string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -14,17 +15,11 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var requestSecretSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "name": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "The secret's name, e.g. HF_TOKEN or prod/openai-key."},
-    "description": {"type": "string", "maxLength": %d, "description": "Optional: what the secret is for; shown to the user."}
-  },
-  "required": ["name"],
-  "additionalProperties": false
-}`, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.DescriptionMaxLength))
-
-var requestSecretArgs = argNames(requestSecretSchema)
+var requestSecretArgs = params{
+	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern,
+		desc: "e.g. HF_TOKEN or prod/openai-key", required: true},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: "What it is for; shown to the user."},
+}
 
 var requestSecretOutputSchema = json.RawMessage(`{
   "type": "object",
@@ -34,16 +29,18 @@ var requestSecretOutputSchema = json.RawMessage(`{
     "name": {"type": "string"},
     "url": {"type": "string"},
     "expires_at": {"type": "string"},
-    "secret": ` + string(secretItemSchema) + `
+    "secret": {"type": "object"}
   },
   "required": ["status", "name"]
 }`)
 
 func (t *toolset) requestSecretFromUser() tool {
-	return tool{def: define("request_secret_from_user", "Ask the user for a secret value",
-		"Have the user type a secret's value into a one-time page in their own browser, so you never see it. "+
-			"Creates the secret, or replaces the value of one with that name. Prefer this to asking for a value in chat.",
-		requestSecretSchema, requestSecretOutputSchema, hints{destructive: true}), handle: t.handleRequestSecret, byDefault: true, needsIntake: true}
+	x := define("request_secret_from_user", "Ask user for a secret",
+		"The user types a secret's value on a one-time page in their browser; you never see it. "+
+			"Creates the secret or replaces its value. Prefer this to asking for a value in chat.",
+		requestSecretArgs, requestSecretOutputSchema, hints{destructive: true})
+	x.handle, x.byDefault, x.needsIntake = t.handleRequestSecret, true, true
+	return x
 }
 
 // requestResult is request_secret_from_user's structured result.
@@ -59,9 +56,9 @@ type requestResult struct {
 // elicitationKey names the one input this tool asks the client for.
 const elicitationKey = "value_page"
 
-func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const toolName = "request_secret_from_user"
-	name, desc, err := parseRequestSecret(req)
+	name, desc, err := parseRequestSecret(rec)
 	if err != nil {
 		return invalidArguments(toolName, rec, err)
 	}
@@ -79,7 +76,7 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 		return t.resumeRequest(ctx, req, rec, name, state)
 	}
 
-	client := t.client(ctx)
+	client := deps.Client
 	all, err := client.ListSecrets(ctx)
 	if err != nil {
 		return t.apiFailure(ctx, rec, operation{what: fmt.Sprintf("look up secret %q before asking for its value", name)}, err)
@@ -95,39 +92,31 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 	if existing != nil {
 		action = "replace"
 	}
-	keys := rec.scrubber()
 	if existing != nil {
 		e.Action, e.SecretID = "rotate", existing.ID
 	}
 	// The submission comes after this call has returned: its audit lines
-	// belong to a record of their own, with this call's identity.
-	page := &callRecord{caller: rec.caller, id: rec.callID()}
+	// and its words belong to a record of their own, with this call's
+	// identity and scrub set (the key, which a name the caller chose may
+	// hold), to which the value typed on the page is added.
+	caller, id, keys := rec.caller, rec.callID(), slices.Clip(rec.scrubber())
 	store := func(sctx context.Context, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
-		var (
-			s   *togetherapi.Secret
-			err error
-			op  operation
-		)
-		err = t.audited(sctx, page, e, func() (string, error) {
-			if existing != nil {
-				upd := togetherapi.UpdateSecretRequest{Value: value}
-				if desc != "" {
-					upd.Description = &desc
-				}
-				op = operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true}
-				s, err = client.UpdateSecretOf(sctx, existing, upd)
-			} else {
-				op = operation{what: fmt.Sprintf("create secret %q", name), write: true}
-				s, err = client.CreateSecret(sctx, togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc})
-			}
-			return idOf(s), err
-		})
+		page := &callRecord{caller: caller, id: id, scrub: append(keys, value)}
+		var s *togetherapi.Secret
+		op, send, err := pageChange(client, existing, name, desc, value)
+		if err == nil {
+			err = t.audited(sctx, page, e, func() (string, error) {
+				var err error
+				s, err = send(sctx)
+				return idOf(s), err
+			})
+		}
 		if errors.Is(err, errAuditUnwritable) {
 			return nil, errors.New("the audit log cannot be written, and this server sends no change it cannot record, so the value was not sent; tell the operator, then try again")
 		}
 		if err != nil {
 			_, msg := t.describeFailure(sctx, op, err)
-			return nil, errors.New(append(togetherapi.Scrubber{value}, keys...).Scrub(msg))
+			return nil, errors.New(page.scrubber().Scrub(msg))
 		}
 		if s.Name == "" {
 			s.Name = name
@@ -159,22 +148,33 @@ func (t *toolset) handleRequestSecret(ctx context.Context, req mcp.CallToolReque
 	return res
 }
 
+// pageChange is the change a value typed on the page makes: a replace of
+// existing's value, or a create. The request is checked by the API's
+// rules, the one time it is, before anything is recorded or sent: the
+// value was typed after the name and description were read.
+func pageChange(c *togetherapi.Client, existing *togetherapi.Secret, name, desc string, value togetherapi.Sensitive) (
+	operation, func(context.Context) (*togetherapi.Secret, error), error) {
+	if existing != nil {
+		upd := togetherapi.UpdateSecretRequest{Value: value}
+		if desc != "" {
+			upd.Description = &desc
+		}
+		return operation{what: fmt.Sprintf("replace the value of secret %q", name), write: true, oneSecret: true},
+			func(ctx context.Context) (*togetherapi.Secret, error) { return c.UpdateSecretOf(ctx, existing, upd) }, upd.Validate()
+	}
+	create := togetherapi.CreateSecretRequest{Name: name, Value: value, Description: desc}
+	return operation{what: fmt.Sprintf("create secret %q", name), write: true},
+		func(ctx context.Context) (*togetherapi.Secret, error) { return c.CreateSecret(ctx, create) }, create.Validate()
+}
+
 // parseRequestSecret reads the name and description the page is for.
-func parseRequestSecret(req mcp.CallToolRequest) (name, desc string, err error) {
-	args, err := parseArguments(req, requestSecretArgs)
-	if err == nil {
-		name, err = args.requiredString("name")
-	}
-	if err == nil {
-		err = togetherapi.ValidateName("name", name)
-	}
-	if err == nil {
-		desc, _, err = args.optionalString("description")
-	}
-	if err == nil {
-		err = togetherapi.ValidateDescription(desc)
-	}
-	return name, desc, err
+func parseRequestSecret(rec *callRecord) (name, desc string, err error) {
+	r := readArguments(rec, requestSecretArgs)
+	name = r.str("name")
+	r.check(togetherapi.ValidateName("name", name))
+	desc, _ = r.optStr("description")
+	r.check(togetherapi.ValidateDescription(desc))
+	return name, desc, r.err()
 }
 
 // resumeRequest finishes a call whose client answered the URL elicitation:

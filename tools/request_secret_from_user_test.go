@@ -13,6 +13,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 )
 
 // user plays the person at the browser: given the link, it submits a value
@@ -22,8 +24,20 @@ func userSubmits(t *testing.T, link, value string) string {
 	return userPosts(t, link, url.Values{"value": {value}})
 }
 
-// userPosts posts the page's form with the given fields.
+// userPosts posts the page's form with the given fields, and fails unless
+// the page answers 200.
 func userPosts(t *testing.T, link string, form url.Values) string {
+	t.Helper()
+	status, page := userSubmitsFor(t, link, form)
+	if status != 200 {
+		t.Fatalf("submit: %d %s", status, page)
+	}
+	return page
+}
+
+// userSubmitsFor posts the page's form with the given fields, and returns
+// the page's status and text, whatever they are.
+func userSubmitsFor(t *testing.T, link string, form url.Values) (int, string) {
 	t.Helper()
 	u, _ := url.Parse(link)
 	req, _ := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
@@ -35,10 +49,7 @@ func userPosts(t *testing.T, link string, form url.Values) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("submit: %d %s", resp.StatusCode, b)
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 // urlElicitor is a client that declares URL-mode elicitation and answers it
@@ -245,6 +256,49 @@ func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
 			page := e.page
 			e.mu.Unlock()
 			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
+		})
+	}
+}
+
+func TestAPageValueThatTheNameOrDescriptionHoldsIsRefusedBeforeAnythingIsRecordedOrSent(t *testing.T) {
+	const value = "hunter22-password"
+	tests := []struct {
+		name     string
+		existing bool
+		args     map[string]any
+	}{
+		{"a create whose name is the value", false, map[string]any{"name": value}},
+		{"a create whose description holds it", false, map[string]any{"name": "DB", "description": "it is " + value}},
+		{"a replace whose description holds it", true, map[string]any{"name": "DB", "description": "it is " + value}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				path string
+				log  *audit.Log
+			)
+			h := newHarnessWith(t, audited(t, &path, &log), nil)
+			if tt.existing {
+				if r := h.call(t, "create_secret", map[string]any{"name": "DB", "value": canaryValue}); r.IsError {
+					t.Fatal(resultText(t, r))
+				}
+			}
+			before := len(h.changesSent())
+			linesBefore := len(auditLines(t, path))
+			link := structured(t, h.call(t, "request_secret_from_user", tt.args))["url"].(string)
+			status, page := userSubmitsFor(t, link, url.Values{"value": {value}})
+			if status == http.StatusOK || !strings.Contains(page, "contains the secret value") || !strings.Contains(page, "Nothing was sent to Together") {
+				t.Errorf("the page answered %d:\n%s", status, page)
+			}
+			if sent := h.changesSent()[before:]; len(sent) != 0 {
+				t.Errorf("changes sent: %v", sent)
+			}
+			if lines := auditLines(t, path); len(lines) != linesBefore {
+				t.Errorf("audit lines for a change never attempted: %+v", lines[linesBefore:])
+			}
+			// The name and description were the caller's before the value
+			// was typed: the page shows them as sent.
+			assertNoLeak(t, map[string]string{"page": page, "log": h.logs.String()})
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -31,17 +30,21 @@ func structuredResult(v any) *mcp.CallToolResult {
 	return mcp.NewToolResultStructured(v, string(text))
 }
 
-// secretItemSchema describes one secret's metadata: the API's
-// SecretResponseItem, which has no value field.
+// secretItemSchema describes one secret's metadata: the fields of the API's
+// SecretResponseItem, which has no value field, that an agent acts on. The
+// others (object, created_by, last_updated_by) come back too, undeclared:
+// every tool definition costs the agent context on every turn.
 var secretItemSchema = json.RawMessage(`{"type": "object", "properties": {` +
-	`"object": {"type": "string"}, "id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
-	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}, "created_by": {"type": "string"}, "last_updated_by": {"type": "string"}}}`)
+	`"id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}, ` +
+	`"created_at": {"type": "string"}, "updated_at": {"type": "string"}}}`)
 
 // secretOutputSchema is the output schema of a tool returning one secret.
 var secretOutputSchema = secretItemSchema
 
-// idProperty is the schema of the argument that names a secret.
-var idProperty = fmt.Sprintf(`{"type": "string", "minLength": 1, "maxLength": %d, "description": "The secret's ID or name."}`, maxIDLength)
+// secretParam declares an argument that names a secret by ID or name.
+func secretParam(name string, required bool) param {
+	return param{name: name, typ: "string", minLen: 1, maxLen: maxIDLength, desc: "Secret ID or name.", required: required}
+}
 
 // hints are how a tool behaves, as MCP clients read its annotations.
 type hints struct {
@@ -49,13 +52,15 @@ type hints struct {
 }
 
 // define builds a tool's definition: its name, title and what it tells the
-// model, its input and output schemas, and all four behaviour hints, set
-// explicitly, since an unset hint is read by clients as the most
-// pessimistic one.
-func define(name, title, description string, input, output json.RawMessage, h hints) mcp.Tool {
-	t := mcp.NewToolWithRawSchema(name, description, input)
+// model, its arguments (from which its input schema derives) and output
+// schema, and all four behaviour hints, set explicitly, since an unset hint
+// is read by clients as the most pessimistic one. The caller adds the
+// handler and when the tool is offered.
+func define(name, title, description string, args params, output json.RawMessage, h hints) tool {
+	t := mcp.NewToolWithRawSchema(name, description, args.schema())
 	t.RawOutputSchema = output
-	t.Title = title
+	// The title goes in the annotations alone, where every client version
+	// reads it; the newer top-level title would repeat it.
 	t.Annotations = mcp.ToolAnnotation{
 		Title:           title,
 		ReadOnlyHint:    mcp.ToBoolPtr(h.readOnly),
@@ -63,26 +68,10 @@ func define(name, title, description string, input, output json.RawMessage, h hi
 		IdempotentHint:  mcp.ToBoolPtr(h.idempotent),
 		OpenWorldHint:   mcp.ToBoolPtr(true),
 	}
-	return t
+	return tool{def: t, args: args}
 }
 
 // isCancelled reports whether err came from the caller giving up.
 func isCancelled(ctx context.Context, err error) bool {
 	return errors.Is(err, context.Canceled) && ctx.Err() != nil
-}
-
-// withoutProperty returns an object schema without one of its properties.
-func withoutProperty(schema json.RawMessage, name string) json.RawMessage {
-	var s map[string]any
-	if err := json.Unmarshal(schema, &s); err != nil {
-		panic("tools: a schema that is not JSON: " + err.Error())
-	}
-	if props, ok := s["properties"].(map[string]any); ok {
-		delete(props, name)
-	}
-	out, err := json.Marshal(s)
-	if err != nil {
-		panic(err)
-	}
-	return out
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -135,4 +136,48 @@ func TestCreateSecretSchemaMirrorsTheAPI(t *testing.T) {
 	if len(schema.Properties) != 4 {
 		t.Errorf("%d properties, want the 4 of CreateSecretRequest", len(schema.Properties))
 	}
+}
+
+func TestEachToolAcceptsExactlyTheArgumentsItsSchemaLists(t *testing.T) {
+	h := newHarness(t, nil)
+	for name, raw := range h.rawToolsList(t) {
+		t.Run(name, func(t *testing.T) {
+			var tool struct {
+				InputSchema struct {
+					Properties json.RawMessage `json:"properties"`
+				} `json:"inputSchema"`
+			}
+			if err := json.Unmarshal(raw, &tool); err != nil {
+				t.Fatal(err)
+			}
+			names := propertyNames(t, tool.InputSchema.Properties)
+			res := h.call(t, name, map[string]any{"not_an_argument": true})
+			want := "the accepted ones are " + strings.Join(names, ", ")
+			if text := resultText(t, res); !res.IsError || !strings.Contains(text, want) {
+				t.Errorf("an unknown argument = %s; want it to say %q", text, want)
+			}
+		})
+	}
+}
+
+// propertyNames returns the keys of a JSON object in the order written.
+func propertyNames(t *testing.T, obj json.RawMessage) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return names
 }

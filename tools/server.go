@@ -113,23 +113,26 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 	s := server.NewMCPServer(ServerName, cfg.Version, opts...)
 	t := &toolset{cfg: cfg, advice: cfg.Advice.withDefaults(), offered: names}
 	for _, x := range t.all() {
-		h := x.handle
 		if !slices.Contains(names, x.def.Name) {
-			h = t.notOffered(x.def.Name)
-		} else if cfg.Tools.ValuesFromUserOnly {
-			h = t.takesNoValue(x.def.Name, argNames(x.def.RawInputSchema), h)
+			// Its answer says how to offer it, and needs no client.
+			s.AddTool(x.def, t.wrap(x.def.Name, t.notOffered(x.def.Name), false))
+			continue
 		}
-		s.AddTool(x.def, t.wrap(x.def.Name, h))
+		h := x.handle
+		if cfg.Tools.ValuesFromUserOnly {
+			h = t.takesNoValue(x.def.Name, x.args.names(), h)
+		}
+		s.AddTool(x.def, t.wrap(x.def.Name, h, true))
 	}
 	s.AddTool(mcp.NewToolWithRawSchema(unknownTool, "Answers a call that names no tool of this server.", []byte(`{"type":"object"}`)),
-		t.wrap(unknownTool, t.noSuchTool))
+		t.wrap(unknownTool, t.noSuchTool, false))
 	return s, nil
 }
 
 // noSuchTool answers a call naming no tool of this server with the tools it
 // offers. It does not repeat the name called: every such name gets the same
 // answer.
-func (t *toolset) noSuchTool(_ context.Context, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) noSuchTool(_ context.Context, _ Deps, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	rec.outcome = outcomeNotOffered
 	return mcp.NewToolResultError(fmt.Sprintf("This server has no tool of that name. The tools it offers are %s (tools/list describes each); call one of them. Nothing was sent to Together.",
 		strings.Join(t.offered, ", ")))
@@ -147,7 +150,8 @@ type toolset struct {
 // Together with the caller's key (which no output of the call may hold).
 // Every transport puts them into the context of each call with WithDeps:
 // stdio the one client with the operator's key, HTTP a client with each
-// request's own.
+// request's own. The call wrapper reads them once and hands them to the
+// tool's handler.
 type Deps struct {
 	Client *togetherapi.Client
 	// Caller tells callers apart in the logs, such as a fingerprint of
@@ -166,14 +170,4 @@ func WithDeps(ctx context.Context, d Deps) context.Context {
 func DepsFrom(ctx context.Context) Deps {
 	d, _ := ctx.Value(depsKey{}).(Deps)
 	return d
-}
-
-// client returns the call's client. A call without one is a transport's
-// bug: the panic becomes a generic tool error, and the stack is logged.
-func (t *toolset) client(ctx context.Context) *togetherapi.Client {
-	c := DepsFrom(ctx).Client
-	if c == nil {
-		panic("tools: a tool call whose context carries no Deps; the transport must add them with WithDeps")
-	}
-	return c
 }

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,40 +11,32 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-var updateSecretSchema = json.RawMessage(fmt.Sprintf(`{
-  "type": "object",
-  "properties": {
-    "id": %s,
-    "name": {"type": "string", "minLength": 1, "maxLength": %d, "pattern": %q, "description": "New name."},
-    "value": {"type": "string", "minLength": 1, "maxLength": %d, "description": "New value."},
-    "description": {"type": "string", "maxLength": %d, "description": "New description; \"\" clears it."},
-    "project_id": {"type": "string", "maxLength": %d, "description": "Ignored."},
-    "even_if_used": %s
-  },
-  "required": ["id"],
-  "additionalProperties": false
-}`, idProperty, togetherapi.NameMaxLength, togetherapi.NamePattern, togetherapi.ValueMaxBytes, togetherapi.DescriptionMaxLength, maxProjectIDLen, evenIfUsedProperty))
-
-var updateSecretArgs = argNames(updateSecretSchema)
-
-// updateSecretSchemaNoValue is update_secret's schema when values come only
-// from the user.
-var updateSecretSchemaNoValue = withoutProperty(updateSecretSchema, "value")
-
-func (t *toolset) updateSecret() tool {
-	schema, desc := updateSecretSchema, "Change a secret: rotate its value, rename it, or edit its description (at least one). "+
-		"Replacing a value cannot be undone. A rename is refused while a deployment uses the name, unless even_if_used."
-	if t.cfg.Tools.ValuesFromUserOnly {
-		schema, desc = updateSecretSchemaNoValue, "Rename a secret or edit its description. Values come only from the user here: "+
-			"request_secret_from_user replaces one. A rename is refused while a deployment uses the name, unless even_if_used."
-	}
-	return tool{def: define("update_secret", "Update Together secret", desc,
-		schema, secretOutputSchema, hints{destructive: true, idempotent: true}), handle: t.handleUpdateSecret, byDefault: true}
+var updateSecretArgs = params{
+	secretParam("id", true),
+	{name: "name", typ: "string", minLen: 1, maxLen: togetherapi.NameMaxLength, pattern: togetherapi.NamePattern, desc: "New name."},
+	{name: "value", typ: "string", minLen: 1, maxLen: togetherapi.ValueMaxBytes},
+	{name: "description", typ: "string", maxLen: togetherapi.DescriptionMaxLength, desc: `"" clears it.`},
+	{name: "project_id", typ: "string", maxLen: maxProjectIDLen, desc: "Ignored."},
+	evenIfUsedParam,
 }
 
-func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+func (t *toolset) updateSecret() tool {
+	args, desc := updateSecretArgs, "Rotate a secret's value, rename it or edit its description. A replaced value is gone for good; "+
+		"a rename a deployment uses is refused unless even_if_used. Returns metadata, never a value."
+	if t.cfg.Tools.ValuesFromUserOnly {
+		// Offered without its value, which values-from-user-only's guard
+		// then refuses as an argument the tool does not take.
+		args, desc = updateSecretArgs.without("value"), "Rename a secret or edit its description; request_secret_from_user replaces a value. "+
+			"A rename a deployment uses is refused unless even_if_used. Returns metadata, never a value."
+	}
+	x := define("update_secret", "Update secret", desc, args, secretOutputSchema, hints{destructive: true, idempotent: true})
+	x.handle, x.byDefault = t.handleUpdateSecret, true
+	return x
+}
+
+func (t *toolset) handleUpdateSecret(ctx context.Context, deps Deps, req mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	const name = "update_secret"
-	id, update, evenIfUsed, err := parseUpdate(req, rec)
+	id, update, evenIfUsed, err := parseUpdate(rec)
 	if err != nil {
 		return invalidArguments(name, rec, err)
 	}
@@ -61,18 +52,18 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		// Nothing to check first: the client looks the secret up itself.
 		err = t.audited(ctx, rec, e, func() (string, error) {
 			var err error
-			secret, err = t.client(ctx).UpdateSecret(ctx, id, update)
+			secret, err = deps.Client.UpdateSecret(ctx, id, update)
 			return idOf(secret), err
 		})
 	} else {
-		current, refused := t.lookupInScope(ctx, rec, e, id, op)
+		current, refused := t.lookupInScope(ctx, deps.Client, rec, e, id, op)
 		if refused != nil {
 			return refused
 		}
 		e.Secret, e.SecretID = current.Name, current.ID
 		if update.Name != "" && current.Name != update.Name {
 			byName := func(u use) bool { return u.By == "name" }
-			if _, refusal := t.usageCheck(ctx, current, evenIfUsed, byName, fmt.Sprintf("rename secret %q", id)); refusal != "" {
+			if _, refusal := t.usageCheck(ctx, deps.Client, current, evenIfUsed, byName, fmt.Sprintf("rename secret %q", id)); refusal != "" {
 				rec.outcome = outcomeRefused
 				return mcp.NewToolResultError(refusal + fmt.Sprintf(
 					" Re-point those variables by ID first (%s: a reference by ID survives a rename), then rename; or pass even_if_used: true to rename anyway.", t.repointHint()))
@@ -80,7 +71,7 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 		}
 		err = t.audited(ctx, rec, e, func() (string, error) {
 			var err error
-			secret, err = t.client(ctx).UpdateSecretOf(ctx, current, update)
+			secret, err = deps.Client.UpdateSecretOf(ctx, current, update)
 			return current.ID, err
 		})
 	}
@@ -93,44 +84,32 @@ func (t *toolset) handleUpdateSecret(ctx context.Context, req mcp.CallToolReques
 	return secretResult(secret, "")
 }
 
-// parseUpdate reads update_secret's arguments. The new value joins the
-// call's scrub set as soon as it is read.
-func parseUpdate(req mcp.CallToolRequest, rec *callRecord) (id string, update togetherapi.UpdateSecretRequest, evenIfUsed bool, err error) {
-	id, err = parseID(req, updateSecretArgs, func(args arguments) error {
-		v, ok, err := args.optionalString("value")
-		if err != nil {
-			return err
-		}
-		if ok {
-			if v == "" {
-				return &argError{Field: "value", Problem: "must not be empty; leave it out to keep the value"}
-			}
-			update.Value = togetherapi.NewSensitive(v)
-			rec.scrub = append(rec.scrub, update.Value)
-		}
-		if update.Name, ok, err = args.optionalString("name"); err != nil {
-			return err
-		} else if ok && update.Name == "" {
-			return &argError{Field: "name", Problem: "must not be empty; leave it out to keep the name"}
-		}
-		if d, ok, err := args.optionalString("description"); err != nil {
-			return err
-		} else if ok {
-			update.Description = &d
-		}
-		update.ProjectID, _, err = args.optionalString("project_id")
-		if err != nil {
-			return err
-		}
-		if err := checkLength("project_id", update.ProjectID, maxProjectIDLen); err != nil {
-			return err
-		}
-		if evenIfUsed, err = args.optionalBool("even_if_used"); err != nil {
-			return err
-		}
-		return update.Validate()
-	})
-	return id, update, evenIfUsed, err
+// parseUpdate reads update_secret's arguments and checks the update by the
+// API's rules: the one check of it, before anything is recorded or sent.
+// The new value is the one the call's scrub set holds.
+func parseUpdate(rec *callRecord) (id string, update togetherapi.UpdateSecretRequest, evenIfUsed bool, err error) {
+	r := readArguments(rec, updateSecretArgs)
+	id = r.secretID("id")
+	v, given, notText := r.sensitive()
+	r.check(notText)
+	if given && v.IsZero() {
+		r.fail("value", "must not be empty; leave it out to keep the value")
+	}
+	update.Value = v
+	var ok bool
+	if update.Name, ok = r.optStr("name"); ok && update.Name == "" {
+		r.fail("name", "must not be empty; leave it out to keep the name")
+	}
+	if d, ok := r.optStr("description"); ok {
+		update.Description = &d
+	}
+	update.ProjectID, _ = r.optStr("project_id")
+	r.maxLen("project_id", update.ProjectID, maxProjectIDLen)
+	evenIfUsed = r.optBool("even_if_used")
+	if r.ok() {
+		r.check(update.Validate())
+	}
+	return id, update, evenIfUsed, r.err()
 }
 
 // updateAction names an update for the audit trail: what it changes.

@@ -46,10 +46,11 @@ func usesOf(deps []togetherapi.Deployment, s *togetherapi.Secret) []use {
 	return out
 }
 
-// deployments reads every deployment, for where secrets are used. When the
-// read fails it returns why, in a sentence for the agent, and no list.
-func (t *toolset) deployments(ctx context.Context) ([]togetherapi.Deployment, string) {
-	deps, err := t.client(ctx).ListDeployments(ctx)
+// deployments reads every deployment through c, for where secrets are used.
+// When the read fails it returns why, in a sentence for the agent, and no
+// list.
+func (t *toolset) deployments(ctx context.Context, c *togetherapi.Client) ([]togetherapi.Deployment, string) {
+	deps, err := c.ListDeployments(ctx)
 	if err != nil {
 		_, msg := t.describeFailure(ctx, operation{what: "read the deployments, so where secrets are used is unknown"}, err)
 		return nil, msg
@@ -82,8 +83,8 @@ func describeUses(uses []use) string {
 // breaks may go ahead: it returns the uses found, and a refusal when any
 // would break or usage could not be read and the caller did not pass
 // even_if_used.
-func (t *toolset) usageCheck(ctx context.Context, s *togetherapi.Secret, evenIfUsed bool, breaks func(use) bool, change string) ([]use, string) {
-	deps, unknown := t.deployments(ctx)
+func (t *toolset) usageCheck(ctx context.Context, c *togetherapi.Client, s *togetherapi.Secret, evenIfUsed bool, breaks func(use) bool, change string) ([]use, string) {
+	deps, unknown := t.deployments(ctx, c)
 	if unknown != "" {
 		if evenIfUsed {
 			return nil, ""
@@ -103,8 +104,8 @@ func (t *toolset) usageCheck(ctx context.Context, s *togetherapi.Secret, evenIfU
 	return uses, fmt.Sprintf("Refused to %s: it would break what uses it: %s. Nothing was sent.", change, describeUses(broken))
 }
 
-// evenIfUsedProperty is the schema of the override of the usage check.
-const evenIfUsedProperty = `{"type": "boolean", "description": "Go ahead though a deployment uses it, breaking it."}`
+// evenIfUsedParam declares the override of the usage check.
+var evenIfUsedParam = param{name: "even_if_used", typ: "boolean", desc: "Proceed even if it breaks a deployment."}
 
 // repointHint names the tool that changes a deployment's variables, and how
 // to have it offered when it is not.
