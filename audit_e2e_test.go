@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
 
@@ -58,5 +59,5 @@ func TestStdioSIGTERMAfterARotationWasSentAuditsItsOutcomeAsUnknown(t *testing.T
 	if last := lines[3]; last["tool"] != "update_secret" || last["phase"] != "outcome" || last["outcome"] != "unknown" {
 		t.Errorf("the rotation's outcome line is %v, want unknown", last)
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(b)})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(b)})
 }

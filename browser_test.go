@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // chromium finds Debian's chromium. A machine without it skips the browser
@@ -113,7 +115,7 @@ func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
 		t.Errorf("reopened link: %v %s", err, again)
 	}
 	p.exit(t)
-	assertClean(t, map[string]string{"form page": form, "result page": stored, "tool result": string(result), "stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"form page": form, "result page": stored, "tool result": string(result), "stdout": p.allStdout(), "stderr": p.stderr.String()})
 	if os.Getenv("UPDATE_SCREENSHOT") != "" {
 		if err := os.WriteFile("docs/intake-page.png", shot, 0o644); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // serveCapped serves hh's handler on loopback through HTTP mode's own
@@ -59,7 +61,7 @@ type tlsFiles struct {
 
 func newTLSFiles(t *testing.T) *tlsFiles {
 	t.Helper()
-	cert, key, pool := selfSigned(t)
+	cert, key, pool := apitest.SelfSigned(t)
 	return &tlsFiles{cert: cert, key: key, client: &tls.Config{RootCAs: pool}}
 }
 
@@ -137,7 +139,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 				holders = append(holders, tt.hold(t, base, tf))
 				if tt.idle {
 					// So that the first is the longest idle.
-					waitUntil(t, "the holder goes idle", func() bool { return capped.idle() == i+1 })
+					apitest.WaitUntil(t, "the holder goes idle", func() bool { return capped.idle() == i+1 })
 				}
 			}
 			// Well within the idle timeout (120s) and the header timeout
@@ -150,7 +152,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 				tr.TLSClientConfig = tf.client.Clone()
 			}
 			defer tr.CloseIdleConnections()
-			resp, err := (&http.Client{Transport: tr}).Do(mcpRequest(ctx, base+"/mcp", "k", listCall))
+			resp, err := (&http.Client{Transport: tr}).Do(apitest.MCPRequest(ctx, base+"/mcp", "k", apitest.ListCall))
 			if err != nil {
 				t.Fatalf("a caller beside 4 connections holding a cap of 4 was not served: %v", err)
 			}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // auditEntries reads the audit lines in text: every JSON line of the
@@ -30,12 +32,12 @@ func auditEntries(t *testing.T, text string) []map[string]any {
 }
 
 func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
-	api := newKeyedAPI(t)
+	api := apitest.NewKeyed(t)
 	// "-": the trail goes to stderr, as a stream of its own among the log.
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
 	keys := []string{"CANARYKEY-caller-one-1111", "CANARYKEY-caller-two-2222"}
 	for i, key := range keys {
-		c := httpClient(t, base+"/mcp", key, "")
+		c := apitest.MCPClient(t, base+"/mcp", key, "")
 		name := fmt.Sprintf("team-a/CALLER_%d", i)
 		for _, step := range []struct {
 			tool string
@@ -72,7 +74,7 @@ func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
 			t.Errorf("caller %s has phases %v", c, phases)
 		}
 	}
-	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String()})
 	for _, k := range keys {
 		if strings.Contains(p.stderr.String(), k) {
 			t.Errorf("stderr holds a caller's key")
@@ -133,7 +135,7 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 		t.Error("a change that could not be recorded was sent")
 	}
 	p.exit(t)
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(old) + string(now)})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(old) + string(now)})
 }
 
 // waitForLog waits until the server's stderr holds msg.
@@ -149,12 +151,12 @@ func waitForLog(t *testing.T, p *proc, msg string) {
 }
 
 func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testing.T) {
-	api := newKeyedAPI(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--values-from-user-only")
+	api := apitest.NewKeyed(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--values-from-user-only")
 	if !strings.Contains(p.stderr.String(), "no tool can set a value") {
 		t.Errorf("no start-up warning:\n%s", p.stderr.String())
 	}
-	c := httpClient(t, base+"/mcp", "CANARYKEY-values-only", "")
+	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-values-only", "")
 	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)

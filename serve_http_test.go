@@ -17,61 +17,18 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
-	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
-// keyedAPI stands in for Together: any key has an account of its own, and
-// every request's key and path are recorded.
-type keyedAPI struct {
-	srv      *httptest.Server
-	accounts *sandbox.Accounts
-	mu       sync.Mutex
-	seen     []string // "key METHOD path"
-	gate     chan struct{}
-	inside   atomic.Int32
-	peak     atomic.Int32
-}
-
-func newKeyedAPI(t *testing.T) *keyedAPI {
-	t.Helper()
-	a := &keyedAPI{accounts: sandbox.NewAccounts(sandbox.Options{}, 100)}
-	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := a.inside.Add(1)
-		defer a.inside.Add(-1)
-		for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
-		}
-		a.mu.Lock()
-		a.seen = append(a.seen, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")+" "+r.Method+" "+r.URL.Path)
-		gate := a.gate
-		a.mu.Unlock()
-		if gate != nil {
-			select {
-			case <-gate:
-			case <-r.Context().Done():
-			}
-		}
-		a.accounts.ServeHTTP(w, r)
-	}))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-func (a *keyedAPI) requests() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.seen...)
-}
-
 // httpHarness is HTTP mode served in-process against a keyedAPI.
 type httpHarness struct {
-	api  *keyedAPI
+	api  *apitest.Keyed
 	h    *httpHandler
 	srv  *httptest.Server
 	logs *syncio.Buffer
@@ -79,8 +36,8 @@ type httpHarness struct {
 
 func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
 	t.Helper()
-	hh := &httpHarness{api: newKeyedAPI(t), logs: &syncio.Buffer{}}
-	cfg, err := parseConfig(append([]string{"--http", "127.0.0.1:0", "--base-url", hh.api.srv.URL + "/v1", "--allow-delete"}, args...), func(string) string { return "" })
+	hh := &httpHarness{api: apitest.NewKeyed(t), logs: &syncio.Buffer{}}
+	cfg, err := parseConfig(append([]string{"--http", "127.0.0.1:0", "--base-url", hh.api.URL() + "/v1", "--allow-delete"}, args...), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,43 +55,8 @@ func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
 // version ("" for the client's newest).
 func (hh *httpHarness) mcpClient(t *testing.T, key, version string) *client.Client {
 	t.Helper()
-	return httpClient(t, hh.srv.URL+"/mcp", key, version)
+	return apitest.MCPClient(t, hh.srv.URL+"/mcp", key, version)
 }
-
-// httpClient is mcp-go's streamable HTTP client at url, initialized, sending
-// key as a bearer token and speaking version ("" for its newest).
-func httpClient(t *testing.T, url, key, version string) *client.Client {
-	t.Helper()
-	tr, err := transport.NewStreamableHTTP(url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var opts []client.ClientOption
-	if version != "" {
-		opts = append(opts, client.WithProtocolVersion(version))
-	}
-	c := client.NewClient(tr, opts...)
-	if err := c.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Initialize(t.Context(), mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "http-test", Version: "1"}}}); err != nil {
-		t.Fatalf("initialize (%s): %v", version, err)
-	}
-	return c
-}
-
-// mcpRequest is a raw MCP POST with a caller's key, as clients send it.
-func mcpRequest(ctx context.Context, url, key, body string) *http.Request {
-	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
-	return req
-}
-
-const listCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`
 
 func callTool(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
@@ -170,12 +92,12 @@ func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
 					t.Fatalf("%s: %s", tool, toolJSON(t, r))
 				}
 			}
-			for _, seen := range hh.api.requests() {
+			for _, seen := range hh.api.Requests() {
 				if !strings.HasPrefix(seen, key+" ") {
 					t.Errorf("a request reached the API with another key: %q", seen)
 				}
 			}
-			assertClean(t, map[string]string{"result": toolJSON(t, res), "logs": hh.logs.String()})
+			apitest.AssertClean(t, map[string]string{"result": toolJSON(t, res), "logs": hh.logs.String()})
 			if !strings.Contains(hh.logs.String(), `"caller":"`+netguard.Fingerprint(key)+`"`) {
 				t.Errorf("the log does not tell the caller by fingerprint:\n%s", hh.logs.String())
 			}
@@ -204,7 +126,7 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	for _, seen := range hh.api.requests() {
+	for _, seen := range hh.api.Requests() {
 		key, _, _ := strings.Cut(seen, " ")
 		if key != keys[0] && key != keys[1] {
 			t.Errorf("request with an unknown key: %q", seen)
@@ -216,7 +138,7 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 			t.Errorf("caller %d's results hold a key or a value", i)
 		}
 	}
-	assertClean(t, map[string]string{"logs": hh.logs.String()})
+	apitest.AssertClean(t, map[string]string{"logs": hh.logs.String()})
 }
 
 func TestHTTPGuards(t *testing.T) {
@@ -313,22 +235,20 @@ func TestHTTPGuards(t *testing.T) {
 			}
 		})
 	}
-	if reqs := hh.api.requests(); len(reqs) != 0 {
+	if reqs := hh.api.Requests(); len(reqs) != 0 {
 		t.Errorf("guarded requests reached the API: %v", reqs)
 	}
-	assertClean(t, map[string]string{"logs": hh.logs.String()})
+	apitest.AssertClean(t, map[string]string{"logs": hh.logs.String()})
 }
 
 func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 	hh := newHTTPHarness(t, "--max-in-flight", "4")
 	gate := make(chan struct{})
-	hh.api.mu.Lock()
-	hh.api.gate = gate
-	hh.api.mu.Unlock()
+	hh.api.Hold(gate)
 	statuses := make(chan *http.Response, 10)
 	for range 10 {
 		go func() {
-			resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), hh.srv.URL+"/mcp", "k", listCall))
+			resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), hh.srv.URL+"/mcp", "k", apitest.ListCall))
 			if err != nil {
 				t.Error(err)
 				statuses <- nil
@@ -351,7 +271,7 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 			t.Errorf("within the cap: %+v", r)
 		}
 	}
-	if p := hh.api.peak.Load(); p > 4 {
+	if p := hh.api.Peak(); p > 4 {
 		t.Errorf("%d requests reached the API at once, over the cap of 4", p)
 	}
 }
@@ -420,7 +340,7 @@ func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 1000 {
 		wg.Go(func() {
-			resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), hh.srv.URL+"/mcp", "k", call))
+			resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), hh.srv.URL+"/mcp", "k", call))
 			if err != nil {
 				return
 			}
@@ -484,16 +404,14 @@ func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
 	hh := newHTTPHarness(t)
 	gate := make(chan struct{})
 	defer close(gate)
-	hh.api.mu.Lock()
-	hh.api.gate = gate
-	hh.api.mu.Unlock()
+	hh.api.Hold(gate)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	if _, err := http.DefaultClient.Do(mcpRequest(ctx, hh.srv.URL+"/mcp", "k", listCall)); err == nil {
+	if _, err := http.DefaultClient.Do(apitest.MCPRequest(ctx, hh.srv.URL+"/mcp", "k", apitest.ListCall)); err == nil {
 		t.Fatal("the request did not time out")
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for hh.api.inside.Load() != 0 {
+	for hh.api.Inside() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the call to Together outlived its caller")
 		}
@@ -538,7 +456,7 @@ func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond) // their headers are read; their bodies never come
 	for i := range 3 {
-		resp, err := http.DefaultClient.Do(mcpRequest(t.Context(), hh.srv.URL+"/mcp", "k", listCall))
+		resp, err := http.DefaultClient.Do(apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "k", apitest.ListCall))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +490,7 @@ func TestHTTPDrainEndsStalledBodiesAtOnce(t *testing.T) {
 func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
 	hh := newHTTPHarness(t)
 	for _, header := range []string{"Bearer k", "bearer k", "BEARER k", "  Bearer   k  "} {
-		req := mcpRequest(t.Context(), hh.srv.URL+"/mcp", "", listCall)
+		req := apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "", apitest.ListCall)
 		req.Header.Set("Authorization", header)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -583,7 +501,7 @@ func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
 			t.Errorf("Authorization %q: status %d", header, resp.StatusCode)
 		}
 	}
-	for _, seen := range hh.api.requests() {
+	for _, seen := range hh.api.Requests() {
 		if !strings.HasPrefix(seen, "k ") {
 			t.Errorf("Together got the key %q, want k", seen)
 		}
@@ -608,7 +526,7 @@ func TestHTTPAllowedHostsLetAProxyOnTheSameHostForward(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hh := newHTTPHarness(t, tt.args...)
-			req := mcpRequest(t.Context(), hh.srv.URL+"/mcp", "k", listCall)
+			req := apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "k", apitest.ListCall)
 			req.Host = tt.host
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -695,13 +613,13 @@ func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	c := httpClient(t, srv.URL+"/mcp", "CANARYKEY-rejected", "")
+	c := apitest.MCPClient(t, srv.URL+"/mcp", "CANARYKEY-rejected", "")
 	res := callTool(t, c, "list_secrets", map[string]any{})
 	text := toolJSON(t, res)
 	if !res.IsError || !strings.Contains(text, `Authorization: Bearer \u003ckey\u003e`) || strings.Contains(text, "restart the server") {
 		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
 	}
-	assertClean(t, map[string]string{"result": text})
+	apitest.AssertClean(t, map[string]string{"result": text})
 }
 
 // testClient is HTTP mode's base client for baseURL: no key, no retries.
@@ -738,7 +656,7 @@ func TestHTTPBodiesShareOneBudgetAndOneThatFindsItSpentIsRefusedAtOnce(t *testin
 
 	// A stalls after 150 KiB of 200; what it holds counts against all.
 	stalled := partialPost(t, addr, 200<<10, 150<<10)
-	waitUntil(t, "the stalled body holds its 150 KiB", func() bool { return hh.h.bodies.held() >= 150<<10 })
+	apitest.WaitUntil(t, "the stalled body holds its 150 KiB", func() bool { return hh.h.bodies.held() >= 150<<10 })
 
 	// Another as large finds the rest too small: refused while the first
 	// still stalls, not queued behind it.
@@ -758,7 +676,7 @@ func TestHTTPBodiesShareOneBudgetAndOneThatFindsItSpentIsRefusedAtOnce(t *testin
 	}
 
 	// A small call still fits beside the stalled body.
-	small, err := http.DefaultClient.Do(mcpRequest(t.Context(), hh.srv.URL+"/mcp", "k", listCall))
+	small, err := http.DefaultClient.Do(apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "k", apitest.ListCall))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -771,5 +689,5 @@ func TestHTTPBodiesShareOneBudgetAndOneThatFindsItSpentIsRefusedAtOnce(t *testin
 	if got := statusOf(t, stalled, 5*time.Second); got != http.StatusRequestTimeout {
 		t.Errorf("the stalled body was answered %d, want 408", got)
 	}
-	waitUntil(t, "the budget is whole again", func() bool { return hh.h.bodies.held() == 0 })
+	apitest.WaitUntil(t, "the budget is whole again", func() bool { return hh.h.bodies.held() == 0 })
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
@@ -232,17 +233,6 @@ func (p *proc) allStdout() string {
 	return p.stdout.String()
 }
 
-func assertClean(t *testing.T, outputs map[string]string) {
-	t.Helper()
-	for where, text := range outputs {
-		for _, needle := range []string{e2eValue, e2eKey, "CANARYVALUE", "CANARYKEY"} {
-			if strings.Contains(text, needle) {
-				t.Errorf("%s leaks %q:\n%s", where, needle, text)
-			}
-		}
-	}
-}
-
 func createCall(id int, name string) string {
 	args, _ := json.Marshal(map[string]any{"name": name, "value": e2eValue})
 	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":%s}}`, id, args)
@@ -284,7 +274,7 @@ func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
 	if !strings.Contains(stderr, `"tool":"create_secret"`) || !strings.Contains(stderr, `"outcome":"ok"`) {
 		t.Errorf("stderr lacks the call's log event:\n%s", stderr)
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": stderr})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": stderr})
 }
 
 func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
@@ -327,7 +317,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 			}
 			b, _ := json.Marshal(res)
 			c.Close()
-			assertClean(t, map[string]string{"result": string(b), "stderr": stderr.String()})
+			apitest.AssertClean(t, map[string]string{"result": string(b), "stderr": stderr.String()})
 		})
 	}
 }
@@ -381,7 +371,7 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit code = %d", code)
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
@@ -398,7 +388,7 @@ func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "no API key") {
 		t.Errorf("no start-up warning on stderr:\n%s", p.stderr.String())
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
@@ -416,7 +406,7 @@ func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "never reach Together") {
 		t.Errorf("stderr does not announce the sandbox:\n%s", p.stderr.String())
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestSignalsEndTheServerCleanly(t *testing.T) {
@@ -516,7 +506,7 @@ func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 // hangingAPI answers nothing until the request is cancelled, and reports
@@ -556,7 +546,7 @@ func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
@@ -731,7 +721,7 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 	}
 	p.exit(t)
 	outputs := map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()}
-	assertClean(t, outputs)
+	apitest.AssertClean(t, outputs)
 	for where, text := range outputs {
 		if strings.Contains(text, rotated) || strings.Contains(text, sandbox.ExamplePlainValue) {
 			t.Errorf("%s leaks the rotated value or a deployment's plain value", where)
@@ -799,7 +789,7 @@ func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
 		t.Errorf("401 = %s", b)
 	}
 	p.exit(t)
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
@@ -868,7 +858,7 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 		t.Errorf("dry run %s\nimport %s\nlist %s", dry, done, list)
 	}
 	p.exit(t)
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 	if strings.Contains(p.allStdout()+p.stderr.String(), "-openai") {
 		t.Error("a value leaked")
 	}
@@ -890,7 +880,7 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), `"key_source":"the key command`) {
 		t.Errorf("stderr = %s", p.stderr.String())
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 
 	// A failing command stops start-up with its status and stderr, never
 	// its stdout.
@@ -898,7 +888,7 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 4; it said: vault locked") {
 		t.Errorf("exit %d, stderr %q", code, p.stderr.String())
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
@@ -941,7 +931,7 @@ func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 	if strings.Contains(p.stderr.String(), token) || !strings.Contains(p.stderr.String(), `"link":"`) {
 		t.Errorf("the log should name the link by fingerprint only:\n%s", p.stderr.String())
 	}
-	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
@@ -1042,7 +1032,7 @@ func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	assertClean(t, map[string]string{"stderr": p.stderr.String()})
+	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String()})
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
