@@ -20,6 +20,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
@@ -54,6 +55,53 @@ type config struct {
 	// ignored are notes on settings given that do not apply to the
 	// transport chosen, to log at start-up.
 	ignored []string
+}
+
+// httpSettings configure HTTP mode.
+type httpSettings struct {
+	addr           string // "" for stdio
+	tlsCert        string
+	tlsKey         string
+	behindProxy    bool
+	allowedOrigins []string
+	// allowedHosts are the Host names, lower-case, that a proxy may
+	// forward; a loopback name is always allowed.
+	allowedHosts   []string
+	maxInFlight    int
+	maxConnections int
+	// shutdownDelay is how long a SIGTERM keeps the server serving with
+	// /readyz failing, before it stops taking requests.
+	shutdownDelay time.Duration
+}
+
+// Limits of HTTP mode.
+const (
+	defaultMaxInFlight = 256
+	// defaultMaxConnections bounds the open connections, apart from the
+	// requests being served, so callers that stall cannot hold every
+	// descriptor; beyond it, a connection serving no request gives up its
+	// place, or new connections wait to be accepted.
+	defaultMaxConnections = 1024
+)
+
+// check checks the HTTP settings together. A non-loopback address needs
+// TLS, or the explicit word that a proxy in front terminates it.
+func (hs httpSettings) check() error {
+	if hs.maxConnections < hs.maxInFlight {
+		return settingError("max-connections", "%d is fewer than %s, %d: every request needs a connection", hs.maxConnections, settingName("max-in-flight"), hs.maxInFlight)
+	}
+	if (hs.tlsCert == "") != (hs.tlsKey == "") {
+		return settingError("tls-cert", "and %s go together: set both or neither", settingName("tls-key"))
+	}
+	if hs.addr == "" {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(hs.addr)
+	if !netguard.IsLoopback(host) && hs.tlsCert == "" && !hs.behindProxy {
+		return settingError("http", "%s listens beyond this machine, where keys would cross the network in clear: "+
+			"serve TLS with %s and %s, or, behind a proxy that terminates TLS, say so with %s set to true", hs.addr, settingName("tls-cert"), settingName("tls-key"), settingName("behind-tls-proxy"))
+	}
+	return nil
 }
 
 // kind is how a setting is written.
@@ -700,4 +748,34 @@ func advice(cfg config) tools.Advice {
 		NamePrefix:             settingName("name-prefix"),
 		AuditLog:               settingName("audit-log"),
 	}
+}
+
+// httpAdvice names the settings of HTTP mode for the tools' errors: the key
+// is the caller's, sent with each request.
+func httpAdvice(cfg config) tools.Advice {
+	a := advice(cfg)
+	a.KeySource = "the Authorization header your MCP client sends (Bearer and your Together API key)"
+	a.SetKey = "Send your Together API key as \"Authorization: Bearer <key>\" in the MCP client's configuration of this server."
+	a.RejectedKey = "put a current key from the Together dashboard (Settings > API keys) in the \"Authorization: Bearer <key>\" header " +
+		"that your MCP client sends to this server (its configuration of this server), then reconnect. Nothing on the server needs to change."
+	return a
+}
+
+// httpWords name the settings that HTTP mode's refusals tell a caller to
+// have changed.
+func httpWords() Words {
+	return Words{AllowedHosts: settingName("allowed-hosts"), AllowedOrigins: settingName("allowed-origins")}
+}
+
+// httpSettingNames are the settings that the fields of Config
+// named by its errors come from.
+var httpSettingNames = map[string]string{"Addr": "http"}
+
+// httpStartError words an error of HTTP mode's start: one that names a
+// setting names it as the operator set it.
+func httpStartError(err error) error {
+	if se := (*SettingError)(nil); errors.As(err, &se) && httpSettingNames[se.Setting] != "" {
+		return settingError(httpSettingNames[se.Setting], "%s", se.Problem)
+	}
+	return err
 }

@@ -27,7 +27,7 @@ func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tf *tlsFil
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, capped := hh.h.server(config{timeout: 5 * time.Second}, ln)
+	srv, capped := hh.h.server(ln)
 	capped.newGrace = grace
 	t.Cleanup(func() { _ = srv.Close() })
 	if tf != nil {
@@ -128,7 +128,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 		{name: "idle HTTP/2 connections", hold: holdIdleTLS(true), idle: true, tls: true, grace: time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			hh := newHTTPHarness(t, "--max-connections", "4", "--max-in-flight", "4")
+			hh := newHTTPHarness(t, func(c *Config) { c.MaxConnections, c.MaxInFlight = 4, 4 })
 			var tf *tlsFiles
 			if tt.tls {
 				tf = newTLSFiles(t)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ import (
 )
 
 // The guards of /mcp, each a middleware with one job, chained in
-// newHTTPHandler. A guard that refuses answers in this server's words and
+// New. A guard that refuses answers in this server's words and
 // says what to change; one that passes calls next.
 
 // guard wraps a handler with one check.
@@ -45,40 +46,73 @@ type callerKey struct{}
 // hostGuard refuses a Host this server was not told to answer to: against
 // DNS rebinding on loopback, and a proxy forwarding a name it does not
 // know.
-func (h *httpHandler) hostGuard(next http.Handler) http.Handler {
+func (s *Server) hostGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-		if !h.settings.hostAllowed(r.Host, local) {
+		if !s.hostAllowed(r.Host, local) {
 			writePlain(w, http.StatusForbidden, fmt.Sprintf("forbidden: this server does not answer to the host %q; "+
-				"if a proxy forwards that name, add it to %s on the server", r.Host, settingName("allowed-hosts")))
+				"if a proxy forwards that name, add it to %s on the server", r.Host, s.cfg.Words.AllowedHosts))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
+// hostAllowed reports whether a request's Host header may be served on a
+// connection to local: a loopback name always, an allowed host always, and
+// any other only when no list is set and the connection did not come in on
+// loopback, where a foreign name is the mark of DNS rebinding.
+func (s *Server) hostAllowed(host string, local net.Addr) bool {
+	host = strings.ToLower(host)
+	name := host
+	if hn, _, err := net.SplitHostPort(host); err == nil {
+		name = hn
+	}
+	if netguard.IsLoopback(name) {
+		return true
+	}
+	for _, a := range s.cfg.AllowedHosts {
+		if a == host || a == name {
+			return true
+		}
+	}
+	if len(s.cfg.AllowedHosts) > 0 || s.loopback {
+		return false
+	}
+	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return false
+	}
+	return true
+}
+
 // originGuard lets through requests without an Origin (clients that are no
 // browser), from a configured origin (with CORS headers, and an answer to
 // the preflight), and, on loopback, from a loopback origin.
-func (h *httpHandler) originGuard(next http.Handler) http.Handler {
+func (s *Server) originGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch origin := r.Header.Get("Origin"); {
 		case origin == "":
-		case slices.Contains(h.settings.allowedOrigins, strings.ToLower(origin)):
+		case slices.Contains(s.cfg.AllowedOrigins, strings.ToLower(origin)):
 			cors(w, origin)
 			if r.Method == http.MethodOptions {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
-		case h.settings.loopback && isLoopbackOrigin(origin):
+		case s.loopback && isLoopbackOrigin(origin):
 			// A page served from this machine; no CORS headers, so a
 			// browser lets it call only from the same origin.
 		default:
-			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in "+settingName("allowed-origins")+" on the server")
+			writePlain(w, http.StatusForbidden, "forbidden: origin not allowed; a browser client's origin must be listed in "+s.cfg.Words.AllowedOrigins+" on the server")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isLoopbackOrigin reports whether origin is http(s) on a loopback host.
+func isLoopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && netguard.IsLoopback(u.Hostname())
 }
 
 // methodGuard refuses a query string, where a key must never go, and GET:
@@ -127,36 +161,36 @@ func bearerToken(header string) (string, bool) {
 	return token, token != ""
 }
 
-// bodyGuard reads a POST's body whole, at most maxRequestBody bytes and
+// bodyGuard reads a POST's body whole, at most MaxRequestBody bytes and
 // within the body deadline, and puts it back for mcp-go to read. The bodies
 // held at once share one budget of bytes, taken as they arrive and given
 // back when the request is done: a caller who stalls holds no in-flight
 // slot, so without it nothing would bound what stalled bodies hold
 // together. A drain ends every body still being read at once, rather than
 // waiting on a caller who stalls.
-func (h *httpHandler) bodyGuard(next http.Handler) http.Handler {
+func (s *Server) bodyGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if r.ContentLength > maxRequestBody {
-			writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+		if r.ContentLength > MaxRequestBody {
+			writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxRequestBody))
 			return
 		}
 		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Now().Add(h.settings.bodyTimeout))
-		done := h.reading.add(rc)
+		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+		done := s.reading.add(rc)
 		var body net.Buffers
 		var held int64
 		var err error
-		if !h.draining.Load() {
-			body, held, err = readBody(r.Body, r.ContentLength, h.bodies)
+		if !s.draining.Load() {
+			body, held, err = readBody(r.Body, r.ContentLength, s.bodies)
 		}
-		defer h.bodies.give(held)
+		defer s.bodies.give(held)
 		done()
-		if h.draining.Load() || err != nil {
-			refuseBody(w, err, h.draining.Load(), h.settings.bodyTimeout)
+		if s.draining.Load() || err != nil {
+			refuseBody(w, err, s.draining.Load(), s.cfg.BodyTimeout)
 			return
 		}
 		_ = rc.SetReadDeadline(time.Time{})
@@ -174,7 +208,7 @@ func refuseBody(w http.ResponseWriter, err error, draining bool, timeout time.Du
 		w.Header().Set("Connection", "close")
 		writePlain(w, http.StatusServiceUnavailable, "shutting down: retry, and another replica will answer")
 	case errors.Is(err, errBodyTooLarge):
-		writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", maxRequestBody))
+		writePlain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", MaxRequestBody))
 	case errors.Is(err, errNoBodyBudget):
 		w.Header().Set("Connection", "close")
 		w.Header().Set("Retry-After", "1")
@@ -205,7 +239,7 @@ func readBody(body io.Reader, declared int64, budget *byteBudget) (pieces net.Bu
 	var n int64
 	for size := int64(firstBodyPiece); ; size = min(2*size, maxBodyPiece) {
 		// One byte past the limit tells a body over it.
-		want := min(size, maxRequestBody+1-n)
+		want := min(size, MaxRequestBody+1-n)
 		if declared >= 0 {
 			if n == declared {
 				return pieces, held, nil
@@ -225,7 +259,7 @@ func readBody(body io.Reader, declared int64, budget *byteBudget) (pieces net.Bu
 			held -= want
 		}
 		switch {
-		case n > maxRequestBody:
+		case n > MaxRequestBody:
 			return pieces, held, errBodyTooLarge
 		case err == io.EOF && n < declared:
 			// Short of what was declared: cut off, not whole.
@@ -261,13 +295,13 @@ func bufferedLen(b net.Buffers) int64 {
 	return n
 }
 
-// inFlightGuard serves at most --max-in-flight requests at once, and
+// inFlightGuard serves at most MaxInFlight requests at once, and
 // answers the rest 503 at once rather than queueing them.
-func (h *httpHandler) inFlightGuard(next http.Handler) http.Handler {
+func (s *Server) inFlightGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case h.inFlight <- struct{}{}:
-			defer func() { <-h.inFlight }()
+		case s.inFlight <- struct{}{}:
+			defer func() { <-s.inFlight }()
 		default:
 			w.Header().Set("Retry-After", "1")
 			writePlain(w, http.StatusServiceUnavailable, "busy: too many requests in flight; retry in a second")
@@ -278,14 +312,14 @@ func (h *httpHandler) inFlightGuard(next http.Handler) http.Handler {
 }
 
 // depsGuard gives the request's tool calls a client with the caller's key.
-func (h *httpHandler) depsGuard(next http.Handler) http.Handler {
+func (s *Server) depsGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, _ := r.Context().Value(callerKey{}).(togetherapi.Sensitive)
 		var caller string
 		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 			caller = info.caller
 		}
-		ctx := tools.WithDeps(r.Context(), tools.Deps{Client: h.base.WithAPIKey(key), Caller: caller})
+		ctx := tools.WithDeps(r.Context(), tools.Deps{Client: s.cfg.Base.WithAPIKey(key), Caller: caller})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -47,21 +46,23 @@ func onLoopback(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}))
 }
 
-func handlerWith(t *testing.T, args ...string) *httpHandler {
+// handlerWith is HTTP mode on loopback, changed by each of opts, against
+// no API: a guard passes requests on, or refuses them.
+func handlerWith(t *testing.T, opts ...func(*Config)) *Server {
 	t.Helper()
-	cfg, err := parseConfig(append([]string{"--http", "127.0.0.1:0"}, args...), func(string) string { return "" })
+	cfg := testConfig(t, "http://127.0.0.1:1/v1", zerolog.Nop())
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := newHTTPHandler(cfg, testClient(t, "http://127.0.0.1:1/v1"), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return s
 }
 
 func TestHostGuardAnswersOnlyToNamesItWasTold(t *testing.T) {
-	h := handlerWith(t, "--allowed-hosts", "mcp.example.com")
+	h := handlerWith(t, func(c *Config) { c.AllowedHosts = []string{"mcp.example.com"} })
 	for host, pass := range map[string]bool{
 		"localhost:8080": true, "127.0.0.1:8080": true, "[::1]:8080": true, "mcp.example.com": true, "MCP.example.com:443": true,
 		"attacker.example": false, "mcp.example.com.attacker.example": false, "": false,
@@ -76,7 +77,7 @@ func TestHostGuardAnswersOnlyToNamesItWasTold(t *testing.T) {
 }
 
 func TestOriginGuardLetsThroughOnlyKnownOrigins(t *testing.T) {
-	h := handlerWith(t, "--allowed-origins", "https://agents.example.com")
+	h := handlerWith(t, func(c *Config) { c.AllowedOrigins = []string{"https://agents.example.com"} })
 	tests := []struct {
 		origin, method string
 		status         int // 0 when passed on
@@ -155,8 +156,8 @@ func TestBodyGuardReadsTheBodyWholeAndBoundsIt(t *testing.T) {
 	if b, _ := io.ReadAll(next.last.Body); string(b) != `{"a":1}` {
 		t.Errorf("the body passed on is %q", b)
 	}
-	for _, size := range []int64{maxRequestBody + 1, -1} {
-		r := httptest.NewRequest("POST", "/mcp", strings.NewReader(strings.Repeat(" ", maxRequestBody+1)))
+	for _, size := range []int64{MaxRequestBody + 1, -1} {
+		r := httptest.NewRequest("POST", "/mcp", strings.NewReader(strings.Repeat(" ", MaxRequestBody+1)))
 		r.ContentLength = size
 		if w, next := guarded(t, h.bodyGuard, r); next.n != 0 || w.Code != 413 {
 			t.Errorf("a body over the cap (length %d): %d", size, w.Code)
@@ -174,7 +175,7 @@ func TestBodyGuardReadsTheBodyWholeAndBoundsIt(t *testing.T) {
 }
 
 func TestInFlightGuardAnswersBeyondItsSlotsAtOnce(t *testing.T) {
-	h := handlerWith(t, "--max-in-flight", "1")
+	h := handlerWith(t, func(c *Config) { c.MaxInFlight = 1 })
 	h.inFlight <- struct{}{} // one request is in flight
 	start := time.Now()
 	w, next := guarded(t, h.inFlightGuard, httptest.NewRequest("POST", "/mcp", nil))
@@ -212,8 +213,7 @@ func TestBodyGuardTakesItsBytesFromTheBudgetUntilTheRequestIsDone(t *testing.T) 
 		{name: "a declared body beyond the budget", size: 20 << 10, declared: true, status: http.StatusServiceUnavailable},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := handlerWith(t)
-			h.bodies = newByteBudget(16 << 10)
+			h := handlerWith(t, func(c *Config) { c.BodyBudget = 16 << 10 })
 			var during int64 = -1
 			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				during = h.bodies.held()
@@ -236,21 +236,5 @@ func TestBodyGuardTakesItsBytesFromTheBudgetUntilTheRequestIsDone(t *testing.T) 
 				t.Errorf("%d bytes of the budget still held once the request is done", held)
 			}
 		})
-	}
-}
-
-func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		limit int64
-		want  int64
-	}{
-		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
-		{"no limit", math.MaxInt64, 256 << 20},
-		{"a limit too small for one whole body", 2 << 20, maxRequestBody},
-	} {
-		if got := bodyBudget(tt.limit); got != tt.want {
-			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
-		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -101,6 +102,60 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	return serveStdio(ctx, cfg, client, logger, logOut, stdin, stdout)
 }
+
+// serveHTTP serves MCP over HTTP, each request with its caller's own key,
+// until ctx is cancelled and the calls in flight have finished, and returns
+// the exit code. base holds no key.
+func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger zerolog.Logger, errOut io.Writer) int {
+	if cfg.sandbox {
+		logger.Warn().Msg("sandbox mode: each caller's key has its own in-memory account; nothing reaches Together")
+	}
+	srv, err := New(Config{
+		Addr:           cfg.http.addr,
+		TLSCert:        cfg.http.tlsCert,
+		TLSKey:         cfg.http.tlsKey,
+		AllowedOrigins: cfg.http.allowedOrigins,
+		AllowedHosts:   cfg.http.allowedHosts,
+		MaxInFlight:    cfg.http.maxInFlight,
+		MaxConnections: cfg.http.maxConnections,
+		BodyBudget:     bodyBudget(memoryLimit()),
+		ShutdownDelay:  cfg.http.shutdownDelay,
+		CallTimeout:    cfg.timeout,
+		Tools: tools.Config{
+			Version: buildVersion(),
+			Sandbox: cfg.sandbox,
+			Logger:  logger,
+			Tools:   cfg.tools,
+			Advice:  httpAdvice(cfg),
+
+			NamePrefixes: cfg.namePrefixes,
+			Audit:        cfg.audit,
+		},
+		Base:   base,
+		Logger: logger,
+		Words:  httpWords(),
+	})
+	if err != nil {
+		return startupFailed(errOut, err)
+	}
+	for _, note := range cfg.ignored {
+		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, and serves no page or dotenv file")
+	}
+	if cfg.tools.ValuesFromUserOnly {
+		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
+	}
+	switch err := srv.Serve(ctx); {
+	case errors.As(err, new(*SettingError)):
+		return startupFailed(errOut, httpStartError(err))
+	case err != nil:
+		return 1
+	}
+	return 0
+}
+
+// maxSandboxAccounts bounds the in-memory accounts of sandbox mode over
+// HTTP.
+const maxSandboxAccounts = 1000
 
 // reopenOnHangUp reopens the audit trail on each SIGHUP, as logrotate
 // expects of a program whose log it has moved away, until stop is called.

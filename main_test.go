@@ -548,3 +548,61 @@ func TestACommandLineMistakeIsNamedAndAKeyNeverRepeated(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY), or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
+		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
+		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
+		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},
+		{[]string{"--http", "nonsense"}, `"nonsense" is not an address`},
+		{[]string{"--http", "127.0.0.1:8080", "--env-file", "main.go"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): is for stdio only"},
+	} {
+		if _, err := parseConfig(tt.args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"--http", ":8080", "--behind-tls-proxy"},
+		{"--http", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+		{"--http", "[::1]:8080"},
+		{"--http", "localhost:8080"},
+	} {
+		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+func TestHTTPAllowedHostsAreChecked(t *testing.T) {
+	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
+		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
+			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	// HTTP mode compares them with the Host of each request, lower-case.
+	c, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", "MCP.example.com", "--allowed-origins", "https://Agents.EXAMPLE.com"}, envOf(nil))
+	if err != nil || c.http.allowedHosts[0] != "mcp.example.com" || c.http.allowedOrigins[0] != "https://agents.example.com" {
+		t.Errorf("hosts %q, origins %q, %v; want them lower-case", c.http.allowedHosts, c.http.allowedOrigins, err)
+	}
+}
+
+func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		limit int64
+		want  int64
+	}{
+		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
+		{"no limit", math.MaxInt64, 256 << 20},
+		{"a limit too small for one whole body", 2 << 20, MaxRequestBody},
+	} {
+		if got := bodyBudget(tt.limit); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

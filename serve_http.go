@@ -1,14 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
+	"path"
 	"sync/atomic"
 	"time"
 
@@ -20,142 +21,152 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-// Limits of HTTP mode.
+// MaxRequestBody bounds a request: the largest tool call's arguments
+// (448 KiB) and its JSON-RPC envelope.
+const MaxRequestBody = 1 << 20
+
+// The timeouts a Config leaves at zero.
 const (
-	defaultMaxInFlight = 256
-	// defaultMaxConnections bounds the open connections, apart from the
-	// requests being served, so callers that stall cannot hold every
-	// descriptor; beyond it, a connection serving no request gives up its
-	// place, or new connections wait to be accepted.
-	defaultMaxConnections = 1024
-	// bodyTimeout bounds reading one request's body. It is read before an
-	// in-flight slot is taken, so a caller who stalls holds only its own
-	// connection, and only this long.
-	bodyTimeout = 10 * time.Second
-	// maxRequestBody bounds a request: the largest tool call's arguments
-	// (448 KiB) and its JSON-RPC envelope.
-	maxRequestBody = 1 << 20
-	// maxSandboxAccounts bounds the in-memory accounts of sandbox mode.
-	maxSandboxAccounts = 1000
+	defaultReadHeaderTimeout = 10 * time.Second
+	// defaultBodyTimeout bounds reading one request's body. It is read
+	// before an in-flight slot is taken, so a caller who stalls holds only
+	// its own connection, and only this long.
+	defaultBodyTimeout = 10 * time.Second
+	defaultIdleTimeout = 120 * time.Second
 )
 
-// httpSettings configures HTTP mode.
-type httpSettings struct {
-	addr           string // "" for stdio
-	tlsCert        string
-	tlsKey         string
-	behindProxy    bool
-	allowedOrigins []string
-	// allowedHosts are the Host names, lower-case, that a proxy may
+// Config is what HTTP mode serves with: settings the caller has checked
+// together (a non-loopback address has TLS or a proxy in front; there are
+// at least as many connections as requests in flight), and the words that
+// name them.
+type Config struct {
+	// Addr is where to listen, such as 127.0.0.1:8080.
+	Addr string
+	// TLSCert and TLSKey are the files to serve TLS with; both empty for
+	// plain HTTP.
+	TLSCert, TLSKey string
+	// AllowedOrigins are the browser origins that may call, each a
+	// lower-case scheme://host.
+	AllowedOrigins []string
+	// AllowedHosts are the Host names, lower-case, that a proxy may
 	// forward; a loopback name is always allowed.
-	allowedHosts   []string
-	maxInFlight    int
-	maxConnections int
-	loopback       bool // addr is a loopback address
-	// shutdownDelay is how long a SIGTERM keeps the server serving with
-	// /readyz failing, before it stops taking requests.
-	shutdownDelay time.Duration
-	// Timeouts; their defaults are set by check, and tests shorten them.
-	readHeaderTimeout, bodyTimeout, idleTimeout time.Duration
+	AllowedHosts []string
+	// MaxInFlight bounds the requests served at once; MaxConnections the
+	// connections open at once, beyond which one serving no request gives
+	// up its place, or new ones wait to be accepted.
+	MaxInFlight, MaxConnections int
+	// BodyBudget is the bytes that the request bodies held at once may
+	// take together.
+	BodyBudget int64
+	// ShutdownDelay is how long, once ctx is done, Serve keeps serving with
+	// /readyz failing before it stops taking requests.
+	ShutdownDelay time.Duration
+	// CallTimeout is the time budget of one tool call: an answer may take
+	// it whole, and the drain waits that long for the calls in flight.
+	CallTimeout time.Duration
+	// Timeouts of a request's headers, of its body, and of an idle
+	// connection; zero for 10s, 10s and 120s.
+	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// Tools is the MCP server to serve at /mcp.
+	Tools tools.Config
+	// Base is the client each request's is made from, with the caller's
+	// key; it holds none itself.
+	Base   *togetherapi.Client
+	Logger zerolog.Logger
+	// Words name the settings a refusal tells the caller to change.
+	Words Words
 }
 
-// check checks the HTTP settings together, and sets the timeouts. A
-// non-loopback address needs TLS, or the explicit word that a proxy in
-// front terminates it.
-func (hs *httpSettings) check() error {
-	hs.readHeaderTimeout, hs.bodyTimeout, hs.idleTimeout = 10*time.Second, bodyTimeout, 120*time.Second
-	if hs.maxConnections < hs.maxInFlight {
-		return settingError("max-connections", "%d is fewer than %s, %d: every request needs a connection", hs.maxConnections, settingName("max-in-flight"), hs.maxInFlight)
-	}
-	if (hs.tlsCert == "") != (hs.tlsKey == "") {
-		return settingError("tls-cert", "and %s go together: set both or neither", settingName("tls-key"))
-	}
-	if hs.addr == "" {
-		return nil
-	}
-	host, _, _ := net.SplitHostPort(hs.addr)
-	hs.loopback = netguard.IsLoopback(host)
-	if !hs.loopback && hs.tlsCert == "" && !hs.behindProxy {
-		return settingError("http", "%s listens beyond this machine, where keys would cross the network in clear: "+
-			"serve TLS with %s and %s, or, behind a proxy that terminates TLS, say so with %s set to true", hs.addr, settingName("tls-cert"), settingName("tls-key"), settingName("behind-tls-proxy"))
-	}
-	return nil
+// Words name the settings that HTTP mode's refusals tell a caller to have
+// changed on the server, as the operator sets them, such as
+// "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)".
+type Words struct {
+	AllowedHosts   string
+	AllowedOrigins string
 }
 
-// hostAllowed reports whether a request's Host header may be served on a
-// connection to local: a loopback name always, a name listed in
-// --allowed-hosts always, and any other only when no list is set and the
-// connection did not come in on loopback, where a foreign name is the mark
-// of DNS rebinding.
-func (hs httpSettings) hostAllowed(host string, local net.Addr) bool {
-	host = strings.ToLower(host)
-	name := host
-	if hn, _, err := net.SplitHostPort(host); err == nil {
-		name = hn
-	}
-	if netguard.IsLoopback(name) {
-		return true
-	}
-	for _, a := range hs.allowedHosts {
-		if a == host || a == name {
-			return true
-		}
-	}
-	if len(hs.allowedHosts) > 0 || hs.loopback {
-		return false
-	}
-	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-		return false
-	}
-	return true
+// SettingError is a setting HTTP mode cannot serve with, such as an
+// address it cannot listen on. The caller words it as the operator set it.
+type SettingError struct {
+	Setting string // the field of Config, such as "Addr"
+	Problem string // what is wrong, without the setting's name
+	Err     error
 }
 
-// isLoopbackOrigin reports whether origin is http(s) on a loopback host.
-func isLoopbackOrigin(origin string) bool {
-	u, err := url.Parse(origin)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && netguard.IsLoopback(u.Hostname())
+func (e *SettingError) Error() string { return e.Setting + ": " + e.Problem }
+
+func (e *SettingError) Unwrap() error { return e.Err }
+
+// Server is HTTP mode's handler: /healthz, /readyz, and MCP at /mcp behind
+// its guards, each request with its caller's own key.
+type Server struct {
+	cfg      Config
+	loopback bool // Addr is a loopback address
+	inFlight chan struct{}
+	draining atomic.Bool
+	notReady atomic.Bool // /readyz fails: ctx is done
+	reading  bodyReads
+	bodies   *byteBudget // what the bodies held at once may take together
+	// mux routes each path to its handler; a page served beside MCP is
+	// one more route.
+	mux *http.ServeMux
 }
 
-// httpAdvice names the settings of HTTP mode for the tools' errors: the key
-// is the caller's, sent with each request.
-func httpAdvice(cfg config) tools.Advice {
-	a := advice(cfg)
-	a.KeySource = "the Authorization header your MCP client sends (Bearer and your Together API key)"
-	a.SetKey = "Send your Together API key as \"Authorization: Bearer <key>\" in the MCP client's configuration of this server."
-	a.RejectedKey = "put a current key from the Together dashboard (Settings > API keys) in the \"Authorization: Bearer <key>\" header " +
-		"that your MCP client sends to this server (its configuration of this server), then reconnect. Nothing on the server needs to change."
-	return a
-}
-
-// serveHTTP serves MCP over stateless streamable HTTP at /mcp, each request
-// with its caller's own key, until ctx is cancelled; then it stops taking
-// requests, lets those in flight finish within the call timeout, and
-// returns the exit code.
-func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger zerolog.Logger, errOut io.Writer) int {
-	h, err := newHTTPHandler(cfg, base, logger)
+// New builds HTTP mode's handler for cfg.
+func New(cfg Config) (*Server, error) {
+	cfg.ReadHeaderTimeout = cmp.Or(cfg.ReadHeaderTimeout, defaultReadHeaderTimeout)
+	cfg.BodyTimeout = cmp.Or(cfg.BodyTimeout, defaultBodyTimeout)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, defaultIdleTimeout)
+	mcpServer, err := tools.NewServer(cfg.Tools)
 	if err != nil {
-		return startupFailed(errOut, err)
+		return nil, err
 	}
-	for _, note := range cfg.ignored {
-		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, and serves no page or dotenv file")
+	mcpHTTP := server.NewStreamableHTTPServer(mcpServer,
+		server.WithStateLess(true),
+		// This server checks Host itself, with the allowed hosts for a
+		// proxy in front and refusals that say what to change.
+		server.WithDisableLocalhostProtection(true),
+		// Its transport events go to the same log, not straight to stderr.
+		server.WithStreamableHTTPLogger(slog.New(slog.NewTextHandler(cfg.Logger.With().Str("component", "mcp-http").Logger(), nil))),
+	)
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	s := &Server{
+		cfg:      cfg,
+		loopback: netguard.IsLoopback(host),
+		inFlight: make(chan struct{}, cfg.MaxInFlight),
+		bodies:   newByteBudget(cfg.BodyBudget),
+		mux:      http.NewServeMux(),
 	}
-	if cfg.tools.ValuesFromUserOnly {
-		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
-	}
-	ln, err := net.Listen("tcp", cfg.http.addr)
+	// The order matters: cheap refusals first; then the body, read whole
+	// under its own deadline; only then a slot, so a caller who stalls
+	// holds none.
+	s.mux.Handle("/mcp", chain(mcpHTTP, s.hostGuard, s.originGuard, methodGuard, bearerGuard, s.bodyGuard, s.inFlightGuard, s.depsGuard))
+	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writePlain(w, http.StatusOK, "ok") })
+	s.mux.HandleFunc("/readyz", s.readyz)
+	s.mux.HandleFunc("/", notFound)
+	return s, nil
+}
+
+// Serve serves MCP over stateless streamable HTTP at /mcp on cfg.Addr
+// until ctx is done; then it stops taking requests, lets those in flight
+// finish within the call timeout, and returns nil. An address it cannot
+// listen on is a *SettingError.
+func (s *Server) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return startupFailed(errOut, settingError("http", "cannot listen on %s: %v", cfg.http.addr, err))
+		return &SettingError{Setting: "Addr", Problem: fmt.Sprintf("cannot listen on %s: %v", s.cfg.Addr, err), Err: err}
 	}
-	srv, capped := h.server(cfg, ln)
-	logger.Info().Str("version", buildVersion()).Str("addr", ln.Addr().String()).Bool("tls", cfg.http.tlsCert != "").
-		Bool("sandbox", cfg.sandbox).Strs("allowed_origins", cfg.http.allowedOrigins).Int("max_in_flight", cfg.http.maxInFlight).
-		Int("max_connections", cfg.http.maxConnections).Int64("body_budget_bytes", h.bodies.size).
+	srv, capped := s.server(ln)
+	logger := s.cfg.Logger
+	logger.Info().Str("version", s.cfg.Tools.Version).Str("addr", ln.Addr().String()).Bool("tls", s.cfg.TLSCert != "").
+		Bool("sandbox", s.cfg.Tools.Sandbox).Strs("allowed_origins", s.cfg.AllowedOrigins).Int("max_in_flight", s.cfg.MaxInFlight).
+		Int("max_connections", s.cfg.MaxConnections).Int64("body_budget_bytes", s.bodies.size).
 		Msg("serving MCP over streamable HTTP at /mcp")
 
 	served := make(chan error, 1)
 	go func() {
-		if cfg.http.tlsCert != "" {
-			served <- srv.ServeTLS(capped, cfg.http.tlsCert, cfg.http.tlsKey)
+		if s.cfg.TLSCert != "" {
+			served <- srv.ServeTLS(capped, s.cfg.TLSCert, s.cfg.TLSKey)
 		} else {
 			served <- srv.Serve(capped)
 		}
@@ -163,126 +174,72 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 	select {
 	case err := <-served:
 		logger.Error().Err(err).Msg("HTTP server stopped")
-		return 1
+		return fmt.Errorf("HTTP server stopped: %w", err)
 	case <-ctx.Done():
 	}
 	// Say so to the load balancer at once, and keep serving while it
 	// stops sending: endpoints take a second or more to forget a pod.
-	h.notReady.Store(true)
-	if d := cfg.http.shutdownDelay; d > 0 {
+	s.notReady.Store(true)
+	if d := s.cfg.ShutdownDelay; d > 0 {
 		logger.Info().Dur("shutdown_delay", d).Msg("not ready: still serving until load balancers stop sending")
 		select {
 		case <-time.After(d):
 		case err := <-served:
 			logger.Error().Err(err).Msg("HTTP server stopped")
-			return 1
+			return fmt.Errorf("HTTP server stopped: %w", err)
 		}
 	}
 	// Stop taking requests; let those in flight finish, but end any body
 	// still being read: its caller may never finish sending it.
-	h.drain()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.timeout+5*time.Second)
+	s.drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.CallTimeout+5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn().Err(err).Msg("requests still in flight when the shutdown timeout ran out")
 	}
 	logger.Info().Msg("stopped")
-	return 0
+	return nil
 }
 
 // drain marks the server as stopping: /readyz fails, and every request
 // body still being read ends now with 503.
-func (h *httpHandler) drain() {
-	h.draining.Store(true)
-	h.reading.cutAll()
+func (s *Server) drain() {
+	s.draining.Store(true)
+	s.reading.cutAll()
 }
 
-// httpHandler is HTTP mode's handler: guards, then MCP with the caller's key.
-type httpHandler struct {
-	settings httpSettings
-	base     *togetherapi.Client
-	logger   zerolog.Logger
-	inFlight chan struct{}
-	draining atomic.Bool
-	notReady atomic.Bool // /readyz fails: a SIGTERM came
-	reading  bodyReads
-	bodies   *byteBudget // what the bodies held at once may take together
-	// guarded is mcp behind the guards of /mcp.
-	guarded http.Handler
-}
-
-// newHTTPHandler serves MCP with base, which holds no key: each request's
-// client is base with its caller's key.
-func newHTTPHandler(cfg config, base *togetherapi.Client, logger zerolog.Logger) (*httpHandler, error) {
-	if cfg.sandbox {
-		logger.Warn().Msg("sandbox mode: each caller's key has its own in-memory account; nothing reaches Together")
-	}
-	s, err := tools.NewServer(tools.Config{
-		Version: buildVersion(),
-		Sandbox: cfg.sandbox,
-		Logger:  logger,
-		Tools:   cfg.tools,
-		Advice:  httpAdvice(cfg),
-
-		NamePrefixes: cfg.namePrefixes,
-		Audit:        cfg.audit,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mcpHTTP := server.NewStreamableHTTPServer(s,
-		server.WithStateLess(true),
-		// This server checks Host itself, with --allowed-hosts for a proxy
-		// in front and refusals that say what to change.
-		server.WithDisableLocalhostProtection(true),
-		// Its transport events go to the same log, not straight to stderr.
-		server.WithStreamableHTTPLogger(slog.New(slog.NewTextHandler(logger.With().Str("component", "mcp-http").Logger(), nil))),
-	)
-	h := &httpHandler{
-		settings: cfg.http,
-		base:     base,
-		logger:   logger,
-		inFlight: make(chan struct{}, cfg.http.maxInFlight),
-		bodies:   newByteBudget(bodyBudget(memoryLimit())),
-	}
-	// The order matters: cheap refusals first; then the body, read whole
-	// under its own deadline; only then a slot, so a caller who stalls
-	// holds none.
-	h.guarded = chain(mcpHTTP, h.hostGuard, h.originGuard, methodGuard, bearerGuard, h.bodyGuard, h.inFlightGuard, h.depsGuard)
-	return h, nil
-}
-
-// server returns the http.Server for h, with every timeout set, to serve
+// server returns the http.Server for s, with every timeout set, to serve
 // on ln behind the connection cap, which it tells what each connection is
 // doing.
-func (h *httpHandler) server(cfg config, ln net.Listener) (*http.Server, *connCap) {
-	capped := newConnCap(ln, h.settings.maxConnections)
+func (s *Server) server(ln net.Listener) (*http.Server, *connCap) {
+	capped := newConnCap(ln, s.cfg.MaxConnections)
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: h.settings.readHeaderTimeout,
-		ReadTimeout:       h.settings.readHeaderTimeout + 30*time.Second,
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadHeaderTimeout + 30*time.Second,
 		// A tool call may take the whole call budget before it answers.
-		WriteTimeout:   cfg.timeout + 30*time.Second,
-		IdleTimeout:    h.settings.idleTimeout,
+		WriteTimeout:   s.cfg.CallTimeout + 30*time.Second,
+		IdleTimeout:    s.cfg.IdleTimeout,
 		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       log.New(h.logger.With().Str("component", "http").Logger(), "", 0),
+		ErrorLog:       log.New(s.cfg.Logger.With().Str("component", "http").Logger(), "", 0),
 		ConnState:      capped.track,
 	}, capped
 }
 
-func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	var caller string
+	info := &requestInfo{}
 	defer func() {
 		// One event per request; never the key, at most its fingerprint.
-		ev := h.logger.Info()
+		logger := s.cfg.Logger
+		ev := logger.Info()
 		if sw.status >= 500 || (sw.status >= 400 && sw.status != http.StatusUnauthorized) {
-			ev = h.logger.Warn()
+			ev = logger.Warn()
 		}
 		ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code()).Dur("duration_ms", time.Since(start))
-		if caller != "" {
-			ev = ev.Str("caller", caller)
+		if info.caller != "" {
+			ev = ev.Str("caller", info.caller)
 		}
 		ev.Msg("http request")
 	}()
@@ -290,33 +247,38 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Runs before the log event above. A panic's value could hold anything, a key included: it is
 		// neither sent nor logged, unlike net/http's own recovery.
 		if p := recover(); p != nil {
-			h.logger.Error().Str("path", r.URL.Path).Msg("panic serving an HTTP request")
+			s.cfg.Logger.Error().Str("path", r.URL.Path).Msg("panic serving an HTTP request")
 			if sw.status == 0 {
 				writePlain(sw, http.StatusInternalServerError, "internal error")
 			}
 		}
 	}()
-
-	switch r.URL.Path {
-	case "/healthz":
-		writePlain(sw, http.StatusOK, "ok")
-		return
-	case "/readyz":
-		if h.notReady.Load() || h.draining.Load() {
-			writePlain(sw, http.StatusServiceUnavailable, "shutting down")
-			return
-		}
-		writePlain(sw, http.StatusOK, "ready")
-		return
-	case "/mcp":
-	default:
-		writePlain(sw, http.StatusNotFound, "not found: MCP is served at /mcp")
+	// The mux would answer a path not in its clean form, such as //mcp,
+	// with a redirect to it; no such path is served.
+	if !cleanPath(r.URL.Path) {
+		notFound(sw, r)
 		return
 	}
+	s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+}
 
-	info := &requestInfo{}
-	h.guarded.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
-	caller = info.caller
+// cleanPath reports whether p is in the form http.ServeMux routes without
+// a redirect.
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	return p != "" && p[0] == '/' && (p == c || p == c+"/")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if s.notReady.Load() || s.draining.Load() {
+		writePlain(w, http.StatusServiceUnavailable, "shutting down")
+		return
+	}
+	writePlain(w, http.StatusOK, "ready")
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writePlain(w, http.StatusNotFound, "not found: MCP is served at /mcp")
 }
 
 func writePlain(w http.ResponseWriter, status int, msg string) {

@@ -232,3 +232,24 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 	}
 	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String(), "audit": string(old) + string(now)})
 }
+
+func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
+	reject := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"message":"invalid api key"}}`)
+	}))
+	t.Cleanup(reject.Close)
+	_, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + reject.URL + "/v1"})
+	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-rejected", "")
+	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_secrets", Arguments: map[string]any{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	text := string(b)
+	if !res.IsError || !strings.Contains(text, `Authorization: Bearer \u003ckey\u003e`) || strings.Contains(text, "restart the server") {
+		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
+	}
+	apitest.AssertClean(t, map[string]string{"result": text})
+}

@@ -24,31 +24,58 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-// httpHarness is HTTP mode served in-process against a keyedAPI.
+// canaryValue is the value the tests store: a leak of it is found by
+// apitest.AssertClean.
+const canaryValue = "CANARYVALUE-http-5a4b3c2d1e-\"<&>\""
+
+// httpHarness is HTTP mode served in-process against a keyed stand-in.
 type httpHarness struct {
 	api  *apitest.Keyed
-	h    *httpHandler
+	h    *Server
 	srv  *httptest.Server
 	logs *syncio.Buffer
 }
 
-func newHTTPHarness(t *testing.T, args ...string) *httpHarness {
+// newHTTPHarness serves HTTP mode on loopback with delete_secret offered,
+// changed by each of opts.
+func newHTTPHarness(t *testing.T, opts ...func(*Config)) *httpHarness {
 	t.Helper()
 	hh := &httpHarness{api: apitest.NewKeyed(t), logs: &syncio.Buffer{}}
-	cfg, err := parseConfig(append([]string{"--http", "127.0.0.1:0", "--base-url", hh.api.URL() + "/v1", "--allow-delete"}, args...), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
+	cfg := testConfig(t, hh.api.URL()+"/v1", zerolog.New(hh.logs))
+	cfg.Tools.Tools.AllowDelete = true
+	for _, o := range opts {
+		o(&cfg)
 	}
-	logger := zerolog.New(hh.logs)
-	hh.h, err = newHTTPHandler(cfg, testClient(t, cfg.baseURL), logger)
-	if err != nil {
+	var err error
+	if hh.h, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	hh.srv = httptest.NewServer(hh.h)
 	t.Cleanup(hh.srv.Close)
 	return hh
+}
+
+// testConfig is HTTP mode on loopback with the binary's defaults, against
+// the API at baseURL, naming its settings as the binary does.
+func testConfig(t testing.TB, baseURL string, logger zerolog.Logger) Config {
+	t.Helper()
+	return Config{
+		Addr:           "127.0.0.1:0",
+		MaxInFlight:    256,
+		MaxConnections: 1024,
+		BodyBudget:     256 * MaxRequestBody,
+		CallTimeout:    5 * time.Second,
+		Tools:          tools.Config{Version: "test", Logger: logger},
+		Base:           testClient(t, baseURL),
+		Logger:         logger,
+		Words: Words{
+			AllowedHosts:   "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)",
+			AllowedOrigins: "--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS)",
+		},
+	}
 }
 
 // mcpClient connects to the harness with key, speaking the given protocol
@@ -79,7 +106,7 @@ func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
 			hh := newHTTPHarness(t)
 			key := "CANARYKEY-http-" + strings.ReplaceAll(version, "-", "")
 			c := hh.mcpClient(t, key, version)
-			res := callTool(t, c, "create_secret", map[string]any{"name": "HTTP_ONE", "value": e2eValue})
+			res := callTool(t, c, "create_secret", map[string]any{"name": "HTTP_ONE", "value": canaryValue})
 			if res.IsError {
 				t.Fatal(toolJSON(t, res))
 			}
@@ -115,7 +142,7 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 		wg.Go(func() {
 			for n := range 20 {
 				name := fmt.Sprintf("C%d_%02d", i, n)
-				r := callTool(t, c, "create_secret", map[string]any{"name": name, "value": e2eValue + key})
+				r := callTool(t, c, "create_secret", map[string]any{"name": name, "value": canaryValue + key})
 				outputs[i].WriteString(toolJSON(t, r))
 				r = callTool(t, c, "list_secrets", nil)
 				outputs[i].WriteString(toolJSON(t, r))
@@ -142,7 +169,7 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 }
 
 func TestHTTPGuards(t *testing.T) {
-	hh := newHTTPHarness(t, "--allowed-origins", "https://agents.example.com")
+	hh := newHTTPHarness(t, func(c *Config) { c.AllowedOrigins = []string{"https://agents.example.com"} })
 	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"g","version":"1"}}}`
 	tests := []struct {
 		name    string
@@ -196,6 +223,8 @@ func TestHTTPGuards(t *testing.T) {
 		{name: "liveness needs no key", method: "GET", path: "/healthz", status: 200},
 		{name: "readiness needs no key", method: "GET", path: "/readyz", status: 200},
 		{name: "other paths", method: "GET", path: "/admin", status: 404},
+		{name: "a path not in its clean form", path: "//mcp", headers: map[string]string{"Authorization": "Bearer k"}, status: 404},
+		{name: "a path with a dot segment", path: "/x/../mcp", headers: map[string]string{"Authorization": "Bearer k"}, status: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +271,7 @@ func TestHTTPGuards(t *testing.T) {
 }
 
 func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
-	hh := newHTTPHarness(t, "--max-in-flight", "4")
+	hh := newHTTPHarness(t, func(c *Config) { c.MaxInFlight = 4 })
 	gate := make(chan struct{})
 	hh.api.Hold(gate)
 	statuses := make(chan *http.Response, 10)
@@ -277,13 +306,12 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 }
 
 func TestHTTPDropsSlowHeaders(t *testing.T) {
-	hh := newHTTPHarness(t)
-	hh.h.settings.readHeaderTimeout = 200 * time.Millisecond
+	hh := newHTTPHarness(t, func(c *Config) { c.ReadHeaderTimeout = 200 * time.Millisecond })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, capped := hh.h.server(config{timeout: time.Second}, ln)
+	srv, capped := hh.h.server(ln)
 	go func() { _ = srv.Serve(capped) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	conn, err := net.Dial("tcp", ln.Addr().String())
@@ -371,34 +399,6 @@ func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
 	t.Logf("1000 requests: %d served, %d busy; heap grew by at most %d MiB", ok.Load(), busy.Load(), (int64(peak.Load())-int64(before.HeapInuse))>>20)
 }
 
-func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY), or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
-		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
-		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
-		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},
-		{[]string{"--http", "nonsense"}, `"nonsense" is not an address`},
-		{[]string{"--http", "127.0.0.1:8080", "--env-file", "main.go"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): is for stdio only"},
-	} {
-		if _, err := parseConfig(tt.args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
-		}
-	}
-	for _, args := range [][]string{
-		{"--http", ":8080", "--behind-tls-proxy"},
-		{"--http", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
-		{"--http", "[::1]:8080"},
-		{"--http", "localhost:8080"},
-	} {
-		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
-			t.Errorf("%v: %v", args, err)
-		}
-	}
-}
-
 func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
 	// A caller that gives up cancels the call to Together.
 	hh := newHTTPHarness(t)
@@ -447,8 +447,7 @@ func statusOf(t *testing.T, conn net.Conn, d time.Duration) int {
 }
 
 func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
-	hh := newHTTPHarness(t, "--max-in-flight", "2")
-	hh.h.settings.bodyTimeout = 700 * time.Millisecond
+	hh := newHTTPHarness(t, func(c *Config) { c.MaxInFlight, c.BodyTimeout = 2, 700*time.Millisecond })
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
 	var stalled []net.Conn
 	for range 6 {
@@ -483,7 +482,7 @@ func TestHTTPDrainEndsStalledBodiesAtOnce(t *testing.T) {
 		t.Errorf("status %d, want 503", got)
 	}
 	if d := time.Since(start); d > time.Second {
-		t.Errorf("the drain waited %s on a stalled body; its deadline is %s", d, hh.h.settings.bodyTimeout)
+		t.Errorf("the drain waited %s on a stalled body; its deadline is %s", d, hh.h.cfg.BodyTimeout)
 	}
 }
 
@@ -511,21 +510,21 @@ func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
 func TestHTTPAllowedHostsLetAProxyOnTheSameHostForward(t *testing.T) {
 	tests := []struct {
 		name    string
-		args    []string
+		hosts   []string
 		host    string
 		status  int
 		mention string
 	}{
 		{name: "a public name without the setting", host: "mcp.example.com", status: 403, mention: "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)"},
-		{name: "a listed name", args: []string{"--allowed-hosts", "mcp.example.com"}, host: "mcp.example.com", status: 200},
-		{name: "a listed name in other case with a port", args: []string{"--allowed-hosts", "MCP.example.com"}, host: "mcp.EXAMPLE.com:443", status: 200},
-		{name: "a listed name and port, another port", args: []string{"--allowed-hosts", "mcp.example.com:8443"}, host: "mcp.example.com:9999", status: 403},
-		{name: "an unlisted name beside a listed one", args: []string{"--allowed-hosts", "mcp.example.com"}, host: "evil.example", status: 403, mention: "\"evil.example\""},
-		{name: "loopback always", args: []string{"--allowed-hosts", "mcp.example.com"}, host: "localhost", status: 200},
+		{name: "a listed name", hosts: []string{"mcp.example.com"}, host: "mcp.example.com", status: 200},
+		{name: "a listed name in other case with a port", hosts: []string{"mcp.example.com"}, host: "mcp.EXAMPLE.com:443", status: 200},
+		{name: "a listed name and port, another port", hosts: []string{"mcp.example.com:8443"}, host: "mcp.example.com:9999", status: 403},
+		{name: "an unlisted name beside a listed one", hosts: []string{"mcp.example.com"}, host: "evil.example", status: 403, mention: "\"evil.example\""},
+		{name: "loopback always", hosts: []string{"mcp.example.com"}, host: "localhost", status: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hh := newHTTPHarness(t, tt.args...)
+			hh := newHTTPHarness(t, func(c *Config) { c.AllowedHosts = tt.hosts })
 			req := apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "k", apitest.ListCall)
 			req.Host = tt.host
 			resp, err := http.DefaultClient.Do(req)
@@ -541,15 +540,6 @@ func TestHTTPAllowedHostsLetAProxyOnTheSameHostForward(t *testing.T) {
 				t.Errorf("a refusal not in this server's words: %s", b)
 			}
 		})
-	}
-}
-
-func TestHTTPAllowedHostsAreChecked(t *testing.T) {
-	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
-		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
-			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
-			t.Errorf("%q: %v", bad, err)
-		}
 	}
 }
 
@@ -596,34 +586,8 @@ func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
 	second.Close()
 }
 
-func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
-	reject := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, `{"error":{"message":"invalid api key"}}`)
-	}))
-	t.Cleanup(reject.Close)
-	cfg, err := parseConfig([]string{"--http", "127.0.0.1:0", "--base-url", reject.URL + "/v1"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := newHTTPHandler(cfg, testClient(t, cfg.baseURL), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	c := apitest.MCPClient(t, srv.URL+"/mcp", "CANARYKEY-rejected", "")
-	res := callTool(t, c, "list_secrets", map[string]any{})
-	text := toolJSON(t, res)
-	if !res.IsError || !strings.Contains(text, `Authorization: Bearer \u003ckey\u003e`) || strings.Contains(text, "restart the server") {
-		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
-	}
-	apitest.AssertClean(t, map[string]string{"result": text})
-}
-
 // testClient is HTTP mode's base client for baseURL: no key, no retries.
-func testClient(t *testing.T, baseURL string) *togetherapi.Client {
+func testClient(t testing.TB, baseURL string) *togetherapi.Client {
 	t.Helper()
 	c, err := togetherapi.New(togetherapi.Config{BaseURL: baseURL, Timeout: 5 * time.Second})
 	if err != nil {
@@ -649,9 +613,7 @@ func partialPost(t *testing.T, addr string, declared, sent int) net.Conn {
 }
 
 func TestHTTPBodiesShareOneBudgetAndOneThatFindsItSpentIsRefusedAtOnce(t *testing.T) {
-	hh := newHTTPHarness(t)
-	hh.h.settings.bodyTimeout = 2 * time.Second
-	hh.h.bodies = newByteBudget(256 << 10)
+	hh := newHTTPHarness(t, func(c *Config) { c.BodyTimeout, c.BodyBudget = 2*time.Second, 256<<10 })
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
 
 	// A stalls after 150 KiB of 200; what it holds counts against all.
