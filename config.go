@@ -20,6 +20,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -763,8 +764,8 @@ func httpAdvice(cfg config) tools.Advice {
 
 // httpWords name the settings that HTTP mode's refusals tell a caller to
 // have changed.
-func httpWords() Words {
-	return Words{AllowedHosts: settingName("allowed-hosts"), AllowedOrigins: settingName("allowed-origins")}
+func httpWords() httpserve.Words {
+	return httpserve.Words{AllowedHosts: settingName("allowed-hosts"), AllowedOrigins: settingName("allowed-origins")}
 }
 
 // httpSettingNames are the settings that the fields of Config
@@ -774,7 +775,7 @@ var httpSettingNames = map[string]string{"Addr": "http"}
 // httpStartError words an error of HTTP mode's start: one that names a
 // setting names it as the operator set it.
 func httpStartError(err error) error {
-	if se := (*SettingError)(nil); errors.As(err, &se) && httpSettingNames[se.Setting] != "" {
+	if se := (*httpserve.SettingError)(nil); errors.As(err, &se) && httpSettingNames[se.Setting] != "" {
 		return settingError(httpSettingNames[se.Setting], "%s", se.Problem)
 	}
 	return err

@@ -25,6 +25,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -110,7 +111,7 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 	if cfg.sandbox {
 		logger.Warn().Msg("sandbox mode: each caller's key has its own in-memory account; nothing reaches Together")
 	}
-	srv, err := New(Config{
+	srv, err := httpserve.New(httpserve.Config{
 		Addr:           cfg.http.addr,
 		TLSCert:        cfg.http.tlsCert,
 		TLSKey:         cfg.http.tlsKey,
@@ -145,7 +146,7 @@ func serveHTTP(ctx context.Context, cfg config, base *togetherapi.Client, logger
 		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
 	}
 	switch err := srv.Serve(ctx); {
-	case errors.As(err, new(*SettingError)):
+	case errors.As(err, new(*httpserve.SettingError)):
 		return startupFailed(errOut, httpStartError(err))
 	case err != nil:
 		return 1

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -599,7 +600,7 @@ func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
 	}{
 		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
 		{"no limit", math.MaxInt64, 256 << 20},
-		{"a limit too small for one whole body", 2 << 20, MaxRequestBody},
+		{"a limit too small for one whole body", 2 << 20, httpserve.MaxRequestBody},
 	} {
 		if got := bodyBudget(tt.limit); got != tt.want {
 			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)

@@ -1,4 +1,9 @@
-package main
+// Package httpserve is HTTP mode: MCP over stateless streamable HTTP at
+// /mcp, each request with its caller's own key, behind guards that each do
+// one job (one file each), with /healthz, /readyz, a connection cap and the
+// drain on shutdown. It takes its settings, checked, and the words that
+// name them from its caller, and reads no environment.
+package httpserve
 
 import (
 	"cmp"
