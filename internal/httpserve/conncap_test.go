@@ -192,3 +192,46 @@ func TestHTTPHeadersOverTheLimitAreAnswered431ThroughTheConnectionCap(t *testing
 		t.Errorf("headers over the limit: %q, %v; want a 431 and then the end of the connection", got, err)
 	}
 }
+
+func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := newConnCap(ln, 2)
+	// No server tells it what the connections do: they stay new, and
+	// would give up their places once silent for this long.
+	ll.newGrace = time.Hour
+	defer ll.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := ll.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted beyond the cap of 2")
+	case <-time.After(200 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(2 * time.Second):
+		t.Fatal("the third connection was not accepted once one closed")
+	}
+	second.Close()
+}

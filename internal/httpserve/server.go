@@ -328,3 +328,10 @@ func (w *statusWriter) code() int {
 	}
 	return w.status
 }
+
+// requestInfo is what the guards learn of a request for its log event.
+type requestInfo struct {
+	caller string // a fingerprint of the caller's key
+}
+
+type requestInfoKey struct{}
