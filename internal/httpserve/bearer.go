@@ -1,7 +1,6 @@
 package httpserve
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -10,12 +9,11 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-// callerKey carries the caller's key from bearerGuard to depsGuard.
-type callerKey struct{}
-
 // bearerGuard takes the caller's Together key from the Authorization
-// header, and names the caller in the log by its fingerprint.
-func bearerGuard(next http.Handler) http.Handler {
+// header, and builds in one step what the request's tool calls are given
+// (a client with that key, and the caller named by its fingerprint) and
+// what its log event tells.
+func (s *Server) bearerGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, ok := bearerToken(r.Header.Get("Authorization"))
 		if !ok {
@@ -23,10 +21,11 @@ func bearerGuard(next http.Handler) http.Handler {
 			writePlain(w, http.StatusUnauthorized, "unauthorized: send your Together API key in the header \"Authorization: Bearer <key>\", set in your MCP client's configuration of this server")
 			return
 		}
+		deps := tools.Deps{Client: s.cfg.Base.WithAPIKey(togetherapi.NewSensitive(key)), Caller: netguard.Fingerprint(key)}
 		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-			info.caller = netguard.Fingerprint(key)
+			info.deps = deps
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, togetherapi.NewSensitive(key))))
+		next.ServeHTTP(w, r.WithContext(tools.WithDeps(r.Context(), deps)))
 	})
 }
 
@@ -39,17 +38,4 @@ func bearerToken(header string) (string, bool) {
 	}
 	token = strings.TrimSpace(token)
 	return token, token != ""
-}
-
-// depsGuard gives the request's tool calls a client with the caller's key.
-func (s *Server) depsGuard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, _ := r.Context().Value(callerKey{}).(togetherapi.Sensitive)
-		var caller string
-		if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
-			caller = info.caller
-		}
-		ctx := tools.WithDeps(r.Context(), tools.Deps{Client: s.cfg.Base.WithAPIKey(key), Caller: caller})
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
 }

@@ -8,42 +8,35 @@ import (
 	"testing"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
-	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-func TestBearerGuardTakesTheKeyInAnyCaseOfTheScheme(t *testing.T) {
+func TestBearerGuardGivesTheCallsAClientWithTheCallersKeyInAnyCaseOfTheScheme(t *testing.T) {
+	s := handlerWith(t)
 	for header, pass := range map[string]bool{
-		"Bearer k1": true, "bearer k1": true, "BEARER   k1 ": true,
-		"": false, "Bearer": false, "Bearer ": false, "Basic azE6": false, "k1": false,
+		"Bearer CANARYKEY-k1": true, "bearer CANARYKEY-k1": true, "BEARER   CANARYKEY-k1 ": true,
+		"": false, "Bearer": false, "Bearer ": false, "Basic azE6": false, "CANARYKEY-k1": false,
 	} {
 		r := httptest.NewRequest("POST", "/mcp", nil)
 		r.Header.Set("Authorization", header)
 		info := &requestInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
-		w, next := guarded(t, bearerGuard, r)
+		w, next := guarded(t, s.bearerGuard, r)
 		if !pass {
 			if next.n != 0 || w.Code != 401 || w.Header().Get("WWW-Authenticate") == "" || !strings.Contains(w.Body.String(), "Authorization: Bearer <key>") {
 				t.Errorf("%q: %d %s", header, w.Code, w.Body.String())
 			}
 			continue
 		}
-		key, _ := next.last.Context().Value(callerKey{}).(togetherapi.Sensitive)
-		if next.n != 1 || !key.Equal(togetherapi.NewSensitive("k1")) || !strings.HasPrefix(info.caller, "sha256:") {
-			t.Errorf("%q: passed %d, caller %q", header, next.n, info.caller)
+		deps := tools.DepsFrom(next.last.Context())
+		if next.n != 1 || deps.Client == nil || !deps.Client.KeyScrubber().Contained("CANARYKEY-k1") || deps.Caller != netguard.Fingerprint("CANARYKEY-k1") {
+			t.Errorf("%q: passed %d, deps %+v", header, next.n, deps)
 		}
-	}
-}
-
-func TestDepsGuardGivesTheCallsAClientWithTheCallersKey(t *testing.T) {
-	h := handlerWith(t)
-	r := httptest.NewRequest("POST", "/mcp", nil)
-	key := togetherapi.NewSensitive("CANARYKEY-deps")
-	r = r.WithContext(context.WithValue(context.WithValue(r.Context(), callerKey{}, key), requestInfoKey{}, &requestInfo{caller: "sha256:abc"}))
-	_, next := guarded(t, h.depsGuard, r)
-	got := tools.DepsFrom(next.last.Context())
-	if got.Client == nil || !got.Client.KeyScrubber().Contained("CANARYKEY-deps") || got.Caller != "sha256:abc" {
-		t.Errorf("deps = %+v", got)
+		// The log event names the caller from the Deps the calls were given.
+		if info.deps.Caller != deps.Caller || info.deps.Client != deps.Client {
+			t.Errorf("%q: the log event's caller %q is not the calls' %q", header, info.deps.Caller, deps.Caller)
+		}
 	}
 }
 

@@ -145,7 +145,7 @@ func New(cfg Config) (*Server, error) {
 	// The order matters: cheap refusals first; then the body, read whole
 	// under its own deadline; only then a slot, so a caller who stalls
 	// holds none.
-	s.mux.Handle("/mcp", chain(mcpHTTP, s.hostGuard, s.originGuard, methodGuard, bearerGuard, s.bodyGuard, s.inFlightGuard, s.depsGuard))
+	s.mux.Handle("/mcp", chain(mcpHTTP, s.hostGuard, s.originGuard, methodGuard, s.bearerGuard, s.bodyGuard, s.inFlightGuard))
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writePlain(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("/readyz", s.readyz)
 	s.mux.HandleFunc("/", notFound)
@@ -243,8 +243,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ev = logger.Warn()
 		}
 		ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code()).Dur("duration_ms", time.Since(start))
-		if info.caller != "" {
-			ev = ev.Str("caller", info.caller)
+		if caller := info.deps.Caller; caller != "" {
+			ev = ev.Str("caller", caller)
 		}
 		ev.Msg("http request")
 	}()
@@ -329,9 +329,10 @@ func (w *statusWriter) code() int {
 	return w.status
 }
 
-// requestInfo is what the guards learn of a request for its log event.
+// requestInfo is what the guards learn of a request for its log event:
+// the Deps its tool calls were given, once the bearer guard has built them.
 type requestInfo struct {
-	caller string // a fingerprint of the caller's key
+	deps tools.Deps
 }
 
 type requestInfoKey struct{}
