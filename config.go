@@ -21,6 +21,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -150,7 +151,7 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
 	{modes: stdio, flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
 		apply: func(c *config, v string) error { c.keyCommand = v; return nil }},
-	{modes: stdio, flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: defaultKeyTimeout.String(), help: "how long the key command may run before it is killed",
+	{modes: stdio, flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: keycommand.DefaultTimeout.String(), help: "how long the key command may run before it is killed",
 		apply: func(c *config, v string) error { return positiveDuration(&c.keyCommandTimeout, v) }},
 	{flag: "base-url", env: "TOGETHER_BASE_URL", def: togetherapi.DefaultBaseURL, help: "API root; must be https unless the host is localhost",
 		apply: func(c *config, v string) error { c.baseURL = v; return togetherapi.CheckBaseURL(v) }},
@@ -416,7 +417,7 @@ func command(rest []string) (string, error) {
 // shownArgument quotes an argument for an error, unless it is long enough to
 // be a key given in the wrong place, which start-up errors never repeat.
 func shownArgument(a string) string {
-	if len(a) >= keyLikeLen {
+	if len(a) >= keycommand.KeyLikeLen {
 		return fmt.Sprintf("(%d characters, not shown in case it is a key)", len(a))
 	}
 	return strconv.Quote(a)
@@ -551,10 +552,10 @@ func (c *config) chooseKey() error {
 		// Run by run(), not here: parsing has no side effects, and the
 		// sandbox, --help and --version need no key.
 		c.keySource = "the key command, from " + settingName("api-key-command")
-	case len(keyLines(c.keyEnv)) > 1:
-		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keyLines(c.keyEnv)))
-	case unsendable(c.keyEnv):
-		return settingError(keyVariable, "holds %s: set it to the key alone", unsendableWords)
+	case len(keycommand.Lines(c.keyEnv)) > 1:
+		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keycommand.Lines(c.keyEnv)))
+	case keycommand.Unsendable(c.keyEnv):
+		return settingError(keyVariable, "holds %s: set it to the key alone", keycommand.UnsendableWords)
 	case c.keyEnv != "":
 		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
 		c.keySource = keyVariable
@@ -680,40 +681,17 @@ func readKeyFile(path string) (string, error) {
 	}
 	// Held to the rule of the key command's output: a file of two lines
 	// would otherwise make every call fail as if Together were unreachable.
-	switch lines := keyLines(string(b)); {
+	switch lines := keycommand.Lines(string(b)); {
 	case len(lines) == 0:
 		return "", fmt.Errorf("the key file %s is empty", path)
 	case len(lines) > 1:
 		return "", fmt.Errorf("the key file %s holds %d non-empty lines, and a key is one line: keep only the key in it (a newline after it is fine)", path, len(lines))
-	case unsendable(lines[0]):
-		return "", fmt.Errorf("the key file %s holds %s: keep only the key in it", path, unsendableWords)
+	case keycommand.Unsendable(lines[0]):
+		return "", fmt.Errorf("the key file %s holds %s: keep only the key in it", path, keycommand.UnsendableWords)
 	default:
 		return lines[0], nil
 	}
 }
-
-// keyLines returns the non-empty lines of a key file's contents or a key
-// command's output, each trimmed of surrounding blanks; a key is one line.
-func keyLines(text string) []string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// unsendable reports whether a key holds a control character, such as a
-// tab or a carriage return left within its line: no key does, and most
-// cannot be sent in a header at all, so every call would fail as if
-// Together were unreachable.
-func unsendable(key string) bool {
-	return strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
-
-// unsendableWords says what unsendable found, without quoting the key.
-const unsendableWords = "a control character (such as a tab or a carriage return) within the key, which no key holds"
 
 // keyFileOpenError says why the key file did not open, without its path:
 // err itself is not wrapped, since its text holds the path.

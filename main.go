@@ -26,6 +26,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -61,7 +62,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if cfg.keyCommand != "" && !cfg.sandbox && cfg.http.addr == "" {
 		// Before the log starts, so that its failure reads like every
 		// other start-up error.
-		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
+		key, err := keycommand.Run(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
 		if err != nil {
 			return startupFailed(stderr, settingError("api-key-command", "%v", err))
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -473,7 +474,7 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 		})
 	}
 	// The key command is held to the same rule.
-	if _, err := runKeyCommand(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
+	if _, err := keycommand.Run(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
 		t.Errorf("a key command printing a tab within the key: %v", err)
 	}
 }
@@ -497,7 +498,7 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 		t.Error("README's dotenv table does not list the escapes double quotes take")
 	}
 
-	_, err = runKeyCommand(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
+	_, err = keycommand.Run(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
 	if err == nil {
 		t.Fatal("a key command printing two lines was taken")
 	}
