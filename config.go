@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,8 +18,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
-	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
-	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
@@ -27,10 +25,15 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-// config is every setting, read once from flags and the environment.
+// config is every setting, read once from flags and the environment. It
+// names files and commands; what they hold is read by run, once the
+// settings are parsed (see resolveKey and openEnvFiles).
 type config struct {
-	apiKey    togetherapi.Sensitive
-	keySource string // where the key came from, for the start-up log
+	// The API key's sources, of which join lets one be set: the key the
+	// variable holds, once join has checked it; a file that holds the key;
+	// a command that prints it.
+	keyVar  togetherapi.Sensitive
+	keyFile string
 	// keyCommand, when set, is run at start-up to print the key.
 	keyCommand        string
 	keyCommandTimeout time.Duration
@@ -41,19 +44,17 @@ type config struct {
 	logFormat         string
 	sandbox           bool
 	tools             tools.Selection
-	envFiles          []envfile.Source // dotenv files import_env_file may read
-	envFileNotes      []string         // what start-up made of them, to log
-	command           string           // "" to serve, "demo", "help" or "version"
+	envFiles          []string // dotenv files import_env_file may read, as given
+	command           string   // "" to serve, "demo", "help" or "version"
 	http              httpSettings
 	intake            intake.Config // the one-time value page (stdio)
 	namePrefixes      []string      // the names the tools may act on; all when empty
 	auditLog          string        // where the audit trail goes: a path, "-" for stderr, "" for none
-	audit             *audit.Log    // the trail, opened by run
 
 	// What the settings said, before the checks that join several.
-	keyEnv, keyFile string
-	toolNames       []string
-	given           []*setting // the settings set by flag or variable
+	keyEnv    string // cleared by join
+	toolNames []string
+	given     []*setting // the settings set by flag or variable
 	// ignored are notes on settings given that do not apply to the
 	// transport chosen, to log at start-up.
 	ignored []string
@@ -198,7 +199,7 @@ var settings = []setting{
 	{flag: "read-only", env: "TOGETHER_SECRETS_READ_ONLY", kind: boolean, help: "offer only list_secrets and get_secret, whatever else is set",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ReadOnly, v) }},
 	{modes: stdio, flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable",
-		apply: (*config).addEnvFile},
+		apply: func(c *config, v string) error { c.envFiles = append(c.envFiles, v); return nil }},
 	{modes: stdio, flag: "intake-addr", env: "TOGETHER_SECRETS_INTAKE_ADDR", def: intake.DefaultAddr, help: "where the one-time value page of request_secret_from_user listens (a free loopback port by default)",
 		apply: func(c *config, v string) error { c.intake.Addr = v; return nil }},
 	{modes: stdio, flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
@@ -346,8 +347,10 @@ func (f *flagValue) Set(v string) error {
 // IsBoolFlag lets a boolean setting's flag stand alone, as --sandbox.
 func (f *flagValue) IsBoolFlag() bool { return f.s.kind == boolean }
 
-// parseConfig reads flags over the environment. It never prints; a flag
-// error comes back as an error naming the flag and its variable.
+// parseConfig reads flags over the environment, and nothing else: it opens
+// no file the settings name and runs no command, so that --help, --version
+// and a setting's mistake need neither. It never prints; a flag error
+// comes back as an error naming the flag and its variable.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
 	cfg := config{}
 	fs := flag.NewFlagSet("together-secrets-mcp", flag.ContinueOnError)
@@ -527,7 +530,10 @@ func (c *config) join() error {
 	return c.chooseKey()
 }
 
-// chooseKey takes the API key from the one source that is set.
+// chooseKey checks that the API key comes from one source at most, and
+// that the variable, when it is that source, holds one line that can be
+// sent. It reads no file and runs nothing: resolveKey does, once parsing is
+// done.
 func (c *config) chooseKey() error {
 	var sources []string
 	for _, s := range []struct {
@@ -541,43 +547,53 @@ func (c *config) chooseKey() error {
 	switch {
 	case len(sources) > 1:
 		return fmt.Errorf("the API key may come from one place, and %s are all set; keep only one", strings.Join(sources, " and "))
-	case c.keyFile != "":
-		key, err := readKeyFile(c.keyFile)
-		if err != nil {
-			return settingError("api-key-file", "%v", err)
-		}
-		c.apiKey = togetherapi.NewSensitive(key)
-		c.keySource = "the key file " + c.keyFile + ", from " + settingName("api-key-file")
-	case c.keyCommand != "":
-		// Run by run(), not here: parsing has no side effects, and the
-		// sandbox, --help and --version need no key.
-		c.keySource = "the key command, from " + settingName("api-key-command")
 	case len(keycommand.Lines(c.keyEnv)) > 1:
 		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keycommand.Lines(c.keyEnv)))
 	case keycommand.Unsendable(c.keyEnv):
 		return settingError(keyVariable, "holds %s: set it to the key alone", keycommand.UnsendableWords)
 	case c.keyEnv != "":
-		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
-		c.keySource = keyVariable
+		c.keyVar = togetherapi.NewSensitive(c.keyEnv)
 	}
 	c.keyEnv = ""
 	return nil
 }
 
-// addEnvFile opens a dotenv file as it is now, once.
-func (c *config) addEnvFile(path string) error {
-	src, err := envfile.Open(path)
-	if err != nil {
-		return fmt.Errorf("cannot use %s as a dotenv file: %w", path, err)
+// keySource says where the API key comes from, for the start-up log and
+// the tools' advice; "" when no source is set.
+func (c config) keySource() string {
+	switch {
+	case c.keyFile != "":
+		return "the key file " + c.keyFile + ", from " + settingName("api-key-file")
+	case c.keyCommand != "":
+		return "the key command, from " + settingName("api-key-command")
+	case !c.keyVar.IsZero():
+		return keyVariable
 	}
-	if !filepath.IsAbs(path) {
-		c.envFileNotes = append(c.envFileNotes, fmt.Sprintf("--env-file %s is a relative path, taken as %s from the directory the server started in; "+
-			"an absolute path does not depend on where a host starts the server", path, src.Path))
+	return ""
+}
+
+// resolveKey is the one place the API key is taken from its source: the
+// variable, the key file, or the key command. The file is read wherever it
+// is set, so that one that cannot be read stops start-up in any mode; the
+// command runs only where the key is used, to serve stdio with Together:
+// the sandbox, HTTP mode (where each caller sends a key) and the demo need
+// none.
+func resolveKey(ctx context.Context, cfg config) (togetherapi.Sensitive, error) {
+	switch {
+	case cfg.keyFile != "":
+		key, err := readKeyFile(cfg.keyFile)
+		if err != nil {
+			return togetherapi.Sensitive{}, settingError("api-key-file", "%v", err)
+		}
+		return togetherapi.NewSensitive(key), nil
+	case cfg.keyCommand != "" && cfg.command == "" && !cfg.sandbox && cfg.http.addr == "":
+		key, err := keycommand.Run(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
+		if err != nil {
+			return togetherapi.Sensitive{}, settingError("api-key-command", "%v", err)
+		}
+		return key, nil
 	}
-	if !slices.ContainsFunc(c.envFiles, func(s envfile.Source) bool { return s.Path == src.Path }) {
-		c.envFiles = append(c.envFiles, src)
-	}
-	return nil
+	return cfg.keyVar, nil
 }
 
 // nameSeparators are the characters the API allows in names other than
@@ -712,7 +728,7 @@ func keyFileOpenError(err error) error {
 // advice names this program's settings for the tools' error messages.
 func advice(cfg config) tools.Advice {
 	return tools.Advice{
-		KeySource: cfg.keySource,
+		KeySource: cfg.keySource(),
 		SetKey: "Set " + keyVariable + " (or " + settingName("api-key-file") + ", or " + settingName("api-key-command") + ") " +
 			"in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
 			"To try the tools without a key, start the server with --" + lookup("sandbox").flag + ".",

@@ -23,6 +23,18 @@ func envOf(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
+// load is what run makes of args and the variables env before it serves:
+// the settings, and the dotenv files and the key they name.
+func load(t *testing.T, args []string, env map[string]string) (config, resources, error) {
+	t.Helper()
+	c, err := parseConfig(args, envOf(env))
+	if err != nil {
+		return c, resources{}, err
+	}
+	rs, err := prepare(t.Context(), c)
+	return c, rs, err
+}
+
 func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(keyFile, []byte("  key-from-file\n"), 0o600); err != nil {
@@ -37,37 +49,37 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		name    string
 		args    []string
 		env     map[string]string
-		check   func(t *testing.T, c config)
+		check   func(t *testing.T, c config, rs resources)
 		wantErr string
 	}{
-		{name: "defaults", check: func(t *testing.T, c config) {
+		{name: "defaults", check: func(t *testing.T, c config, rs resources) {
 			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
-				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" || c.retries != togetherapi.DefaultMaxRetries {
+				c.logFormat != "json" || c.sandbox || !rs.key.IsZero() || c.command != "" || c.retries != togetherapi.DefaultMaxRetries {
 				t.Errorf("config = %+v", c)
 			}
 		}},
 		{name: "environment", env: map[string]string{
 			"TOGETHER_API_KEY": " k1 \n", "TOGETHER_BASE_URL": "http://localhost:1/v1", "TOGETHER_SECRETS_TIMEOUT": "5s",
 			"TOGETHER_SECRETS_LOG_LEVEL": "debug", "TOGETHER_SECRETS_LOG_FORMAT": "console", "TOGETHER_SECRETS_SANDBOX": "true",
-		}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("k1")) || c.keySource != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
+		}, check: func(t *testing.T, c config, rs resources) {
+			if !rs.key.Equal(togetherapi.NewSensitive("k1")) || c.keySource() != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
 				c.timeout != 5*time.Second || c.logLevel != zerolog.DebugLevel || c.logFormat != "console" || !c.sandbox {
 				t.Errorf("config = %+v", c)
 			}
 		}},
-		{name: "retries", args: []string{"--max-retries", "0"}, env: map[string]string{"TOGETHER_SECRETS_MAX_RETRIES": "5"}, check: func(t *testing.T, c config) {
+		{name: "retries", args: []string{"--max-retries", "0"}, env: map[string]string{"TOGETHER_SECRETS_MAX_RETRIES": "5"}, check: func(t *testing.T, c config, rs resources) {
 			if c.retries != 0 {
 				t.Errorf("retries = %d, want 0 from the flag", c.retries)
 			}
 		}},
 		{name: "tool selection", args: []string{"--read-only", "--tools", " get_secret , list_secrets,"}, env: map[string]string{"TOGETHER_SECRETS_ALLOW_DELETE": "true"},
-			check: func(t *testing.T, c config) {
+			check: func(t *testing.T, c config, rs resources) {
 				if !c.tools.ReadOnly || !c.tools.AllowDelete || strings.Join(c.tools.Names, ",") != "get_secret,list_secrets" {
 					t.Errorf("tools = %+v", c.tools)
 				}
 			}},
 		{name: "tool selection from the environment", env: map[string]string{"TOGETHER_SECRETS_TOOLS": "create_secret", "TOGETHER_SECRETS_READ_ONLY": "0"},
-			check: func(t *testing.T, c config) {
+			check: func(t *testing.T, c config, rs resources) {
 				if c.tools.ReadOnly || strings.Join(c.tools.Names, ",") != "create_secret" {
 					t.Errorf("tools = %+v", c.tools)
 				}
@@ -77,74 +89,74 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "bad retries", args: []string{"--max-retries", "-1"}, wantErr: `--max-retries (TOGETHER_SECRETS_MAX_RETRIES): "-1" is not a whole number from 0 to 10`},
 		{name: "flags win", args: []string{"--timeout=2s", "--log-level", "warn", "--sandbox=false", "--base-url", "https://example.test/v1"},
 			env: map[string]string{"TOGETHER_SECRETS_TIMEOUT": "5s", "TOGETHER_SECRETS_SANDBOX": "1", "TOGETHER_BASE_URL": "https://x/v1"},
-			check: func(t *testing.T, c config) {
+			check: func(t *testing.T, c config, rs resources) {
 				if c.timeout != 2*time.Second || c.logLevel != zerolog.WarnLevel || c.sandbox || c.baseURL != "https://example.test/v1" {
 					t.Errorf("config = %+v", c)
 				}
 			}},
-		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
-				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource)
+		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config, rs resources) {
+			if !rs.key.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource() != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
+				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource())
 			}
 		}},
-		{name: "key file from the environment", env: map[string]string{"TOGETHER_API_KEY_FILE": keyFile}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) {
+		{name: "key file from the environment", env: map[string]string{"TOGETHER_API_KEY_FILE": keyFile}, check: func(t *testing.T, c config, rs resources) {
+			if !rs.key.Equal(togetherapi.NewSensitive("key-from-file")) {
 				t.Error("key file named in the environment was not read")
 			}
 		}},
 		{name: "env files from flags win", args: []string{"--env-file", keyFile, "--env-file", emptyFile, "--env-file", keyFile},
-			env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": "/nonexistent"}, check: func(t *testing.T, c config) {
-				if paths(c.envFiles) != keyFile+","+emptyFile || !c.tools.EnvFiles {
-					t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
+			env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": "/nonexistent"}, check: func(t *testing.T, c config, rs resources) {
+				if paths(rs.envFiles) != keyFile+","+emptyFile || !c.tools.EnvFiles {
+					t.Errorf("env files = %v (%+v)", rs.envFiles, c.tools)
 				}
 			}},
-		{name: "env files from the environment", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": " " + keyFile + " , " + emptyFile}, check: func(t *testing.T, c config) {
-			if paths(c.envFiles) != keyFile+","+emptyFile {
-				t.Errorf("env files = %v", c.envFiles)
+		{name: "env files from the environment", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": " " + keyFile + " , " + emptyFile}, check: func(t *testing.T, c config, rs resources) {
+			if paths(rs.envFiles) != keyFile+","+emptyFile {
+				t.Errorf("env files = %v", rs.envFiles)
 			}
 		}},
-		{name: "a relative env file is made absolute, and said so", args: []string{"--env-file", "main.go"}, check: func(t *testing.T, c config) {
+		{name: "a relative env file is made absolute, and said so", args: []string{"--env-file", "main.go"}, check: func(t *testing.T, c config, rs resources) {
 			wd, _ := os.Getwd()
-			if paths(c.envFiles) != filepath.Join(wd, "main.go") || len(c.envFileNotes) != 1 || !strings.Contains(c.envFileNotes[0], "is a relative path, taken as "+filepath.Join(wd, "main.go")) {
-				t.Errorf("env files = %v, notes %v", paths(c.envFiles), c.envFileNotes)
+			if paths(rs.envFiles) != filepath.Join(wd, "main.go") || len(rs.envFileNotes) != 1 || !strings.Contains(rs.envFileNotes[0], "is a relative path, taken as "+filepath.Join(wd, "main.go")) {
+				t.Errorf("env files = %v, notes %v", paths(rs.envFiles), rs.envFileNotes)
 			}
 		}},
-		{name: "an env file named twice, once relative, is one file", args: []string{"--env-file", "main.go", "--env-file", "./main.go"}, check: func(t *testing.T, c config) {
-			if len(c.envFiles) != 1 {
-				t.Errorf("env files = %v", paths(c.envFiles))
+		{name: "an env file named twice, once relative, is one file", args: []string{"--env-file", "main.go", "--env-file", "./main.go"}, check: func(t *testing.T, c config, rs resources) {
+			if len(rs.envFiles) != 1 {
+				t.Errorf("env files = %v", paths(rs.envFiles))
 			}
 		}},
-		{name: "no env files", check: func(t *testing.T, c config) {
-			if len(c.envFiles) != 0 || c.tools.EnvFiles {
-				t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
+		{name: "no env files", check: func(t *testing.T, c config, rs resources) {
+			if len(rs.envFiles) != 0 || c.tools.EnvFiles {
+				t.Errorf("env files = %v (%+v)", rs.envFiles, c.tools)
 			}
 		}},
 		{name: "missing env file", args: []string{"--env-file", "/nonexistent/.env"}, wantErr: "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file: /nonexistent/.env: file does not exist"},
 		{name: "env file that is a directory", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": os.TempDir()}, wantErr: "is not a regular file"},
 		{name: "import named without env files", args: []string{"--tools", "import_env_file"}, wantErr: "--tools (TOGETHER_SECRETS_TOOLS): tool \"import_env_file\" reads dotenv files, and none is configured"},
 		{name: "public intake page without the word for it", args: []string{"--intake-addr", "0.0.0.0:8765"}, wantErr: "--intake-addr (TOGETHER_SECRETS_INTAKE_ADDR): 0.0.0.0:8765 is not a loopback address"},
-		{name: "public intake page, chosen", args: []string{"--intake-addr", "0.0.0.0:8765", "--intake-allow-non-loopback"}, check: func(t *testing.T, c config) {
+		{name: "public intake page, chosen", args: []string{"--intake-addr", "0.0.0.0:8765", "--intake-allow-non-loopback"}, check: func(t *testing.T, c config, rs resources) {
 			if c.intake.Addr != "0.0.0.0:8765" || !c.intake.AllowNonLoopback || !c.tools.Intake {
 				t.Errorf("intake = %+v", c.intake)
 			}
 		}},
 		{name: "short intake ttl", env: map[string]string{"TOGETHER_SECRETS_INTAKE_TTL": "1s"}, wantErr: `--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL): "1s" is not a duration of 10s or more`},
-		{name: "no intake page over HTTP", args: []string{"--http", "127.0.0.1:8080"}, check: func(t *testing.T, c config) {
+		{name: "no intake page over HTTP", args: []string{"--http", "127.0.0.1:8080"}, check: func(t *testing.T, c config, rs resources) {
 			if c.tools.Intake {
 				t.Error("the page is offered in HTTP mode")
 			}
 		}},
-		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config) {
+		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config, rs resources) {
 			if c.command != "demo" {
 				t.Errorf("command = %q", c.command)
 			}
 		}},
-		{name: "version", args: []string{"--version"}, check: func(t *testing.T, c config) {
+		{name: "version", args: []string{"--version"}, check: func(t *testing.T, c config, rs resources) {
 			if c.command != "version" {
 				t.Errorf("command = %q", c.command)
 			}
 		}},
-		{name: "help", args: []string{"-h"}, check: func(t *testing.T, c config) {
+		{name: "help", args: []string{"-h"}, check: func(t *testing.T, c config, rs resources) {
 			if c.command != "help" {
 				t.Errorf("command = %q", c.command)
 			}
@@ -154,8 +166,8 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
 		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
 			wantErr: "the API key may come from one place, and TOGETHER_API_KEY and --api-key-command (TOGETHER_API_KEY_COMMAND) are all set; keep only one"},
-		{name: "key command", args: []string{"--api-key-command", "op read op://v/i/f", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config) {
-			if c.keyCommand != "op read op://v/i/f" || c.keyCommandTimeout != 5*time.Second || !c.apiKey.IsZero() || !strings.Contains(c.keySource, "key command") {
+		{name: "key command", args: []string{"--api-key-command", "printf 'key-from-command\\n'", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config, rs resources) {
+			if c.keyCommandTimeout != 5*time.Second || !rs.key.Equal(togetherapi.NewSensitive("key-from-command")) || !strings.Contains(c.keySource(), "key command") {
 				t.Errorf("config = %+v", c)
 			}
 		}},
@@ -177,7 +189,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseConfig(tt.args, envOf(tt.env))
+			c, rs, err := load(t, tt.args, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
@@ -187,7 +199,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.check(t, c)
+			tt.check(t, c, rs)
 		})
 	}
 }
@@ -458,7 +470,7 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 			wantErr: "TOGETHER_API_KEY: holds a control character"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseConfig(tt.args, envOf(tt.env))
+			_, rs, err := load(t, tt.args, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
@@ -468,7 +480,7 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !c.apiKey.Equal(togetherapi.NewSensitive(tt.want)) {
+			if err != nil || !rs.key.Equal(togetherapi.NewSensitive(tt.want)) {
 				t.Errorf("err = %v, or the key is not the one line", err)
 			}
 		})
@@ -606,5 +618,34 @@ func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
 		if got := bodyBudget(tt.limit); got != tt.want {
 			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	for _, tt := range []struct {
+		args []string
+		want string // what prepare says of it
+	}{
+		{[]string{"--api-key-file", "/nonexistent/key"}, "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file"},
+		{[]string{"--env-file", "/nonexistent/.env"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file"},
+		{[]string{"--api-key-command", "touch " + ran + "; echo key-from-command"}, ""},
+	} {
+		c, err := parseConfig(tt.args, envOf(nil))
+		if err != nil {
+			t.Errorf("%q: parsing read what the settings name: %v", tt.args, err)
+			continue
+		}
+		if _, err := os.Stat(ran); err == nil {
+			t.Fatalf("%q: parsing ran the key command", tt.args)
+		}
+		// What they name is read, or run, when run prepares to serve.
+		_, err = prepare(t.Context(), c)
+		if (tt.want == "" && err != nil) || (tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want))) {
+			t.Errorf("%q: prepare: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(ran); err != nil {
+		t.Errorf("prepare did not run the key command: %v", err)
 	}
 }
