@@ -274,7 +274,9 @@ func settingError(name, problem string, args ...any) error {
 	return fmt.Errorf("%s: %s", settingName(name), fmt.Sprintf(problem, args...))
 }
 
-func usage(w io.Writer) {
+// usage writes --help: the program's version, how to run it, and every
+// setting.
+func usage(w io.Writer, version string) {
 	fmt.Fprintf(w, `together-secrets-mcp %s: an MCP server that stores secrets in Together AI,
 spoken over stdio, or over streamable HTTP with --http.
 
@@ -285,7 +287,7 @@ Usage:
   together-secrets-mcp --version
 
 Settings (a flag wins over its environment variable):
-`, buildVersion())
+`, version)
 	for _, s := range settings {
 		if s.flag == "" {
 			fmt.Fprintf(w, "  %s (environment only)\n", s.env)

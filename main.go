@@ -49,7 +49,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	switch cfg.command {
 	case "help":
-		usage(stdout)
+		usage(stdout, buildVersion())
 		return 0
 	case "version":
 		fmt.Fprintf(stdout, "together-secrets-mcp %s\n", buildVersion())

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
 	"os"
 	"path/filepath"
@@ -206,7 +209,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 
 func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 	var b strings.Builder
-	usage(&b)
+	usage(&b, buildVersion())
 	help := b.String()
 	if !strings.Contains(help, "stdio, or over streamable HTTP with --http") || !strings.Contains(help, "--http ADDR [flags]") {
 		t.Errorf("the help speaks of one transport:\n%s", help)
@@ -231,7 +234,7 @@ func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 
 func TestHelpListsEverySettingAndItsVariable(t *testing.T) {
 	var b strings.Builder
-	usage(&b)
+	usage(&b, buildVersion())
 	for _, s := range settings {
 		if !strings.Contains(b.String(), s.env) || (s.flag != "" && !strings.Contains(b.String(), "--"+s.flag)) {
 			t.Errorf("help lacks %s / --%s:\n%s", s.env, s.flag, b.String())
@@ -333,7 +336,7 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	usage(&b)
+	usage(&b, buildVersion())
 	if !strings.Contains(b.String(), "HTTP mode: requests served at once") || !strings.Contains(b.String(), "how long a one-time value link works, at least 10s (stdio only)") {
 		t.Errorf("the help does not say which transport a setting is for:\n%s", b.String())
 	}
@@ -524,7 +527,7 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 	demo := readme[strings.Index(readme, "`demo` starts"):]
 	demo = demo[:strings.Index(demo, "\n\n")]
 	var help strings.Builder
-	usage(&help)
+	usage(&help, buildVersion())
 	for _, call := range []string{"`create_secret`", "`attach_secret`", "`get_secret`"} {
 		if !strings.Contains(demo, call) {
 			t.Errorf("README's demo does not say it calls %s:\n%s", call, demo)
@@ -647,5 +650,38 @@ func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(ran); err != nil {
 		t.Errorf("prepare did not run the key command: %v", err)
+	}
+}
+
+func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
+	// config.go is what the other files of the root build on: an arrow back
+	// from it to one of them would tie the settings to a transport.
+	declared := map[string]string{}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var config *ast.File
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "config.go" {
+			config = f
+			continue
+		}
+		for n := range f.Scope.Objects {
+			declared[n] = name
+		}
+	}
+	for _, id := range config.Unresolved {
+		if where, ok := declared[id.Name]; ok {
+			t.Errorf("config.go:%d uses %s, declared in %s", fset.Position(id.Pos()).Line, id.Name, where)
+		}
 	}
 }
