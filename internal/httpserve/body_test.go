@@ -82,29 +82,16 @@ func TestBodyGuardTakesItsBytesFromTheBudgetUntilTheRequestIsDone(t *testing.T) 
 	}
 }
 
-// stalledPost opens a connection to addr and sends a POST to /mcp with its
-// headers and a bearer key, promising a body it never sends. It returns
-// the connection, from which the answer can be read.
-func stalledPost(t *testing.T, addr, host string) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "POST /mcp HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer stalled\r\nContent-Type: application/json\r\n"+
-		"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{\"jsonrpc\":", host)
-	return conn
-}
-
 func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
 	hh := newHTTPHarness(t, func(c *Config) { c.MaxInFlight, c.BodyTimeout = 2, 700*time.Millisecond })
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
 	var stalled []net.Conn
 	for range 6 {
-		stalled = append(stalled, stalledPost(t, addr, addr))
+		stalled = append(stalled, partialPost(t, addr, 1000, 11))
 	}
-	time.Sleep(100 * time.Millisecond) // their headers are read; their bodies never come
+	// Their headers are read, and each holds the budget for the body it
+	// declared, which never comes.
+	apitest.WaitUntil(t, "the stalled bodies are being read", func() bool { return hh.h.bodies.held() >= 6*1000 })
 	for i := range 3 {
 		resp, err := http.DefaultClient.Do(apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "k", apitest.ListCall))
 		if err != nil {
@@ -125,8 +112,8 @@ func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
 func TestHTTPDrainEndsStalledBodiesAtOnce(t *testing.T) {
 	hh := newHTTPHarness(t)
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
-	c := stalledPost(t, addr, addr)
-	time.Sleep(100 * time.Millisecond)
+	c := partialPost(t, addr, 1000, 11)
+	apitest.WaitUntil(t, "the stalled body is being read", func() bool { return hh.h.bodies.held() >= 1000 })
 	start := time.Now()
 	hh.h.drain()
 	if got := statusOf(t, c, 2*time.Second); got != http.StatusServiceUnavailable {
