@@ -764,15 +764,16 @@ func httpWords() httpserve.Words {
 	return httpserve.Words{AllowedHosts: settingName("allowed-hosts"), AllowedOrigins: settingName("allowed-origins")}
 }
 
-// httpSettingNames are the settings that the fields of Config
+// httpSettingNames are the settings that the fields of httpserve.Config
 // named by its errors come from.
 var httpSettingNames = map[string]string{"Addr": "http"}
 
-// httpStartError words an error of HTTP mode's start: one that names a
-// setting names it as the operator set it.
-func httpStartError(err error) error {
-	if se := (*httpserve.SettingError)(nil); errors.As(err, &se) && httpSettingNames[se.Setting] != "" {
-		return settingError(httpSettingNames[se.Setting], "%s", se.Problem)
+// httpSettingError words a setting HTTP mode cannot serve with as the
+// operator set it.
+func httpSettingError(se *httpserve.SettingError) error {
+	name, ok := httpSettingNames[se.Setting]
+	if !ok {
+		return se
 	}
-	return err
+	return settingError(name, "%s", se.Problem)
 }

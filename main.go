@@ -185,10 +185,11 @@ func serveHTTP(ctx context.Context, cfg config, rs resources, base *togetherapi.
 	if cfg.tools.ValuesFromUserOnly {
 		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
 	}
-	switch err := srv.Serve(ctx); {
-	case errors.As(err, new(*httpserve.SettingError)):
-		return startupFailed(errOut, httpStartError(err))
-	case err != nil:
+	if err := srv.Serve(ctx); err != nil {
+		if se := (*httpserve.SettingError)(nil); errors.As(err, &se) {
+			return startupFailed(errOut, httpSettingError(se))
+		}
+		// The server stopped by itself, and has logged why.
 		return 1
 	}
 	return 0

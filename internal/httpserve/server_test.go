@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -404,4 +405,18 @@ func testClient(t testing.TB, baseURL string) *togetherapi.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestServeNamesAnAddressItCannotListenOnInASettingError(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	s := handlerWith(t, func(c *Config) { c.Addr = taken.Addr().String() })
+	err = s.Serve(t.Context())
+	var se *SettingError
+	if !errors.As(err, &se) || se.Setting != "Addr" || !strings.HasPrefix(se.Problem, "cannot listen on "+taken.Addr().String()+": ") || se.Unwrap() == nil {
+		t.Errorf("Serve on a taken address: %#v", err)
+	}
 }
