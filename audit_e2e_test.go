@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
 
@@ -59,5 +58,5 @@ func TestStdioSIGTERMAfterARotationWasSentAuditsItsOutcomeAsUnknown(t *testing.T
 	if last := lines[3]; last["tool"] != "update_secret" || last["phase"] != "outcome" || last["outcome"] != "unknown" {
 		t.Errorf("the rotation's outcome line is %v, want unknown", last)
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(b)})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(b)})
 }

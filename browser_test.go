@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // chromium finds Debian's chromium. A machine without it skips the browser
@@ -115,7 +113,7 @@ func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
 		t.Errorf("reopened link: %v %s", err, again)
 	}
 	p.exit(t)
-	apitest.AssertClean(t, map[string]string{"form page": form, "result page": stored, "tool result": string(result), "stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"form page": form, "result page": stored, "tool result": string(result), "stdout": p.allStdout(), "stderr": p.stderr.String()})
 	if os.Getenv("UPDATE_SCREENSHOT") != "" {
 		if err := os.WriteFile("docs/intake-page.png", shot, 0o644); err != nil {
 			t.Fatal(err)

@@ -74,7 +74,7 @@ func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
 			t.Errorf("caller %s has phases %v", c, phases)
 		}
 	}
-	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stderr": p.stderr.String()})
 	for _, k := range keys {
 		if strings.Contains(p.stderr.String(), k) {
 			t.Errorf("stderr holds a caller's key")
@@ -135,7 +135,7 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 		t.Error("a change that could not be recorded was sent")
 	}
 	p.exit(t)
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(old) + string(now)})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String(), "audit": string(old) + string(now)})
 }
 
 // waitForLog waits until the server's stderr holds msg.

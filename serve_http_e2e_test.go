@@ -105,7 +105,7 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 		if code := p.waitExit(t); code != 0 {
 			t.Errorf("exit code %d", code)
 		}
-		apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+		assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 	}
 }
 
@@ -176,7 +176,7 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 	if code := p.waitExit(t); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stderr": p.stderr.String()})
 }
 
 func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t *testing.T) {
@@ -230,7 +230,7 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 	if e := auditEntries(t, string(now)); len(e) != 1 || e[0]["phase"] != "outcome" {
 		t.Errorf("the reopened trail holds %v, want the outcome", e)
 	}
-	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String(), "audit": string(old) + string(now)})
+	assertClean(t, map[string]string{"stderr": p.stderr.String(), "audit": string(old) + string(now)})
 }
 
 func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
@@ -251,5 +251,5 @@ func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
 	if !res.IsError || !strings.Contains(text, `Authorization: Bearer \u003ckey\u003e`) || strings.Contains(text, "restart the server") {
 		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
 	}
-	apitest.AssertClean(t, map[string]string{"result": text})
+	assertClean(t, map[string]string{"result": text})
 }

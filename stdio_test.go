@@ -233,6 +233,13 @@ func (p *proc) allStdout() string {
 	return p.stdout.String()
 }
 
+// assertClean fails the test for each output that holds a value or a key
+// the tests sent, all of which start with one of apitest.Canaries.
+func assertClean(t *testing.T, outputs map[string]string) {
+	t.Helper()
+	apitest.AssertClean(t, outputs)
+}
+
 func createCall(id int, name string) string {
 	args, _ := json.Marshal(map[string]any{"name": name, "value": e2eValue})
 	return fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":%s}}`, id, args)
@@ -274,7 +281,7 @@ func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
 	if !strings.Contains(stderr, `"tool":"create_secret"`) || !strings.Contains(stderr, `"outcome":"ok"`) {
 		t.Errorf("stderr lacks the call's log event:\n%s", stderr)
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": stderr})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": stderr})
 }
 
 func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
@@ -317,7 +324,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 			}
 			b, _ := json.Marshal(res)
 			c.Close()
-			apitest.AssertClean(t, map[string]string{"result": string(b), "stderr": stderr.String()})
+			assertClean(t, map[string]string{"result": string(b), "stderr": stderr.String()})
 		})
 	}
 }
@@ -371,7 +378,7 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit code = %d", code)
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
@@ -388,7 +395,7 @@ func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "no API key") {
 		t.Errorf("no start-up warning on stderr:\n%s", p.stderr.String())
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
@@ -406,7 +413,7 @@ func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "never reach Together") {
 		t.Errorf("stderr does not announce the sandbox:\n%s", p.stderr.String())
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestSignalsEndTheServerCleanly(t *testing.T) {
@@ -506,7 +513,7 @@ func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 // hangingAPI answers nothing until the request is cancelled, and reports
@@ -546,7 +553,7 @@ func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
@@ -721,7 +728,7 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 	}
 	p.exit(t)
 	outputs := map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()}
-	apitest.AssertClean(t, outputs)
+	assertClean(t, outputs)
 	for where, text := range outputs {
 		if strings.Contains(text, rotated) || strings.Contains(text, sandbox.ExamplePlainValue) {
 			t.Errorf("%s leaks the rotated value or a deployment's plain value", where)
@@ -789,7 +796,7 @@ func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
 		t.Errorf("401 = %s", b)
 	}
 	p.exit(t)
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
@@ -858,7 +865,7 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 		t.Errorf("dry run %s\nimport %s\nlist %s", dry, done, list)
 	}
 	p.exit(t)
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 	if strings.Contains(p.allStdout()+p.stderr.String(), "-openai") {
 		t.Error("a value leaked")
 	}
@@ -880,7 +887,7 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), `"key_source":"the key command`) {
 		t.Errorf("stderr = %s", p.stderr.String())
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 
 	// A failing command stops start-up with its status and stderr, never
 	// its stdout.
@@ -888,7 +895,7 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 4; it said: vault locked") {
 		t.Errorf("exit %d, stderr %q", code, p.stderr.String())
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
@@ -931,7 +938,7 @@ func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 	if strings.Contains(p.stderr.String(), token) || !strings.Contains(p.stderr.String(), `"link":"`) {
 		t.Errorf("the log should name the link by fingerprint only:\n%s", p.stderr.String())
 	}
-	apitest.AssertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stdout": p.allStdout(), "stderr": p.stderr.String()})
 }
 
 func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
@@ -1032,7 +1039,7 @@ func TestStdioQueuedMessagesAreBoundedInBytes(t *testing.T) {
 	if code := p.exit(t); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String()})
+	assertClean(t, map[string]string{"stderr": p.stderr.String()})
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
