@@ -374,6 +374,126 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 	}
 }
 
+func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY), or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
+		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
+		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
+		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},
+		{[]string{"--http", "nonsense"}, `"nonsense" is not an address`},
+		{[]string{"--http", "127.0.0.1:8080", "--env-file", "main.go"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): is for stdio only"},
+	} {
+		if _, err := parseConfig(tt.args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"--http", ":8080", "--behind-tls-proxy"},
+		{"--http", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+		{"--http", "[::1]:8080"},
+		{"--http", "localhost:8080"},
+	} {
+		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+func TestHTTPAllowedHostsAreChecked(t *testing.T) {
+	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
+		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
+			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	// HTTP mode compares them with the Host of each request, lower-case.
+	c, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", "MCP.example.com", "--allowed-origins", "https://Agents.EXAMPLE.com"}, envOf(nil))
+	if err != nil || c.http.allowedHosts[0] != "mcp.example.com" || c.http.allowedOrigins[0] != "https://agents.example.com" {
+		t.Errorf("hosts %q, origins %q, %v; want them lower-case", c.http.allowedHosts, c.http.allowedOrigins, err)
+	}
+}
+
+func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		limit int64
+		want  int64
+	}{
+		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
+		{"no limit", math.MaxInt64, 256 << 20},
+		{"a limit too small for one whole body", 2 << 20, httpserve.MaxRequestBody},
+	} {
+		if got := bodyBudget(tt.limit); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	for _, tt := range []struct {
+		args []string
+		want string // what prepare says of it
+	}{
+		{[]string{"--api-key-file", "/nonexistent/key"}, "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file"},
+		{[]string{"--env-file", "/nonexistent/.env"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file"},
+		{[]string{"--api-key-command", "touch " + ran + "; echo key-from-command"}, ""},
+	} {
+		c, err := parseConfig(tt.args, envOf(nil))
+		if err != nil {
+			t.Errorf("%q: parsing read what the settings name: %v", tt.args, err)
+			continue
+		}
+		if _, err := os.Stat(ran); err == nil {
+			t.Fatalf("%q: parsing ran the key command", tt.args)
+		}
+		// What they name is read, or run, when run prepares to serve.
+		_, err = prepare(t.Context(), c)
+		if (tt.want == "" && err != nil) || (tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want))) {
+			t.Errorf("%q: prepare: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(ran); err != nil {
+		t.Errorf("prepare did not run the key command: %v", err)
+	}
+}
+
+func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
+	// config.go is what the other files of the root build on: an arrow back
+	// from it to one of them would tie the settings to a transport.
+	declared := map[string]string{}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var config *ast.File
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "config.go" {
+			config = f
+			continue
+		}
+		for n := range f.Scope.Objects {
+			declared[n] = name
+		}
+	}
+	for _, id := range config.Unresolved {
+		if where, ok := declared[id.Name]; ok {
+			t.Errorf("config.go:%d uses %s, declared in %s", fset.Position(id.Pos()).Line, id.Name, where)
+		}
+	}
+}
+
 func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -562,126 +682,6 @@ func TestACommandLineMistakeIsNamedAndAKeyNeverRepeated(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "ARGKEY") {
 			t.Errorf("%q: the error repeats the key: %v", tt.args, err)
-		}
-	}
-}
-
-func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
-	for _, tt := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY), or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
-		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
-		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
-		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},
-		{[]string{"--http", "nonsense"}, `"nonsense" is not an address`},
-		{[]string{"--http", "127.0.0.1:8080", "--env-file", "main.go"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): is for stdio only"},
-	} {
-		if _, err := parseConfig(tt.args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
-		}
-	}
-	for _, args := range [][]string{
-		{"--http", ":8080", "--behind-tls-proxy"},
-		{"--http", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
-		{"--http", "[::1]:8080"},
-		{"--http", "localhost:8080"},
-	} {
-		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
-			t.Errorf("%v: %v", args, err)
-		}
-	}
-}
-
-func TestHTTPAllowedHostsAreChecked(t *testing.T) {
-	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
-		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
-			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
-			t.Errorf("%q: %v", bad, err)
-		}
-	}
-	// HTTP mode compares them with the Host of each request, lower-case.
-	c, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", "MCP.example.com", "--allowed-origins", "https://Agents.EXAMPLE.com"}, envOf(nil))
-	if err != nil || c.http.allowedHosts[0] != "mcp.example.com" || c.http.allowedOrigins[0] != "https://agents.example.com" {
-		t.Errorf("hosts %q, origins %q, %v; want them lower-case", c.http.allowedHosts, c.http.allowedOrigins, err)
-	}
-}
-
-func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
-	for _, tt := range []struct {
-		name  string
-		limit int64
-		want  int64
-	}{
-		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
-		{"no limit", math.MaxInt64, 256 << 20},
-		{"a limit too small for one whole body", 2 << 20, httpserve.MaxRequestBody},
-	} {
-		if got := bodyBudget(tt.limit); got != tt.want {
-			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
-	ran := filepath.Join(t.TempDir(), "ran")
-	for _, tt := range []struct {
-		args []string
-		want string // what prepare says of it
-	}{
-		{[]string{"--api-key-file", "/nonexistent/key"}, "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file"},
-		{[]string{"--env-file", "/nonexistent/.env"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file"},
-		{[]string{"--api-key-command", "touch " + ran + "; echo key-from-command"}, ""},
-	} {
-		c, err := parseConfig(tt.args, envOf(nil))
-		if err != nil {
-			t.Errorf("%q: parsing read what the settings name: %v", tt.args, err)
-			continue
-		}
-		if _, err := os.Stat(ran); err == nil {
-			t.Fatalf("%q: parsing ran the key command", tt.args)
-		}
-		// What they name is read, or run, when run prepares to serve.
-		_, err = prepare(t.Context(), c)
-		if (tt.want == "" && err != nil) || (tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want))) {
-			t.Errorf("%q: prepare: %v, want %q", tt.args, err, tt.want)
-		}
-	}
-	if _, err := os.Stat(ran); err != nil {
-		t.Errorf("prepare did not run the key command: %v", err)
-	}
-}
-
-func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
-	// config.go is what the other files of the root build on: an arrow back
-	// from it to one of them would tie the settings to a transport.
-	declared := map[string]string{}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	var config *ast.File
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name == "config.go" {
-			config = f
-			continue
-		}
-		for n := range f.Scope.Objects {
-			declared[n] = name
-		}
-	}
-	for _, id := range config.Unresolved {
-		if where, ok := declared[id.Name]; ok {
-			t.Errorf("config.go:%d uses %s, declared in %s", fset.Position(id.Pos()).Line, id.Name, where)
 		}
 	}
 }
