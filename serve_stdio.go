@@ -45,7 +45,7 @@ const (
 
 // serveStdio serves one agent on stdin and stdout with the operator's key,
 // until stdin ends or ctx is cancelled, and returns the exit code.
-func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
+func serveStdio(ctx context.Context, cfg config, rs resources, client *togetherapi.Client, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
 	if cfg.sandbox {
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
 	} else if !client.HasKey() {
@@ -68,24 +68,24 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 		Logger:   logger,
 		Tools:    cfg.tools,
 		Advice:   advice(cfg),
-		EnvFiles: cfg.envFiles,
+		EnvFiles: rs.envFiles,
 
 		NamePrefixes: cfg.namePrefixes,
-		Audit:        cfg.audit,
+		Audit:        rs.audit,
 	})
 	if err != nil {
 		return startupFailed(errOut, err)
 	}
 	var envFiles []string
-	for _, f := range cfg.envFiles {
+	for _, f := range rs.envFiles {
 		envFiles = append(envFiles, f.Path)
 	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
-		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
+		Str("key_source", cfg.keySource()).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
 	for _, note := range cfg.ignored {
 		logger.Warn().Msg(note)
 	}
-	for _, note := range cfg.envFileNotes {
+	for _, note := range rs.envFileNotes {
 		logger.Warn().Msg(note)
 	}
 	if cfg.auditLog == "-" {
