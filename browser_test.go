@@ -37,7 +37,7 @@ func chromium(t *testing.T) string {
 // UPDATE_SCREENSHOT=1 rewrites docs/intake-page.png, the README's picture.
 func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
 	exe := chromium(t)
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	p.send(t, `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"request_secret_from_user","arguments":{"name":"prod/HF_TOKEN","description":"Hugging Face read token for the eval job"}}}`)
 	msg := p.response(t, 10)

@@ -34,7 +34,7 @@ func auditEntries(t *testing.T, text string) []map[string]any {
 func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
 	api := apitest.NewKeyed(t)
 	// "-": the trail goes to stderr, as a stream of its own among the log.
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
 	keys := []string{"CANARYKEY-caller-one-1111", "CANARYKEY-caller-two-2222"}
 	for i, key := range keys {
 		c := apitest.MCPClient(t, base+"/mcp", key, "")
@@ -83,7 +83,7 @@ func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
 }
 
 func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
 	p := initialized(t, srv.URL, "TOGETHER_SECRETS_AUDIT_LOG="+path)
@@ -152,7 +152,7 @@ func waitForLog(t *testing.T, p *proc, msg string) {
 
 func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testing.T) {
 	api := apitest.NewKeyed(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--values-from-user-only")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only")
 	if !strings.Contains(p.stderr.String(), "no tool can set a value") {
 		t.Errorf("no start-up warning:\n%s", p.stderr.String())
 	}

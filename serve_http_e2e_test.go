@@ -51,7 +51,7 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 	var targets []*url.URL
 	for range 2 {
 		// The operator's own key is set, and must never be used for a caller.
-		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
 		replicas = append(replicas, p)
 		u, _ := url.Parse(base)
 		targets = append(targets, u)
@@ -113,7 +113,7 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	api.Hold(gate)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"})
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"})
 	done := make(chan int, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", apitest.ListCall))
@@ -153,7 +153,7 @@ func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
 func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 	api := apitest.NewKeyed(t)
 	certFile, keyFile, pool := apitest.SelfSigned(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
 	tlsURL := strings.Replace(base, "http://", "https://", 1) + "/mcp"
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := c.Do(apitest.MCPRequest(context.Background(), tlsURL, "CANARYKEY-tls-caller", apitest.ListCall))
@@ -186,7 +186,7 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 	t.Cleanup(release)
 	api.Hold(gate)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--audit-log", path)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--audit-log", path)
 	done := make(chan int, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", createCall(1, "DRAINED")))
@@ -234,12 +234,11 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 }
 
 func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
-	reject := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	reject := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, `{"error":{"message":"invalid api key"}}`)
 	}))
-	t.Cleanup(reject.Close)
 	_, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + reject.URL + "/v1"})
 	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-rejected", "")
 	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_secrets", Arguments: map[string]any{}}})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -73,17 +71,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stubAPI serves the sandbox over real HTTP on loopback, as Together would.
-func stubAPI(t *testing.T) (*httptest.Server, *sandbox.Server, *atomic.Int32) {
+// sandboxAPI is the shared stand-in for Together with one sandbox account,
+// whose key the tests give the binary, and that account.
+func sandboxAPI(t *testing.T) (*apitest.API, *sandbox.Server) {
 	t.Helper()
-	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		api.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, api, &n
+	api := apitest.NewSandbox(t, sandbox.Options{APIKey: e2eKey})
+	return api, api.Account()
 }
 
 // proc is the server binary running with pipes on all three streams.
@@ -246,7 +239,7 @@ func createCall(id int, name string) string {
 }
 
 func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
@@ -293,7 +286,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 		{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, api, _ := stubAPI(t)
+			srv, api := sandboxAPI(t)
 			var stderr syncio.Buffer
 			tr := transport.NewStdioWithOptions(serverBinary(t), []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
 				transport.WithCommandStderrWriter(&stderr))
@@ -330,7 +323,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 }
 
 func TestStdioSurvivesProtocolGarbage(t *testing.T) {
-	srv, _, requests := stubAPI(t)
+	srv, _ := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -368,7 +361,7 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 	if msg := p.response(t, 4); msg["result"].(map[string]any)["isError"] != true {
 		t.Errorf("arguments not an object: %v", msg)
 	}
-	if n := requests.Load(); n != 0 {
+	if n := srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API from garbage", n)
 	}
 	p.send(t, createCall(5, "AFTER_GARBAGE"))
@@ -485,7 +478,7 @@ func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// Every call is written before any answer is read: one burst, as an
 	// agent fanning out would send it.
@@ -521,13 +514,13 @@ func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
 func hangingAPI(t *testing.T) (string, chan struct{}, chan struct{}) {
 	t.Helper()
 	arrived, cancelled := make(chan struct{}, 10), make(chan struct{}, 10)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // the server sees a hang-up only once the body is read
+	// The stand-in reads the body first: the server sees a hang-up only
+	// once the body is read.
+	srv := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 		cancelled <- struct{}{}
 	}))
-	t.Cleanup(srv.Close)
 	return srv.URL, arrived, cancelled
 }
 
@@ -617,13 +610,12 @@ func TestStdioRunsManyCallsAtOnce(t *testing.T) {
 	// mcp-go's default runs 5 tool calls at a time; a fan-out of 60 must
 	// reach the API stdioWorkers at a time, and the rest queue and succeed.
 	const n = 60
-	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
+	srv, api := sandboxAPI(t)
 	b := newBarrier(stdioWorkers)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv.Answer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.wait()
 		api.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
 	p := initialized(t, srv.URL)
 	var batch strings.Builder
 	for i := 1; i <= n; i++ {
@@ -696,7 +688,7 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 }
 
 func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL, "TOGETHER_SECRETS_ALLOW_DELETE=1", "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES=1")
 	const rotated = "CANARYVALUE-rotated-e2e"
 	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "E2E", "secret": "e2e/ALL"}
@@ -737,7 +729,7 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 }
 
 func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
-	srv, _, _ := stubAPI(t)
+	srv, _ := sandboxAPI(t)
 	// stderr is a pipe nobody reads: it fills at 64 KiB, then the log's own
 	// buffer fills, and from then on log lines must be dropped, not waited on.
 	r, w, err := os.Pipe()
@@ -781,7 +773,7 @@ func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
 }
 
 func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
-	srv, _, _ := stubAPI(t)
+	srv, _ := sandboxAPI(t)
 	keyFile := filepath.Join(t.TempDir(), "together-key")
 	if err := os.WriteFile(keyFile, []byte("CANARYKEY-revoked-000\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -872,7 +864,7 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 }
 
 func TestStdioTakesTheKeyFromACommand(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_BASE_URL=" + srv.URL + "/v1", "TOGETHER_API_KEY_COMMAND=printf '%s\\n' " + e2eKey})
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -942,7 +934,7 @@ func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 }
 
 func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// 50 MB in one line, the id after the arguments as the TypeScript SDK
 	// writes it.
@@ -1052,13 +1044,13 @@ func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
 func everyWorkerBusy(t *testing.T) *proc {
 	t.Helper()
 	arrived := make(chan struct{}, stdioWorkers)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+	// Closed after the server is killed, so that the hanging calls end
+	// first.
+	api := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	}))
 	p := initialized(t, api.URL)
-	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
 	for i := range stdioWorkers {
 		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
 	}
@@ -1096,7 +1088,7 @@ func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
 }
 
 func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.T) {
-	srv, _, _ := stubAPI(t)
+	srv, _ := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// More lines than may wait, each with an id and a method, none of which
 	// mcp-go answers with its id: one carries a result (and is dropped as a
@@ -1129,7 +1121,7 @@ func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.
 }
 
 func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// An error response to no request of the server's, with a tool call's
 	// method and arguments: it is not run, and the answer says why.
@@ -1149,7 +1141,7 @@ func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	for i, value := range []string{"p\xe4ssw\xf6rd-123", `p\ud800ssword-123`, `p\udc00ssword-123`, `\ud83dssword-123`} {
 		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"LATIN1_%d","value":"%s"}}}`, 10+i, i, value))

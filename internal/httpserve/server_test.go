@@ -34,7 +34,7 @@ const canaryValue = "CANARYVALUE-http-5a4b3c2d1e-\"<&>\""
 
 // httpHarness is HTTP mode served in-process against a keyed stand-in.
 type httpHarness struct {
-	api  *apitest.Keyed
+	api  *apitest.API
 	h    *Server
 	srv  *httptest.Server
 	logs *syncio.Buffer
@@ -45,7 +45,7 @@ type httpHarness struct {
 func newHTTPHarness(t *testing.T, opts ...func(*Config)) *httpHarness {
 	t.Helper()
 	hh := &httpHarness{api: apitest.NewKeyed(t), logs: &syncio.Buffer{}}
-	cfg := testConfig(t, hh.api.URL()+"/v1", zerolog.New(hh.logs))
+	cfg := testConfig(t, hh.api.URL+"/v1", zerolog.New(hh.logs))
 	cfg.Tools.Tools.AllowDelete = true
 	for _, o := range opts {
 		o(&cfg)
