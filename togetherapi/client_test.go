@@ -19,42 +19,18 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 const testKey = "tk-CANARYKEY-0123456789abcdef"
 
-// recorded is what the fake API saw of one request.
-type recorded struct {
-	method, path string
-	header       http.Header
-	body         string
-}
-
-// fakeAPI starts an httptest server answering with h and recording every
-// request it receives.
-func fakeAPI(t *testing.T, h http.HandlerFunc) (*httptest.Server, func() []recorded) {
+// fakeAPI starts the shared stand-in answering every request with h, and
+// returns it with what it received of each request.
+func fakeAPI(t *testing.T, h http.HandlerFunc) (*apitest.API, func() []apitest.Request) {
 	t.Helper()
-	var (
-		got = make(chan recorded, 100)
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- recorded{r.Method, r.URL.EscapedPath(), r.Header.Clone(), string(b)}
-		h(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, func() []recorded {
-		var out []recorded
-		for {
-			select {
-			case r := <-got:
-				out = append(out, r)
-			default:
-				return out
-			}
-		}
-	}
+	api := apitest.NewAnswering(t, h)
+	return api, api.Received
 }
 
 func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *togetherapi.Client {
@@ -105,8 +81,8 @@ func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
 		t.Fatalf("got %d requests, want 1", len(reqs))
 	}
 	r := reqs[0]
-	if r.method != "POST" || r.path != "/v1/deployments/secrets" {
-		t.Errorf("request line = %s %s, want POST /v1/deployments/secrets", r.method, r.path)
+	if r.Method != "POST" || r.Path != "/v1/deployments/secrets" {
+		t.Errorf("request line = %s %s, want POST /v1/deployments/secrets", r.Method, r.Path)
 	}
 	for k, v := range map[string]string{
 		"Authorization": "Bearer " + testKey,
@@ -114,12 +90,12 @@ func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
 		"Accept":        "application/json",
 		"User-Agent":    "together-secrets-mcp/test",
 	} {
-		if got := r.header.Get(k); got != v {
+		if got := r.Header.Get(k); got != v {
 			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
 	}
 	var body map[string]any
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
 		t.Fatalf("body is not JSON: %v", err)
 	}
 	wantBody := map[string]any{"name": "HF_TOKEN", "value": canary, "description": "d", "project_id": "p1"}
@@ -134,7 +110,7 @@ func TestCreateSecretOmitsUnsetOptionalFields(t *testing.T) {
 	if _, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := requests()[0].body; got != `{"name":"A","value":"v"}` {
+	if got := requests()[0].Body; got != `{"name":"A","value":"v"}` {
 		t.Errorf("body = %s", got)
 	}
 }
@@ -422,9 +398,7 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 }
 
 func TestRedirectsAreNeverFollowed(t *testing.T) {
-	var hits atomic.Int32
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	defer target.Close()
+	target, hits := fakeAPI(t, func(http.ResponseWriter, *http.Request) {})
 	for _, status := range []int{301, 302, 307, 308} {
 		srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target.URL+"/steal", status)
@@ -435,7 +409,7 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 			t.Errorf("%d: err = %v, want ErrRedirect", status, err)
 		}
 	}
-	if n := hits.Load(); n != 0 {
+	if n := len(hits()); n != 0 {
 		t.Errorf("the redirect target received %d requests", n)
 	}
 }

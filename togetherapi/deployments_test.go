@@ -165,8 +165,8 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, r := range rec() {
-		if r.method != http.MethodGet {
-			t.Errorf("sent %s %s", r.method, r.path)
+		if r.Method != http.MethodGet {
+			t.Errorf("sent %s %s", r.Method, r.Path)
 		}
 	}
 }
@@ -244,8 +244,8 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, r := range rec() {
-		if !strings.HasPrefix(r.path, "/deployments/secrets") {
-			t.Errorf("sent %s %s before the secret was found", r.method, r.path)
+		if !strings.HasPrefix(r.Path, "/deployments/secrets") {
+			t.Errorf("sent %s %s before the secret was found", r.Method, r.Path)
 		}
 	}
 	if len(togetherapi.PlainValues(info)) != 0 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -19,9 +20,10 @@ import (
 // past the script and a nil step, the sandbox answers.
 func changesScripted(t *testing.T, steps ...step) (*sandbox.Server, string) {
 	t.Helper()
-	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	stand := apitest.NewSandbox(t, sandbox.Options{APIKey: testKey})
+	api := stand.Account()
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	stand.Answer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			if i := int(n.Add(1)) - 1; i < len(steps) && steps[i] != nil {
 				steps[i](w, r, api)
@@ -30,8 +32,7 @@ func changesScripted(t *testing.T, steps ...step) (*sandbox.Server, string) {
 		}
 		api.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
-	return api, srv.URL
+	return api, stand.URL
 }
 
 func TestTheEffectOfAFailedChangeIsUnknownExactlyWhenItsAnswerWasLost(t *testing.T) {

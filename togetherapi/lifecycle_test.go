@@ -109,9 +109,7 @@ func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
 		{Description: ptr("")},
 		{Description: ptr("d"), ProjectID: "p"},
 	} {
-		s.mu.Lock()
-		s.steps = []step{nil, record} // the list answers normally; the PATCH is recorded
-		s.mu.Unlock()
+		s.stand.Script(nil, record) // the list answers normally; the PATCH is recorded
 		if _, err := c.UpdateSecret(ctx, "N", req); err != nil {
 			t.Fatal(err)
 		}
@@ -171,9 +169,7 @@ func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
 
 	// The rename takes effect but its answer is lost; sending the same PATCH
 	// to the same ID again changes nothing more.
-	s.mu.Lock()
-	s.steps = []step{nil, actThenAnswer(502)}
-	s.mu.Unlock()
+	s.stand.Script(nil, actThenAnswer(502))
 	got, err := c.UpdateSecret(ctx, "R", togetherapi.UpdateSecretRequest{Name: "R2"})
 	if err != nil || got.Name != "R2" {
 		t.Fatalf("update = %+v, %v", got, err)
@@ -181,9 +177,7 @@ func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
 
 	// The delete takes effect but its answer is lost; the retry's 404 means
 	// it is gone.
-	s.mu.Lock()
-	s.steps = []step{nil, actThenAnswer(504)}
-	s.mu.Unlock()
+	s.stand.Script(nil, actThenAnswer(504))
 	var info togetherapi.CallInfo
 	if _, err := c.DeleteSecret(togetherapi.WithCallInfo(ctx, &info), "R2"); err != nil {
 		t.Fatalf("delete: %v", err)
@@ -207,8 +201,8 @@ func TestIDsAreEscapedInPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := requests()
-	if got := reqs[len(reqs)-1]; got.method != "DELETE" || got.path != "/v1/deployments/secrets/odd%20id%2F1%3F" {
-		t.Errorf("DELETE went to %s %s", got.method, got.path)
+	if got := reqs[len(reqs)-1]; got.Method != "DELETE" || got.Path != "/v1/deployments/secrets/odd%20id%2F1%3F" {
+		t.Errorf("DELETE went to %s %s", got.Method, got.Path)
 	}
 }
 
@@ -285,8 +279,8 @@ func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
 		t.Fatalf("err = %v, want a LookupError for a list too large", err)
 	}
 	for _, r := range requests() {
-		if r.method != http.MethodGet {
-			t.Errorf("sent %s %s", r.method, r.path)
+		if r.Method != http.MethodGet {
+			t.Errorf("sent %s %s", r.Method, r.Path)
 		}
 	}
 }

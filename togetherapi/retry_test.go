@@ -7,53 +7,53 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 // step is how the scripted API answers one request. api is the real
 // stand-in: a step that calls it lets the request take effect.
-type step func(w http.ResponseWriter, r *http.Request, api http.Handler)
+type step = apitest.Step
 
-// scripted is the sandbox behind a script of faults, one step per request;
-// once the script runs out the sandbox answers.
+// scripted is the sandbox behind the shared stand-in and a script of
+// faults, one step per request; once the script runs out, or for a nil
+// step, the sandbox answers.
 type scripted struct {
 	api   *sandbox.Server
-	mu    sync.Mutex
-	steps []step
-	seen  []string
+	stand *apitest.API
 }
 
-func newScripted(t *testing.T, steps ...step) (*scripted, *httptest.Server) {
+func newScripted(t *testing.T, steps ...step) (*scripted, *apitest.API) {
 	t.Helper()
-	s := &scripted{api: sandbox.New(sandbox.Options{APIKey: testKey}), steps: steps}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.seen = append(s.seen, r.Method+" "+r.URL.Path)
-		var next step
-		if len(s.steps) > 0 {
-			next, s.steps = s.steps[0], s.steps[1:]
-		}
-		s.mu.Unlock()
-		if next == nil {
-			s.api.ServeHTTP(w, r)
-			return
-		}
-		next(w, r, s.api)
-	}))
-	t.Cleanup(srv.Close)
-	return s, srv
+	return scriptedFrom(t, sandbox.Options{APIKey: testKey}, steps...)
 }
 
+// scriptedFrom is newScripted with a sandbox made with opts.
+func scriptedFrom(t *testing.T, opts sandbox.Options, steps ...step) (*scripted, *apitest.API) {
+	t.Helper()
+	stand := apitest.NewSandbox(t, opts)
+	stand.Script(steps...)
+	return &scripted{api: stand.Account(), stand: stand}, stand
+}
+
+// requests are the requests received so far, each as "METHOD path", the
+// path unescaped, so that a name put in a path shows its slashes.
 func (s *scripted) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.seen...)
+	var out []string
+	for _, r := range s.stand.Received() {
+		path, err := url.PathUnescape(r.Path)
+		if err != nil {
+			path = r.Path
+		}
+		out = append(out, r.Method+" "+path)
+	}
+	return out
 }
 
 func answer(status int, headers ...string) step {
@@ -288,19 +288,15 @@ func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
 }
 
 func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
-	s, srv := newScripted(t)
 	past := time.Now().Add(-time.Hour)
-	old := sandbox.New(sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
-	oldSrv := httptest.NewServer(old)
-	t.Cleanup(oldSrv.Close)
-	c0 := newClient(t, oldSrv.URL+"/v1")
+	s, srv := scriptedFrom(t, sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
+	old := s.api
+	c0 := newClient(t, srv.URL+"/v1")
 	if _, err := create(c0, context.Background(), "TAKEN"); err != nil {
 		t.Fatal(err)
 	}
-	// The scripted API answers from the old sandbox: the name is taken, an
-	// hour ago, and the first answer is lost.
-	s.api = old
-	s.steps = []step{answer(502)}
+	// The name was taken an hour ago, and the first answer is lost.
+	s.stand.Script(answer(502))
 	c, _ := retryClient(t, srv.URL, 2)
 	var info togetherapi.CallInfo
 	_, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "TAKEN")
@@ -314,8 +310,7 @@ func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
 
 func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
 	// Every request fails ambiguously, the read-back included.
-	s, srv := newScripted(t)
-	s.steps = []step{answer(502), answer(502), answer(502), answer(502), answer(502), answer(502)}
+	s, srv := newScripted(t, answer(502), answer(502), answer(502), answer(502), answer(502), answer(502))
 	c, _ := retryClient(t, srv.URL, 2)
 	_, err := create(c, context.Background(), "LOST")
 	var unknown *togetherapi.OutcomeUnknownError
@@ -400,23 +395,12 @@ func TestARetryThatFindsItsOwnSecretReportsItCreated(t *testing.T) {
 
 func TestARetryThatFindsAnOlderSecretReportsTheNameTaken(t *testing.T) {
 	past := time.Now().Add(-time.Hour)
-	old := sandbox.New(sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
-	oldSrv := httptest.NewServer(old)
-	t.Cleanup(oldSrv.Close)
-	if _, err := create(newClient(t, oldSrv.URL+"/v1"), context.Background(), "OLD"); err != nil {
+	s, srv := scriptedFrom(t, sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
+	if _, err := create(newClient(t, srv.URL+"/v1"), context.Background(), "OLD"); err != nil {
 		t.Fatal(err)
 	}
 	// The first attempt is shed with 503; the retry reaches the old account.
-	first := true
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if first && r.Method == http.MethodPost {
-			first = false
-			w.WriteHeader(503)
-			return
-		}
-		old.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	s.stand.Script(answer(503))
 	c, _ := retryClient(t, srv.URL, 2)
 	_, err := create(c, context.Background(), "OLD")
 	if !errors.Is(err, togetherapi.ErrAlreadyExists) || !strings.Contains(err.Error(), "before this call") {

@@ -129,18 +129,13 @@ func TestWhereASecretIsUsedIsShownByGetAndList(t *testing.T) {
 		}
 	}
 
-	h.sentMu.Lock()
-	h.sent = nil
-	h.sentMu.Unlock()
+	before := len(h.sent())
 	list := h.call(t, "list_secrets", map[string]any{"include_usage": true})
 	secrets := structured(t, list)["secrets"].([]any)
 	if len(secrets) != 1 || len(secrets[0].(map[string]any)["used_by"].([]any)) != 2 {
 		t.Errorf("list with usage = %s", encoded(t, list))
 	}
-	h.sentMu.Lock()
-	reads := slices.Clone(h.sent)
-	h.sentMu.Unlock()
-	if !slices.Equal(reads, []string{"GET /v1/deployments/secrets", "GET /v1/deployments"}) {
+	if reads := h.sent()[before:]; !slices.Equal(reads, []string{"GET /v1/deployments/secrets", "GET /v1/deployments"}) {
 		t.Errorf("list with usage sent %v, want one list of secrets and one of deployments", reads)
 	}
 	if plain := structured(t, h.call(t, "list_secrets", nil))["secrets"].([]any)[0].(map[string]any); plain["used_by"] != nil {

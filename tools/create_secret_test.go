@@ -109,7 +109,7 @@ func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
 			assertNoLeak(t, map[string]string{"result": encoded(t, res)}, "123456")
 		})
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API for invalid arguments", n)
 	}
 	if h.api.Len() != 0 {
@@ -239,7 +239,7 @@ func TestCreateSecretWithoutAKeyTellsHowToSetOne(t *testing.T) {
 	if !res.IsError || !strings.Contains(text, "TOGETHER_API_KEY") || !strings.Contains(text, "--sandbox") {
 		t.Errorf("result = %s", text)
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests were sent without a key", n)
 	}
 }

@@ -21,7 +21,7 @@ func TestACallWhoseTransportGaveNoDepsIsRefusedAndTheServerServesOn(t *testing.T
 	if !res.IsError || !strings.Contains(text, "misconfigured") || !strings.Contains(text, "Nothing was sent to Together") || !strings.Contains(text, "Tell the operator") {
 		t.Errorf("a call without Deps = %s", encoded(t, res))
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API", n)
 	}
 

@@ -325,7 +325,7 @@ func TestImportOfAFileRepointedAfterStartUpSaysWhyAndSendsNothing(t *testing.T) 
 	if !res.IsError || text != want {
 		t.Errorf("result = %s\nwant %s", text, want)
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests were sent", n)
 	}
 	assertNoLeak(t, map[string]string{"result": text, "logs": h.logs.String()}, "CANARYVALUE-other")

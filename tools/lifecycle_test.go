@@ -125,7 +125,7 @@ func TestLifecycleToolsRefuseBadArgumentsBeforeCallingTogether(t *testing.T) {
 			assertNoLeak(t, map[string]string{"result": encoded(t, r)})
 		})
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API", n)
 	}
 }

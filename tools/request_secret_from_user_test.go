@@ -234,7 +234,7 @@ func TestRequestSecretRefusesBadNamesBeforeOpeningAPage(t *testing.T) {
 	if h.intake.Addr() != "" {
 		t.Error("a page was opened for invalid arguments")
 	}
-	b, _ := json.Marshal(h.requests.Load())
+	b, _ := json.Marshal(h.srv.Count())
 	if string(b) != "0" {
 		t.Errorf("%s requests sent", b)
 	}

@@ -120,7 +120,7 @@ func TestAnAbsurdRetryAfterIsReportedAsTooLongToWait(t *testing.T) {
 	if text := resultText(t, res); !strings.Contains(text, "asked to wait a day or more") {
 		t.Errorf("error = %s", text)
 	}
-	if n := h.requests.Load(); n != 1 {
+	if n := h.srv.Count(); n != 1 {
 		t.Errorf("%d requests, want 1: an absurd wait is not retried", n)
 	}
 }
@@ -150,7 +150,7 @@ func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
 			t.Errorf("%s: the error is %d bytes; it must not echo the argument", tt.tool, len(text))
 		}
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
 	if logs := h.logs.String(); len(logs) > 20000 {
