@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // chromium finds Debian's chromium. A machine without it skips the browser
 // tests; CI, which installs it, fails instead.
 func chromium(t *testing.T) string {
 	t.Helper()
+	apitest.NeedsProcess(t)
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p

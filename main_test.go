@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
@@ -54,6 +55,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		env     map[string]string
 		check   func(t *testing.T, c config, rs resources)
 		wantErr string
+		shell   bool // runs the key command
 	}{
 		{name: "defaults", check: func(t *testing.T, c config, rs resources) {
 			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
@@ -169,7 +171,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
 		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
 			wantErr: "the API key may come from one place, and TOGETHER_API_KEY and --api-key-command (TOGETHER_API_KEY_COMMAND) are all set; keep only one"},
-		{name: "key command", args: []string{"--api-key-command", "printf 'key-from-command\\n'", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config, rs resources) {
+		{name: "key command", args: []string{"--api-key-command", "printf 'key-from-command\\n'", "--api-key-command-timeout", "5s"}, shell: true, check: func(t *testing.T, c config, rs resources) {
 			if c.keyCommandTimeout != 5*time.Second || !rs.key.Equal(togetherapi.NewSensitive("key-from-command")) || !strings.Contains(c.keySource(), "key command") {
 				t.Errorf("config = %+v", c)
 			}
@@ -192,6 +194,9 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.shell {
+				apitest.NeedsProcess(t)
+			}
 			c, rs, err := load(t, tt.args, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -433,6 +438,7 @@ func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
 }
 
 func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
+	apitest.NeedsProcess(t) // prepare runs the key command
 	ran := filepath.Join(t.TempDir(), "ran")
 	for _, tt := range []struct {
 		args []string
@@ -608,10 +614,13 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 			}
 		})
 	}
-	// The key command is held to the same rule.
-	if _, err := keycommand.Run(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
-		t.Errorf("a key command printing a tab within the key: %v", err)
-	}
+	t.Run("a key command", func(t *testing.T) {
+		apitest.NeedsProcess(t)
+		// The key command is held to the same rule.
+		if _, err := keycommand.Run(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
+			t.Errorf("a key command printing a tab within the key: %v", err)
+		}
+	})
 }
 
 func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
@@ -634,16 +643,19 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 		t.Errorf("README's dotenv table does not say a backslash inside double quotes is refused: %q", row)
 	}
 
-	_, err = keycommand.Run(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
-	if err == nil {
-		t.Fatal("a key command printing two lines was taken")
-	}
-	flat := strings.Join(strings.Fields(readme), " ")
-	for _, advice := range []string{"| head -n 1 when the key comes first", "| tail -n 1 when it comes last"} {
-		if !strings.Contains(strings.ReplaceAll(flat, "`", ""), advice) || !strings.Contains(err.Error(), advice) {
-			t.Errorf("README and the key command's error do not both say %q:\n%v", advice, err)
+	t.Run("the key command's advice", func(t *testing.T) {
+		apitest.NeedsProcess(t)
+		_, err := keycommand.Run(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
+		if err == nil {
+			t.Fatal("a key command printing two lines was taken")
 		}
-	}
+		flat := strings.Join(strings.Fields(readme), " ")
+		for _, advice := range []string{"| head -n 1 when the key comes first", "| tail -n 1 when it comes last"} {
+			if !strings.Contains(strings.ReplaceAll(flat, "`", ""), advice) || !strings.Contains(err.Error(), advice) {
+				t.Errorf("README and the key command's error do not both say %q:\n%v", advice, err)
+			}
+		}
+	})
 
 	demo := readme[strings.Index(readme, "`demo` starts"):]
 	demo = demo[:strings.Index(demo, "\n\n")]

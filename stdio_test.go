@@ -45,8 +45,11 @@ var (
 )
 
 // serverBinary returns the path of the server binary, building it once.
+// Every test that runs the binary asks for it here, so that none runs in
+// the fast loop.
 func serverBinary(t *testing.T) string {
 	t.Helper()
+	apitest.NeedsProcess(t)
 	buildOnce.Do(func() {
 		if builtDir, buildErr = os.MkdirTemp("", "together-secrets-mcp-test"); buildErr != nil {
 			return
@@ -474,10 +477,7 @@ func initialized(t *testing.T, url string, extra ...string) *proc {
 }
 
 func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
-	n := 500
-	if testing.Short() {
-		n = 200
-	}
+	const n = 500
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// Every call is written before any answer is read: one burst, as an

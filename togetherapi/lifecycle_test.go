@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
@@ -228,6 +229,7 @@ func TestUpdateRefusesANewValueTheKeptNameHolds(t *testing.T) {
 }
 
 func TestLookupsWorkInLargeAccounts(t *testing.T) {
+	apitest.NeedsHeavyLoad(t)
 	// 20,000 secrets with long descriptions list in about 12 MiB, far past
 	// the 1 MiB cap on other answers.
 	var b strings.Builder
@@ -269,6 +271,7 @@ func TestLookupsWorkInLargeAccounts(t *testing.T) {
 }
 
 func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
+	apitest.NeedsHeavyLoad(t)
 	srv, requests := fakeAPI(t, respond(200, strings.Repeat(" ", togetherapi.MaxListBytes+1)))
 	// Reading 64 MiB takes seconds on a busy machine under -race: a budget
 	// that cannot run out first, since the test is of what the error says.

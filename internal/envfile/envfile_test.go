@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile/envfiletest"
 )
@@ -176,6 +177,7 @@ func TestARefusedValueIsReportedOnTheLineItStarts(t *testing.T) {
 func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 	// bash sourcing the file with set -a is one of the readers the rule
 	// agrees with: every value this parser reads, bash must read the same.
+	apitest.NeedsProcess(t)
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")

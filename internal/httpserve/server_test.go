@@ -307,6 +307,7 @@ func TestHTTPDropsSlowHeaders(t *testing.T) {
 }
 
 func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
+	apitest.NeedsHeavyLoad(t)
 	hh := newHTTPHarness(t)
 	var before runtime.MemStats
 	runtime.GC()

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 func TestKeyCommand(t *testing.T) {
+	apitest.NeedsProcess(t)
 	tests := []struct {
 		name, line string
 		timeout    time.Duration
@@ -53,6 +55,7 @@ func TestKeyCommand(t *testing.T) {
 }
 
 func TestAKeyCommandsChildThatHoldsItsOutputIsKilledAndTheKeyTaken(t *testing.T) {
+	apitest.NeedsProcess(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
 	key, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; echo tgp_from_command`, 30*time.Second)
@@ -83,6 +86,7 @@ func waitGone(t *testing.T, pidFile string) {
 }
 
 func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
+	apitest.NeedsProcess(t)
 	const key = "tgp_STRADDLING_KEY_0123456789abcdef"
 	// The key printed to stderr at every offset around both cuts: the 2 KiB
 	// shown and the 64 KiB read, and with the padding that whitespace
@@ -118,6 +122,7 @@ func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
 }
 
 func TestAKeyCommandThatTimesOutIsKilledWithItsChildren(t *testing.T) {
+	apitest.NeedsProcess(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
 	_, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; sleep 60`, 300*time.Millisecond)
