@@ -138,6 +138,16 @@ func (e *endpoints) waitReady(t *testing.T, u *url.URL) {
 	}
 }
 
+// waitForgotten waits until u is no longer among the ready replicas.
+func (e *endpoints) waitForgotten(t *testing.T, u *url.URL) {
+	t.Helper()
+	apitest.WaitUntil(t, fmt.Sprintf("the endpoints to forget %s", u), func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return !slices.Contains(e.ready, u)
+	})
+}
+
 // traffic is a steady stream of tool calls from several callers.
 type traffic struct {
 	sent, failed atomic.Int64
@@ -190,6 +200,13 @@ func startTraffic(t *testing.T, url string, callers int) *traffic {
 	return tr
 }
 
+// waitCalls waits until n more calls have been sent and answered.
+func (tr *traffic) waitCalls(t *testing.T, n int64) {
+	t.Helper()
+	want := tr.sent.Load() + n
+	apitest.WaitUntil(t, fmt.Sprintf("%d more calls", n), func() bool { return tr.sent.Load() >= want })
+}
+
 func (tr *traffic) end() {
 	close(tr.stop)
 	tr.wg.Wait()
@@ -221,7 +238,7 @@ func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
 	}
 	start := time.Now()
 	tr := startTraffic(t, e.srv.URL, 4)
-	time.Sleep(500 * time.Millisecond)
+	tr.waitCalls(t, 50)
 	// Replace every replica, one by one, as a Deployment with maxSurge 1
 	// and maxUnavailable 0 does: start a new one, then SIGTERM an old one.
 	for _, r := range old {
@@ -233,7 +250,7 @@ func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
 		}
 		e.remove(r.url)
 	}
-	time.Sleep(500 * time.Millisecond)
+	tr.waitCalls(t, 50)
 	tr.end()
 	took := time.Since(start)
 	sent, failed := tr.sent.Load(), tr.failed.Load()
@@ -252,16 +269,15 @@ func TestHTTPAReplicaKilledMidStreamFailsOnlyItsOwnCallsCleanly(t *testing.T) {
 	e.waitReady(t, b.url)
 	start := time.Now()
 	tr := startTraffic(t, e.srv.URL, 4)
-	time.Sleep(700 * time.Millisecond)
+	tr.waitCalls(t, 50)
 	_ = a.p.cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
 	// The endpoints forget it at their next poll; from then on every call
 	// reaches the live replica.
-	<-e.polled
-	<-e.polled
+	e.waitForgotten(t, a.url)
 	forgotten := time.Since(killed)
 	failedByThen := tr.failed.Load()
-	time.Sleep(time.Second)
+	tr.waitCalls(t, 100)
 	tr.end()
 	sent, failed := tr.sent.Load(), tr.failed.Load()
 	fmt.Printf("killed replica: %d calls sent, %d failed in the %s until the endpoints forgot it, %d after; slowest call %s, over %s\n",

@@ -121,10 +121,9 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 		t.Fatal(err)
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor2 := time.Now().Add(5 * time.Second)
-	for strings.Count(p.stderr.String(), "audit log reopened") < 2 && time.Now().Before(waitFor2) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 5*time.Second, "the audit log to be reopened again", func() bool {
+		return strings.Count(p.stderr.String(), "audit log reopened") >= 2
+	})
 	before := api.Len()
 	res := create(12, "e2e/REFUSED")
 	b, _ := json.Marshal(res)
@@ -141,12 +140,8 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 // waitForLog waits until the server's stderr holds msg.
 func waitForLog(t *testing.T, p *proc, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.stderr.String(), msg) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the log:\n%s", msg, p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !apitest.Within(5*time.Second, func() bool { return strings.Contains(p.stderr.String(), msg) }) {
+		t.Fatalf("no %q in the log:\n%s", msg, p.stderr.String())
 	}
 }
 

@@ -29,20 +29,30 @@ import (
 func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
 	t.Helper()
 	p := start(t, env, append([]string{"--http", "127.0.0.1:0"}, args...)...)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var addr string
+	listening := func() bool {
 		for _, line := range strings.Split(p.stderr.String(), "\n") {
-			var ev struct {
-				Addr, Message string
-			}
+			var ev struct{ Addr string }
 			if json.Unmarshal([]byte(line), &ev) == nil && ev.Addr != "" {
-				return p, "http://" + ev.Addr
+				addr = ev.Addr
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return false
 	}
-	t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
-	return nil, ""
+	if !apitest.Within(10*time.Second, listening) {
+		t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
+	}
+	return p, "http://" + addr
+}
+
+// refusesConnections reports whether nothing listens at base any more.
+func refusesConnections(base string) bool {
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err == nil {
+		c.Close()
+	}
+	return err != nil
 }
 
 func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
@@ -124,12 +134,10 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	for api.Inside() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	apitest.WaitUntil(t, "the call to reach Together", func() bool { return api.Inside() == 1 })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond)
 	// Draining: not ready, and new connections are refused.
+	apitest.WaitUntil(t, "the drain to stop taking connections", func() bool { return refusesConnections(base) })
 	if resp, err := http.Get(base + "/readyz"); err == nil {
 		resp.Body.Close()
 		t.Errorf("a new request was taken after SIGTERM (status %d)", resp.StatusCode)
@@ -199,13 +207,7 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 	}()
 	apitest.WaitUntil(t, "the create reaches Together", func() bool { return api.Inside() == 1 })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	apitest.WaitUntil(t, "the drain stops taking connections", func() bool {
-		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	apitest.WaitUntil(t, "the drain to stop taking connections", func() bool { return refusesConnections(base) })
 	// logrotate moves the trail away and says so while the create is still
 	// in flight; then a second SIGTERM and a SIGINT, which change nothing.
 	if err := os.Rename(path, path+".1"); err != nil {

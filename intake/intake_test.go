@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -275,13 +276,7 @@ func TestItListensOnlyWhileALinkIsPending(t *testing.T) {
 	if code, _ := submit(t, tk.URL, canaryValue, nil); code != 200 {
 		t.Fatal(code)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Addr() != "" {
-		if time.Now().After(deadline) {
-			t.Fatal("still listening with nothing pending")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 3*time.Second, "the page to stop listening with nothing pending", func() bool { return s.Addr() == "" })
 	if _, err := http.Get("http://" + addr + "/"); err == nil {
 		t.Error("the port still answers")
 	}
@@ -311,12 +306,26 @@ func TestAPanicWhileStoringShowsAndLogsNothingOfTheValue(t *testing.T) {
 	}
 }
 
+// slowStore is a store for the ticket sent on tickets that takes as long
+// as Together might: until the link has expired while the value was being
+// stored. Then it answers with store.
+func slowStore(tickets <-chan *intake.Ticket, store func(ctx context.Context) (*togetherapi.Secret, error)) func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
+	return func(ctx context.Context, _ togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		tk := <-tickets
+		if !apitest.Within(10*time.Second, func() bool { return intake.ExpiredWhileStoring(tk) }) {
+			return nil, errors.New("the link did not expire while its value was being stored")
+		}
+		return store(ctx)
+	}
+}
+
 func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
-	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: func(ctx context.Context, v togetherapi.Sensitive) (*togetherapi.Secret, error) {
-		time.Sleep(300 * time.Millisecond) // Together is slow; the link expires meanwhile
+	tickets := make(chan *intake.Ticket, 1)
+	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: slowStore(tickets, func(ctx context.Context) (*togetherapi.Secret, error) {
 		return &togetherapi.Secret{ID: "sec-slow", Name: "SLOW"}, ctx.Err()
-	}})
+	})})
+	tickets <- tk
 	if code, page := submit(t, tk.URL, canaryValue, nil); code != 200 || !strings.Contains(page, "was created") {
 		t.Fatalf("%d %s", code, page)
 	}
@@ -327,10 +336,11 @@ func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
 
 func TestAFailedStoreAfterTheLinkExpiredLeavesItDead(t *testing.T) {
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
-	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
-		time.Sleep(300 * time.Millisecond)
+	tickets := make(chan *intake.Ticket, 1)
+	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: slowStore(tickets, func(context.Context) (*togetherapi.Secret, error) {
 		return nil, errors.New("HTTP 500")
-	}})
+	})})
+	tickets <- tk
 	if code, page := submit(t, tk.URL, canaryValue, nil); code != http.StatusGone || !strings.Contains(page, "Meanwhile the link expired") {
 		t.Fatalf("status %d: %s", code, page)
 	}

@@ -72,7 +72,11 @@ func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*
 	e.mu.Unlock()
 	if e.action == mcp.ElicitationResponseActionAccept {
 		// The user consents, opens the page, and submits, a little later;
-		// or, with pageDecline, presses Decline there.
+		// or, with pageDecline, presses Decline there. The pause is the
+		// user's, not a guess at timing: the call that resumes once the
+		// client answers finds the same end whether the user acts before it
+		// waits or while it does, and the pause makes the second, the usual
+		// case, the one most runs take.
 		go func() {
 			time.Sleep(50 * time.Millisecond)
 			form := url.Values{"value": {e.value}}

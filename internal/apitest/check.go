@@ -52,13 +52,23 @@ func WaitUntil(t testing.TB, what string, cond func() bool) {
 // claim is that cond comes within d.
 func WaitWithin(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(d, cond) {
+		t.Fatalf("waited %s for %s", d, what)
+	}
+}
+
+// Within polls cond until it holds, and reports whether it did before d
+// passed: for a wait off the test's goroutine, or one whose failure says
+// more than WaitWithin would.
+func Within(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", d, what)
+			return false
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return true
 }
 
 // SelfSigned writes a certificate for 127.0.0.1 and its key, and returns

@@ -287,7 +287,8 @@ func TestHTTPDropsSlowHeaders(t *testing.T) {
 	defer conn.Close()
 	start := time.Now()
 	_, _ = io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-	// Trickle the rest, a byte at a time, never finishing the headers.
+	// Trickle the rest, a byte at a time, never finishing the headers: the
+	// pause between bytes is the slow client under test.
 	go func() {
 		for range 50 {
 			if _, err := conn.Write([]byte("X")); err != nil {
@@ -377,13 +378,7 @@ func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
 	if _, err := http.DefaultClient.Do(apitest.MCPRequest(ctx, hh.srv.URL+"/mcp", "k", apitest.ListCall)); err == nil {
 		t.Fatal("the request did not time out")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for hh.api.Inside() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the call to Together outlived its caller")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 2*time.Second, "the call to Together to end with its caller's", func() bool { return hh.api.Inside() == 0 })
 }
 
 // statusOf reads the status code of the answer on conn, within d.

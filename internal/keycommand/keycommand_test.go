@@ -76,13 +76,7 @@ func waitGone(t *testing.T, pidFile string) {
 		t.Fatal(err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	deadline := time.Now().Add(2 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("the command's child %d outlived it", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 2*time.Second, fmt.Sprintf("the command's child %d to end with it", pid), func() bool { return syscall.Kill(pid, 0) != nil })
 }
 
 func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
