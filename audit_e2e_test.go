@@ -13,6 +13,7 @@ import (
 )
 
 func TestStdioSIGTERMAfterARotationWasSentAuditsItsOutcomeAsUnknown(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	made := make(chan struct{})
 	// Together makes the rotation, and its answer is still on the way when

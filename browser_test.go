@@ -39,6 +39,7 @@ func chromium(t *testing.T) string {
 //
 // UPDATE_SCREENSHOT=1 rewrites docs/intake-page.png, the README's picture.
 func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)

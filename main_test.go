@@ -40,6 +40,7 @@ func load(t *testing.T, args []string, env map[string]string) (config, resources
 }
 
 func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
+	t.Parallel()
 	keyFile := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(keyFile, []byte("  key-from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -213,6 +214,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 }
 
 func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	usage(&b, buildVersion())
 	help := b.String()
@@ -238,6 +240,7 @@ func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 }
 
 func TestHelpListsEverySettingAndItsVariable(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	usage(&b, buildVersion())
 	for _, s := range settings {
@@ -257,6 +260,7 @@ func paths(files []envfile.Source) string {
 }
 
 func TestEverySettingIsDeclaredOnceAndDocumented(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -279,6 +283,7 @@ func TestEverySettingIsDeclaredOnceAndDocumented(t *testing.T) {
 }
 
 func TestArchitectureNamesEveryPackageAndFile(t *testing.T) {
+	t.Parallel()
 	arch, err := os.ReadFile("ARCHITECTURE.md")
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +324,7 @@ func TestArchitectureNamesEveryPackageAndFile(t *testing.T) {
 }
 
 func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		env  map[string]string
@@ -380,6 +386,7 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 }
 
 func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -408,6 +415,7 @@ func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
 }
 
 func TestHTTPAllowedHostsAreChecked(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
 		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
 			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
@@ -422,6 +430,7 @@ func TestHTTPAllowedHostsAreChecked(t *testing.T) {
 }
 
 func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		limit int64
@@ -438,6 +447,7 @@ func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
 }
 
 func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsProcess(t) // prepare runs the key command
 	ran := filepath.Join(t.TempDir(), "ran")
 	for _, tt := range []struct {
@@ -468,6 +478,7 @@ func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
 }
 
 func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
+	t.Parallel()
 	// config.go is what the other files of the root build on: an arrow back
 	// from it to one of them would tie the settings to a transport.
 	declared := map[string]string{}
@@ -501,6 +512,7 @@ func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
 }
 
 func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -530,6 +542,7 @@ func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
 }
 
 func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
+	t.Parallel()
 	// An MCP bundle passes every field of its form, an empty one as "".
 	c, err := parseConfig(nil, envOf(map[string]string{"TOGETHER_SECRETS_NAME_PREFIXES": "", "TOGETHER_SECRETS_TOOLS": "", "TOGETHER_SECRETS_AUDIT_LOG": ""}))
 	if err != nil {
@@ -541,6 +554,7 @@ func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
 }
 
 func TestANamePrefixMustEndInASeparator(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		prefix string
 		want   string // "" when the prefix is taken
@@ -569,6 +583,7 @@ func TestANamePrefixMustEndInASeparator(t *testing.T) {
 }
 
 func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := func(name, body string) string {
 		t.Helper()
@@ -624,6 +639,7 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 }
 
 func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -672,6 +688,7 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 }
 
 func TestACommandLineMistakeIsNamedAndAKeyNeverRepeated(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_v1_ARGKEY0123456789abcdefABCDEF"
 	keyFlag := "there is no --api-key flag: the API key is never taken from the command line, where ps shows it to every user of the machine; " +
 		"set TOGETHER_API_KEY in the environment, or give --api-key-file (TOGETHER_API_KEY_FILE) or --api-key-command (TOGETHER_API_KEY_COMMAND)"

@@ -227,6 +227,7 @@ func startReplica(t *testing.T, e *endpoints, delay string) replica {
 }
 
 func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
+	t.Parallel()
 	const period = time.Second
 	e := newEndpoints(t, period)
 	// The delay outlasts the time the endpoints take to forget a replica,
@@ -262,6 +263,7 @@ func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
 }
 
 func TestHTTPAReplicaKilledMidStreamFailsOnlyItsOwnCallsCleanly(t *testing.T) {
+	t.Parallel()
 	const period = time.Second
 	e := newEndpoints(t, period)
 	a, b := startReplica(t, e, "0s"), startReplica(t, e, "0s")

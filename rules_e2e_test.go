@@ -32,6 +32,7 @@ func auditEntries(t *testing.T, text string) []map[string]any {
 }
 
 func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	// "-": the trail goes to stderr, as a stream of its own among the log.
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
@@ -83,6 +84,7 @@ func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
 }
 
 func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
@@ -146,6 +148,7 @@ func waitForLog(t *testing.T, p *proc, msg string) {
 }
 
 func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only")
 	if !strings.Contains(p.stderr.String(), "no tool can set a value") {
@@ -167,6 +170,7 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testi
 }
 
 func TestStdioWarnsThatAnAuditStreamOnStderrNeedsAReader(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--sandbox", "--audit-log", "-")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)

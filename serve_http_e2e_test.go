@@ -56,6 +56,7 @@ func refusesConnections(base string) bool {
 }
 
 func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	var replicas []*proc
 	var targets []*url.URL
@@ -120,6 +121,7 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 }
 
 func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	api.Hold(gate)
@@ -152,6 +154,7 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 }
 
 func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--http", "0.0.0.0:0")
 	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY)") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
 		t.Errorf("exit %d: %s", code, p.stderr.String())
@@ -159,6 +162,7 @@ func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
 }
 
 func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	certFile, keyFile, pool := apitest.SelfSigned(t)
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
@@ -188,6 +192,7 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 }
 
 func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	release := sync.OnceFunc(func() { close(gate) })
@@ -236,6 +241,7 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 }
 
 func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
+	t.Parallel()
 	reject := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -242,6 +242,7 @@ func createCall(id int, name string) string {
 }
 
 func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 
@@ -281,6 +282,7 @@ func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
 }
 
 func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts []client.ClientOption
@@ -289,6 +291,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 		{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv, api := sandboxAPI(t)
 			var stderr syncio.Buffer
 			tr := transport.NewStdioWithOptions(serverBinary(t), []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
@@ -326,6 +329,7 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 }
 
 func TestStdioSurvivesProtocolGarbage(t *testing.T) {
+	t.Parallel()
 	srv, _ := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
@@ -378,6 +382,7 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 }
 
 func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -395,6 +400,7 @@ func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
 }
 
 func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--sandbox")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	init := p.response(t, 1)
@@ -413,8 +419,10 @@ func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
 }
 
 func TestSignalsEndTheServerCleanly(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			p := start(t, nil, "--sandbox")
 			p.send(t, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
 			p.response(t, 1)
@@ -429,6 +437,7 @@ func TestSignalsEndTheServerCleanly(t *testing.T) {
 }
 
 func TestCommandLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		args     []string
@@ -448,6 +457,7 @@ func TestCommandLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cmd := exec.Command(serverBinary(t), tt.args...)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tt.env...)
 			var stdout, stderr bytes.Buffer
@@ -477,6 +487,7 @@ func initialized(t *testing.T, url string, extra ...string) *proc {
 }
 
 func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
+	t.Parallel()
 	const n = 500
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
@@ -534,6 +545,7 @@ func waitFor(t *testing.T, ch chan struct{}, what string) {
 }
 
 func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
+	t.Parallel()
 	url, arrived, cancelled := hangingAPI(t)
 	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
 	p.send(t, createCall(7, "CANCEL_ME"))
@@ -550,6 +562,7 @@ func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
 }
 
 func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
+	t.Parallel()
 	url, arrived, cancelled := hangingAPI(t)
 	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
 	p.send(t, createCall(9, "IN_FLIGHT"))
@@ -561,6 +574,7 @@ func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
 }
 
 func TestStdioShutdownSignalCancelsCallsInFlight(t *testing.T) {
+	t.Parallel()
 	url, arrived, cancelled := hangingAPI(t)
 	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
 	p.send(t, createCall(10, "IN_FLIGHT"))
@@ -607,6 +621,7 @@ func (b *barrier) wait() {
 func (b *barrier) peak() int { b.mu.Lock(); defer b.mu.Unlock(); return b.max }
 
 func TestStdioRunsManyCallsAtOnce(t *testing.T) {
+	t.Parallel()
 	// mcp-go's default runs 5 tool calls at a time; a fan-out of 60 must
 	// reach the API stdioWorkers at a time, and the rest queue and succeed.
 	const n = 60
@@ -634,6 +649,7 @@ func TestStdioRunsManyCallsAtOnce(t *testing.T) {
 }
 
 func TestStdioOffersTheSelectedTools(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -647,6 +663,7 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 		{[]string{"--allow-deployment-changes", "--read-only"}, nil, "get_secret,list_secrets"},
 	} {
 		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+			t.Parallel()
 			p := start(t, tc.env, append([]string{"--sandbox"}, tc.args...)...)
 			p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 			p.response(t, 1)
@@ -688,6 +705,7 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 }
 
 func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL, "TOGETHER_SECRETS_ALLOW_DELETE=1", "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES=1")
 	const rotated = "CANARYVALUE-rotated-e2e"
@@ -729,6 +747,7 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 }
 
 func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
+	t.Parallel()
 	srv, _ := sandboxAPI(t)
 	// stderr is a pipe nobody reads: it fills at 64 KiB, then the log's own
 	// buffer fills, and from then on log lines must be dropped, not waited on.
@@ -773,6 +792,7 @@ func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
 }
 
 func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
+	t.Parallel()
 	srv, _ := sandboxAPI(t)
 	keyFile := filepath.Join(t.TempDir(), "together-key")
 	if err := os.WriteFile(keyFile, []byte("CANARYKEY-revoked-000\n"), 0o600); err != nil {
@@ -792,6 +812,7 @@ func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
 }
 
 func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -837,6 +858,7 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 }
 
 func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, ".env.production")
 	body := "export HF_TOKEN='" + e2eValue + "-hf'\nOPENAI_KEY='" + e2eValue + "-openai'\nEMPTY=\n"
@@ -864,6 +886,7 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 }
 
 func TestStdioTakesTheKeyFromACommand(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_BASE_URL=" + srv.URL + "/v1", "TOGETHER_API_KEY_COMMAND=printf '%s\\n' " + e2eKey})
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
@@ -891,6 +914,7 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 }
 
 func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--sandbox")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -934,6 +958,7 @@ func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 }
 
 func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// 50 MB in one line, the id after the arguments as the TypeScript SDK
@@ -982,6 +1007,7 @@ func peakRSS(t *testing.T, pid int) int {
 }
 
 func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.T) {
+	t.Parallel()
 	// JSON keys are matched as mcp-go's decoder matches them, without
 	// regard to case, and an id of any length counts.
 	for _, tt := range []struct{ name, id string }{
@@ -991,6 +1017,7 @@ func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.
 		{"a jsonrpc that is no string, answered with a null id", `"jsonrpc":2,"id":%d`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			queuedMessagesAreBoundedInBytes(t, tt.id)
 		})
 	}
@@ -1006,7 +1033,8 @@ func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
 	const n, size = 40, 3900 << 10
 	big := strings.Repeat("v", size)
 	for i := range n {
-		p.send(t, fmt.Sprintf(`{`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
+		// Joined, not formatted: fmt copies 3.9 MiB slowly under -race.
+		p.send(t, fmt.Sprintf(`{`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"`, 2000+i)+big+`"}}}`)
 	}
 	// At most 16 MiB of them may wait, four; the rest are answered at once.
 	want := n - maxPendingBytes/size
@@ -1061,13 +1089,15 @@ func everyWorkerBusy(t *testing.T) *proc {
 }
 
 func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
+	t.Parallel()
 	// mcp-go queues every tools/call for a worker, a notification too, and
 	// then answers nothing: 60 of 3.9 MiB would wait behind the busy
 	// workers, counted by no bound.
 	p := everyWorkerBusy(t)
+	// Joined, not formatted: fmt copies 3.9 MiB slowly under -race.
 	big := strings.Repeat("v", 3900<<10)
 	for i := range 60 {
-		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"%s"}}}`, i, big))
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"`, i)+big+`"}}}`)
 	}
 	// Once the ping is answered, the server has read every line before it.
 	p.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
@@ -1088,6 +1118,7 @@ func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
 }
 
 func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.T) {
+	t.Parallel()
 	srv, _ := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// More lines than may wait, each with an id and a method, none of which
@@ -1121,6 +1152,7 @@ func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.
 }
 
 func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// An error response to no request of the server's, with a tool call's
@@ -1141,6 +1173,7 @@ func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
+	t.Parallel()
 	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	for i, value := range []string{"p\xe4ssw\xf6rd-123", `p\ud800ssword-123`, `p\udc00ssword-123`, `\ud83dssword-123`} {
@@ -1162,6 +1195,7 @@ func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
 }
 
 func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_v1_PASTEDKEY0123456789abcdefABCDEF"
 	for _, tt := range []struct {
 		name string
@@ -1182,6 +1216,7 @@ func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
 		{"in a line bash cannot parse", []string{"--api-key-command", "bash -c '" + key + "('"}, nil, "the key command failed with exit status 2; it said: bash: -c: line 1: syntax error"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			p := start(t, tt.env, tt.args...)
 			code := p.waitExit(t)
 			stderr := p.stderr.String()

@@ -115,6 +115,7 @@ func do(t *testing.T, req *http.Request) (int, string) {
 }
 
 func TestAValueSubmittedOnThePageIsStoredOnceAndTheLinkDies(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, logs := newServer(t, intake.Config{})
 	tk, err := s.Issue(intake.Request{Name: "prod/HF_TOKEN", Description: "Hugging Face read token", Store: st.fn("prod/HF_TOKEN")})
@@ -158,6 +159,7 @@ func TestAValueSubmittedOnThePageIsStoredOnceAndTheLinkDies(t *testing.T) {
 }
 
 func TestThePageSaysWhenItWillReplace(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "DB_PASSWORD", Replace: true, ExistingID: "sec-9", Store: (&store{}).fn("DB_PASSWORD")})
 	if _, page := get(t, tk.URL); !strings.Contains(page, "This will replace the value") || !strings.Contains(page, "sec-9") || !strings.Contains(page, "Replace value") {
@@ -166,6 +168,7 @@ func TestThePageSaysWhenItWillReplace(t *testing.T) {
 }
 
 func TestGuardsRefuseWithoutStoring(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: st.fn("A")})
@@ -208,6 +211,7 @@ func TestGuardsRefuseWithoutStoring(t *testing.T) {
 }
 
 func TestAFailedStoreLeavesTheLinkUsableAndShowsNoValue(t *testing.T) {
+	t.Parallel()
 	st := &store{fail: errors.New("HTTP 400: value " + canaryValue + " rejected")}
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: st.fn("A")})
@@ -224,6 +228,7 @@ func TestAFailedStoreLeavesTheLinkUsableAndShowsNoValue(t *testing.T) {
 }
 
 func TestExpiredAndCancelledLinksAreDeadAndSaySo(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
 	expiring, _ := s.Issue(intake.Request{Name: "A", Store: st.fn("A")})
@@ -247,6 +252,7 @@ func TestExpiredAndCancelledLinksAreDeadAndSaySo(t *testing.T) {
 }
 
 func TestGuessedTokensAreRateLimited(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: (&store{}).fn("A")})
 	base := tk.URL[:strings.LastIndex(tk.URL, "/")+1]
@@ -284,6 +290,7 @@ func TestItListensOnlyWhileALinkIsPending(t *testing.T) {
 }
 
 func TestANonLoopbackAddressMustBeChosen(t *testing.T) {
+	t.Parallel()
 	if _, err := intake.New(intake.Config{Addr: "0.0.0.0:8765"}); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("err = %v", err)
 	}
@@ -293,6 +300,7 @@ func TestANonLoopbackAddressMustBeChosen(t *testing.T) {
 }
 
 func TestAPanicWhileStoringShowsAndLogsNothingOfTheValue(t *testing.T) {
+	t.Parallel()
 	s, logs := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
 		panic("bug while storing " + canaryValue)
@@ -320,6 +328,7 @@ func slowStore(tickets <-chan *intake.Ticket, store func(ctx context.Context) (*
 }
 
 func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
 	tickets := make(chan *intake.Ticket, 1)
 	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: slowStore(tickets, func(ctx context.Context) (*togetherapi.Secret, error) {
@@ -335,6 +344,7 @@ func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
 }
 
 func TestAFailedStoreAfterTheLinkExpiredLeavesItDead(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
 	tickets := make(chan *intake.Ticket, 1)
 	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: slowStore(tickets, func(context.Context) (*togetherapi.Secret, error) {
@@ -361,6 +371,7 @@ func decline(t *testing.T, link, typed string) (int, string) {
 }
 
 func TestDeclineKillsTheLinkWithNothingStoredAndTellsTheWaiter(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{})
 	ticket, err := s.Issue(intake.Request{Name: "HF_TOKEN", Store: st.fn("HF_TOKEN")})
@@ -393,6 +404,7 @@ func TestDeclineKillsTheLinkWithNothingStoredAndTellsTheWaiter(t *testing.T) {
 }
 
 func TestAValueThatIsNotUTF8IsRefusedOnThePage(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{})
 	ticket, err := s.Issue(intake.Request{Name: "PW", Store: st.fn("PW")})
@@ -413,6 +425,7 @@ func TestAValueThatIsNotUTF8IsRefusedOnThePage(t *testing.T) {
 }
 
 func TestTheSandboxPageNeverSaysTheValueGoesToTogether(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{Sandbox: true})
 	ticket, err := s.Issue(intake.Request{Name: "X", Store: (&store{}).fn("X")})
 	if err != nil {
@@ -425,6 +438,7 @@ func TestTheSandboxPageNeverSaysTheValueGoesToTogether(t *testing.T) {
 }
 
 func TestThePageEscapesEveryTextItShows(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{})
 	const hostile = `<script>alert(1)</script>"'&`
 	ticket, err := s.Issue(intake.Request{Name: "N" + hostile, Description: "D" + hostile, Replace: true, ExistingID: "I" + hostile, Store: (&store{}).fn("X")})

@@ -10,6 +10,7 @@ import (
 func digestOf(i int) [sha256.Size]byte { return sha256.Sum256(fmt.Appendf(nil, "link %d", i)) }
 
 func TestKeyTriesCountEachLinkApartAndForgetItAfterItsWindow(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	start := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
 	for i := range maxWrongKeys {
@@ -32,6 +33,7 @@ func TestKeyTriesCountEachLinkApartAndForgetItAfterItsWindow(t *testing.T) {
 }
 
 func TestAMatchingKeyGivesItsTryBack(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	now := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
 	for i := range 3 * maxWrongKeys {
@@ -43,6 +45,7 @@ func TestAMatchingKeyGivesItsTryBack(t *testing.T) {
 }
 
 func TestAFullTableRefusesALinkItCannotCountAndNeverGrows(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	k.capacity = 3
 	start := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)

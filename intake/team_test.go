@@ -248,6 +248,7 @@ func form(key, value string) url.Values {
 }
 
 func TestATeamLinkShowsTheRequestAndAsksForTheKeyOfTheAccountThatMadeIt(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	code, page := p.get(t, p.link(t, nil))
 	for _, want := range []string{"prod/HF_TOKEN", "Hugging Face read token", "This will create", "API key of the Together account that made this link",
@@ -271,6 +272,7 @@ func TestATeamLinkShowsTheRequestAndAsksForTheKeyOfTheAccountThatMadeIt(t *testi
 }
 
 func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	code, _, page := p.post(t, link, form("  "+makerKey+"\t", teamValue), nil)
@@ -295,6 +297,7 @@ func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
 }
 
 func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	first, second := p.link(t, nil), p.link(t, nil)
 	for i := range 5 {
@@ -333,6 +336,7 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 }
 
 func TestTheRightKeyDoesNotUseUpATry(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	p.store.setAnswer(func(storeCall) (*togetherapi.Secret, error) { return nil, errors.New("HTTP 503: try later") })
 	link := p.link(t, nil)
@@ -344,6 +348,7 @@ func TestTheRightKeyDoesNotUseUpATry(t *testing.T) {
 }
 
 func TestALinkTheKeysDidNotSealIsNotValidAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	sealed := link[strings.LastIndex(link, "/")+1:]
@@ -387,6 +392,7 @@ func TestALinkTheKeysDidNotSealIsNotValidAndStoresNothing(t *testing.T) {
 }
 
 func TestAnExpiredLinkSaysSoAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	p.clock.advance(10 * time.Minute)
@@ -403,6 +409,7 @@ func TestAnExpiredLinkSaysSoAndStoresNothing(t *testing.T) {
 }
 
 func TestTheTeamPagesGuardsRefuseWithNothingSent(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	tests := []struct {
@@ -449,6 +456,7 @@ func TestTheTeamPagesGuardsRefuseWithNothingSent(t *testing.T) {
 }
 
 func TestDeclineStoresNothingAndSaysTheLinkStaysValid(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	code, _, page := p.post(t, link, url.Values{"api_key": {otherKey}, "value": {teamValue}, "action": {"decline"}}, nil)
@@ -464,6 +472,7 @@ func TestDeclineStoresNothingAndSaysTheLinkStaysValid(t *testing.T) {
 }
 
 func TestAStoreRefusalIsWordedAndAFailureShowsNoValueOrKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		err     error
@@ -494,6 +503,7 @@ func TestAStoreRefusalIsWordedAndAFailureShowsNoValueOrKey(t *testing.T) {
 }
 
 func TestAPanicInTheTeamStoreShowsAndLogsNothingOfTheValueOrKey(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	p.store.setAnswer(func(c storeCall) (*togetherapi.Secret, error) {
 		panic(fmt.Sprintf("bug while storing %s with %s", teamValue, makerKey))
@@ -507,6 +517,7 @@ func TestAPanicInTheTeamStoreShowsAndLogsNothingOfTheValueOrKey(t *testing.T) {
 }
 
 func TestOneLinkStoresOneValueAtATimeOnAReplica(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	entered, release := make(chan struct{}), make(chan struct{})
 	p.store.setAnswer(func(c storeCall) (*togetherapi.Secret, error) {
@@ -531,6 +542,7 @@ func TestOneLinkStoresOneValueAtATimeOnAReplica(t *testing.T) {
 }
 
 func TestALinkSealedBeforeARotationStillStores(t *testing.T) {
+	t.Parallel()
 	old, err := linkseal.ParseKeys([]byte(strings.Repeat("ab", 32)))
 	if err != nil {
 		t.Fatal(err)
@@ -551,6 +563,7 @@ func TestALinkSealedBeforeARotationStillStores(t *testing.T) {
 }
 
 func TestTheTeamPageLogsOneEventARequestWithoutTheTicket(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	sealed := link[strings.LastIndex(link, "/")+1:]
@@ -574,6 +587,7 @@ func TestTheTeamPageLogsOneEventARequestWithoutTheTicket(t *testing.T) {
 }
 
 func TestTheSandboxTeamPageNeverSaysTheValueGoesToTogether(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{Sandbox: true})
 	_, page := p.get(t, p.link(t, nil))
 	if strings.Contains(page, "to Together") || strings.Contains(page, "in Together") || !strings.Contains(page, "memory") {
@@ -582,6 +596,7 @@ func TestTheSandboxTeamPageNeverSaysTheValueGoesToTogether(t *testing.T) {
 }
 
 func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
+	t.Parallel()
 	keys, err := linkseal.NewKeys()
 	if err != nil {
 		t.Fatal(err)

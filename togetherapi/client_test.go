@@ -61,6 +61,7 @@ func respond(status int, body string, headers ...string) http.HandlerFunc {
 const okBody = `{"object":"secret","id":"sec-1","name":"HF_TOKEN","description":"d","created_at":"2026-11-26T00:00:00Z","updated_at":"2026-11-26T00:00:00Z","created_by":"u1","last_updated_by":"u1"}`
 
 func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1/")
 
@@ -105,6 +106,7 @@ func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
 }
 
 func TestCreateSecretOmitsUnsetOptionalFields(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1")
 	if _, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")}); err != nil {
@@ -116,6 +118,7 @@ func TestCreateSecretOmitsUnsetOptionalFields(t *testing.T) {
 }
 
 func TestCreateSecretKeepsOnlyDocumentedStringFields(t *testing.T) {
+	t.Parallel()
 	// A response that echoes the value in fields the API does not document,
 	// and has a documented field of the wrong type, must neither leak the
 	// value nor turn a created secret into an error.
@@ -134,6 +137,7 @@ func TestCreateSecretKeepsOnlyDocumentedStringFields(t *testing.T) {
 }
 
 func TestCreateSecretWithholdsWholeEveryFieldThatCarriesTheValue(t *testing.T) {
+	t.Parallel()
 	// The API put the value where the caller did not: each such field is
 	// withheld whole, never returned torn; the rest come back intact.
 	body := `{"object":"secret","id":"sec-v4lue-xyz","name":"N","description":"holds v4lue-xyz",` +
@@ -152,6 +156,7 @@ func TestCreateSecretWithholdsWholeEveryFieldThatCarriesTheValue(t *testing.T) {
 }
 
 func TestShortValuesNeverTearTheMetadata(t *testing.T) {
+	t.Parallel()
 	// Values that occur by chance in Together's own fields, as an earlier
 	// scrubber tore them: "e" in the id, "secret" in object, "2026" in the
 	// timestamps, "1" and "prod" in the name.
@@ -175,6 +180,7 @@ func TestShortValuesNeverTearTheMetadata(t *testing.T) {
 }
 
 func TestACreateRequestIsValidatedByTheAPIsRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		req       togetherapi.CreateSecretRequest
@@ -208,6 +214,7 @@ func TestACreateRequestIsValidatedByTheAPIsRules(t *testing.T) {
 }
 
 func TestNameRulesAcceptTheDocumentedCharacterSet(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"a", "HF_TOKEN", "prod/db.password-2", strings.Repeat("x", 100), "a/b/c", "..."} {
 		if err := togetherapi.ValidateName("name", name); err != nil {
 			t.Errorf("ValidateName(%q) = %v", name, err)
@@ -216,6 +223,7 @@ func TestNameRulesAcceptTheDocumentedCharacterSet(t *testing.T) {
 }
 
 func TestNoAPIKeyFailsWithoutSending(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.APIKey = togetherapi.Sensitive{} })
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
@@ -228,6 +236,7 @@ func TestNoAPIKeyFailsWithoutSending(t *testing.T) {
 }
 
 func TestNewChecksTheBaseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url     string
 		wantErr string
@@ -270,6 +279,7 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 }
 
 func TestNewRefusesNegativeLimitsWithAConfigError(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []togetherapi.Config{{Timeout: -time.Second}, {AttemptTimeout: -time.Second}, {MaxRetries: -1}} {
 		var ce *togetherapi.ConfigError
 		if _, err := togetherapi.New(cfg); !errors.As(err, &ce) || ce.Problem == "" {
@@ -279,6 +289,7 @@ func TestNewRefusesNegativeLimitsWithAConfigError(t *testing.T) {
 }
 
 func TestAPIErrorsAreTypedAndScrubbed(t *testing.T) {
+	t.Parallel()
 	value := "v4lue-CANARY-" + "xyz"
 	quoting := `{"error":{"message":"bad request: {\"name\":\"A\",\"value\":\"` + value + `\"} with key ` + testKey + `","type":"invalid_request_error","code":"bad"}}`
 	tests := []struct {
@@ -335,6 +346,7 @@ func TestAPIErrorsAreTypedAndScrubbed(t *testing.T) {
 }
 
 func TestAPIErrorCarriesRequestIDAndRetryAfter(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, respond(429, `{}`, "X-Request-Id", "req-42", "Retry-After-Ms", "1500"))
 	c := newClient(t, srv.URL+"/v1")
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
@@ -351,6 +363,7 @@ func TestAPIErrorCarriesRequestIDAndRetryAfter(t *testing.T) {
 }
 
 func TestChanceOccurrencesOfShortValuesAreAllowed(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1")
 	for _, v := range []string{"e", "prod", "1"} {
@@ -365,6 +378,7 @@ func TestChanceOccurrencesOfShortValuesAreAllowed(t *testing.T) {
 }
 
 func TestRequestIDsAreKeptOnlyInTheirShape(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ header, want string }{
 		{"req-42:a.b_c", "req-42:a.b_c"},
 		{"Bearer " + testKey, ""},
@@ -383,6 +397,7 @@ func TestRequestIDsAreKeptOnlyInTheirShape(t *testing.T) {
 }
 
 func TestResponseHeadersAreCapped(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		for i := range 200 {
 			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("h", 1000))
@@ -398,6 +413,7 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 }
 
 func TestRedirectsAreNeverFollowed(t *testing.T) {
+	t.Parallel()
 	target, hits := fakeAPI(t, func(http.ResponseWriter, *http.Request) {})
 	for _, status := range []int{301, 302, 307, 308} {
 		srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
@@ -415,6 +431,7 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 }
 
 func TestResponseBodiesAreCapped(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", togetherapi.MaxResponseBytes+10)
 	for _, status := range []int{200, 500} {
 		srv, _ := fakeAPI(t, respond(status, big))
@@ -427,6 +444,7 @@ func TestResponseBodiesAreCapped(t *testing.T) {
 }
 
 func TestMalformedSuccessBodyIsReported(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{"", "not json", `["a"]`, `{"id":`} {
 		srv, _ := fakeAPI(t, respond(200, body))
 		c := newClient(t, srv.URL+"/v1")
@@ -438,6 +456,7 @@ func TestMalformedSuccessBodyIsReported(t *testing.T) {
 }
 
 func TestTimeoutAndCancellation(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	defer close(release)
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
@@ -466,6 +485,7 @@ func TestTimeoutAndCancellation(t *testing.T) {
 }
 
 func TestUnreachableHostIsATransportError(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -484,6 +504,7 @@ func TestUnreachableHostIsATransportError(t *testing.T) {
 }
 
 func TestCallInfoReportsTheWire(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, respond(200, okBody, "X-Request-Id", "req-7"))
 	c := newClient(t, srv.URL+"/v1")
 	var info togetherapi.CallInfo
@@ -497,6 +518,7 @@ func TestCallInfoReportsTheWire(t *testing.T) {
 }
 
 func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
+	t.Parallel()
 	// http.Transport keeps 2 idle connections per host by default, so a
 	// second burst would open nearly all its connections again.
 	const n = 40
@@ -583,6 +605,7 @@ func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
 }
 
 func TestNameCheckAgreesWithTheDocumentedPattern(t *testing.T) {
+	t.Parallel()
 	re := regexp.MustCompile(togetherapi.NamePattern)
 	for c := 0; c < 256; c++ {
 		name := "a" + string(rune(c)) + "b"

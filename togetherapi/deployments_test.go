@@ -36,6 +36,7 @@ func deploymentBody(updatedAt string, extra ...string) string {
 }
 
 func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, respond(200, `{"object":"list","data":[`+deploymentBody("2026-11-02T00:00:00Z")+`]}`))
 	c := newClient(t, srv.URL)
 	info := &togetherapi.CallInfo{}
@@ -65,6 +66,7 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 }
 
 func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
+	t.Parallel()
 	for name, v := range map[string]string{
 		"value and reference": `{"name":"X","value":"` + plainSecret + `","value_from_secret":"S"}`,
 		"neither":             `{"name":"X"}`,
@@ -89,6 +91,7 @@ func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
 }
 
 func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
+	t.Parallel()
 	// The update's 400 echoes the body it was sent, plain values and all.
 	var gets atomic.Int32
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
@@ -113,6 +116,7 @@ func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
 }
 
 func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
+	t.Parallel()
 	api := sandbox.New(sandbox.Options{APIKey: testKey})
 	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
 	s, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")})
@@ -149,6 +153,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 }
 
 func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
+	t.Parallel()
 	var gets atomic.Int32
 	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -193,6 +198,7 @@ func attachStandIn(t *testing.T, patched, readBack http.HandlerFunc) string {
 }
 
 func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
+	t.Parallel()
 	const attached = `{"name":"NEW","value_from_secret":"sec-1"}`
 	// Another change landed with ours: MODEL is gone, OTHER is new.
 	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
@@ -207,6 +213,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 }
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
+	t.Parallel()
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
 	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var rb *togetherapi.ReadBackError
@@ -216,6 +223,7 @@ func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 }
 
 func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
+	t.Parallel()
 	for name, ok := range map[string]bool{
 		"HF_TOKEN": true, "_x": true, "a1": true, "A": true,
 		"": false, "1A": false, "A-B": false, "A.B": false, "A B": false, "É": false, strings.Repeat("A", togetherapi.VariableNameMaxLength+1): false,
@@ -229,6 +237,7 @@ func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
 }
 
 func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
+	t.Parallel()
 	// Until the call's own arguments are settled, no plain value is read.
 	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
@@ -310,6 +319,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 }
 
 func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
+	t.Parallel()
 	base, bodies := rawDeployment(t, nil)
 	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
@@ -330,6 +340,7 @@ func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 }
 
 func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
+	t.Parallel()
 	// Together, as read back, holds U+FFFD where it held half a pair and two
 	// bytes that were not UTF-8: what a decoder that replaced them would send.
 	respelled := func(vars string) string {
@@ -347,6 +358,7 @@ func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
 }
 
 func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
+	t.Parallel()
 	api := sandbox.New(sandbox.Options{APIKey: testKey})
 	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
 	var ids []string
@@ -395,6 +407,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 }
 
 func TestBeforeSendRunsOnlyWhenAnUpdateIsAboutToBeSent(t *testing.T) {
+	t.Parallel()
 	api := sandbox.New(sandbox.Options{APIKey: testKey})
 	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
 	if _, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")}); err != nil {

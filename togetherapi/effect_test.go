@@ -36,6 +36,7 @@ func changesScripted(t *testing.T, steps ...step) (*sandbox.Server, string) {
 }
 
 func TestTheEffectOfAFailedChangeIsUnknownExactlyWhenItsAnswerWasLost(t *testing.T) {
+	t.Parallel()
 	update := func(c *togetherapi.Client, ctx context.Context) error {
 		_, err := c.UpdateSecret(ctx, "R", togetherapi.UpdateSecretRequest{Value: togetherapi.NewSensitive("rotated-0123456789")})
 		return err
@@ -102,6 +103,7 @@ func TestTheEffectOfAFailedChangeIsUnknownExactlyWhenItsAnswerWasLost(t *testing
 }
 
 func TestTheEffectOfACallIsKnownWhereNothingWasSentOrTheChangeWasAccepted(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		err  error

@@ -44,6 +44,7 @@ var face = []string{
 }
 
 func TestTheExportedFaceStaysWithinItsBudget(t *testing.T) {
+	t.Parallel()
 	names := exportedNames(t)
 	t.Logf("%d exported names: %s", len(names), strings.Join(names, " "))
 	if len(names) <= maxExports {

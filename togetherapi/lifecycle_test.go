@@ -20,6 +20,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestTheWholeLifecycleAgainstTheStandIn(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
 	ctx := context.Background()
@@ -87,6 +88,7 @@ func TestTheWholeLifecycleAgainstTheStandIn(t *testing.T) {
 }
 
 func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
+	t.Parallel()
 	var patches []string
 	s, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
@@ -122,6 +124,7 @@ func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
 }
 
 func TestAnUpdateRequestIsValidatedByTheAPIsRules(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		req  togetherapi.UpdateSecretRequest
 		want string
@@ -141,6 +144,7 @@ func TestAnUpdateRequestIsValidatedByTheAPIsRules(t *testing.T) {
 }
 
 func TestUpdateAndDeleteReportMissingAndTakenNames(t *testing.T) {
+	t.Parallel()
 	_, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
 	ctx := context.Background()
@@ -161,6 +165,7 @@ func TestUpdateAndDeleteReportMissingAndTakenNames(t *testing.T) {
 }
 
 func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t)
 	c, _ := retryClient(t, srv.URL, 2)
 	ctx := context.Background()
@@ -189,6 +194,7 @@ func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
 }
 
 func TestIDsAreEscapedInPaths(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodGet {
@@ -208,6 +214,7 @@ func TestIDsAreEscapedInPaths(t *testing.T) {
 }
 
 func TestUpdateRefusesANewValueTheKeptNameHolds(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
 	ctx := context.Background()
@@ -229,6 +236,7 @@ func TestUpdateRefusesANewValueTheKeptNameHolds(t *testing.T) {
 }
 
 func TestLookupsWorkInLargeAccounts(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsHeavyLoad(t)
 	// 20,000 secrets with long descriptions list in about 12 MiB, far past
 	// the 1 MiB cap on other answers.
@@ -271,6 +279,7 @@ func TestLookupsWorkInLargeAccounts(t *testing.T) {
 }
 
 func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsHeavyLoad(t)
 	srv, requests := fakeAPI(t, respond(200, strings.Repeat(" ", togetherapi.MaxListBytes+1)))
 	// Reading 64 MiB takes seconds on a busy machine under -race: a budget

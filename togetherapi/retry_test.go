@@ -114,6 +114,7 @@ func create(c *togetherapi.Client, ctx context.Context, name string) (*togethera
 }
 
 func TestRetriesWhatTheAPIDidNotAct(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		steps     []step
@@ -163,6 +164,7 @@ func equalDurations(a, b []time.Duration) bool {
 }
 
 func TestBackoffGrowsWithJitterAndStopsAtTheLimit(t *testing.T) {
+	t.Parallel()
 	_, srv := newScripted(t, answer(503), answer(503), answer(503), answer(503))
 	c, waits := retryClient(t, srv.URL, 3)
 	_, err := create(c, context.Background(), "B")
@@ -181,6 +183,7 @@ func TestBackoffGrowsWithJitterAndStopsAtTheLimit(t *testing.T) {
 }
 
 func TestDoesNotRetryWhatCouldRepeatAnEffectOrWaitTooLong(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		steps []step
@@ -207,6 +210,7 @@ func TestDoesNotRetryWhatCouldRepeatAnEffectOrWaitTooLong(t *testing.T) {
 }
 
 func TestRetriesAConnectionThatNeverSentTheRequest(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +230,7 @@ func TestRetriesAConnectionThatNeverSentTheRequest(t *testing.T) {
 }
 
 func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name           string
 		steps          []step
@@ -288,6 +293,7 @@ func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
 }
 
 func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
+	t.Parallel()
 	past := time.Now().Add(-time.Hour)
 	s, srv := scriptedFrom(t, sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
 	old := s.api
@@ -309,6 +315,7 @@ func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
 }
 
 func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
+	t.Parallel()
 	// Every request fails ambiguously, the read-back included.
 	s, srv := newScripted(t, answer(502), answer(502), answer(502), answer(502), answer(502), answer(502))
 	c, _ := retryClient(t, srv.URL, 2)
@@ -328,6 +335,7 @@ func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
 }
 
 func TestIdempotentReadsRetryGatewayErrors(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t, answer(502), answer(504))
 	c, _ := retryClient(t, srv.URL, 2)
 	if _, err := c.ListSecrets(context.Background()); err != nil {
@@ -339,6 +347,7 @@ func TestIdempotentReadsRetryGatewayErrors(t *testing.T) {
 }
 
 func TestTheBudgetBoundsRetriesAndWaits(t *testing.T) {
+	t.Parallel()
 	// A Retry-After longer than what is left of the budget is not waited for.
 	s, srv := newScripted(t, answer(429, "Retry-After", "3"))
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.MaxRetries = 2; c.Timeout = time.Second })
@@ -357,6 +366,7 @@ func TestTheBudgetBoundsRetriesAndWaits(t *testing.T) {
 }
 
 func TestAnAbsurdRetryAfterIsNeverWaitedForNorShortened(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t, answer(429, "Retry-After", "18446744074"))
 	c, waits := retryClient(t, srv.URL, 2)
 	_, err := create(c, context.Background(), "A")
@@ -373,6 +383,7 @@ func TestAnAbsurdRetryAfterIsNeverWaitedForNorShortened(t *testing.T) {
 }
 
 func TestARetryThatFindsItsOwnSecretReportsItCreated(t *testing.T) {
+	t.Parallel()
 	// A 503 whose request did create the secret: the retry meets "already
 	// exists", which is this call's own secret, not a taken name.
 	s, srv := newScripted(t, actThenAnswer(503))
@@ -394,6 +405,7 @@ func TestARetryThatFindsItsOwnSecretReportsItCreated(t *testing.T) {
 }
 
 func TestARetryThatFindsAnOlderSecretReportsTheNameTaken(t *testing.T) {
+	t.Parallel()
 	past := time.Now().Add(-time.Hour)
 	s, srv := scriptedFrom(t, sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
 	if _, err := create(newClient(t, srv.URL+"/v1"), context.Background(), "OLD"); err != nil {
@@ -409,6 +421,7 @@ func TestARetryThatFindsAnOlderSecretReportsTheNameTaken(t *testing.T) {
 }
 
 func TestASuccessThatIsNotASecretIsNotASuccess(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		step step
@@ -446,6 +459,7 @@ func TestASuccessThatIsNotASecretIsNotASuccess(t *testing.T) {
 }
 
 func TestASuccessWithoutMetadataIsSettledByReadingBack(t *testing.T) {
+	t.Parallel()
 	// The secret was made, but the answer was an empty page: reading back
 	// finds it, created during this call.
 	s, srv := newScripted(t, func(w http.ResponseWriter, r *http.Request, api http.Handler) {

@@ -19,6 +19,7 @@ import (
 const canary = "CANARY-s3cr3t-<&>-\"quoted\"-/path-é-🔑"
 
 func TestSensitivePrintsRedactedThroughEveryFormatter(t *testing.T) {
+	t.Parallel()
 	v := togetherapi.NewSensitive(canary)
 	holder := struct {
 		Name  string
@@ -63,6 +64,7 @@ func TestSensitivePrintsRedactedThroughEveryFormatter(t *testing.T) {
 }
 
 func TestSensitivePanicValuePrintsRedacted(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		r := recover()
 		if got := fmt.Sprint(r); strings.Contains(got, "CANARY") {
@@ -73,6 +75,7 @@ func TestSensitivePanicValuePrintsRedacted(t *testing.T) {
 }
 
 func TestAMACTellsEqualContentsApartOnlyUnderItsKey(t *testing.T) {
+	t.Parallel()
 	k1, k2 := []byte("first key of thirty-two bytes..."), []byte("second key of thirty-two bytes.")
 	a, same, other := togetherapi.NewSensitive(canary), togetherapi.NewSensitive(canary), togetherapi.NewSensitive(canary+"x")
 	if a.MAC(k1) != same.MAC(k1) {

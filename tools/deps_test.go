@@ -9,6 +9,7 @@ import (
 )
 
 func TestACallWhoseTransportGaveNoDepsIsRefusedAndTheServerServesOn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	// A transport that forgot WithDeps: the call's context carries none.
 	res, err := h.mcp.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{
@@ -43,6 +44,7 @@ func TestACallWhoseTransportGaveNoDepsIsRefusedAndTheServerServesOn(t *testing.T
 }
 
 func TestAToolNotOfferedSaysHowToOfferItEvenWithoutDeps(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	res, err := h.mcp.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "nuke_all"}})
 	if err != nil {

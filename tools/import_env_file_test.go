@@ -130,6 +130,7 @@ func assertNoFileValue(t *testing.T, texts map[string]string) {
 }
 
 func TestImportDryRunThenImportThenAgain(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	writeTricky(t, h)
 	w := recordWrites(h, nil)
@@ -180,6 +181,7 @@ func TestImportDryRunThenImportThenAgain(t *testing.T) {
 }
 
 func TestImportOverwriteReplacesByIDAndOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-new-a\nB=CANARYVALUE-new-b\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -205,6 +207,7 @@ func TestImportOverwriteReplacesByIDAndOnlyWhenAsked(t *testing.T) {
 }
 
 func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	writeTricky(t, h)
 	got, res := h.importCall(t, map[string]any{"keys": []string{"PLAIN", "NOPE"}, "dry_run": true})
@@ -227,6 +230,7 @@ func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
 }
 
 func TestImportRefusesAnInvalidPrefixAndNamesItMakesTooLongBeforeSendingAnything(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("GOOD=CANARYVALUE-1\nLONGER_KEY=CANARYVALUE-2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -252,6 +256,7 @@ func TestImportRefusesAnInvalidPrefixAndNamesItMakesTooLongBeforeSendingAnything
 }
 
 func TestImportReportsAPartialFailureKeyByKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	writeTricky(t, h)
 	recordWrites(h, func(r *http.Request) bool {
@@ -285,6 +290,7 @@ func TestImportReportsAPartialFailureKeyByKey(t *testing.T) {
 }
 
 func TestImportErrorsNameTheFileAndLineNeverItsText(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-a\nB=\"CANARYVALUE-unclosed\nC=x\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -308,6 +314,7 @@ func TestImportErrorsNameTheFileAndLineNeverItsText(t *testing.T) {
 }
 
 func TestImportOfAFileRepointedAfterStartUpSaysWhyAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	other := filepath.Join(t.TempDir(), "other.env")
 	if err := os.WriteFile(other, []byte("A=CANARYVALUE-other\n"), 0o600); err != nil {
@@ -332,6 +339,7 @@ func TestImportOfAFileRepointedAfterStartUpSaysWhyAndSendsNothing(t *testing.T) 
 }
 
 func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		sel  tools.Selection
 		want bool
@@ -355,6 +363,7 @@ func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
 }
 
 func TestImportIsNoOracleForGuessedValues(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	// A PIN, a long password, and a value that is another key's name.
 	if err := os.WriteFile(h.envFile, []byte("PIN=4821\nPASSWORD=hunter2-CANARYVALUE\nA=B\nB=CANARYVALUE-b\n"), 0o600); err != nil {
@@ -400,6 +409,7 @@ func TestImportIsNoOracleForGuessedValues(t *testing.T) {
 }
 
 func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	src := "GOOD=CANARYVALUE-good\n" +
 		"PASS=\"P@ss\\word-CANARYVALUE\"\n" +
@@ -442,6 +452,7 @@ func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
 }
 
 func TestImportLogsTheFileInAFieldOfItsOwn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-a\n"), 0o600); err != nil {
 		t.Fatal(err)

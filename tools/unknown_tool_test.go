@@ -10,6 +10,7 @@ import (
 )
 
 func TestACallToAToolThatDoesNotExistListsTheToolsOffered(t *testing.T) {
+	t.Parallel()
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			h := newHarnessWith(t, func(c *tools.Config) { c.Tools = tools.Selection{Names: []string{"list_secrets", "get_secret"}} }, p.opts)

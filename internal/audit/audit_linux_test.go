@@ -20,6 +20,7 @@ import (
 const fullDiskChild = "AUDIT_TEST_FULL_DISK_LOG"
 
 func TestAWriteCutShortByAFullDiskLeavesNoFragment(t *testing.T) {
+	t.Parallel()
 	if path := os.Getenv(fullDiskChild); path != "" {
 		writeThroughAFullDisk(t, path)
 		return

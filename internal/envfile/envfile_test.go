@@ -46,6 +46,7 @@ func values(f *envfile.File) map[string]string {
 }
 
 func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
+	t.Parallel()
 	s, err := envfile.Open(envfiletest.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +73,7 @@ func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 }
 
 func TestValuesReadersTakeDifferentlyAreRefusedByKeyAndTheRestIsRead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		src     string
@@ -168,6 +170,7 @@ func checkRead(t *testing.T, f *envfile.File, want, refused map[string]string, b
 }
 
 func TestARefusedValueIsReportedOnTheLineItStarts(t *testing.T) {
+	t.Parallel()
 	f := read(t, "# c\nA=ok\nB=\"multi\nline\"\nC=\"x$y\"\n")
 	if f.Vars["C"].Line != 5 || f.Vars["C"].Problem == "" {
 		t.Errorf("C: %+v", f.Vars["C"])
@@ -175,6 +178,7 @@ func TestARefusedValueIsReportedOnTheLineItStarts(t *testing.T) {
 }
 
 func TestEveryValueReadIsWhatBashReads(t *testing.T) {
+	t.Parallel()
 	// bash sourcing the file with set -a is one of the readers the rule
 	// agrees with: every value this parser reads, bash must read the same.
 	apitest.NeedsProcess(t)
@@ -221,6 +225,7 @@ func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 }
 
 func TestOnlyBoundedRegularFilesAreRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.env")
 	if err := os.WriteFile(big, []byte("A="+strings.Repeat("x", envfile.MaxBytes)), 0o600); err != nil {
@@ -244,6 +249,7 @@ func TestOnlyBoundedRegularFilesAreRead(t *testing.T) {
 }
 
 func TestARelativePathIsMadeAbsoluteAtOpen(t *testing.T) {
+	t.Parallel()
 	s, err := envfile.Open(filepath.Join("testdata", "tricky.env"))
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +261,7 @@ func TestARelativePathIsMadeAbsoluteAtOpen(t *testing.T) {
 }
 
 func TestAFileSwappedAfterStartUpIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real.env")
 	other := filepath.Join(dir, "other.env")

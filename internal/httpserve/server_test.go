@@ -102,6 +102,7 @@ func toolJSON(t *testing.T, r *mcp.CallToolResult) string {
 }
 
 func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
+	t.Parallel()
 	for _, version := range []string{"", mcp.ProtocolVersion20251125, "2025-06-18"} {
 		t.Run("protocol "+version, func(t *testing.T) {
 			hh := newHTTPHarness(t)
@@ -134,6 +135,7 @@ func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
 }
 
 func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t)
 	keys := []string{"CANARYKEY-alice-0001", "CANARYKEY-bob-0002"}
 	outputs := make([]strings.Builder, 2)
@@ -170,6 +172,7 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 }
 
 func TestHTTPGuards(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.AllowedOrigins = []string{"https://agents.example.com"} })
 	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"g","version":"1"}}}`
 	tests := []struct {
@@ -272,6 +275,7 @@ func TestHTTPGuards(t *testing.T) {
 }
 
 func TestHTTPDropsSlowHeaders(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.ReadHeaderTimeout = 200 * time.Millisecond })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -368,6 +372,7 @@ func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
 }
 
 func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
+	t.Parallel()
 	// A caller that gives up cancels the call to Together.
 	hh := newHTTPHarness(t)
 	gate := make(chan struct{})
@@ -404,6 +409,7 @@ func testClient(t testing.TB, baseURL string) *togetherapi.Client {
 }
 
 func TestServeNamesAnAddressItCannotListenOnInASettingError(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

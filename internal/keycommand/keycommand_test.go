@@ -16,6 +16,7 @@ import (
 )
 
 func TestKeyCommand(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsProcess(t)
 	tests := []struct {
 		name, line string
@@ -37,6 +38,7 @@ func TestKeyCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			key, err := Run(context.Background(), tt.line, tt.timeout)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -55,6 +57,7 @@ func TestKeyCommand(t *testing.T) {
 }
 
 func TestAKeyCommandsChildThatHoldsItsOutputIsKilledAndTheKeyTaken(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsProcess(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
@@ -80,6 +83,7 @@ func waitGone(t *testing.T, pidFile string) {
 }
 
 func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsProcess(t)
 	const key = "tgp_STRADDLING_KEY_0123456789abcdef"
 	// The key printed to stderr at every offset around both cuts: the 2 KiB
@@ -116,6 +120,7 @@ func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
 }
 
 func TestAKeyCommandThatTimesOutIsKilledWithItsChildren(t *testing.T) {
+	t.Parallel()
 	apitest.NeedsProcess(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
