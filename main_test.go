@@ -282,47 +282,6 @@ func TestEverySettingIsDeclaredOnceAndDocumented(t *testing.T) {
 	}
 }
 
-func TestArchitectureNamesEveryPackageAndFile(t *testing.T) {
-	t.Parallel()
-	arch, err := os.ReadFile("ARCHITECTURE.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(path, ".") && path != "." || strings.HasPrefix(path, "bench/") || strings.HasPrefix(path, "scripts") || strings.Contains(path, "testdata")) {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		dir := filepath.Dir(path)
-		if dir == "." || dir == "tools" || dir == "togetherapi" || dir == "intake" || dir == "sandbox" {
-			if !strings.Contains(string(arch), "`"+filepath.Base(path)+"`") {
-				t.Errorf("ARCHITECTURE.md does not name %s", path)
-			}
-			return nil
-		}
-		pkg := strings.TrimSuffix(dir, "/envfiletest")
-		if !strings.Contains(string(arch), "`"+pkg) {
-			t.Errorf("ARCHITECTURE.md does not name the package %s", dir)
-		}
-		if !strings.Contains(string(readme), "`"+pkg) {
-			t.Errorf("README's layout does not name the package %s", dir)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
