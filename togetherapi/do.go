@@ -291,11 +291,11 @@ func retryAnswer(ex exchange) string {
 func (c *Client) transportError(ctx context.Context, op call, err error) error {
 	switch {
 	case context.Cause(ctx) == errTimeoutCause:
-		return &TimeoutError{Timeout: c.timeout}
+		return &TransportError{Op: op.String(), Host: c.base.Host, Timeout: c.timeout}
 	case ctx.Err() != nil:
 		return fmt.Errorf("togetherapi: %s: %w", op, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded):
-		return &TimeoutError{Timeout: c.attemptTimeout}
+		return &TransportError{Op: op.String(), Host: c.base.Host, Timeout: c.attemptTimeout}
 	}
 	// url.Error names the URL, which holds no secret; scrub it all the same.
 	return &TransportError{Op: op.String(), Host: c.base.Host, msg: op.scrub.Scrub(err.Error()), err: err}

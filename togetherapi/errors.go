@@ -173,16 +173,6 @@ func (e *ReadBackError) Error() string {
 
 func (e *ReadBackError) Unwrap() error { return e.Err }
 
-// TimeoutError means the call ran out of its time budget. The request may
-// have reached the API before it did.
-type TimeoutError struct {
-	Timeout time.Duration
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("togetherapi: no answer within %s", e.Timeout)
-}
-
 // OutcomeUnknownError means a request that changes state may or may not
 // have taken effect: it was sent, and the answer was lost (a timeout or a
 // broken connection) or was a gateway error that does not say. Err is the
@@ -217,10 +207,10 @@ func (e *OutcomeUnknownError) Error() string {
 // the client's own notes and for whoever words errors for people.
 func Loss(err error) string {
 	var (
-		apiErr     *APIError
-		timeoutErr *TimeoutError
-		tooLarge   *TooLargeError
-		malformed  *MalformedError
+		apiErr    *APIError
+		transport *TransportError
+		tooLarge  *TooLargeError
+		malformed *MalformedError
 	)
 	switch {
 	case errors.As(err, &malformed):
@@ -232,8 +222,8 @@ func Loss(err error) string {
 		return "a retry found the name taken, which may be this call's own secret"
 	case errors.As(err, &tooLarge):
 		return fmt.Sprintf("Together's answer was larger than %d bytes and was not read", tooLarge.Limit)
-	case errors.As(err, &timeoutErr):
-		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
+	case errors.As(err, &transport) && transport.Timeout > 0:
+		return fmt.Sprintf("Together did not answer within %s", transport.Timeout)
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("Together answered HTTP %d (%s), which does not say", apiErr.StatusCode, strings.TrimSuffix(apiErr.Message, "."))
 	}
@@ -280,17 +270,25 @@ func EffectOf(err error) Effect {
 }
 
 // TransportError is a failure that left no HTTP status: the host could not be
-// reached, the connection broke, the TLS handshake failed.
+// reached, the connection broke, the TLS handshake failed, or no answer came
+// in the time allowed.
 type TransportError struct {
 	// Op is the method and path, such as "POST /deployments/secrets".
 	Op string
 	// Host is the API host.
 	Host string
-	msg  string
-	err  error
+	// Timeout, when not zero, is the time allowed that ran out: the call's
+	// budget, or one attempt's. The request may have reached the API
+	// before it did.
+	Timeout time.Duration
+	msg     string
+	err     error
 }
 
 func (e *TransportError) Error() string {
+	if e.Timeout > 0 {
+		return fmt.Sprintf("togetherapi: no answer within %s", e.Timeout)
+	}
 	return "togetherapi: " + e.Op + ": " + e.msg
 }
 

@@ -105,11 +105,7 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	outcome = outcomeError
 	var (
 		unknownErr *togetherapi.OutcomeUnknownError
-		apiErr     *togetherapi.APIError
-		timeoutErr *togetherapi.TimeoutError
-		netErr     *togetherapi.TransportError
 		fieldErr   *togetherapi.FieldError
-		tooLarge   *togetherapi.TooLargeError
 		lookupErr  *togetherapi.LookupError
 	)
 	what, adv := op.what, t.advice
@@ -133,20 +129,34 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
 	case errors.As(err, &unknownErr):
 		msg = describeUnknown(what, unknownErr)
-	case errors.As(err, &timeoutErr):
-		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, timeoutErr.Timeout, check)
-	case errors.As(err, &netErr):
-		msg = fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, adv.BaseURL)
-	case errors.As(err, &tooLarge):
-		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
-	case errors.As(err, new(*togetherapi.MalformedError)):
-		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
-	case errors.As(err, &apiErr):
-		msg = t.describeAPIError(what, apiErr, op.write, notSent)
 	default:
-		msg = fmt.Sprintf("Could not %s: %s.", what, err)
+		msg = t.describeAnswer(what, op.write, err, check, notSent)
 	}
 	return outcome, msg
+}
+
+// describeAnswer words a failure by what came back from Together: no
+// answer in time, none at all, one that could not be read, or one that
+// refused. check and notSent are retryWords' words for it.
+func (t *toolset) describeAnswer(what string, write bool, err error, check string, notSent bool) string {
+	var (
+		apiErr   *togetherapi.APIError
+		netErr   *togetherapi.TransportError
+		tooLarge *togetherapi.TooLargeError
+	)
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout > 0:
+		return fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, netErr.Timeout, check)
+	case errors.As(err, &netErr):
+		return fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, t.advice.BaseURL)
+	case errors.As(err, &tooLarge):
+		return fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
+	case errors.As(err, new(*togetherapi.MalformedError)):
+		return fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
+	case errors.As(err, &apiErr):
+		return t.describeAPIError(what, apiErr, write, notSent)
+	}
+	return fmt.Sprintf("Could not %s: %s.", what, err)
 }
 
 // retryWords says what a failure means for a retry: for a change, by the
