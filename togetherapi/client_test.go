@@ -446,10 +446,16 @@ func TestResponseBodiesAreCapped(t *testing.T) {
 		srv, _ := fakeAPI(t, respond(status, big))
 		c := newClient(t, srv.URL+"/v1")
 		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
-		if !errors.As(err, new(*togetherapi.TooLargeError)) {
-			t.Errorf("HTTP %d: err = %v, want a *TooLargeError", status, err)
+		if !tooLarge(err, togetherapi.MaxResponseBytes) {
+			t.Errorf("HTTP %d: err = %v, want a *MalformedError for a body over %d bytes", status, err, togetherapi.MaxResponseBytes)
 		}
 	}
+}
+
+// tooLarge reports whether err is an answer not read for going past limit.
+func tooLarge(err error, limit int64) bool {
+	var me *togetherapi.MalformedError
+	return errors.As(err, &me) && me.Limit == limit
 }
 
 func TestMalformedSuccessBodyIsReported(t *testing.T) {
@@ -600,8 +606,8 @@ func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
 	runtime.ReadMemStats(&after)
-	if !errors.As(err, new(*togetherapi.TooLargeError)) {
-		t.Errorf("err = %v, want a *TooLargeError", err)
+	if !tooLarge(err, togetherapi.MaxResponseBytes) {
+		t.Errorf("err = %v, want a *MalformedError for a body over %d bytes", err, togetherapi.MaxResponseBytes)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 		t.Errorf("the call allocated %d MiB for a 64 MiB body; reading must stop at the cap", grew>>20)

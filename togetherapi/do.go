@@ -182,7 +182,7 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(body)) > limit {
-		return nil, &TooLargeError{Limit: limit}
+		return nil, &MalformedError{Limit: limit}
 	}
 	return body, nil
 }

@@ -114,42 +114,41 @@ func saysAlreadyExists(msg string) bool {
 	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
 }
 
-// MalformedError is a 2xx answer that is not the JSON the call expects:
-// another content type, not JSON, or a secret without an id.
+// MalformedError is an answer the client cannot use: a 2xx that is not the
+// JSON the call expects (another content type, not JSON, or a secret
+// without an id), or any answer larger than the client reads.
 type MalformedError struct {
 	// Detail says how it differed, such as "HTTP 200 with content type
 	// \"text/html\"", scrubbed; never the body. It is empty where the
 	// answer was to hold a secret's metadata and did not.
 	Detail string
+	// Limit, when not zero, is the most the client reads of a body, in
+	// bytes, which the answer's went past: it was not read.
+	Limit int64
 }
 
 func (e *MalformedError) Error() string {
-	if e.Detail == "" {
+	switch {
+	case e.Limit > 0:
+		return fmt.Sprintf("togetherapi: response body exceeds %d bytes", e.Limit)
+	case e.Detail == "":
 		return "togetherapi: response is not the expected JSON object"
 	}
 	return "togetherapi: " + e.Detail + ": response is not the expected JSON object"
 }
 
-// isMalformed reports whether err is, or wraps, a *MalformedError.
+// isMalformed reports whether err is, or wraps, a *MalformedError for an
+// answer that was read and is not the JSON expected.
 func isMalformed(err error) bool {
 	var e *MalformedError
-	return errors.As(err, &e)
+	return errors.As(err, &e) && e.Limit == 0
 }
 
-// TooLargeError is a response body larger than the client reads.
-type TooLargeError struct {
-	// Limit is the most the client reads, in bytes.
-	Limit int64
-}
-
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("togetherapi: response body exceeds %d bytes", e.Limit)
-}
-
-// isTooLarge reports whether err is, or wraps, a *TooLargeError.
+// isTooLarge reports whether err is, or wraps, a *MalformedError for an
+// answer too large to read.
 func isTooLarge(err error) bool {
-	var e *TooLargeError
-	return errors.As(err, &e)
+	var e *MalformedError
+	return errors.As(err, &e) && e.Limit > 0
 }
 
 // LookupError is a failure while finding the secret that an update or a
@@ -209,10 +208,11 @@ func Loss(err error) string {
 	var (
 		apiErr    *APIError
 		transport *TransportError
-		tooLarge  *TooLargeError
 		malformed *MalformedError
 	)
 	switch {
+	case errors.As(err, &malformed) && malformed.Limit > 0:
+		return fmt.Sprintf("Together's answer was larger than %d bytes and was not read", malformed.Limit)
 	case errors.As(err, &malformed):
 		if malformed.Detail == "" {
 			return "Together answered success, but not with the secret's metadata"
@@ -220,8 +220,6 @@ func Loss(err error) string {
 		return "Together answered success, but not with the JSON expected (" + malformed.Detail + ")"
 	case errors.Is(err, ErrAlreadyExists):
 		return "a retry found the name taken, which may be this call's own secret"
-	case errors.As(err, &tooLarge):
-		return fmt.Sprintf("Together's answer was larger than %d bytes and was not read", tooLarge.Limit)
 	case errors.As(err, &transport) && transport.Timeout > 0:
 		return fmt.Sprintf("Together did not answer within %s", transport.Timeout)
 	case errors.As(err, &apiErr):

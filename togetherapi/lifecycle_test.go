@@ -281,7 +281,7 @@ func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = time.Minute })
 	_, err := c.DeleteSecret(context.Background(), "team/x")
 	var lookup *togetherapi.LookupError
-	if !errors.As(err, &lookup) || !errors.As(err, new(*togetherapi.TooLargeError)) {
+	if !errors.As(err, &lookup) || !tooLarge(err, togetherapi.MaxListBytes) {
 		t.Fatalf("err = %v, want a LookupError for a list too large", err)
 	}
 	for _, r := range requests() {

@@ -140,19 +140,19 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 // refused. check and notSent are retryWords' words for it.
 func (t *toolset) describeAnswer(what string, write bool, err error, check string, notSent bool) string {
 	var (
-		apiErr   *togetherapi.APIError
-		netErr   *togetherapi.TransportError
-		tooLarge *togetherapi.TooLargeError
+		apiErr    *togetherapi.APIError
+		netErr    *togetherapi.TransportError
+		malformed *togetherapi.MalformedError
 	)
 	switch {
 	case errors.As(err, &netErr) && netErr.Timeout > 0:
 		return fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, netErr.Timeout, check)
 	case errors.As(err, &netErr):
 		return fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, t.advice.BaseURL)
-	case errors.As(err, &tooLarge):
-		return fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
-	case errors.As(err, new(*togetherapi.MalformedError)):
-		return fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
+	case errors.As(err, &malformed) && malformed.Limit > 0:
+		return fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, malformed.Limit, check)
+	case errors.As(err, &malformed):
+		return fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(malformed), check)
 	case errors.As(err, &apiErr):
 		return t.describeAPIError(what, apiErr, write, notSent)
 	}
@@ -192,10 +192,9 @@ func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
 
 // malformedDetail says how an answer differed from the JSON expected,
 // where the client could tell.
-func malformedDetail(err error) string {
-	var me *togetherapi.MalformedError
-	if errors.As(err, &me) && me.Detail != "" {
-		return " (" + me.Detail + ")"
+func malformedDetail(e *togetherapi.MalformedError) string {
+	if e.Detail != "" {
+		return " (" + e.Detail + ")"
 	}
 	return ""
 }
