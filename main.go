@@ -152,8 +152,8 @@ func newClient(cfg config) (*togetherapi.Client, error) {
 		c.APIKey = cfg.apiKey
 	}
 	client, err := togetherapi.New(c)
-	if ce := (*togetherapi.ConfigError)(nil); errors.As(err, &ce) {
-		return nil, errors.New(ce.Problem)
+	if fe := (*togetherapi.FieldError)(nil); errors.As(err, &fe) {
+		return nil, errors.New(fe.Problem)
 	}
 	if err != nil {
 		return nil, err

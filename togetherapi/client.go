@@ -83,17 +83,9 @@ type Client struct {
 	sleep          func(ctx context.Context, d time.Duration) error
 }
 
-// ConfigError is a Config that New refuses.
-type ConfigError struct {
-	// Problem says what is wrong, in words that name no package, for a
-	// program to put beside the name of its own setting.
-	Problem string
-}
-
-func (e *ConfigError) Error() string { return "togetherapi: " + e.Problem }
-
-// New returns a client for cfg, or a *ConfigError naming what is wrong
-// with it.
+// New returns a client for cfg, or a *FieldError naming the field of cfg
+// that is wrong, whose Problem says what is wrong in words that name no
+// package, for a program to put beside the name of its own setting.
 func New(cfg Config) (*Client, error) {
 	raw := cfg.BaseURL
 	if raw == "" {
@@ -101,13 +93,17 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := parseBaseURL(raw)
 	if err != nil {
-		return nil, &ConfigError{Problem: err.Error()}
+		return nil, &FieldError{Field: "BaseURL", Problem: err.Error()}
 	}
 	if cfg.Timeout < 0 || cfg.AttemptTimeout < 0 {
-		return nil, &ConfigError{Problem: fmt.Sprintf("timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)}
+		field := "Timeout"
+		if cfg.Timeout >= 0 {
+			field = "AttemptTimeout"
+		}
+		return nil, &FieldError{Field: field, Problem: fmt.Sprintf("timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)}
 	}
 	if cfg.MaxRetries < 0 {
-		return nil, &ConfigError{Problem: fmt.Sprintf("MaxRetries must be 0 or more, got %d", cfg.MaxRetries)}
+		return nil, &FieldError{Field: "MaxRetries", Problem: fmt.Sprintf("MaxRetries must be 0 or more, got %d", cfg.MaxRetries)}
 	}
 	c := &Client{
 		base:           base,

@@ -274,9 +274,9 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 		t.Run(tt.url, func(t *testing.T) {
 			c, err := togetherapi.New(togetherapi.Config{BaseURL: tt.url})
 			if tt.wantErr != "" {
-				var ce *togetherapi.ConfigError
-				if !errors.As(err, &ce) || !strings.Contains(ce.Problem, tt.wantErr) || strings.Contains(ce.Problem, "togetherapi") {
-					t.Fatalf("err = %v, want a *ConfigError whose Problem says %q and names no package", err, tt.wantErr)
+				var fe *togetherapi.FieldError
+				if !errors.As(err, &fe) || fe.Field != "BaseURL" || !strings.Contains(fe.Problem, tt.wantErr) || strings.Contains(fe.Problem, "togetherapi") {
+					t.Fatalf("err = %v, want a *FieldError for BaseURL whose Problem says %q and names no package", err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "pw@") {
 					t.Errorf("error repeats credentials: %v", err)
@@ -293,11 +293,18 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 	}
 }
 
-func TestNewRefusesNegativeLimitsWithAConfigError(t *testing.T) {
-	for _, cfg := range []togetherapi.Config{{Timeout: -time.Second}, {AttemptTimeout: -time.Second}, {MaxRetries: -1}} {
-		var ce *togetherapi.ConfigError
-		if _, err := togetherapi.New(cfg); !errors.As(err, &ce) || ce.Problem == "" {
-			t.Errorf("%+v: err = %v, want a *ConfigError", cfg, err)
+func TestNewRefusesNegativeLimitsWithAFieldErrorNamingTheField(t *testing.T) {
+	for _, tt := range []struct {
+		cfg   togetherapi.Config
+		field string
+	}{
+		{togetherapi.Config{Timeout: -time.Second}, "Timeout"},
+		{togetherapi.Config{AttemptTimeout: -time.Second}, "AttemptTimeout"},
+		{togetherapi.Config{MaxRetries: -1}, "MaxRetries"},
+	} {
+		var fe *togetherapi.FieldError
+		if _, err := togetherapi.New(tt.cfg); !errors.As(err, &fe) || fe.Field != tt.field || fe.Problem == "" {
+			t.Errorf("%+v: err = %v, want a *FieldError for %s", tt.cfg, err, tt.field)
 		}
 	}
 }

@@ -23,10 +23,11 @@ func validName(s string) bool {
 	return s != ""
 }
 
-// FieldError is a request field that breaks one of the API's rules. Its text
-// never includes a value.
+// FieldError is a field that breaks a rule: a request's, of the API's
+// rules, or a Config's, which New refuses. Its text never includes a value.
 type FieldError struct {
-	// Field is the JSON name of the field.
+	// Field is the JSON name of a request's field, or the name of a
+	// Config's.
 	Field string
 	// Problem says what is wrong, in words meant for the person or agent who
 	// must fix it.
