@@ -209,8 +209,8 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
 	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
-	var rb *togetherapi.ReadBackError
-	if !errors.As(err, &rb) || !errors.Is(err, togetherapi.ErrNotFound) {
+	var ce *togetherapi.ChangeError
+	if !errors.As(err, &ce) || ce.Effect != togetherapi.Made || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -239,8 +239,8 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 	})
 	info := &togetherapi.CallInfo{}
 	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
-	var lookup *togetherapi.LookupError
-	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrNotFound) {
+	var ce *togetherapi.ChangeError
+	if !errors.As(err, &ce) || ce.Effect != togetherapi.NotMade || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, r := range rec() {

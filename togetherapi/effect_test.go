@@ -3,6 +3,7 @@ package togetherapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,8 +108,9 @@ func TestTheEffectOfACallIsKnownWhereNothingWasSentOrTheChangeWasAccepted(t *tes
 		want togetherapi.Effect
 	}{
 		{"no error", nil, togetherapi.Made},
-		{"a read back that failed", &togetherapi.ReadBackError{Err: togetherapi.ErrServer}, togetherapi.Made},
-		{"a lookup that failed", &togetherapi.LookupError{Err: context.Canceled}, togetherapi.NotMade},
+		{"a read back that failed", &togetherapi.ChangeError{Effect: togetherapi.Made, Err: togetherapi.ErrServer}, togetherapi.Made},
+		{"a lookup that failed", &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: context.Canceled}, togetherapi.NotMade},
+		{"a lookup that failed, wrapped", fmt.Errorf("attach: %w", &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: togetherapi.ErrServer}), togetherapi.NotMade},
 		{"no key", togetherapi.ErrNoAPIKey, togetherapi.NotMade},
 		{"a change no longer safe to send", togetherapi.ErrDeploymentChanged, togetherapi.NotMade},
 	} {

@@ -151,26 +151,25 @@ func isTooLarge(err error) bool {
 	return errors.As(err, &e) && e.Limit > 0
 }
 
-// LookupError is a failure while finding the secret that an update or a
-// delete names. The change itself was never sent, so nothing changed.
-type LookupError struct {
+// ChangeError is a change that failed at a step around the request that
+// makes it, and says by its Effect at which: finding what it changes,
+// before anything was sent (NotMade), or reading the result back, after
+// Together accepted it (Made). EffectOf reads it.
+type ChangeError struct {
+	Effect Effect
+	// Err is the step's failure.
 	Err error
 }
 
-func (e *LookupError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the failure.
-func (e *LookupError) Unwrap() error { return e.Err }
-
-// ReadBackError means a change was sent and accepted, but reading the
-// result back failed, so it could not be verified.
-type ReadBackError struct{ Err error }
-
-func (e *ReadBackError) Error() string {
-	return "the change was made, but reading it back failed: " + e.Err.Error()
+func (e *ChangeError) Error() string {
+	if e.Effect == Made {
+		return "the change was made, but reading it back failed: " + e.Err.Error()
+	}
+	return e.Err.Error()
 }
 
-func (e *ReadBackError) Unwrap() error { return e.Err }
+// Unwrap returns the step's failure.
+func (e *ChangeError) Unwrap() error { return e.Err }
 
 // OutcomeUnknownError means a request that changes state may or may not
 // have taken effect: it was sent, and the answer was lost (a timeout or a
@@ -249,18 +248,18 @@ const (
 // EffectOf says what the call that returned err did. It is the one rule for
 // it, so that whoever words a failure and whoever records it agree: a
 // change whose answer was lost (an *OutcomeUnknownError) may have been
-// made; one whose lookup failed (a *LookupError) was never sent.
+// made; one that failed at a step around it (a *ChangeError) did what the
+// step says.
 func EffectOf(err error) Effect {
 	var (
-		lookup   *LookupError
-		unknown  *OutcomeUnknownError
-		readBack *ReadBackError
+		change  *ChangeError
+		unknown *OutcomeUnknownError
 	)
 	switch {
-	case err == nil, errors.As(err, &readBack):
+	case err == nil:
 		return Made
-	case errors.As(err, &lookup):
-		return NotMade
+	case errors.As(err, &change):
+		return change.Effect
 	case errors.As(err, &unknown):
 		return MayHaveBeenMade
 	}

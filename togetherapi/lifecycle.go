@@ -50,12 +50,13 @@ func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error
 // new metadata. The secret is first resolved to its ID, so that the request
 // goes to one secret whatever its name holds, and so that sending it again
 // after a lost answer has the same effect as sending it once. A failure to
-// resolve it is a *LookupError: the change was not sent.
+// resolve it is a *ChangeError whose Effect is NotMade: the change was not
+// sent.
 func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSecretRequest) (*Secret, error) {
 	return c.update(ctx, idOrName, req, func(ctx context.Context) (*Secret, error) {
 		current, err := c.resolve(ctx, idOrName)
 		if err != nil {
-			return nil, &LookupError{Err: err}
+			return nil, &ChangeError{Effect: NotMade, Err: err}
 		}
 		return current, nil
 	})
@@ -157,13 +158,13 @@ func (c *Client) DeleteSecretOf(ctx context.Context, current *Secret) (*Secret, 
 
 // deleteSecretNamed is DeleteSecretOf for the secret with the given ID or
 // name, resolved first, as UpdateSecret resolves it; a failure to resolve
-// it is a *LookupError, and nothing was sent.
+// it is a *ChangeError whose Effect is NotMade, and nothing was sent.
 func (c *Client) deleteSecretNamed(ctx context.Context, idOrName string) (*Secret, error) {
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
 	current, err := c.resolve(ctx, idOrName)
 	if err != nil {
-		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
+		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &ChangeError{Effect: NotMade, Err: err})
 	}
 	return c.deleteSecret(ctx, idOrName, current)
 }

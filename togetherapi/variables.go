@@ -71,7 +71,8 @@ func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string
 // attachSecretNamed is AttachSecretOf for the secret with the given ID or
 // name, resolved first, so that the deployment, and its plain values, are
 // read only once the call's own arguments are settled; a failure to
-// resolve it is a *LookupError, and nothing was sent.
+// resolve it is a *ChangeError whose Effect is NotMade, and nothing was
+// sent.
 func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, se
 	defer cancel()
 	s, err := c.resolve(ctx, secret)
 	if err != nil {
-		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
+		err = &ChangeError{Effect: NotMade, Err: fmt.Errorf("secret %q: %w", secret, err)}
 		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
 	}
 	return c.attach(ctx, deployment, variable, s, hooks)
@@ -171,7 +172,7 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	change.Changed = true
 	after, err := c.getDeployment(ctx, base.ID)
 	if err != nil {
-		return nil, &ReadBackError{Err: err}
+		return nil, &ChangeError{Effect: Made, Err: err}
 	}
 	change.Deployment = *after
 	change.Unexpected = differences(want, after.Variables)

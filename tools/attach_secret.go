@@ -171,7 +171,7 @@ func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached
 			}
 			return nil
 		case err != nil && !errors.Is(err, togetherapi.ErrNotFound):
-			return &togetherapi.LookupError{Err: err}
+			return &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: err}
 		}
 		return errRemovesOutOfScope
 	}
@@ -180,7 +180,7 @@ func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached
 // attachFailure words the failures only a change of variables has, and
 // leaves the rest to apiFailure.
 func (t *toolset) attachFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
-	var readBack *togetherapi.ReadBackError
+	var change *togetherapi.ChangeError
 	switch {
 	case errors.Is(err, togetherapi.ErrDeploymentChanged):
 		rec.outcome = outcomeError
@@ -190,9 +190,9 @@ func (t *toolset) attachFailure(ctx context.Context, rec *callRecord, what strin
 		rec.outcome = outcomeInvalid
 		return mcp.NewToolResultError(fmt.Sprintf("Did not %s: the variable holds a plain value, not a reference to a secret, "+
 			"and detach removes only references. Nothing was sent. To move it into a secret, attach one to the same variable.", what))
-	case errors.As(err, &readBack):
+	case errors.As(err, &change) && change.Effect == togetherapi.Made:
 		rec.outcome = outcomeError
-		_, msg := t.describeFailure(ctx, operation{what: "read the deployment back"}, readBack.Err)
+		_, msg := t.describeFailure(ctx, operation{what: "read the deployment back"}, change.Err)
 		return mcp.NewToolResultError(fmt.Sprintf("The change to %s was sent and accepted, but could not be verified: %s", what, msg))
 	}
 	return t.apiFailure(ctx, rec, operation{what: what, write: true, oneDeployment: true}, err)

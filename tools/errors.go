@@ -71,7 +71,8 @@ type operation struct {
 	// such secret rather than a wrong API root.
 	oneSecret bool
 	// oneDeployment says the call names one deployment, and one secret
-	// whose lookup failed, if any, came back as a *LookupError.
+	// whose lookup failed, if any, came back as a *ChangeError that made
+	// nothing.
 	oneDeployment bool
 }
 
@@ -106,12 +107,11 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	var (
 		unknownErr *togetherapi.OutcomeUnknownError
 		fieldErr   *togetherapi.FieldError
-		lookupErr  *togetherapi.LookupError
 	)
 	what, adv := op.what, t.advice
 	check, notSent := retryWords(op, err)
 	switch {
-	case (op.oneSecret || op.oneDeployment && errors.As(err, &lookupErr)) && errors.Is(err, togetherapi.ErrNotFound):
+	case (op.oneSecret || op.oneDeployment && lookupFailed(err)) && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case op.oneDeployment && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no deployment has that ID or name. Check its name in the Together dashboard. Nothing was changed.", what)
@@ -168,10 +168,17 @@ func retryWords(op operation, err error) (words string, notSent bool) {
 		return "Retry.", false
 	case togetherapi.EffectOf(err) == togetherapi.MayHaveBeenMade:
 		return "It may or may not have taken effect; check before retrying.", false
-	case errors.As(err, new(*togetherapi.LookupError)):
+	case lookupFailed(err):
 		return "The change was not sent, so nothing changed; retry.", true
 	}
 	return "It was not made; retry.", false
+}
+
+// lookupFailed reports whether err is a change's failure to find what it
+// changes, before anything was sent.
+func lookupFailed(err error) bool {
+	var e *togetherapi.ChangeError
+	return errors.As(err, &e) && e.Effect == togetherapi.NotMade
 }
 
 // describeUnknown words a change whose outcome is unknown, and how to
