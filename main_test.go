@@ -48,7 +48,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 			"TOGETHER_API_KEY": " k1 \n", "TOGETHER_BASE_URL": "http://localhost:1/v1", "TOGETHER_SECRETS_TIMEOUT": "5s",
 			"TOGETHER_SECRETS_LOG_LEVEL": "debug", "TOGETHER_SECRETS_LOG_FORMAT": "console", "TOGETHER_SECRETS_SANDBOX": "true",
 		}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("k1")) || c.keySource != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
+			if c.apiKey != togetherapi.NewSensitive("k1") || c.keySource != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
 				c.timeout != 5*time.Second || c.logLevel != zerolog.DebugLevel || c.logFormat != "console" || !c.sandbox {
 				t.Errorf("config = %+v", c)
 			}
@@ -81,12 +81,12 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				}
 			}},
 		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) || c.keySource != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
+			if c.apiKey != togetherapi.NewSensitive("key-from-file") || c.keySource != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
 				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource)
 			}
 		}},
 		{name: "key file from the environment", env: map[string]string{"TOGETHER_API_KEY_FILE": keyFile}, check: func(t *testing.T, c config) {
-			if !c.apiKey.Equal(togetherapi.NewSensitive("key-from-file")) {
+			if c.apiKey != togetherapi.NewSensitive("key-from-file") {
 				t.Error("key file named in the environment was not read")
 			}
 		}},
@@ -466,7 +466,7 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !c.apiKey.Equal(togetherapi.NewSensitive(tt.want)) {
+			if err != nil || c.apiKey != togetherapi.NewSensitive(tt.want) {
 				t.Errorf("err = %v, or the key is not the one line", err)
 			}
 		})

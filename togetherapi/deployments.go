@@ -61,14 +61,14 @@ type spelling struct {
 // same reports whether x and y are the same variable, holding the same
 // value or reference.
 func (x Variable) same(y Variable) bool {
-	if x.Name != y.Name || x.ValueFromSecret != y.ValueFromSecret || !x.value.Equal(y.value) {
+	if x.Name != y.Name || x.ValueFromSecret != y.ValueFromSecret || x.value != y.value {
 		return false
 	}
 	xs, ys := x.spelled, y.spelled
 	if (xs == nil || !xs.inexact) && (ys == nil || !ys.inexact) {
 		return true
 	}
-	return xs != nil && ys != nil && bytes.Equal(xs.name, ys.name) && bytes.Equal(xs.ref, ys.ref) && xs.value.Equal(ys.value)
+	return xs != nil && ys != nil && bytes.Equal(xs.name, ys.name) && bytes.Equal(xs.ref, ys.ref) && xs.value == ys.value
 }
 
 // Format prints the variable's name and its reference, or [Redacted] for a

@@ -87,7 +87,7 @@ func (s Scrubber) Carries(field string) bool {
 		if v.IsZero() {
 			continue
 		}
-		if v.short {
+		if !v.long {
 			short = append(short, v)
 		} else if (Scrubber{v}).Contained(field) {
 			return true
@@ -171,7 +171,7 @@ func (s Scrubber) find(text string, first bool) []span {
 				// Overlapping matches are all found: their union is redacted.
 				_, size := utf8.DecodeRuneInString(vw.text[i:])
 				from = i + size
-				if v.short && !(isTokenEdge(vw.text, i, true) && isTokenEdge(vw.text, j, false)) {
+				if !v.long && !(isTokenEdge(vw.text, i, true) && isTokenEdge(vw.text, j, false)) {
 					continue
 				}
 				spans = append(spans, vw.orig(i, j))
