@@ -72,8 +72,9 @@ func (x Variable) same(y Variable) bool {
 }
 
 // Format prints the variable's name and its reference, or [Redacted] for a
-// plain value, for every verb: fmt cannot reach the unexported value's own
-// redaction through reflection, so the variable does it.
+// plain value, for every verb, %#v included: fmt cannot reach the
+// unexported value's own redaction through reflection, so the variable
+// does it.
 func (v Variable) Format(f fmt.State, _ rune) {
 	if v.IsPlain() {
 		_, _ = fmt.Fprintf(f, "%s=%s", v.Name, Redacted)
@@ -81,12 +82,6 @@ func (v Variable) Format(f fmt.State, _ rune) {
 	}
 	_, _ = fmt.Fprintf(f, "%s=value_from_secret:%s", v.Name, v.ValueFromSecret)
 }
-
-// String is the form Format prints.
-func (v Variable) String() string { return fmt.Sprint(v) }
-
-// GoString is the form Format prints, so %#v shows no value either.
-func (v Variable) GoString() string { return fmt.Sprint(v) }
 
 // IsPlain reports whether the variable holds a plain value rather than a
 // reference to a secret.

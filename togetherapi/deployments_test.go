@@ -54,7 +54,10 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 		t.Error("IsPlain is wrong")
 	}
 	b, _ := json.Marshal(deps)
-	for _, text := range []string{fmt.Sprintf("%v %+v %#v", deps, deps, deps), string(b)} {
+	plain := deps[0].Variables[1]
+	texts := []string{fmt.Sprintf("%v %+v %#v %s %q", deps, deps, deps, deps, deps), string(b),
+		fmt.Sprint(plain, &plain), fmt.Sprintf("%#v %+v", &plain, togetherapi.VariableChange{Before: &plain})}
+	for _, text := range texts {
 		if strings.Contains(text, plainSecret) || strings.Contains(text, "llama") {
 			t.Errorf("a plain value prints: %s", text)
 		}
@@ -359,7 +362,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 	}
 	var seen []string
 	record := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
-		seen = append(seen, v.String())
+		seen = append(seen, fmt.Sprint(v))
 		return nil
 	}}
 	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
@@ -370,7 +373,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 	}
 	errStop := errors.New("stop")
 	stop := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
-		seen = append(seen, v.String())
+		seen = append(seen, fmt.Sprint(v))
 		return errStop
 	}}
 	before := api.Variables(sandbox.ExampleDeployment)
