@@ -105,7 +105,7 @@ func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	_, err := newClient(t, srv.URL).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var apiErr *togetherapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
 		t.Fatalf("err = %v", err)
@@ -124,7 +124,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 	}
 	before := api.Variables(sandbox.ExampleDeployment)
 	info := &togetherapi.CallInfo{}
-	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := c.AttachSecretNamed(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 		t.Errorf("%d requests, want 5", info.Requests)
 	}
 
-	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID, togetherapi.ChangeHooks{})
+	again, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID, togetherapi.ChangeHooks{})
 	if err != nil || again.Changed {
 		t.Errorf("a second attach = %+v, %v", again, err)
 	}
@@ -163,7 +163,7 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:01Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	_, err := newClient(t, srv.URL).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if !errors.Is(err, togetherapi.ErrDeploymentChanged) {
 		t.Fatalf("err = %v", err)
 	}
@@ -200,7 +200,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 	// Another change landed with ours: MODEL is gone, OTHER is new.
 	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z", attached)), respond(200, other))
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
-	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	_, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var ce *togetherapi.ChangeError
 	if !errors.As(err, &ce) || ce.Effect != togetherapi.Made || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Errorf("err = %v", err)
@@ -241,7 +241,7 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 		respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 	})
 	info := &togetherapi.CallInfo{}
-	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
+	_, err := newClient(t, srv.URL).AttachSecretNamed(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
 	var ce *togetherapi.ChangeError
 	if !errors.As(err, &ce) || ce.Effect != togetherapi.NotMade || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Fatalf("err = %v", err)
@@ -314,7 +314,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 
 func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 	base, bodies := rawDeployment(t, nil)
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 		t.Errorf("change = %+v", change)
 	}
 	// Nothing to change is still nothing, however the list is spelled.
-	again, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	again, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil || again.Changed || len(bodies()) != 1 {
 		t.Errorf("a second attach = %+v, %v; %d updates", again, err, len(bodies()))
 	}
@@ -340,7 +340,7 @@ func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
 		return strings.Replace(vars, "\xff\xfe", "\ufffd\ufffd", 1)
 	}
 	base, _ := rawDeployment(t, respelled)
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 		seen = append(seen, fmt.Sprint(v))
 		return nil
 	}}
-	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
+	if _, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 0 {
@@ -377,10 +377,10 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 		return errStop
 	}}
 	before := api.Variables(sandbox.ExampleDeployment)
-	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "SECOND", stop); !errors.Is(err, errStop) {
+	if _, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "DB", "SECOND", stop); !errors.Is(err, errStop) {
 		t.Errorf("attach over a refused variable: %v", err)
 	}
-	if _, err := c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "DB", stop); !errors.Is(err, errStop) {
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", nil, stop); !errors.Is(err, errStop) {
 		t.Errorf("detach of a refused variable: %v", err)
 	}
 	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
@@ -392,7 +392,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 	}
 	// A change to nothing is not checked: it replaces nothing.
 	seen = nil
-	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", stop); err != nil || change.Changed || len(seen) != 0 {
+	if change, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", stop); err != nil || change.Changed || len(seen) != 0 {
 		t.Errorf("a change to nothing = %+v, %v; Check saw %v", change, err, seen)
 	}
 }
@@ -409,21 +409,21 @@ func TestBeforeSendRunsOnlyWhenAnUpdateIsAboutToBeSent(t *testing.T) {
 	stop := togetherapi.ChangeHooks{BeforeSend: func(context.Context) error { calls++; return errStop }}
 
 	before := api.Variables(sandbox.ExampleDeployment)
-	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop); !errors.Is(err, errStop) || calls != 1 {
+	if _, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop); !errors.Is(err, errStop) || calls != 1 {
 		t.Errorf("a stopped attach: %v, BeforeSend called %d times", err, calls)
 	}
 	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
 		t.Errorf("a stopped attach changed the variables: %v", after)
 	}
-	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", count); err != nil || !change.Changed || calls != 2 {
+	if change, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", count); err != nil || !change.Changed || calls != 2 {
 		t.Errorf("an attach: %+v, %v, BeforeSend called %d times", change, err, calls)
 	}
 	for _, change := range []func() (*togetherapi.VariableChange, error){
 		func() (*togetherapi.VariableChange, error) {
-			return c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop)
+			return c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop)
 		},
 		func() (*togetherapi.VariableChange, error) {
-			return c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "NOT_THERE", stop)
+			return c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "NOT_THERE", nil, stop)
 		},
 	} {
 		if got, err := change(); err != nil || got.Changed || calls != 2 {

@@ -41,7 +41,7 @@ func TestTheEffectOfAFailedChangeIsUnknownExactlyWhenItsAnswerWasLost(t *testing
 		return err
 	}
 	attach := func(c *togetherapi.Client, ctx context.Context) error {
-		_, err := c.AttachSecret(ctx, sandbox.ExampleDeployment, "R_TOKEN", "R", togetherapi.ChangeHooks{})
+		_, err := c.AttachSecretNamed(ctx, sandbox.ExampleDeployment, "R_TOKEN", "R", togetherapi.ChangeHooks{})
 		return err
 	}
 	del := func(c *togetherapi.Client, ctx context.Context) error {

@@ -19,9 +19,9 @@ const (
 	MaxListBytes     = maxListBytes
 )
 
-// AttachSecret attaches the secret with the given ID or name, looked up
-// first, as no caller outside the package does.
-func (c *Client) AttachSecret(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
+// AttachSecretNamed attaches the secret with the given ID or name, looked
+// up first, as no caller outside the package does.
+func (c *Client) AttachSecretNamed(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
 	return c.attachSecretNamed(ctx, deployment, variable, secret, hooks)
 }
 

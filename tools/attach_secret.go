@@ -91,11 +91,7 @@ func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.Cal
 			BeforeSend: func(context.Context) error { return attempt(e) },
 		}
 		var err error
-		if detach {
-			change, err = deps.Client.DetachSecret(ctx, deployment, variable, hooks)
-		} else {
-			change, err = deps.Client.AttachSecretOf(ctx, deployment, variable, s, hooks)
-		}
+		change, err = deps.Client.AttachSecret(ctx, deployment, variable, s, hooks) // s is nil for a detach
 		return e.SecretID, err
 	})
 	switch {
