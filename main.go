@@ -137,7 +137,7 @@ func reopenOnHangUp(l *audit.Log, logger zerolog.Logger) (stop func()) {
 // request brings its caller's.
 func newClient(cfg config) (*togetherapi.Client, error) {
 	c := togetherapi.Config{
-		BaseURL:    cfg.baseURL,
+		BaseURL:    cfg.apiRoot(),
 		UserAgent:  "together-secrets-mcp/" + buildVersion(),
 		Timeout:    cfg.timeout,
 		MaxRetries: cfg.retries,
@@ -145,9 +145,9 @@ func newClient(cfg config) (*togetherapi.Client, error) {
 	switch {
 	case cfg.sandbox && cfg.http.addr != "":
 		// Each caller's key has an account of its own.
-		c.BaseURL, c.Transport = sandbox.BaseURL, sandbox.NewAccounts(sandbox.Options{}, maxSandboxAccounts).Transport()
+		c.Transport = sandbox.NewAccounts(sandbox.Options{}, maxSandboxAccounts).Transport()
 	case cfg.sandbox:
-		c.BaseURL, c.Transport, c.APIKey = sandbox.BaseURL, sandbox.New(sandbox.Options{}).Transport(), togetherapi.NewSensitive(sandbox.APIKey)
+		c.Transport, c.APIKey = sandbox.New(sandbox.Options{}).Transport(), togetherapi.NewSensitive(sandbox.APIKey)
 	case cfg.http.addr == "":
 		c.APIKey = cfg.apiKey
 	}
@@ -159,6 +159,15 @@ func newClient(cfg config) (*togetherapi.Client, error) {
 		return nil, err
 	}
 	return client, nil
+}
+
+// apiRoot is the API root the client sends to: the sandbox's, or the one
+// configured.
+func (c config) apiRoot() string {
+	if c.sandbox {
+		return sandbox.BaseURL
+	}
+	return c.baseURL
 }
 
 // startupFailed writes a start-up error as one plain line, the same for

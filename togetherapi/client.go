@@ -163,12 +163,6 @@ func newTransport() *http.Transport {
 // must keep the key out of text of its own: the key stays with the client.
 func (c *Client) KeyScrubber() Scrubber { return Scrubber{c.key} }
 
-// HasKey reports whether the client has a key to send.
-func (c *Client) HasKey() bool { return !c.key.IsZero() }
-
-// BaseURL returns the API root the client sends to.
-func (c *Client) BaseURL() string { return c.base.String() }
-
 // CloseIdleConnections closes the connections the client keeps for reuse.
 func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 

@@ -286,8 +286,8 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.BaseURL() != tt.want {
-				t.Errorf("BaseURL = %q, want %q", c.BaseURL(), tt.want)
+			if got := togetherapi.BaseURL(c); got != tt.want {
+				t.Errorf("BaseURL = %q, want %q", got, tt.want)
 			}
 		})
 	}

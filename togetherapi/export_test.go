@@ -9,6 +9,9 @@ import (
 // the waits instead of sitting through them.
 func SetSleep(c *Client, sleep func(ctx context.Context, d time.Duration) error) { c.sleep = sleep }
 
+// BaseURL returns the API root c sends to.
+func BaseURL(c *Client) string { return c.base.String() }
+
 // PlainValues returns the plain values the call has read, which its later
 // errors about deployments are scrubbed of.
 func PlainValues(info *CallInfo) Scrubber { return info.plain }
