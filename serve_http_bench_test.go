@@ -32,7 +32,6 @@ func BenchmarkHTTPCreateSecret(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer base.CloseIdleConnections()
 	h, err := newHTTPHandler(cfg, base, zerolog.New(io.Discard))
 	if err != nil {
 		b.Fatal(err)

@@ -163,9 +163,6 @@ func newTransport() *http.Transport {
 // must keep the key out of text of its own: the key stays with the client.
 func (c *Client) KeyScrubber() Scrubber { return Scrubber{c.key} }
 
-// CloseIdleConnections closes the connections the client keeps for reuse.
-func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
-
 // CheckBaseURL reports whether raw can be a Config.BaseURL, and if not,
 // why, in words that name no package, for a program to put beside the name
 // of its own setting.

@@ -67,7 +67,7 @@ func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(c.CloseIdleConnections)
+	t.Cleanup(func() { togetherapi.CloseIdleConnections(c) })
 	return c
 }
 
@@ -568,7 +568,7 @@ func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	c := newClient(t, srv.URL+"/v1")
-	defer c.CloseIdleConnections()
+	defer togetherapi.CloseIdleConnections(c)
 
 	burst := func() {
 		var wg sync.WaitGroup

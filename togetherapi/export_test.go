@@ -12,6 +12,9 @@ func SetSleep(c *Client, sleep func(ctx context.Context, d time.Duration) error)
 // BaseURL returns the API root c sends to.
 func BaseURL(c *Client) string { return c.base.String() }
 
+// CloseIdleConnections closes the connections c keeps for reuse.
+func CloseIdleConnections(c *Client) { c.http.CloseIdleConnections() }
+
 // PlainValues returns the plain values the call has read, which its later
 // errors about deployments are scrubbed of.
 func PlainValues(info *CallInfo) Scrubber { return info.plain }
