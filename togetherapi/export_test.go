@@ -19,6 +19,10 @@ func CloseIdleConnections(c *Client) { c.http.CloseIdleConnections() }
 // errors about deployments are scrubbed of.
 func PlainValues(info *CallInfo) Scrubber { return info.plain }
 
+// MinSubstringLen is the length from which a sensitive string is found
+// anywhere, not only as a whole token.
+const MinSubstringLen = minSubstringLen
+
 // The bounds of a response body, for tests to go past.
 const (
 	MaxResponseBytes = maxResponseBytes

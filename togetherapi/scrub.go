@@ -16,7 +16,7 @@ import (
 //     escapes decoded (\uXXXX in either case and with surrogate pairs, \/, \",
 //     \\, \n and the rest), once and again for JSON quoted inside JSON. So an
 //     error body written by any encoder is read the way it decodes.
-//   - A string of at least MinSubstringLen characters is found wherever it
+//   - A string of six characters or more is found wherever it
 //     stands; a shorter one only as a whole token, with no letter, digit or
 //     "_" on either side, so that a value such as "e" or "2026" does not tear
 //     words, IDs and timestamps apart.
@@ -75,7 +75,7 @@ func (s Scrubber) Contained(text string) bool {
 }
 
 // Carries reports whether a metadata field carries a sensitive string: holds
-// one that is at least MinSubstringLen characters long anywhere, in any
+// one of six characters or more anywhere, in any
 // spelling, or is, whole, a shorter one. Such a field is withheld whole
 // rather than scrubbed, so an ID or a timestamp is never returned torn.
 func (s Scrubber) Carries(field string) bool {

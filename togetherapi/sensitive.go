@@ -11,12 +11,12 @@ import (
 // scrubber writes where it removed one.
 const Redacted = "[REDACTED]"
 
-// MinSubstringLen is the length, in characters, from which a sensitive string
+// minSubstringLen is the length, in characters, from which a sensitive string
 // is looked for everywhere as a substring. A shorter one (a PIN, a word such
 // as "prod" or "true", a single letter) would match by chance inside ordinary
 // words, IDs and timestamps, so it is looked for only as a whole token, and
 // a metadata field is taken to carry it only when the field is exactly it.
-const MinSubstringLen = 6
+const minSubstringLen = 6
 
 // Sensitive holds a secret value or an API key. Every way Go has of turning
 // it into text prints [Redacted], so a value that slips into a log line or
@@ -30,14 +30,14 @@ const MinSubstringLen = 6
 type Sensitive struct {
 	// A struct, not a named string, so that string(v) cannot reveal it.
 	s string
-	// long says s has MinSubstringLen characters or more. Derived from s,
+	// long says s has minSubstringLen characters or more. Derived from s,
 	// and false when s is empty, so that == compares the contents alone.
 	long bool
 }
 
 // NewSensitive wraps s.
 func NewSensitive(s string) Sensitive {
-	return Sensitive{s: s, long: utf8.RuneCountInString(s) >= MinSubstringLen}
+	return Sensitive{s: s, long: utf8.RuneCountInString(s) >= minSubstringLen}
 }
 
 // IsZero reports whether the value is empty.

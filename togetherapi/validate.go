@@ -78,7 +78,7 @@ func validateValue(field string, v Sensitive) error {
 }
 
 // checkNotIn refuses texts that hold the value: names and descriptions are
-// stored in plain text and shown in every list. A value of MinSubstringLen
+// stored in plain text and shown in every list. A value of minSubstringLen
 // characters or more may not stand anywhere in them, in any spelling; a
 // shorter one, which could be there by chance, may not be the whole text.
 // pairs are field names and texts.
