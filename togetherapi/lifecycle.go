@@ -23,8 +23,8 @@ type UpdateSecretRequest struct {
 	ProjectID string
 }
 
-// ErrNoChange means an update asked for no change; nothing was sent.
-var ErrNoChange = errors.New("togetherapi: update changes nothing")
+// errNoChange is an update that asks for no change.
+var errNoChange = errors.New("togetherapi: update changes nothing: give at least one of name, value or description")
 
 // GetSecret returns the metadata of the secret with the given ID or name.
 // A name holding "/" is looked up through the list, since the API's path

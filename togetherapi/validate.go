@@ -127,7 +127,7 @@ func ValidateDescription(d string) error {
 // would put the new value where it is stored in plain text.
 func (r UpdateSecretRequest) Validate() error {
 	if r.Name == "" && r.Value.IsZero() && r.Description == nil {
-		return ErrNoChange
+		return errNoChange
 	}
 	if r.Name != "" {
 		if err := ValidateName("name", r.Name); err != nil {

@@ -80,9 +80,6 @@ type operation struct {
 // anything was sent.
 func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeInvalid
-	if errors.Is(err, togetherapi.ErrNoChange) {
-		err = &argError{Field: "arguments", Problem: "change nothing: give at least one of name, value or description"}
-	}
 	msg := fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err)
 	if errors.Is(err, togetherapi.ErrValueInField) {
 		msg += " Choose a name and description that do not hold the value, or another value."
