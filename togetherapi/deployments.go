@@ -87,30 +87,6 @@ func (v Variable) Format(f fmt.State, _ rune) {
 // reference to a secret.
 func (v Variable) IsPlain() bool { return v.ValueFromSecret == "" }
 
-// Reference is one variable of a deployment that takes its value from a
-// given secret.
-type Reference struct {
-	Variable string
-	// ByID says the variable names the secret by its ID, which survives a
-	// rename; by name, a rename breaks it. Either breaks on delete.
-	ByID bool
-}
-
-// References returns the variables of d that take their value from s.
-func (d *Deployment) References(s *Secret) []Reference {
-	var out []Reference
-	for _, v := range d.Variables {
-		switch {
-		case v.ValueFromSecret == "":
-		case v.ValueFromSecret == s.ID:
-			out = append(out, Reference{Variable: v.Name, ByID: true})
-		case v.ValueFromSecret == s.Name:
-			out = append(out, Reference{Variable: v.Name})
-		}
-	}
-	return out
-}
-
 // ListDeployments returns every deployment of the account. The API does not
 // page. From the moment a plain value is read, the call's later errors
 // about deployments are scrubbed of it.

@@ -46,9 +46,8 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 	if len(deps) != 1 || deps[0].ID != "dep-1" || deps[0].Name != "eval" || deps[0].Status != "Ready" || len(deps[0].Variables) != 3 {
 		t.Fatalf("deployments = %+v", deps)
 	}
-	refs := deps[0].References(&togetherapi.Secret{ID: "sec-9", Name: "HF_TOKEN"})
-	if len(refs) != 1 || refs[0].Variable != "HF_TOKEN" || refs[0].ByID {
-		t.Errorf("references = %+v", refs)
+	if v := deps[0].Variables[2]; v.Name != "HF_TOKEN" || v.ValueFromSecret != "HF_TOKEN" {
+		t.Errorf("the reference read is %v", v)
 	}
 	if !deps[0].Variables[1].IsPlain() || deps[0].Variables[2].IsPlain() {
 		t.Error("IsPlain is wrong")
