@@ -74,11 +74,19 @@ func (s Scrubber) Contained(text string) bool {
 	return len(s.find(text, true)) > 0
 }
 
-// Carries reports whether a metadata field carries a sensitive string: holds
-// one of six characters or more anywhere, in any
-// spelling, or is, whole, a shorter one. Such a field is withheld whole
-// rather than scrubbed, so an ID or a timestamp is never returned torn.
-func (s Scrubber) Carries(field string) bool {
+// Withholds reports whether the metadata field key, holding value, is to be
+// withheld whole rather than scrubbed, so that an ID or a timestamp is never
+// returned torn: it carries a sensitive string, and it is not a field whose
+// documented shape cannot carry one (the constant object type, well-formed
+// timestamps), which is Together's own whatever value a secret has.
+func (s Scrubber) Withholds(key, value string) bool {
+	return !isShapedField(key, value) && s.carries(value)
+}
+
+// carries reports whether a metadata field carries a sensitive string: holds
+// one of six characters or more anywhere, in any spelling, or is, whole, a
+// shorter one.
+func (s Scrubber) carries(field string) bool {
 	if field == "" {
 		return false
 	}

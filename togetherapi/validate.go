@@ -87,7 +87,7 @@ func checkNotIn(v Sensitive, pairs ...string) error {
 		return nil
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if (Scrubber{v}).Carries(pairs[i+1]) {
+		if (Scrubber{v}).carries(pairs[i+1]) {
 			return &FieldError{Field: pairs[i], Err: ErrValueInField, Problem: "contains the secret value, and Together stores " + pairs[i] +
 				"s in plain text and shows them in every list"}
 		}

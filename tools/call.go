@@ -220,7 +220,7 @@ func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber, kept map[strin
 func withholdStrings(v any, key string, s togetherapi.Scrubber, kept map[string]bool) any {
 	switch v := v.(type) {
 	case string:
-		if !kept[v] && !togetherapi.IsShapedField(key, v) && s.Carries(v) {
+		if !kept[v] && s.Withholds(key, v) {
 			return togetherapi.Redacted
 		}
 	case map[string]any:
