@@ -15,6 +15,9 @@ func BaseURL(c *Client) string { return c.base.String() }
 // CloseIdleConnections closes the connections c keeps for reuse.
 func CloseIdleConnections(c *Client) { c.http.CloseIdleConnections() }
 
+// Contained reports whether text holds any of s's strings.
+func (s Scrubber) Contained(text string) bool { return s.contained(text) }
+
 // PlainValues returns the plain values the call has read, which its later
 // errors about deployments are scrubbed of.
 func PlainValues(info *CallInfo) Scrubber { return info.plain }

@@ -68,9 +68,9 @@ func (s Scrubber) Reach() int {
 	return longest*(6<<maxUnescape) + 16
 }
 
-// Contained reports whether text holds any sensitive string, by the rule
+// contained reports whether text holds any sensitive string, by the rule
 // Scrub removes them by.
-func (s Scrubber) Contained(text string) bool {
+func (s Scrubber) contained(text string) bool {
 	return len(s.find(text, true)) > 0
 }
 
@@ -97,7 +97,7 @@ func (s Scrubber) carries(field string) bool {
 		}
 		if !v.long {
 			short = append(short, v)
-		} else if (Scrubber{v}).Contained(field) {
+		} else if (Scrubber{v}).contained(field) {
 			return true
 		}
 	}
