@@ -40,7 +40,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	}{
 		{name: "defaults", check: func(t *testing.T, c config) {
 			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
-				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" || c.retries != togetherapi.DefaultMaxRetries {
+				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" || c.retries != defaultRetries {
 				t.Errorf("config = %+v", c)
 			}
 		}},

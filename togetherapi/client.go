@@ -59,16 +59,12 @@ type Config struct {
 	// out whether it took effect.
 	AttemptTimeout time.Duration
 	// MaxRetries is how many times a failed request may be sent again: 0
-	// for never. Together's own SDKs use DefaultMaxRetries.
+	// for never. Together's own SDKs use 2.
 	MaxRetries int
 	// Transport carries the requests; a pooled transport tuned for many
 	// concurrent calls when nil.
 	Transport http.RoundTripper
 }
-
-// DefaultMaxRetries is how many times a failed request is sent again,
-// as Together's own SDKs do.
-const DefaultMaxRetries = 2
 
 // Client calls Together's secrets API. It is safe for concurrent use.
 type Client struct {
