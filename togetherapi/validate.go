@@ -1,7 +1,6 @@
 package togetherapi
 
 import (
-	"errors"
 	"fmt"
 	"unicode/utf8"
 )
@@ -32,18 +31,13 @@ type FieldError struct {
 	// Problem says what is wrong, in words meant for the person or agent who
 	// must fix it.
 	Problem string
-	// Err is the kind of problem a caller may branch on, or nil.
-	Err error
+	// HoldsValue says the field, a name or a description, holds the secret
+	// value, and would store it in plain text: a caller may say how to
+	// choose another.
+	HoldsValue bool
 }
 
-// ErrValueInField means a name or description holds the secret value, and
-// would store it in plain text.
-var ErrValueInField = errors.New("togetherapi: a field holds the secret value")
-
 func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
-
-// Unwrap returns the kind of problem, where one is named: ErrValueInField.
-func (e *FieldError) Unwrap() error { return e.Err }
 
 // Validate reports the first field of r that the API would refuse, or that
 // would put the value where it is stored in plain text.
@@ -88,7 +82,7 @@ func checkNotIn(v Sensitive, pairs ...string) error {
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if (Scrubber{v}).carries(pairs[i+1]) {
-			return &FieldError{Field: pairs[i], Err: ErrValueInField, Problem: "contains the secret value, and Together stores " + pairs[i] +
+			return &FieldError{Field: pairs[i], HoldsValue: true, Problem: "contains the secret value, and Together stores " + pairs[i] +
 				"s in plain text and shows them in every list"}
 		}
 	}

@@ -81,10 +81,17 @@ type operation struct {
 func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeInvalid
 	msg := fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err)
-	if errors.Is(err, togetherapi.ErrValueInField) {
+	if holdsValue(err) {
 		msg += " Choose a name and description that do not hold the value, or another value."
 	}
 	return mcp.NewToolResultError(msg)
+}
+
+// holdsValue reports whether err refuses a name or description for holding
+// the secret value.
+func holdsValue(err error) bool {
+	var fe *togetherapi.FieldError
+	return errors.As(err, &fe) && fe.HoldsValue
 }
 
 // apiFailure turns an error from the client into a tool error that tells the
@@ -118,7 +125,7 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	case errors.As(err, &fieldErr):
 		outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
-		if errors.Is(err, togetherapi.ErrValueInField) {
+		if fieldErr.HoldsValue {
 			msg += " Choose a name and description that do not hold the value, or another value."
 		}
 	case isCancelled(ctx, err):
