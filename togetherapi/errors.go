@@ -151,35 +151,30 @@ func isTooLarge(err error) bool {
 	return errors.As(err, &e) && e.Limit > 0
 }
 
-// ChangeError is a change that failed at a step around the request that
-// makes it, and says by its Effect at which: finding what it changes,
-// before anything was sent (NotMade), or reading the result back, after
-// Together accepted it (Made). EffectOf reads it.
+// ChangeError is a change that failed without Together saying plainly that
+// it did not make it. Its Effect says at which step it failed, and so what
+// it did:
+//
+//   - NotMade: finding what it changes, before anything was sent.
+//   - MayHaveBeenMade: sending it, when its answer, or an earlier
+//     attempt's, was lost (a timeout or a broken connection), or was a
+//     gateway error that does not say.
+//   - Made: reading the result back, after Together accepted it.
+//
+// EffectOf reads it. Err is the step's failure, so errors.Is and errors.As
+// see through to it.
 type ChangeError struct {
 	Effect Effect
-	// Err is the step's failure.
-	Err error
-}
+	Err    error
 
-func (e *ChangeError) Error() string {
-	if e.Effect == Made {
-		return "the change was made, but reading it back failed: " + e.Err.Error()
-	}
-	return e.Err.Error()
-}
+	// The rest say more of an answer that was lost (MayHaveBeenMade).
 
-// Unwrap returns the step's failure.
-func (e *ChangeError) Unwrap() error { return e.Err }
-
-// OutcomeUnknownError means a request that changes state may or may not
-// have taken effect: it was sent, and the answer was lost (a timeout or a
-// broken connection) or was a gateway error that does not say. Err is the
-// failure itself, so errors.Is and errors.As see through to it.
-type OutcomeUnknownError struct {
 	// Op is the method and path, such as "POST /deployments/secrets".
 	Op string
-	// Err is what went wrong.
-	Err error
+	// Lost says, as a fact, what left the outcome unknown: the one wording
+	// of Err, for the client's own notes and for whoever words errors for
+	// people.
+	Lost string
 	// Detail says what was done to find out, and why it did not tell.
 	Detail string
 	// Name and Since, for a create, are the secret's name and when the call
@@ -192,18 +187,41 @@ type OutcomeUnknownError struct {
 	Retry error
 }
 
-func (e *OutcomeUnknownError) Error() string {
-	msg := "togetherapi: " + e.Op + ": outcome unknown: " + e.Err.Error()
-	if e.Detail != "" {
-		msg += "; " + e.Detail
-	}
-	return msg
+// lostAnswer is the error of op, a change whose answer was lost to err.
+func lostAnswer(op call, err error) *ChangeError {
+	return &ChangeError{Effect: MayHaveBeenMade, Op: op.String(), Err: err, Lost: loss(err)}
 }
 
-// Loss says, as a fact, what left the outcome of a change unknown: the
-// failure an OutcomeUnknownError wraps. It is the one wording of it, for
-// the client's own notes and for whoever words errors for people.
-func Loss(err error) string {
+// unknownOutcome returns the *ChangeError of a change whose answer was
+// lost that err is or wraps, or nil.
+func unknownOutcome(err error) *ChangeError {
+	var e *ChangeError
+	if errors.As(err, &e) && e.Effect == MayHaveBeenMade {
+		return e
+	}
+	return nil
+}
+
+func (e *ChangeError) Error() string {
+	switch e.Effect {
+	case Made:
+		return "the change was made, but reading it back failed: " + e.Err.Error()
+	case MayHaveBeenMade:
+		msg := "togetherapi: " + e.Op + ": outcome unknown: " + e.Err.Error()
+		if e.Detail != "" {
+			msg += "; " + e.Detail
+		}
+		return msg
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the step's failure.
+func (e *ChangeError) Unwrap() error { return e.Err }
+
+// loss says what left the outcome of a change unknown, from the failure
+// that lost its answer.
+func loss(err error) string {
 	var (
 		apiErr    *APIError
 		transport *TransportError
@@ -227,9 +245,6 @@ func Loss(err error) string {
 	return "the connection to Together broke after the request was sent"
 }
 
-// Unwrap returns the failure that left the outcome unknown.
-func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
-
 // Effect is what a call that failed did to the account, as far as can be
 // known.
 type Effect int
@@ -247,21 +262,15 @@ const (
 
 // EffectOf says what the call that returned err did. It is the one rule for
 // it, so that whoever words a failure and whoever records it agree: a
-// change whose answer was lost (an *OutcomeUnknownError) may have been
-// made; one that failed at a step around it (a *ChangeError) did what the
-// step says.
+// change that failed with a *ChangeError did what its Effect says; any
+// other failure made nothing.
 func EffectOf(err error) Effect {
-	var (
-		change  *ChangeError
-		unknown *OutcomeUnknownError
-	)
+	var change *ChangeError
 	switch {
 	case err == nil:
 		return Made
 	case errors.As(err, &change):
 		return change.Effect
-	case errors.As(err, &unknown):
-		return MayHaveBeenMade
 	}
 	return NotMade
 }

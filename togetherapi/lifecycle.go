@@ -137,7 +137,7 @@ func (c *Client) doSecret(ctx context.Context, op call, echo sent) (*Secret, err
 	if err != nil && op.changes() {
 		// It said yes, but not with a secret: the change may or may not
 		// have been made, as for a create.
-		return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
+		return nil, lostAnswer(op, err)
 	}
 	return s, err
 }
@@ -173,8 +173,7 @@ func (c *Client) deleteSecret(ctx context.Context, what string, current *Secret)
 	info := callInfoFrom(ctx)
 	before := info.Requests
 	_, err := c.do(ctx, call{method: http.MethodDelete, path: secretPath(current.ID), idempotent: true})
-	var unknown *OutcomeUnknownError
-	if errors.As(err, &unknown) && errors.Is(unknown.Retry, ErrNotFound) || errors.Is(err, ErrNotFound) && info.Requests-before > 1 {
+	if unknown := unknownOutcome(err); unknown != nil && errors.Is(unknown.Retry, ErrNotFound) || errors.Is(err, ErrNotFound) && info.Requests-before > 1 {
 		// It was there when resolved; an earlier attempt whose answer was
 		// lost must have deleted it.
 		info.Resolution = "an earlier attempt's answer was lost, and the retry found the secret already gone, so it was deleted"

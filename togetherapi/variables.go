@@ -233,7 +233,7 @@ func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable)
 	}
 	if _, err := decodeOneDeployment(ctx, resp); err != nil {
 		// It said yes, but not with a deployment: it may or may not be changed.
-		return &OutcomeUnknownError{Op: op.String(), Err: err}
+		return lostAnswer(op, err)
 	}
 	return nil
 }

@@ -109,8 +109,8 @@ func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation,
 func (t *toolset) describeFailure(ctx context.Context, op operation, err error) (outcome, msg string) {
 	outcome = outcomeError
 	var (
-		unknownErr *togetherapi.OutcomeUnknownError
-		fieldErr   *togetherapi.FieldError
+		changeErr *togetherapi.ChangeError
+		fieldErr  *togetherapi.FieldError
 	)
 	what, adv := op.what, t.advice
 	check, notSent := retryWords(op, err)
@@ -131,8 +131,8 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	case isCancelled(ctx, err):
 		outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
-	case errors.As(err, &unknownErr):
-		msg = describeUnknown(what, unknownErr)
+	case errors.As(err, &changeErr) && changeErr.Effect == togetherapi.MayHaveBeenMade:
+		msg = describeUnknown(what, changeErr)
 	default:
 		msg = t.describeAnswer(what, op.write, err, check, notSent)
 	}
@@ -187,8 +187,8 @@ func lookupFailed(err error) bool {
 
 // describeUnknown words a change whose outcome is unknown, and how to
 // check it.
-func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
-	msg := fmt.Sprintf("Could not tell whether %s took effect: %s.", what, togetherapi.Loss(e.Err))
+func describeUnknown(what string, e *togetherapi.ChangeError) string {
+	msg := fmt.Sprintf("Could not tell whether %s took effect: %s.", what, e.Lost)
 	if e.Detail != "" {
 		msg += " " + upperFirst(e.Detail) + "."
 	}
@@ -247,8 +247,8 @@ func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, 
 			b.WriteString("Together is rate limiting this key: wait a few seconds, then retry.")
 		}
 	case errors.Is(e, togetherapi.ErrServer):
-		// A lost answer to a change never comes here: it is an
-		// OutcomeUnknownError.
+		// A lost answer to a change never comes here: it is a
+		// ChangeError that may have been made.
 		switch {
 		case notSent:
 			b.WriteString("This is a fault on Together's side; the change was not sent, so nothing changed: retry in a moment.")
