@@ -334,7 +334,7 @@ func keepSpelling(raw json.RawMessage, d *Deployment) error {
 	}
 	for i, v := range w.Variables {
 		sp := &spelling{name: v.Name, inexact: !spelledExactly(string(v.Name))}
-		if d.Variables[i].IsPlain() {
+		if d.Variables[i].isPlain() {
 			sp.value = NewSensitive(string(v.Value))
 			sp.inexact = sp.inexact || !spelledExactly(sp.value.reveal())
 		} else {

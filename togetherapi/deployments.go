@@ -76,16 +76,16 @@ func (x Variable) same(y Variable) bool {
 // unexported value's own redaction through reflection, so the variable
 // does it.
 func (v Variable) Format(f fmt.State, _ rune) {
-	if v.IsPlain() {
+	if v.isPlain() {
 		_, _ = fmt.Fprintf(f, "%s=%s", v.Name, Redacted)
 		return
 	}
 	_, _ = fmt.Fprintf(f, "%s=value_from_secret:%s", v.Name, v.ValueFromSecret)
 }
 
-// IsPlain reports whether the variable holds a plain value rather than a
+// isPlain reports whether the variable holds a plain value rather than a
 // reference to a secret.
-func (v Variable) IsPlain() bool { return v.ValueFromSecret == "" }
+func (v Variable) isPlain() bool { return v.ValueFromSecret == "" }
 
 // ListDeployments returns every deployment of the account. The API does not
 // page. From the moment a plain value is read, the call's later errors

@@ -49,8 +49,8 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 	if v := deps[0].Variables[2]; v.Name != "HF_TOKEN" || v.ValueFromSecret != "HF_TOKEN" {
 		t.Errorf("the reference read is %v", v)
 	}
-	if !deps[0].Variables[1].IsPlain() || deps[0].Variables[2].IsPlain() {
-		t.Error("IsPlain is wrong")
+	if deps[0].Variables[1].ValueFromSecret != "" || deps[0].Variables[2].ValueFromSecret == "" {
+		t.Error("a plain variable names a secret, or a reference names none")
 	}
 	b, _ := json.Marshal(deps)
 	plain := deps[0].Variables[1]

@@ -110,7 +110,7 @@ func (c *Client) detach(ctx context.Context, deployment, variable string, hooks 
 		for _, v := range vars {
 			if v.Name != variable {
 				out = append(out, v)
-			} else if v.IsPlain() {
+			} else if v.isPlain() {
 				return nil, ErrPlainVariable
 			}
 		}
@@ -202,7 +202,7 @@ func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable)
 			sp = *v.spelled
 		}
 		w := wireVariable{Name: token(sp.name, v.Name)}
-		if v.IsPlain() {
+		if v.isPlain() {
 			var spelledValue []byte
 			if !sp.value.IsZero() {
 				spelledValue = []byte(sp.value.reveal())

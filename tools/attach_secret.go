@@ -145,7 +145,7 @@ var errRemovesOutOfScope = errors.New("the variable references a secret outside 
 func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
 	return func(ctx context.Context, v togetherapi.Variable) error {
 		ref := v.ValueFromSecret
-		if v.IsPlain() || attached != nil && (ref == attached.ID || ref == attached.Name) {
+		if ref == "" || attached != nil && (ref == attached.ID || ref == attached.Name) {
 			return nil // a plain value is no one's secret
 		}
 		if len(t.cfg.NamePrefixes) == 0 {
@@ -201,8 +201,8 @@ func attachResult(c *togetherapi.VariableChange) *mcp.CallToolResult {
 	}
 	if c.Before != nil {
 		out.Previous = "plain value"
-		if !c.Before.IsPlain() {
-			out.Previous = "value_from_secret " + c.Before.ValueFromSecret
+		if ref := c.Before.ValueFromSecret; ref != "" {
+			out.Previous = "value_from_secret " + ref
 		}
 	}
 	res := structuredResult(out)
