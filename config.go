@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,16 +18,22 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
-	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
-	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
-// config is every setting, read once from flags and the environment.
+// config is every setting, read once from flags and the environment. It
+// names files and commands; what they hold is read by run, once the
+// settings are parsed (see resolveKey and openEnvFiles).
 type config struct {
-	apiKey    togetherapi.Sensitive
-	keySource string // where the key came from, for the start-up log
+	// The API key's sources, of which join lets one be set: the key the
+	// variable holds, once join has checked it; a file that holds the key;
+	// a command that prints it.
+	keyVar  togetherapi.Sensitive
+	keyFile string
 	// keyCommand, when set, is run at start-up to print the key.
 	keyCommand        string
 	keyCommandTimeout time.Duration
@@ -38,22 +44,67 @@ type config struct {
 	logFormat         string
 	sandbox           bool
 	tools             tools.Selection
-	envFiles          []envfile.Source // dotenv files import_env_file may read
-	envFileNotes      []string         // what start-up made of them, to log
-	command           string           // "" to serve, "demo", "help" or "version"
+	envFiles          []string // dotenv files import_env_file may read, as given
+	command           string   // "" to serve, "demo", "help" or "version"
 	http              httpSettings
 	intake            intake.Config // the one-time value page (stdio)
 	namePrefixes      []string      // the names the tools may act on; all when empty
 	auditLog          string        // where the audit trail goes: a path, "-" for stderr, "" for none
-	audit             *audit.Log    // the trail, opened by run
 
 	// What the settings said, before the checks that join several.
-	keyEnv, keyFile string
-	toolNames       []string
-	given           []*setting // the settings set by flag or variable
+	keyEnv    string // cleared by join
+	toolNames []string
+	given     []*setting // the settings set by flag or variable
 	// ignored are notes on settings given that do not apply to the
 	// transport chosen, to log at start-up.
 	ignored []string
+}
+
+// httpSettings configure HTTP mode.
+type httpSettings struct {
+	addr           string // "" for stdio
+	tlsCert        string
+	tlsKey         string
+	behindProxy    bool
+	allowedOrigins []string
+	// allowedHosts are the Host names, lower-case, that a proxy may
+	// forward; a loopback name is always allowed.
+	allowedHosts   []string
+	maxInFlight    int
+	maxConnections int
+	// shutdownDelay is how long a SIGTERM keeps the server serving with
+	// /readyz failing, before it stops taking requests.
+	shutdownDelay time.Duration
+}
+
+// Limits of HTTP mode.
+const (
+	defaultMaxInFlight = 256
+	// defaultMaxConnections bounds the open connections, apart from the
+	// requests being served, so callers that stall cannot hold every
+	// descriptor; beyond it, a connection serving no request gives up its
+	// place, or new connections wait to be accepted.
+	defaultMaxConnections = 1024
+)
+
+// check checks the HTTP settings together. A non-loopback address needs
+// TLS, or the explicit word that a proxy in front terminates it.
+func (hs httpSettings) check() error {
+	if hs.maxConnections < hs.maxInFlight {
+		return settingError("max-connections", "%d is fewer than %s, %d: every request needs a connection", hs.maxConnections, settingName("max-in-flight"), hs.maxInFlight)
+	}
+	if (hs.tlsCert == "") != (hs.tlsKey == "") {
+		return settingError("tls-cert", "and %s go together: set both or neither", settingName("tls-key"))
+	}
+	if hs.addr == "" {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(hs.addr)
+	if !netguard.IsLoopback(host) && hs.tlsCert == "" && !hs.behindProxy {
+		return settingError("http", "%s listens beyond this machine, where keys would cross the network in clear: "+
+			"serve TLS with %s and %s, or, behind a proxy that terminates TLS, say so with %s set to true", hs.addr, settingName("tls-cert"), settingName("tls-key"), settingName("behind-tls-proxy"))
+	}
+	return nil
 }
 
 // kind is how a setting is written.
@@ -105,7 +156,7 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.keyFile = v; return nil }},
 	{modes: stdio, flag: "api-key-command", env: "TOGETHER_API_KEY_COMMAND", help: "shell command that prints the API key on one line, run once at start-up (such as: op read op://vault/together/credential)",
 		apply: func(c *config, v string) error { c.keyCommand = v; return nil }},
-	{modes: stdio, flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: defaultKeyTimeout.String(), help: "how long the key command may run before it is killed",
+	{modes: stdio, flag: "api-key-command-timeout", env: "TOGETHER_API_KEY_COMMAND_TIMEOUT", def: keycommand.DefaultTimeout.String(), help: "how long the key command may run before it is killed",
 		apply: func(c *config, v string) error { return positiveDuration(&c.keyCommandTimeout, v) }},
 	{flag: "base-url", env: "TOGETHER_BASE_URL", def: togetherapi.DefaultBaseURL, help: "API root; must be https unless the host is localhost",
 		apply: func(c *config, v string) error { c.baseURL = v; return togetherapi.CheckBaseURL(v) }},
@@ -152,7 +203,7 @@ var settings = []setting{
 	{flag: "read-only", env: "TOGETHER_SECRETS_READ_ONLY", kind: boolean, help: "offer only list_secrets and get_secret, whatever else is set",
 		apply: func(c *config, v string) error { return parseBool(&c.tools.ReadOnly, v) }},
 	{modes: stdio, flag: "env-file", env: "TOGETHER_SECRETS_ENV_FILES", kind: list, help: "a dotenv file import_env_file may read; repeat the flag, or list them comma-separated in the variable",
-		apply: (*config).addEnvFile},
+		apply: func(c *config, v string) error { c.envFiles = append(c.envFiles, v); return nil }},
 	{modes: stdio, flag: "intake-addr", env: "TOGETHER_SECRETS_INTAKE_ADDR", def: intake.DefaultAddr, help: "where the one-time value page of request_secret_from_user listens (a free loopback port by default)",
 		apply: func(c *config, v string) error { c.intake.Addr = v; return nil }},
 	{modes: stdio, flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
@@ -227,7 +278,9 @@ func settingError(name, problem string, args ...any) error {
 	return fmt.Errorf("%s: %s", settingName(name), fmt.Sprintf(problem, args...))
 }
 
-func usage(w io.Writer) {
+// usage writes --help: the program's version, how to run it, and every
+// setting.
+func usage(w io.Writer, version string) {
 	fmt.Fprintf(w, `together-secrets-mcp %s: an MCP server that stores secrets in Together AI,
 spoken over stdio, or over streamable HTTP with --http.
 
@@ -238,7 +291,7 @@ Usage:
   together-secrets-mcp --version
 
 Settings (a flag wins over its environment variable):
-`, buildVersion())
+`, version)
 	for _, s := range settings {
 		if s.flag == "" {
 			fmt.Fprintf(w, "  %s (environment only)\n", s.env)
@@ -300,8 +353,10 @@ func (f *flagValue) Set(v string) error {
 // IsBoolFlag lets a boolean setting's flag stand alone, as --sandbox.
 func (f *flagValue) IsBoolFlag() bool { return f.s.kind == boolean }
 
-// parseConfig reads flags over the environment. It never prints; a flag
-// error comes back as an error naming the flag and its variable.
+// parseConfig reads flags over the environment, and nothing else: it opens
+// no file the settings name and runs no command, so that --help, --version
+// and a setting's mistake need neither. It never prints; a flag error
+// comes back as an error naming the flag and its variable.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
 	cfg := config{}
 	fs := flag.NewFlagSet("together-secrets-mcp", flag.ContinueOnError)
@@ -371,7 +426,7 @@ func command(rest []string) (string, error) {
 // shownArgument quotes an argument for an error, unless it is long enough to
 // be a key given in the wrong place, which start-up errors never repeat.
 func shownArgument(a string) string {
-	if len(a) >= keyLikeLen {
+	if len(a) >= keycommand.KeyLikeLen {
 		return fmt.Sprintf("(%d characters, not shown in case it is a key)", len(a))
 	}
 	return strconv.Quote(a)
@@ -481,7 +536,10 @@ func (c *config) join() error {
 	return c.chooseKey()
 }
 
-// chooseKey takes the API key from the one source that is set.
+// chooseKey checks that the API key comes from one source at most, and
+// that the variable, when it is that source, holds one line that can be
+// sent. It reads no file and runs nothing: resolveKey does, once parsing is
+// done.
 func (c *config) chooseKey() error {
 	var sources []string
 	for _, s := range []struct {
@@ -495,43 +553,53 @@ func (c *config) chooseKey() error {
 	switch {
 	case len(sources) > 1:
 		return fmt.Errorf("the API key may come from one place, and %s are all set; keep only one", strings.Join(sources, " and "))
-	case c.keyFile != "":
-		key, err := readKeyFile(c.keyFile)
-		if err != nil {
-			return settingError("api-key-file", "%v", err)
-		}
-		c.apiKey = togetherapi.NewSensitive(key)
-		c.keySource = "the key file " + c.keyFile + ", from " + settingName("api-key-file")
-	case c.keyCommand != "":
-		// Run by run(), not here: parsing has no side effects, and the
-		// sandbox, --help and --version need no key.
-		c.keySource = "the key command, from " + settingName("api-key-command")
-	case len(keyLines(c.keyEnv)) > 1:
-		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keyLines(c.keyEnv)))
-	case unsendable(c.keyEnv):
-		return settingError(keyVariable, "holds %s: set it to the key alone", unsendableWords)
+	case len(keycommand.Lines(c.keyEnv)) > 1:
+		return settingError(keyVariable, "holds %d non-empty lines, and a key is one line: set it to the key alone", len(keycommand.Lines(c.keyEnv)))
+	case keycommand.Unsendable(c.keyEnv):
+		return settingError(keyVariable, "holds %s: set it to the key alone", keycommand.UnsendableWords)
 	case c.keyEnv != "":
-		c.apiKey = togetherapi.NewSensitive(c.keyEnv)
-		c.keySource = keyVariable
+		c.keyVar = togetherapi.NewSensitive(c.keyEnv)
 	}
 	c.keyEnv = ""
 	return nil
 }
 
-// addEnvFile opens a dotenv file as it is now, once.
-func (c *config) addEnvFile(path string) error {
-	src, err := envfile.Open(path)
-	if err != nil {
-		return fmt.Errorf("cannot use %s as a dotenv file: %w", path, err)
+// keySource says where the API key comes from, for the start-up log and
+// the tools' advice; "" when no source is set.
+func (c config) keySource() string {
+	switch {
+	case c.keyFile != "":
+		return "the key file " + c.keyFile + ", from " + settingName("api-key-file")
+	case c.keyCommand != "":
+		return "the key command, from " + settingName("api-key-command")
+	case !c.keyVar.IsZero():
+		return keyVariable
 	}
-	if !filepath.IsAbs(path) {
-		c.envFileNotes = append(c.envFileNotes, fmt.Sprintf("--env-file %s is a relative path, taken as %s from the directory the server started in; "+
-			"an absolute path does not depend on where a host starts the server", path, src.Path))
+	return ""
+}
+
+// resolveKey is the one place the API key is taken from its source: the
+// variable, the key file, or the key command. The file is read wherever it
+// is set, so that one that cannot be read stops start-up in any mode; the
+// command runs only where the key is used, to serve stdio with Together:
+// the sandbox, HTTP mode (where each caller sends a key) and the demo need
+// none.
+func resolveKey(ctx context.Context, cfg config) (togetherapi.Sensitive, error) {
+	switch {
+	case cfg.keyFile != "":
+		key, err := readKeyFile(cfg.keyFile)
+		if err != nil {
+			return togetherapi.Sensitive{}, settingError("api-key-file", "%v", err)
+		}
+		return togetherapi.NewSensitive(key), nil
+	case cfg.keyCommand != "" && cfg.command == "" && !cfg.sandbox && cfg.http.addr == "":
+		key, err := keycommand.Run(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
+		if err != nil {
+			return togetherapi.Sensitive{}, settingError("api-key-command", "%v", err)
+		}
+		return key, nil
 	}
-	if !slices.ContainsFunc(c.envFiles, func(s envfile.Source) bool { return s.Path == src.Path }) {
-		c.envFiles = append(c.envFiles, src)
-	}
-	return nil
+	return cfg.keyVar, nil
 }
 
 // nameSeparators are the characters the API allows in names other than
@@ -635,40 +703,17 @@ func readKeyFile(path string) (string, error) {
 	}
 	// Held to the rule of the key command's output: a file of two lines
 	// would otherwise make every call fail as if Together were unreachable.
-	switch lines := keyLines(string(b)); {
+	switch lines := keycommand.Lines(string(b)); {
 	case len(lines) == 0:
 		return "", fmt.Errorf("the key file %s is empty", path)
 	case len(lines) > 1:
 		return "", fmt.Errorf("the key file %s holds %d non-empty lines, and a key is one line: keep only the key in it (a newline after it is fine)", path, len(lines))
-	case unsendable(lines[0]):
-		return "", fmt.Errorf("the key file %s holds %s: keep only the key in it", path, unsendableWords)
+	case keycommand.Unsendable(lines[0]):
+		return "", fmt.Errorf("the key file %s holds %s: keep only the key in it", path, keycommand.UnsendableWords)
 	default:
 		return lines[0], nil
 	}
 }
-
-// keyLines returns the non-empty lines of a key file's contents or a key
-// command's output, each trimmed of surrounding blanks; a key is one line.
-func keyLines(text string) []string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// unsendable reports whether a key holds a control character, such as a
-// tab or a carriage return left within its line: no key does, and most
-// cannot be sent in a header at all, so every call would fail as if
-// Together were unreachable.
-func unsendable(key string) bool {
-	return strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
-
-// unsendableWords says what unsendable found, without quoting the key.
-const unsendableWords = "a control character (such as a tab or a carriage return) within the key, which no key holds"
 
 // keyFileOpenError says why the key file did not open, without its path:
 // err itself is not wrapped, since its text holds the path.
@@ -689,7 +734,7 @@ func keyFileOpenError(err error) error {
 // advice names this program's settings for the tools' error messages.
 func advice(cfg config) tools.Advice {
 	return tools.Advice{
-		KeySource: cfg.keySource,
+		KeySource: cfg.keySource(),
 		SetKey: "Set " + keyVariable + " (or " + settingName("api-key-file") + ", or " + settingName("api-key-command") + ") " +
 			"in the \"env\" of this server's entry in the MCP client's configuration, then restart the server. " +
 			"To try the tools without a key, start the server with --" + lookup("sandbox").flag + ".",
@@ -704,4 +749,35 @@ func advice(cfg config) tools.Advice {
 		NamePrefix:             settingName("name-prefix"),
 		AuditLog:               settingName("audit-log"),
 	}
+}
+
+// httpAdvice names the settings of HTTP mode for the tools' errors: the key
+// is the caller's, sent with each request.
+func httpAdvice(cfg config) tools.Advice {
+	a := advice(cfg)
+	a.KeySource = "the Authorization header your MCP client sends (Bearer and your Together API key)"
+	a.SetKey = "Send your Together API key as \"Authorization: Bearer <key>\" in the MCP client's configuration of this server."
+	a.RejectedKey = "put a current key from the Together dashboard (Settings > API keys) in the \"Authorization: Bearer <key>\" header " +
+		"that your MCP client sends to this server (its configuration of this server), then reconnect. Nothing on the server needs to change."
+	return a
+}
+
+// httpWords name the settings that HTTP mode's refusals tell a caller to
+// have changed.
+func httpWords() httpserve.Words {
+	return httpserve.Words{AllowedHosts: settingName("allowed-hosts"), AllowedOrigins: settingName("allowed-origins")}
+}
+
+// httpSettingNames are the settings that the fields of httpserve.Config
+// named by its errors come from.
+var httpSettingNames = map[string]string{"Addr": "http"}
+
+// httpSettingError words a setting HTTP mode cannot serve with as the
+// operator set it.
+func httpSettingError(se *httpserve.SettingError) error {
+	name, ok := httpSettingNames[se.Setting]
+	if !ok {
+		return se
+	}
+	return settingError(name, "%s", se.Problem)
 }

@@ -17,7 +17,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -25,8 +27,11 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
+	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -44,7 +49,7 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	switch cfg.command {
 	case "help":
-		usage(stdout)
+		usage(stdout, buildVersion())
 		return 0
 	case "version":
 		fmt.Fprintf(stdout, "together-secrets-mcp %s\n", buildVersion())
@@ -53,17 +58,14 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Before the log starts, so that their failures read like every other
+	// start-up error.
+	rs, err := prepare(ctx, cfg)
+	if err != nil {
+		return startupFailed(stderr, err)
+	}
 	if cfg.command == "demo" {
 		return runDemo(ctx, stdout, stderr)
-	}
-	if cfg.keyCommand != "" && !cfg.sandbox && cfg.http.addr == "" {
-		// Before the log starts, so that its failure reads like every
-		// other start-up error.
-		key, err := runKeyCommand(ctx, cfg.keyCommand, cfg.keyCommandTimeout)
-		if err != nil {
-			return startupFailed(stderr, settingError("api-key-command", "%v", err))
-		}
-		cfg.apiKey = key
 	}
 
 	// Log lines are written in the background, so no tool call waits on
@@ -80,27 +82,122 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	if limit := setMemoryLimit(getenv, os.ReadFile); limit > 0 {
 		logger.Info().Int64("memory_limit_bytes", limit).Msg("Go memory limit set to 90% of the container's")
 	}
-	client, err := newClient(cfg)
+	client, err := newClient(cfg, rs.key)
 	if err != nil {
 		return startupFailed(logOut, err)
 	}
+	// From here on the key is the client's alone.
+	rs.key = togetherapi.Sensitive{}
 	if cfg.auditLog != "" {
-		if cfg.audit, err = audit.Open(cfg.auditLog); err != nil {
+		if rs.audit, err = audit.Open(cfg.auditLog); err != nil {
 			return startupFailed(logOut, settingError("audit-log", "%v", err))
 		}
-		defer cfg.audit.Close()
+		defer rs.audit.Close()
 		// Until run returns, not only until the first SIGTERM: a SIGHUP
 		// during the drain must reopen the trail, not kill the calls still
 		// in flight with their outcomes unwritten.
-		defer reopenOnHangUp(cfg.audit, logger)()
+		defer reopenOnHangUp(rs.audit, logger)()
 	}
-	// From here on the key is the client's alone.
-	cfg.apiKey = togetherapi.Sensitive{}
 	if cfg.http.addr != "" {
-		return serveHTTP(ctx, cfg, client, logger, logOut)
+		return serveHTTP(ctx, cfg, rs, client, logger, logOut)
 	}
-	return serveStdio(ctx, cfg, client, logger, logOut, stdin, stdout)
+	return serveStdio(ctx, cfg, rs, client, logger, logOut, stdin, stdout)
 }
+
+// resources are what run opens and resolves from the settings, which only
+// name them: the operator's key (until the client holds it), the dotenv
+// files, and the audit trail.
+type resources struct {
+	key          togetherapi.Sensitive
+	envFiles     []envfile.Source
+	envFileNotes []string // what start-up made of the dotenv files, to log
+	audit        *audit.Log
+}
+
+// prepare opens the dotenv files and resolves the key that cfg names.
+func prepare(ctx context.Context, cfg config) (resources, error) {
+	var rs resources
+	var err error
+	if rs.envFiles, rs.envFileNotes, err = openEnvFiles(cfg.envFiles); err != nil {
+		return rs, err
+	}
+	rs.key, err = resolveKey(ctx, cfg)
+	return rs, err
+}
+
+// openEnvFiles opens each dotenv file as it is now, once: a file named
+// twice, once by a relative path, is one.
+func openEnvFiles(paths []string) (files []envfile.Source, notes []string, err error) {
+	for _, path := range paths {
+		src, err := envfile.Open(path)
+		if err != nil {
+			return nil, nil, settingError("env-file", "cannot use %s as a dotenv file: %v", path, err)
+		}
+		if !filepath.IsAbs(path) {
+			notes = append(notes, fmt.Sprintf("--env-file %s is a relative path, taken as %s from the directory the server started in; "+
+				"an absolute path does not depend on where a host starts the server", path, src.Path))
+		}
+		if !slices.ContainsFunc(files, func(s envfile.Source) bool { return s.Path == src.Path }) {
+			files = append(files, src)
+		}
+	}
+	return files, notes, nil
+}
+
+// serveHTTP serves MCP over HTTP, each request with its caller's own key,
+// until ctx is cancelled and the calls in flight have finished, and returns
+// the exit code. base holds no key.
+func serveHTTP(ctx context.Context, cfg config, rs resources, base *togetherapi.Client, logger zerolog.Logger, errOut io.Writer) int {
+	if cfg.sandbox {
+		logger.Warn().Msg("sandbox mode: each caller's key has its own in-memory account; nothing reaches Together")
+	}
+	srv, err := httpserve.New(httpserve.Config{
+		Addr:           cfg.http.addr,
+		TLSCert:        cfg.http.tlsCert,
+		TLSKey:         cfg.http.tlsKey,
+		AllowedOrigins: cfg.http.allowedOrigins,
+		AllowedHosts:   cfg.http.allowedHosts,
+		MaxInFlight:    cfg.http.maxInFlight,
+		MaxConnections: cfg.http.maxConnections,
+		BodyBudget:     bodyBudget(memoryLimit()),
+		ShutdownDelay:  cfg.http.shutdownDelay,
+		CallTimeout:    cfg.timeout,
+		Tools: tools.Config{
+			Version: buildVersion(),
+			Sandbox: cfg.sandbox,
+			Logger:  logger,
+			Tools:   cfg.tools,
+			Advice:  httpAdvice(cfg),
+
+			NamePrefixes: cfg.namePrefixes,
+			Audit:        rs.audit,
+		},
+		Base:   base,
+		Logger: logger,
+		Words:  httpWords(),
+	})
+	if err != nil {
+		return startupFailed(errOut, err)
+	}
+	for _, note := range cfg.ignored {
+		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, and serves no page or dotenv file")
+	}
+	if cfg.tools.ValuesFromUserOnly {
+		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
+	}
+	if err := srv.Serve(ctx); err != nil {
+		if se := (*httpserve.SettingError)(nil); errors.As(err, &se) {
+			return startupFailed(errOut, httpSettingError(se))
+		}
+		// The server stopped by itself, and has logged why.
+		return 1
+	}
+	return 0
+}
+
+// maxSandboxAccounts bounds the in-memory accounts of sandbox mode over
+// HTTP.
+const maxSandboxAccounts = 1000
 
 // reopenOnHangUp reopens the audit trail on each SIGHUP, as logrotate
 // expects of a program whose log it has moved away, until stop is called.
@@ -135,7 +232,7 @@ func reopenOnHangUp(l *audit.Log, logger zerolog.Logger) (stop func()) {
 // newClient builds the program's one client: Together's or the sandbox's,
 // with the operator's key over stdio, and none over HTTP, where each
 // request brings its caller's.
-func newClient(cfg config) (*togetherapi.Client, error) {
+func newClient(cfg config, key togetherapi.Sensitive) (*togetherapi.Client, error) {
 	c := togetherapi.Config{
 		BaseURL:    cfg.apiRoot(),
 		UserAgent:  "together-secrets-mcp/" + buildVersion(),
@@ -149,7 +246,7 @@ func newClient(cfg config) (*togetherapi.Client, error) {
 	case cfg.sandbox:
 		c.Transport, c.APIKey = sandbox.New(sandbox.Options{}).Transport(), togetherapi.NewSensitive(sandbox.APIKey)
 	case cfg.http.addr == "":
-		c.APIKey = cfg.apiKey
+		c.APIKey = key
 	}
 	client, err := togetherapi.New(c)
 	if fe := (*togetherapi.FieldError)(nil); errors.As(err, &fe) {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,11 +17,25 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 func envOf(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
+}
+
+// load is what run makes of args and the variables env before it serves:
+// the settings, and the dotenv files and the key they name.
+func load(t *testing.T, args []string, env map[string]string) (config, resources, error) {
+	t.Helper()
+	c, err := parseConfig(args, envOf(env))
+	if err != nil {
+		return c, resources{}, err
+	}
+	rs, err := prepare(t.Context(), c)
+	return c, rs, err
 }
 
 func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
@@ -35,37 +52,37 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		name    string
 		args    []string
 		env     map[string]string
-		check   func(t *testing.T, c config)
+		check   func(t *testing.T, c config, rs resources)
 		wantErr string
 	}{
-		{name: "defaults", check: func(t *testing.T, c config) {
+		{name: "defaults", check: func(t *testing.T, c config, rs resources) {
 			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
-				c.logFormat != "json" || c.sandbox || !c.apiKey.IsZero() || c.command != "" || c.retries != defaultRetries {
+				c.logFormat != "json" || c.sandbox || !rs.key.IsZero() || c.command != "" || c.retries != defaultRetries {
 				t.Errorf("config = %+v", c)
 			}
 		}},
 		{name: "environment", env: map[string]string{
 			"TOGETHER_API_KEY": " k1 \n", "TOGETHER_BASE_URL": "http://localhost:1/v1", "TOGETHER_SECRETS_TIMEOUT": "5s",
 			"TOGETHER_SECRETS_LOG_LEVEL": "debug", "TOGETHER_SECRETS_LOG_FORMAT": "console", "TOGETHER_SECRETS_SANDBOX": "true",
-		}, check: func(t *testing.T, c config) {
-			if c.apiKey != togetherapi.NewSensitive("k1") || c.keySource != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
+		}, check: func(t *testing.T, c config, rs resources) {
+			if rs.key != togetherapi.NewSensitive("k1") || c.keySource() != "TOGETHER_API_KEY" || c.baseURL != "http://localhost:1/v1" ||
 				c.timeout != 5*time.Second || c.logLevel != zerolog.DebugLevel || c.logFormat != "console" || !c.sandbox {
 				t.Errorf("config = %+v", c)
 			}
 		}},
-		{name: "retries", args: []string{"--max-retries", "0"}, env: map[string]string{"TOGETHER_SECRETS_MAX_RETRIES": "5"}, check: func(t *testing.T, c config) {
+		{name: "retries", args: []string{"--max-retries", "0"}, env: map[string]string{"TOGETHER_SECRETS_MAX_RETRIES": "5"}, check: func(t *testing.T, c config, rs resources) {
 			if c.retries != 0 {
 				t.Errorf("retries = %d, want 0 from the flag", c.retries)
 			}
 		}},
 		{name: "tool selection", args: []string{"--read-only", "--tools", " get_secret , list_secrets,"}, env: map[string]string{"TOGETHER_SECRETS_ALLOW_DELETE": "true"},
-			check: func(t *testing.T, c config) {
+			check: func(t *testing.T, c config, rs resources) {
 				if !c.tools.ReadOnly || !c.tools.AllowDelete || strings.Join(c.tools.Names, ",") != "get_secret,list_secrets" {
 					t.Errorf("tools = %+v", c.tools)
 				}
 			}},
 		{name: "tool selection from the environment", env: map[string]string{"TOGETHER_SECRETS_TOOLS": "create_secret", "TOGETHER_SECRETS_READ_ONLY": "0"},
-			check: func(t *testing.T, c config) {
+			check: func(t *testing.T, c config, rs resources) {
 				if c.tools.ReadOnly || strings.Join(c.tools.Names, ",") != "create_secret" {
 					t.Errorf("tools = %+v", c.tools)
 				}
@@ -75,74 +92,74 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "bad retries", args: []string{"--max-retries", "-1"}, wantErr: `--max-retries (TOGETHER_SECRETS_MAX_RETRIES): "-1" is not a whole number from 0 to 10`},
 		{name: "flags win", args: []string{"--timeout=2s", "--log-level", "warn", "--sandbox=false", "--base-url", "https://example.test/v1"},
 			env: map[string]string{"TOGETHER_SECRETS_TIMEOUT": "5s", "TOGETHER_SECRETS_SANDBOX": "1", "TOGETHER_BASE_URL": "https://x/v1"},
-			check: func(t *testing.T, c config) {
+			check: func(t *testing.T, c config, rs resources) {
 				if c.timeout != 2*time.Second || c.logLevel != zerolog.WarnLevel || c.sandbox || c.baseURL != "https://example.test/v1" {
 					t.Errorf("config = %+v", c)
 				}
 			}},
-		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config) {
-			if c.apiKey != togetherapi.NewSensitive("key-from-file") || c.keySource != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
-				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource)
+		{name: "key file is trimmed", args: []string{"--api-key-file", keyFile}, check: func(t *testing.T, c config, rs resources) {
+			if rs.key != togetherapi.NewSensitive("key-from-file") || c.keySource() != "the key file "+keyFile+", from --api-key-file (TOGETHER_API_KEY_FILE)" {
+				t.Errorf("key from file not read or not trimmed (source %q)", c.keySource())
 			}
 		}},
-		{name: "key file from the environment", env: map[string]string{"TOGETHER_API_KEY_FILE": keyFile}, check: func(t *testing.T, c config) {
-			if c.apiKey != togetherapi.NewSensitive("key-from-file") {
+		{name: "key file from the environment", env: map[string]string{"TOGETHER_API_KEY_FILE": keyFile}, check: func(t *testing.T, c config, rs resources) {
+			if rs.key != togetherapi.NewSensitive("key-from-file") {
 				t.Error("key file named in the environment was not read")
 			}
 		}},
 		{name: "env files from flags win", args: []string{"--env-file", keyFile, "--env-file", emptyFile, "--env-file", keyFile},
-			env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": "/nonexistent"}, check: func(t *testing.T, c config) {
-				if paths(c.envFiles) != keyFile+","+emptyFile || !c.tools.EnvFiles {
-					t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
+			env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": "/nonexistent"}, check: func(t *testing.T, c config, rs resources) {
+				if paths(rs.envFiles) != keyFile+","+emptyFile || !c.tools.EnvFiles {
+					t.Errorf("env files = %v (%+v)", rs.envFiles, c.tools)
 				}
 			}},
-		{name: "env files from the environment", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": " " + keyFile + " , " + emptyFile}, check: func(t *testing.T, c config) {
-			if paths(c.envFiles) != keyFile+","+emptyFile {
-				t.Errorf("env files = %v", c.envFiles)
+		{name: "env files from the environment", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": " " + keyFile + " , " + emptyFile}, check: func(t *testing.T, c config, rs resources) {
+			if paths(rs.envFiles) != keyFile+","+emptyFile {
+				t.Errorf("env files = %v", rs.envFiles)
 			}
 		}},
-		{name: "a relative env file is made absolute, and said so", args: []string{"--env-file", "main.go"}, check: func(t *testing.T, c config) {
+		{name: "a relative env file is made absolute, and said so", args: []string{"--env-file", "main.go"}, check: func(t *testing.T, c config, rs resources) {
 			wd, _ := os.Getwd()
-			if paths(c.envFiles) != filepath.Join(wd, "main.go") || len(c.envFileNotes) != 1 || !strings.Contains(c.envFileNotes[0], "is a relative path, taken as "+filepath.Join(wd, "main.go")) {
-				t.Errorf("env files = %v, notes %v", paths(c.envFiles), c.envFileNotes)
+			if paths(rs.envFiles) != filepath.Join(wd, "main.go") || len(rs.envFileNotes) != 1 || !strings.Contains(rs.envFileNotes[0], "is a relative path, taken as "+filepath.Join(wd, "main.go")) {
+				t.Errorf("env files = %v, notes %v", paths(rs.envFiles), rs.envFileNotes)
 			}
 		}},
-		{name: "an env file named twice, once relative, is one file", args: []string{"--env-file", "main.go", "--env-file", "./main.go"}, check: func(t *testing.T, c config) {
-			if len(c.envFiles) != 1 {
-				t.Errorf("env files = %v", paths(c.envFiles))
+		{name: "an env file named twice, once relative, is one file", args: []string{"--env-file", "main.go", "--env-file", "./main.go"}, check: func(t *testing.T, c config, rs resources) {
+			if len(rs.envFiles) != 1 {
+				t.Errorf("env files = %v", paths(rs.envFiles))
 			}
 		}},
-		{name: "no env files", check: func(t *testing.T, c config) {
-			if len(c.envFiles) != 0 || c.tools.EnvFiles {
-				t.Errorf("env files = %v (%+v)", c.envFiles, c.tools)
+		{name: "no env files", check: func(t *testing.T, c config, rs resources) {
+			if len(rs.envFiles) != 0 || c.tools.EnvFiles {
+				t.Errorf("env files = %v (%+v)", rs.envFiles, c.tools)
 			}
 		}},
 		{name: "missing env file", args: []string{"--env-file", "/nonexistent/.env"}, wantErr: "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file: /nonexistent/.env: file does not exist"},
 		{name: "env file that is a directory", env: map[string]string{"TOGETHER_SECRETS_ENV_FILES": os.TempDir()}, wantErr: "is not a regular file"},
 		{name: "import named without env files", args: []string{"--tools", "import_env_file"}, wantErr: "--tools (TOGETHER_SECRETS_TOOLS): tool \"import_env_file\" reads dotenv files, and none is configured"},
 		{name: "public intake page without the word for it", args: []string{"--intake-addr", "0.0.0.0:8765"}, wantErr: "--intake-addr (TOGETHER_SECRETS_INTAKE_ADDR): 0.0.0.0:8765 is not a loopback address"},
-		{name: "public intake page, chosen", args: []string{"--intake-addr", "0.0.0.0:8765", "--intake-allow-non-loopback"}, check: func(t *testing.T, c config) {
+		{name: "public intake page, chosen", args: []string{"--intake-addr", "0.0.0.0:8765", "--intake-allow-non-loopback"}, check: func(t *testing.T, c config, rs resources) {
 			if c.intake.Addr != "0.0.0.0:8765" || !c.intake.AllowNonLoopback || !c.tools.Intake {
 				t.Errorf("intake = %+v", c.intake)
 			}
 		}},
 		{name: "short intake ttl", env: map[string]string{"TOGETHER_SECRETS_INTAKE_TTL": "1s"}, wantErr: `--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL): "1s" is not a duration of 10s or more`},
-		{name: "no intake page over HTTP", args: []string{"--http", "127.0.0.1:8080"}, check: func(t *testing.T, c config) {
+		{name: "no intake page over HTTP", args: []string{"--http", "127.0.0.1:8080"}, check: func(t *testing.T, c config, rs resources) {
 			if c.tools.Intake {
 				t.Error("the page is offered in HTTP mode")
 			}
 		}},
-		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config) {
+		{name: "demo", args: []string{"demo"}, check: func(t *testing.T, c config, rs resources) {
 			if c.command != "demo" {
 				t.Errorf("command = %q", c.command)
 			}
 		}},
-		{name: "version", args: []string{"--version"}, check: func(t *testing.T, c config) {
+		{name: "version", args: []string{"--version"}, check: func(t *testing.T, c config, rs resources) {
 			if c.command != "version" {
 				t.Errorf("command = %q", c.command)
 			}
 		}},
-		{name: "help", args: []string{"-h"}, check: func(t *testing.T, c config) {
+		{name: "help", args: []string{"-h"}, check: func(t *testing.T, c config, rs resources) {
 			if c.command != "help" {
 				t.Errorf("command = %q", c.command)
 			}
@@ -152,8 +169,8 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
 		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
 			wantErr: "the API key may come from one place, and TOGETHER_API_KEY and --api-key-command (TOGETHER_API_KEY_COMMAND) are all set; keep only one"},
-		{name: "key command", args: []string{"--api-key-command", "op read op://v/i/f", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config) {
-			if c.keyCommand != "op read op://v/i/f" || c.keyCommandTimeout != 5*time.Second || !c.apiKey.IsZero() || !strings.Contains(c.keySource, "key command") {
+		{name: "key command", args: []string{"--api-key-command", "printf 'key-from-command\\n'", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config, rs resources) {
+			if c.keyCommandTimeout != 5*time.Second || rs.key != togetherapi.NewSensitive("key-from-command") || !strings.Contains(c.keySource(), "key command") {
 				t.Errorf("config = %+v", c)
 			}
 		}},
@@ -175,7 +192,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseConfig(tt.args, envOf(tt.env))
+			c, rs, err := load(t, tt.args, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
@@ -185,14 +202,14 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tt.check(t, c)
+			tt.check(t, c, rs)
 		})
 	}
 }
 
 func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 	var b strings.Builder
-	usage(&b)
+	usage(&b, buildVersion())
 	help := b.String()
 	if !strings.Contains(help, "stdio, or over streamable HTTP with --http") || !strings.Contains(help, "--http ADDR [flags]") {
 		t.Errorf("the help speaks of one transport:\n%s", help)
@@ -217,7 +234,7 @@ func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 
 func TestHelpListsEverySettingAndItsVariable(t *testing.T) {
 	var b strings.Builder
-	usage(&b)
+	usage(&b, buildVersion())
 	for _, s := range settings {
 		if !strings.Contains(b.String(), s.env) || (s.flag != "" && !strings.Contains(b.String(), "--"+s.flag)) {
 			t.Errorf("help lacks %s / --%s:\n%s", s.env, s.flag, b.String())
@@ -319,7 +336,7 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	usage(&b)
+	usage(&b, buildVersion())
 	if !strings.Contains(b.String(), "HTTP mode: requests served at once") || !strings.Contains(b.String(), "how long a one-time value link works, at least 10s (stdio only)") {
 		t.Errorf("the help does not say which transport a setting is for:\n%s", b.String())
 	}
@@ -353,6 +370,126 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 		}
 		if tt.want > 0 && debug.SetMemoryLimit(-1) != tt.want {
 			t.Errorf("%s: the runtime's limit is not the one returned", tt.name)
+		}
+	}
+}
+
+func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--http", ":8080"}, "--http (TOGETHER_SECRETS_HTTP): :8080 listens beyond this machine, where keys would cross the network in clear: serve TLS with --tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY), or, behind a proxy that terminates TLS, say so with --behind-tls-proxy"},
+		{[]string{"--http", "0.0.0.0:8080", "--tls-cert", "c.pem"}, "--tls-cert (TOGETHER_SECRETS_TLS_CERT): and --tls-key (TOGETHER_SECRETS_TLS_KEY) go together"},
+		{[]string{"--http", "127.0.0.1:8080", "--allowed-origins", "agents.example.com"}, `--allowed-origins (TOGETHER_SECRETS_ALLOWED_ORIGINS): "agents.example.com" is not a full origin`},
+		{[]string{"--http", "127.0.0.1:8080", "--max-in-flight", "0"}, "--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT)"},
+		{[]string{"--http", "nonsense"}, `"nonsense" is not an address`},
+		{[]string{"--http", "127.0.0.1:8080", "--env-file", "main.go"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): is for stdio only"},
+	} {
+		if _, err := parseConfig(tt.args, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"--http", ":8080", "--behind-tls-proxy"},
+		{"--http", "0.0.0.0:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"},
+		{"--http", "[::1]:8080"},
+		{"--http", "localhost:8080"},
+	} {
+		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+func TestHTTPAllowedHostsAreChecked(t *testing.T) {
+	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
+		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
+			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	// HTTP mode compares them with the Host of each request, lower-case.
+	c, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", "MCP.example.com", "--allowed-origins", "https://Agents.EXAMPLE.com"}, envOf(nil))
+	if err != nil || c.http.allowedHosts[0] != "mcp.example.com" || c.http.allowedOrigins[0] != "https://agents.example.com" {
+		t.Errorf("hosts %q, origins %q, %v; want them lower-case", c.http.allowedHosts, c.http.allowedOrigins, err)
+	}
+}
+
+func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		limit int64
+		want  int64
+	}{
+		{"the shipped manifests' 256 MiB, less a tenth", 241591910, 60397977},
+		{"no limit", math.MaxInt64, 256 << 20},
+		{"a limit too small for one whole body", 2 << 20, httpserve.MaxRequestBody},
+	} {
+		if got := bodyBudget(tt.limit); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
+	ran := filepath.Join(t.TempDir(), "ran")
+	for _, tt := range []struct {
+		args []string
+		want string // what prepare says of it
+	}{
+		{[]string{"--api-key-file", "/nonexistent/key"}, "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file"},
+		{[]string{"--env-file", "/nonexistent/.env"}, "--env-file (TOGETHER_SECRETS_ENV_FILES): cannot use /nonexistent/.env as a dotenv file"},
+		{[]string{"--api-key-command", "touch " + ran + "; echo key-from-command"}, ""},
+	} {
+		c, err := parseConfig(tt.args, envOf(nil))
+		if err != nil {
+			t.Errorf("%q: parsing read what the settings name: %v", tt.args, err)
+			continue
+		}
+		if _, err := os.Stat(ran); err == nil {
+			t.Fatalf("%q: parsing ran the key command", tt.args)
+		}
+		// What they name is read, or run, when run prepares to serve.
+		_, err = prepare(t.Context(), c)
+		if (tt.want == "" && err != nil) || (tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want))) {
+			t.Errorf("%q: prepare: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	if _, err := os.Stat(ran); err != nil {
+		t.Errorf("prepare did not run the key command: %v", err)
+	}
+}
+
+func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
+	// config.go is what the other files of the root build on: an arrow back
+	// from it to one of them would tie the settings to a transport.
+	declared := map[string]string{}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var config *ast.File
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "config.go" {
+			config = f
+			continue
+		}
+		for n := range f.Scope.Objects {
+			declared[n] = name
+		}
+	}
+	for _, id := range config.Unresolved {
+		if where, ok := declared[id.Name]; ok {
+			t.Errorf("config.go:%d uses %s, declared in %s", fset.Position(id.Pos()).Line, id.Name, where)
 		}
 	}
 }
@@ -456,7 +593,7 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 			wantErr: "TOGETHER_API_KEY: holds a control character"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseConfig(tt.args, envOf(tt.env))
+			_, rs, err := load(t, tt.args, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one saying %q", err, tt.wantErr)
@@ -466,13 +603,13 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || c.apiKey != togetherapi.NewSensitive(tt.want) {
+			if err != nil || rs.key != togetherapi.NewSensitive(tt.want) {
 				t.Errorf("err = %v, or the key is not the one line", err)
 			}
 		})
 	}
 	// The key command is held to the same rule.
-	if _, err := runKeyCommand(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
+	if _, err := keycommand.Run(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
 		t.Errorf("a key command printing a tab within the key: %v", err)
 	}
 }
@@ -497,7 +634,7 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 		t.Errorf("README's dotenv table does not say a backslash inside double quotes is refused: %q", row)
 	}
 
-	_, err = runKeyCommand(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
+	_, err = keycommand.Run(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
 	if err == nil {
 		t.Fatal("a key command printing two lines was taken")
 	}
@@ -511,7 +648,7 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 	demo := readme[strings.Index(readme, "`demo` starts"):]
 	demo = demo[:strings.Index(demo, "\n\n")]
 	var help strings.Builder
-	usage(&help)
+	usage(&help, buildVersion())
 	for _, call := range []string{"`create_secret`", "`attach_secret`", "`get_secret`"} {
 		if !strings.Contains(demo, call) {
 			t.Errorf("README's demo does not say it calls %s:\n%s", call, demo)

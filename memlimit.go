@@ -5,6 +5,8 @@ import (
 	"math"
 	"runtime/debug"
 	"strconv"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 )
 
 // cgroupMemoryFiles hold the container's memory limit: cgroup v2, then v1.
@@ -24,7 +26,7 @@ const bodyShare = 0.25
 // defaultBodyBudget is what the request bodies held at once may take with
 // no memory limit to follow: what --max-in-flight's default lets requests
 // hold.
-const defaultBodyBudget = defaultMaxInFlight * maxRequestBody
+const defaultBodyBudget = defaultMaxInFlight * httpserve.MaxRequestBody
 
 // bodyBudget is what the request bodies held at once may take together
 // under a Go memory limit of limit (math.MaxInt64 for none): never less
@@ -33,7 +35,7 @@ func bodyBudget(limit int64) int64 {
 	if limit <= 0 || limit == math.MaxInt64 {
 		return defaultBodyBudget
 	}
-	return max(int64(float64(limit)*bodyShare), maxRequestBody)
+	return max(int64(float64(limit)*bodyShare), httpserve.MaxRequestBody)
 }
 
 // memoryLimit is the Go memory limit in force: set from the cgroup, from

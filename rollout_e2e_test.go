@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // endpoints stands in for a Kubernetes Service: it sends each request,
@@ -162,7 +164,7 @@ func startTraffic(t *testing.T, url string, callers int) *traffic {
 				start := time.Now()
 				body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"list_secrets","arguments":{}}}`, i)
 				problem := ""
-				resp, err := client.Do(mcpRequest(context.Background(), url+"/mcp", key, body))
+				resp, err := client.Do(apitest.MCPRequest(context.Background(), url+"/mcp", key, body))
 				if err != nil {
 					problem = err.Error()
 				} else {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // auditEntries reads the audit lines in text: every JSON line of the
@@ -30,12 +32,12 @@ func auditEntries(t *testing.T, text string) []map[string]any {
 }
 
 func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
-	api := newKeyedAPI(t)
+	api := apitest.NewKeyed(t)
 	// "-": the trail goes to stderr, as a stream of its own among the log.
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
 	keys := []string{"CANARYKEY-caller-one-1111", "CANARYKEY-caller-two-2222"}
 	for i, key := range keys {
-		c := httpClient(t, base+"/mcp", key, "")
+		c := apitest.MCPClient(t, base+"/mcp", key, "")
 		name := fmt.Sprintf("team-a/CALLER_%d", i)
 		for _, step := range []struct {
 			tool string
@@ -149,12 +151,12 @@ func waitForLog(t *testing.T, p *proc, msg string) {
 }
 
 func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testing.T) {
-	api := newKeyedAPI(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--values-from-user-only")
+	api := apitest.NewKeyed(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--values-from-user-only")
 	if !strings.Contains(p.stderr.String(), "no tool can set a value") {
 		t.Errorf("no start-up warning:\n%s", p.stderr.String())
 	}
-	c := httpClient(t, base+"/mcp", "CANARYKEY-values-only", "")
+	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-values-only", "")
 	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +20,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // startHTTP runs the binary in HTTP mode on a free loopback port and
@@ -51,12 +46,12 @@ func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
 }
 
 func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
-	api := newKeyedAPI(t)
+	api := apitest.NewKeyed(t)
 	var replicas []*proc
 	var targets []*url.URL
 	for range 2 {
 		// The operator's own key is set, and must never be used for a caller.
-		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
 		replicas = append(replicas, p)
 		u, _ := url.Parse(base)
 		targets = append(targets, u)
@@ -76,7 +71,7 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 
 	const key = "CANARYKEY-replicated-42"
 	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
-		c := httpClient(t, proxy.URL+"/mcp", key, version)
+		c := apitest.MCPClient(t, proxy.URL+"/mcp", key, version)
 		ctx := t.Context()
 		name := "REPLICATED_" + strings.ReplaceAll(version, "-", "")
 		for _, step := range []struct {
@@ -100,7 +95,7 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 	if hits[0].Load() < 3 || hits[1].Load() < 3 {
 		t.Errorf("the proxy sent %d and %d requests to the replicas; want both used", hits[0].Load(), hits[1].Load())
 	}
-	for _, seen := range api.requests() {
+	for _, seen := range api.Requests() {
 		if !strings.HasPrefix(seen, key+" ") {
 			t.Errorf("a request reached Together without the caller's key: %q", seen)
 		}
@@ -115,15 +110,13 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 }
 
 func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
-	api := newKeyedAPI(t)
+	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
-	api.mu.Lock()
-	api.gate = gate
-	api.mu.Unlock()
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"})
+	api.Hold(gate)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"})
 	done := make(chan int, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall))
+		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", apitest.ListCall))
 		if err != nil {
 			done <- 0
 			return
@@ -131,7 +124,7 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	for api.inside.Load() == 0 {
+	for api.Inside() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
@@ -157,45 +150,13 @@ func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
 	}
 }
 
-// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
-// their paths and a pool that trusts the certificate.
-func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
 func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
-	api := newKeyedAPI(t)
-	certFile, keyFile, pool := selfSigned(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
+	api := apitest.NewKeyed(t)
+	certFile, keyFile, pool := apitest.SelfSigned(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
 	tlsURL := strings.Replace(base, "http://", "https://", 1) + "/mcp"
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := c.Do(mcpRequest(context.Background(), tlsURL, "CANARYKEY-tls-caller", listCall))
+	resp, err := c.Do(apitest.MCPRequest(context.Background(), tlsURL, "CANARYKEY-tls-caller", apitest.ListCall))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +166,7 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 		t.Errorf("%d %s", resp.StatusCode, b)
 	}
 	// Plain HTTP to the TLS port is not served.
-	if resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", listCall)); err == nil {
+	if resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", apitest.ListCall)); err == nil {
 		if resp.StatusCode == 200 {
 			t.Error("plain HTTP was served on the TLS port")
 		}
@@ -219,18 +180,16 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 }
 
 func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t *testing.T) {
-	api := newKeyedAPI(t)
+	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	release := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(release)
-	api.mu.Lock()
-	api.gate = gate
-	api.mu.Unlock()
+	api.Hold(gate)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.srv.URL + "/v1"}, "--audit-log", path)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--audit-log", path)
 	done := make(chan int, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(mcpRequest(context.Background(), base+"/mcp", "k", createCall(1, "DRAINED")))
+		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", createCall(1, "DRAINED")))
 		if err != nil {
 			done <- 0
 			return
@@ -238,9 +197,9 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	waitUntil(t, "the create reaches Together", func() bool { return api.inside.Load() == 1 })
+	apitest.WaitUntil(t, "the create reaches Together", func() bool { return api.Inside() == 1 })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	waitUntil(t, "the drain stops taking connections", func() bool {
+	apitest.WaitUntil(t, "the drain stops taking connections", func() bool {
 		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 		if err == nil {
 			c.Close()
@@ -274,14 +233,23 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 	assertClean(t, map[string]string{"stderr": p.stderr.String(), "audit": string(old) + string(now)})
 }
 
-// waitUntil polls cond until it holds, failing after 10s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
+	reject := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"message":"invalid api key"}}`)
+	}))
+	t.Cleanup(reject.Close)
+	_, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + reject.URL + "/v1"})
+	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-rejected", "")
+	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_secrets", Arguments: map[string]any{}}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	b, _ := json.Marshal(res)
+	text := string(b)
+	if !res.IsError || !strings.Contains(text, `Authorization: Bearer \u003ckey\u003e`) || strings.Contains(text, "restart the server") {
+		t.Errorf("a 401 over HTTP should tell the caller to fix their Authorization header, not to restart the server: %s", text)
+	}
+	assertClean(t, map[string]string{"result": text})
 }

@@ -45,10 +45,10 @@ const (
 
 // serveStdio serves one agent on stdin and stdout with the operator's key,
 // until stdin ends or ctx is cancelled, and returns the exit code.
-func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
+func serveStdio(ctx context.Context, cfg config, rs resources, client *togetherapi.Client, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
 	if cfg.sandbox {
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
-	} else if cfg.keySource == "" {
+	} else if cfg.keySource() == "" {
 		// Every source of a key names itself, and an empty key fails
 		// start-up: no source, no key.
 		logger.Warn().Msg("no API key: set " + keyVariable + ", " + settingName("api-key-file") + " or " + settingName("api-key-command") + "; until then every tool call returns an error saying so")
@@ -70,24 +70,24 @@ func serveStdio(ctx context.Context, cfg config, client *togetherapi.Client, log
 		Logger:   logger,
 		Tools:    cfg.tools,
 		Advice:   advice(cfg),
-		EnvFiles: cfg.envFiles,
+		EnvFiles: rs.envFiles,
 
 		NamePrefixes: cfg.namePrefixes,
-		Audit:        cfg.audit,
+		Audit:        rs.audit,
 	})
 	if err != nil {
 		return startupFailed(errOut, err)
 	}
 	var envFiles []string
-	for _, f := range cfg.envFiles {
+	for _, f := range rs.envFiles {
 		envFiles = append(envFiles, f.Path)
 	}
 	logger.Info().Str("version", buildVersion()).Str("base_url", cfg.apiRoot()).
-		Str("key_source", cfg.keySource).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
+		Str("key_source", cfg.keySource()).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
 	for _, note := range cfg.ignored {
 		logger.Warn().Msg(note)
 	}
-	for _, note := range cfg.envFileNotes {
+	for _, note := range rs.envFileNotes {
 		logger.Warn().Msg(note)
 	}
 	if cfg.auditLog == "-" {

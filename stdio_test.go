@@ -27,6 +27,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
@@ -232,15 +233,11 @@ func (p *proc) allStdout() string {
 	return p.stdout.String()
 }
 
+// assertClean fails the test for each output that holds a value or a key
+// the tests sent, all of which start with one of apitest.Canaries.
 func assertClean(t *testing.T, outputs map[string]string) {
 	t.Helper()
-	for where, text := range outputs {
-		for _, needle := range []string{e2eValue, e2eKey, "CANARYVALUE", "CANARYKEY"} {
-			if strings.Contains(text, needle) {
-				t.Errorf("%s leaks %q:\n%s", where, needle, text)
-			}
-		}
-	}
+	apitest.AssertClean(t, outputs)
 }
 
 func createCall(id int, name string) string {
@@ -1169,5 +1166,41 @@ func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
 	p.exit(t)
 	if strings.Contains(p.stderr.String(), "rd-123") {
 		t.Error("the log quotes the value")
+	}
+}
+
+func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
+	const key = "tgp_v1_PASTEDKEY0123456789abcdefABCDEF"
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"as the key file's flag", []string{"--api-key-file", key}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file"},
+		{"as the key file's variable", nil, []string{"TOGETHER_API_KEY_FILE= " + key + "\n"}, "cannot open the key file: there is no such file"},
+		{"as the key file, in HTTP mode", []string{"--http", "127.0.0.1:0", "--api-key-file", key}, nil, "cannot open the key file"},
+		{"as the key command", []string{"--api-key-command", key}, nil,
+			"--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 127: the shell found no program to run"},
+		{"as the key command's variable", nil, []string{"TOGETHER_API_KEY_COMMAND=" + key}, "exit status 127"},
+		// What the shell prints is then no longer the text set.
+		{"as the key command, holding a $ the shell expands", []string{"--api-key-command", key[:20] + "$0" + key[20:]}, nil, "the shell found no program to run"},
+		{"in place of the key command's argument", []string{"--api-key-command", "ls /nonexistent/" + key}, nil, "it said: ls: cannot access"},
+		// bash, unlike dash, repeats a line it cannot parse.
+		{"in a line bash cannot parse", []string{"--api-key-command", "bash -c '" + key + "('"}, nil, "the key command failed with exit status 2; it said: bash: -c: line 1: syntax error"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := start(t, tt.env, tt.args...)
+			code := p.waitExit(t)
+			stderr := p.stderr.String()
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q, want it to say %q", code, stderr, tt.want)
+			}
+			for i := 0; i+12 <= len(key); i++ {
+				if piece := key[i : i+12]; strings.Contains(stderr, piece) {
+					t.Fatalf("stderr shows %q of the key: %q", piece, stderr)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,8 @@
-// Package apitest holds the stand-in for Together that the in-process
-// benchmarks share: one that answers every request at once with the same
-// created secret, so that a benchmark measures the server and not a store.
+// Package apitest holds what the tests and benchmarks of several packages
+// share: stand-ins for Together (one that answers every request at once
+// with the same created secret, so that a benchmark measures the server and
+// not a store, and one with an account for each key), a client of this
+// server over HTTP, and the check that no canary value or key leaks.
 package apitest
 
 import (

@@ -1,4 +1,7 @@
-package main
+// Package keycommand runs the command that prints the API key, and holds
+// the rule every source of a key follows: one line, no control character.
+// Its errors name no setting; the caller says which one set the command.
+package keycommand
 
 import (
 	"bytes"
@@ -22,13 +25,13 @@ const (
 	maxKeyCommandOutput  = 64 << 10
 	maxKeyCommandStderr  = 64 << 10
 	showKeyCommandStderr = 2 << 10
-	defaultKeyTimeout    = 30 * time.Second
+	DefaultTimeout       = 30 * time.Second
 	// pipeGrace is how long, once the command has exited, its output may
 	// take to end: a child still holding a pipe after it is killed.
 	pipeGrace = 200 * time.Millisecond
 )
 
-// runKeyCommand runs line through the shell, the way git credential helpers
+// Run runs line through the shell, the way git credential helpers
 // and AWS credential_process do, and returns the one line it printed on
 // stdout, trimmed, as the key. Its stdout is never shown; on failure the
 // error gives the exit status and the command's stderr, scrubbed of
@@ -37,7 +40,7 @@ const (
 // run, which repeats the command. A command that outlives timeout is
 // killed with every process it started, and so is a child left holding its
 // output once it exits: the key is what it printed by then.
-func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (togetherapi.Sensitive, error) {
+func Run(ctx context.Context, line string, timeout time.Duration) (togetherapi.Sensitive, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := shellCommand(ctx, line)
@@ -52,7 +55,7 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 	// may the command's own text, set there by mistake, which the shell
 	// and the programs it runs repeat in their errors.
 	scrub := append(togetherapi.Scrubber{togetherapi.NewSensitive(key)}, commandWords(line)...)
-	lines := keyLines(out)
+	lines := Lines(out)
 	for _, l := range lines {
 		if l != key {
 			scrub = append(scrub, togetherapi.NewSensitive(l))
@@ -97,8 +100,8 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %d non-empty lines on stdout, and a key is one line: "+
 			"make it print only the key, by sending notices to stderr, or by keeping only the key's line: "+
 			"| head -n 1 when the key comes first, | tail -n 1 when it comes last", len(lines))
-	case unsendable(key):
-		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %s: make it print only the key", unsendableWords)
+	case Unsendable(key):
+		return togetherapi.Sensitive{}, fmt.Errorf("the key command printed %s: make it print only the key", UnsendableWords)
 	}
 	return togetherapi.NewSensitive(key), nil
 }
@@ -108,11 +111,11 @@ func runKeyCommand(ctx context.Context, line string, timeout time.Duration) (tog
 // cmd.exe's 9009 for "is not recognized" do.
 func shellCouldNotRun(status int) bool { return status == 126 || status == 127 || status == 9009 }
 
-// keyLikeLen is the length from which a word of the key command may be a
+// KeyLikeLen is the length from which a word of the key command may be a
 // key: shorter than any Together API key, longer than the words of a
 // command, such as security or find-generic-password, that its errors
 // should keep readable.
-const keyLikeLen = 24
+const KeyLikeLen = 24
 
 // commandWords are the command line and each of its words that may be a
 // key (quotes and shell operators split words), for the scrubber: a key set
@@ -122,7 +125,7 @@ func commandWords(line string) togetherapi.Scrubber {
 	var out togetherapi.Scrubber
 	words := strings.FieldsFunc(line, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("'\"`;&|()<>", r) })
 	for _, w := range append(words, strings.TrimSpace(line)) {
-		if len(w) >= keyLikeLen {
+		if len(w) >= KeyLikeLen {
 			out = append(out, togetherapi.NewSensitive(w))
 		}
 	}
@@ -220,3 +223,26 @@ func (c *cappedBuffer) clear() {
 	defer c.mu.Unlock()
 	clear(c.buf.Bytes())
 }
+
+// Lines returns the non-empty lines of a key file's contents or a key
+// command's output, each trimmed of surrounding blanks; a key is one line.
+func Lines(text string) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Unsendable reports whether a key holds a control character, such as a
+// tab or a carriage return left within its line: no key does, and most
+// cannot be sent in a header at all, so every call would fail as if
+// Together were unreachable.
+func Unsendable(key string) bool {
+	return strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// UnsendableWords says what Unsendable found, without quoting the key.
+const UnsendableWords = "a control character (such as a tab or a carriage return) within the key, which no key holds"

@@ -1,4 +1,4 @@
-package main
+package keycommand
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func TestKeyCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			key, err := runKeyCommand(context.Background(), tt.line, tt.timeout)
+			key, err := Run(context.Background(), tt.line, tt.timeout)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -55,7 +55,7 @@ func TestKeyCommand(t *testing.T) {
 func TestAKeyCommandsChildThatHoldsItsOutputIsKilledAndTheKeyTaken(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
-	key, err := runKeyCommand(context.Background(), `sleep 60 & echo $! > `+pidFile+`; echo tgp_from_command`, 30*time.Second)
+	key, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; echo tgp_from_command`, 30*time.Second)
 	if err != nil || key != togetherapi.NewSensitive("tgp_from_command") {
 		t.Fatalf("key command: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
 	} {
 		for _, n := range pad.sizes {
 			line := fmt.Sprintf(`echo %s; awk 'BEGIN { for (i = 0; i < %d; i++) printf "%%s", "%s"; printf "%s\n" }' >&2; exit 1`, key, n, pad.char, key)
-			_, err := runKeyCommand(context.Background(), line, 10*time.Second)
+			_, err := Run(context.Background(), line, 10*time.Second)
 			if err == nil {
 				t.Fatal("the command failed, yet no error")
 			}
@@ -120,45 +120,9 @@ func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
 func TestAKeyCommandThatTimesOutIsKilledWithItsChildren(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
-	_, err := runKeyCommand(context.Background(), `sleep 60 & echo $! > `+pidFile+`; sleep 60`, 300*time.Millisecond)
+	_, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; sleep 60`, 300*time.Millisecond)
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("err = %v after %s", err, time.Since(start))
 	}
 	waitGone(t, pidFile)
-}
-
-func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
-	const key = "tgp_v1_PASTEDKEY0123456789abcdefABCDEF"
-	for _, tt := range []struct {
-		name string
-		args []string
-		env  []string
-		want string
-	}{
-		{"as the key file's flag", []string{"--api-key-file", key}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file"},
-		{"as the key file's variable", nil, []string{"TOGETHER_API_KEY_FILE= " + key + "\n"}, "cannot open the key file: there is no such file"},
-		{"as the key file, in HTTP mode", []string{"--http", "127.0.0.1:0", "--api-key-file", key}, nil, "cannot open the key file"},
-		{"as the key command", []string{"--api-key-command", key}, nil,
-			"--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 127: the shell found no program to run"},
-		{"as the key command's variable", nil, []string{"TOGETHER_API_KEY_COMMAND=" + key}, "exit status 127"},
-		// What the shell prints is then no longer the text set.
-		{"as the key command, holding a $ the shell expands", []string{"--api-key-command", key[:20] + "$0" + key[20:]}, nil, "the shell found no program to run"},
-		{"in place of the key command's argument", []string{"--api-key-command", "ls /nonexistent/" + key}, nil, "it said: ls: cannot access"},
-		// bash, unlike dash, repeats a line it cannot parse.
-		{"in a line bash cannot parse", []string{"--api-key-command", "bash -c '" + key + "('"}, nil, "the key command failed with exit status 2; it said: bash: -c: line 1: syntax error"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			p := start(t, tt.env, tt.args...)
-			code := p.waitExit(t)
-			stderr := p.stderr.String()
-			if code != 2 || !strings.Contains(stderr, tt.want) {
-				t.Errorf("exit %d, stderr %q, want it to say %q", code, stderr, tt.want)
-			}
-			for i := 0; i+12 <= len(key); i++ {
-				if piece := key[i : i+12]; strings.Contains(stderr, piece) {
-					t.Fatalf("stderr shows %q of the key: %q", piece, stderr)
-				}
-			}
-		})
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package httpserve
 
 import (
 	"io"
@@ -7,12 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
-	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 // BenchmarkHTTPCreateSecret measures one create_secret POST through HTTP
@@ -24,15 +22,8 @@ import (
 func BenchmarkHTTPCreateSecret(b *testing.B) {
 	api := apitest.NewCreateStandIn()
 	defer api.Close()
-	cfg, err := parseConfig([]string{"--http", "127.0.0.1:0", "--base-url", api.URL + "/v1"}, func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
-	base, err := togetherapi.New(togetherapi.Config{BaseURL: cfg.baseURL, Timeout: 5 * time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := newHTTPHandler(cfg, base, zerolog.New(io.Discard))
+	cfg := testConfig(b, api.URL+"/v1", zerolog.New(io.Discard))
+	h, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package httpserve
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // serveCapped serves hh's handler on loopback through HTTP mode's own
@@ -25,7 +27,7 @@ func (hh *httpHarness) serveCapped(t *testing.T, grace time.Duration, tf *tlsFil
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, capped := hh.h.server(config{timeout: 5 * time.Second}, ln)
+	srv, capped := hh.h.server(ln)
 	capped.newGrace = grace
 	t.Cleanup(func() { _ = srv.Close() })
 	if tf != nil {
@@ -59,7 +61,7 @@ type tlsFiles struct {
 
 func newTLSFiles(t *testing.T) *tlsFiles {
 	t.Helper()
-	cert, key, pool := selfSigned(t)
+	cert, key, pool := apitest.SelfSigned(t)
 	return &tlsFiles{cert: cert, key: key, client: &tls.Config{RootCAs: pool}}
 }
 
@@ -126,7 +128,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 		{name: "idle HTTP/2 connections", hold: holdIdleTLS(true), idle: true, tls: true, grace: time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			hh := newHTTPHarness(t, "--max-connections", "4", "--max-in-flight", "4")
+			hh := newHTTPHarness(t, func(c *Config) { c.MaxConnections, c.MaxInFlight = 4, 4 })
 			var tf *tlsFiles
 			if tt.tls {
 				tf = newTLSFiles(t)
@@ -137,7 +139,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 				holders = append(holders, tt.hold(t, base, tf))
 				if tt.idle {
 					// So that the first is the longest idle.
-					waitUntil(t, "the holder goes idle", func() bool { return capped.idle() == i+1 })
+					apitest.WaitUntil(t, "the holder goes idle", func() bool { return capped.idle() == i+1 })
 				}
 			}
 			// Well within the idle timeout (120s) and the header timeout
@@ -150,7 +152,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 				tr.TLSClientConfig = tf.client.Clone()
 			}
 			defer tr.CloseIdleConnections()
-			resp, err := (&http.Client{Transport: tr}).Do(mcpRequest(ctx, base+"/mcp", "k", listCall))
+			resp, err := (&http.Client{Transport: tr}).Do(apitest.MCPRequest(ctx, base+"/mcp", "k", apitest.ListCall))
 			if err != nil {
 				t.Fatalf("a caller beside 4 connections holding a cap of 4 was not served: %v", err)
 			}
@@ -189,4 +191,47 @@ func TestHTTPHeadersOverTheLimitAreAnswered431ThroughTheConnectionCap(t *testing
 	if err != nil || !strings.HasPrefix(string(got), "HTTP/1.1 431 ") {
 		t.Errorf("headers over the limit: %q, %v; want a 431 and then the end of the connection", got, err)
 	}
+}
+
+func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := newConnCap(ln, 2)
+	// No server tells it what the connections do: they stay new, and
+	// would give up their places once silent for this long.
+	ll.newGrace = time.Hour
+	defer ll.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := ll.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection was accepted beyond the cap of 2")
+	case <-time.After(200 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(2 * time.Second):
+		t.Fatal("the third connection was not accepted once one closed")
+	}
+	second.Close()
 }
