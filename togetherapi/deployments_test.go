@@ -8,13 +8,13 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -273,8 +273,9 @@ const unspellable = `[{"name":"LONE","value":"\ud800"},{"name":"BYTES","value":"
 
 // rawDeployment stands in for a deployment whose variables are held as the
 // bytes last sent: unspellable at first, then each update's list as it
-// came. readBack, if set, respells the list for every read after an
-// update. It returns the base URL and the bodies of the updates.
+// came, which the sandbox, decoding what it is sent, cannot keep. readBack,
+// if set, respells the list for every read after an update. It returns the
+// base URL and the bodies of the updates.
 func rawDeployment(t *testing.T, readBack func(vars string) string) (string, func() []string) {
 	t.Helper()
 	var (
@@ -283,7 +284,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 		patched bool
 		bodies  []string
 	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
@@ -312,7 +313,6 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 		}
 		respond(200, `{"id":"dep-1","name":"eval","status":"Ready","updated_at":"`+updated+`","environment_variables":`+shown+`}`)(w, r)
 	}))
-	t.Cleanup(srv.Close)
 	return srv.URL, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
