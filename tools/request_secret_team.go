@@ -223,4 +223,3 @@ func callerKey(c *togetherapi.Client) togetherapi.Sensitive {
 	}
 	return togetherapi.Sensitive{}
 }
-

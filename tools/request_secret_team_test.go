@@ -138,7 +138,15 @@ func (h *teamHarness) as(key string) context.Context {
 // balancer may send it.
 func (h *teamHarness) client(t *testing.T, opts ...client.ClientOption) *client.Client {
 	t.Helper()
-	tr := &replicaRouter{first: transport.NewInProcessTransport(h.replicas[0].server), retry: transport.NewInProcessTransport(h.replicas[len(h.replicas)-1].server)}
+	c, _ := h.clientOn(t, 0, len(h.replicas)-1, opts...)
+	return c
+}
+
+// clientOn is a client whose calls go to replica first, and their retries
+// to replica retry; its router lets a test alter a retry.
+func (h *teamHarness) clientOn(t *testing.T, first, retry int, opts ...client.ClientOption) (*client.Client, *replicaRouter) {
+	t.Helper()
+	tr := &replicaRouter{first: transport.NewInProcessTransport(h.replicas[first].server), retry: transport.NewInProcessTransport(h.replicas[retry].server)}
 	c := client.NewClient(tr, opts...)
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -147,7 +155,7 @@ func (h *teamHarness) client(t *testing.T, opts ...client.ClientOption) *client.
 	if _, err := c.Initialize(context.Background(), mcp.InitializeRequest{Params: mcp.InitializeParams{ClientInfo: mcp.Implementation{Name: "team-test", Version: "1"}}}); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c, tr
 }
 
 // call makes a call as key's caller.
@@ -423,5 +431,162 @@ func TestALinkStoresOnceOnAnyReplica(t *testing.T) {
 	}
 	if want := "[attempt:: outcome:ok: refused:refused:replay refused:refused:replay]"; fmt.Sprint(phases) != want {
 		t.Errorf("audit lines %v, want %s", phases, want)
+	}
+}
+
+func TestAReplaceLinkIsUsedOnceAndRefusedOnceTheSecretChanged(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	h := newTeamHarness(t, clock.Now)
+	c := h.client(t)
+	if r := h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	clock.advance(time.Second)
+	res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/DB", "description": "rotated"})
+	link := linkOf(t, res)
+	if got := structured(t, res); got["action"] != "replace" {
+		t.Fatalf("result = %v", got)
+	}
+	clock.advance(time.Minute)
+	if code, page := h.submit(t, link, makerKey, teamValue+"-new", "store"); code != http.StatusOK || !strings.Contains(page, "was replaced") {
+		t.Fatalf("%d %s", code, page)
+	}
+	clock.advance(time.Minute)
+	code, page := h.submit(t, h.onReplica(0, link), makerKey, teamValue+"-third", "store")
+	if code != http.StatusConflict || !strings.Contains(page, "has changed since this link was made") {
+		t.Errorf("a replay: %d %s", code, page)
+	}
+	if !h.api.Account(makerKey).ValueMatches("prod/DB", teamValue+"-new") {
+		t.Error("the replay replaced the value")
+	}
+	var patches int
+	for _, sent := range h.api.Changes() {
+		if strings.Contains(sent, " PATCH ") {
+			patches++
+		}
+	}
+	if patches != 1 {
+		t.Errorf("%d updates sent, want 1: %v", patches, h.api.Changes())
+	}
+}
+
+// startOfASecond waits until the clock is early in a second, so that what
+// the test does next falls in one second.
+func startOfASecond(t *testing.T) {
+	t.Helper()
+	apitest.WaitUntil(t, "the start of a second", func() bool { return time.Now().Nanosecond() < 200*int(time.Millisecond) })
+}
+
+func TestALinkToReplaceAValueChangedThisSecondIsMadeOnlyOnceTheSecondIsOver(t *testing.T) {
+	h := newTeamHarness(t, nil)
+	c := h.client(t)
+	startOfASecond(t)
+	created := h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue})
+	res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/DB"})
+	link := linkOf(t, res)
+	changed, _ := time.Parse(time.RFC3339, structured(t, created)["updated_at"].(string))
+	expires, _ := time.Parse(time.RFC3339, structured(t, res)["expires_at"].(string))
+	if made := expires.Add(-intake.DefaultTTL); !made.After(changed) {
+		t.Errorf("the link was made at %s, in the second of the last change, %s", made, changed)
+	}
+	if code, page := h.submit(t, link, makerKey, teamValue+"-new", "store"); code != http.StatusOK {
+		t.Fatalf("%d %s", code, page)
+	}
+	if code, _ := h.submit(t, link, makerKey, teamValue+"-third", "store"); code != http.StatusConflict {
+		t.Errorf("a replay within the second: %d", code)
+	}
+	if !h.api.Account(makerKey).ValueMatches("prod/DB", teamValue+"-new") {
+		t.Error("the replay replaced the value")
+	}
+}
+
+func TestALinkMadeInTheSecondOfTheLastChangeIsRefusedWithNothingSent(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	h := newTeamHarness(t, clock.Now)
+	c := h.client(t)
+	s := structured(t, h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue}))
+	// A replica whose clock lags made it, within the second.
+	link, _, err := h.replicas[0].team.Issue(intake.TeamRequest{Replace: true, Name: "prod/DB", SecretID: s["id"].(string), UpdatedAt: s["updated_at"].(string),
+		Caller: netguard.Fingerprint(makerKey)}, togetherapi.NewSensitive(makerKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.api.Changes())
+	code, page := h.submit(t, link, makerKey, teamValue+"-new", "store")
+	if code != http.StatusForbidden || !strings.Contains(page, "made in the same second as the last change of prod/DB") || !strings.Contains(page, "Ask your assistant for a new link") {
+		t.Errorf("%d %s", code, page)
+	}
+	if sent := h.api.Changes()[before:]; len(sent) != 0 {
+		t.Errorf("sent: %v", sent)
+	}
+	lines := auditLines(t, h.auditPath)
+	if l := lines[len(lines)-1]; l.Phase != "refused" || l.Action != "rotate" || !strings.Contains(l.Reason, "second") {
+		t.Errorf("the last audit line is %+v, want the refusal", l)
+	}
+}
+
+func TestALinkIsNotMadeWhileThisServersClockIsBeforeTheLastChange(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	h := newTeamHarness(t, clock.Now)
+	c := h.client(t)
+	if r := h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue}); r.IsError {
+		t.Fatal(resultText(t, r))
+	}
+	// The clock stands still in the second of the change.
+	start := time.Now()
+	res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/DB"})
+	if !res.IsError || !strings.Contains(resultText(t, res), "call again in a few seconds") || time.Since(start) < 2*time.Second {
+		t.Errorf("after %s: %s", time.Since(start), encoded(t, res))
+	}
+}
+
+func TestTheStoringReplicasOwnScopeDecidesAgain(t *testing.T) {
+	h := newTeamHarness(t, nil, nil, func(c *tools.Config) { c.NamePrefixes = []string{"team-a/"} })
+	c := h.client(t)
+	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "team-b/TOKEN"}))
+	code, page := h.submit(t, h.onReplica(1, link), makerKey, teamValue, "store")
+	if code != http.StatusForbidden || !strings.Contains(page, "team-b/TOKEN is outside the names this server may change") || !strings.Contains(page, "Nothing was sent") {
+		t.Errorf("%d %s", code, page)
+	}
+	if sent := h.api.Changes(); len(sent) != 0 {
+		t.Errorf("sent: %v", sent)
+	}
+	if lines := auditLines(t, h.auditPath); len(lines) != 1 || lines[0].Reason != "out of scope" || lines[0].Caller != netguard.Fingerprint(makerKey) {
+		t.Errorf("audit lines %+v, want the refusal", lines)
+	}
+	// And where the link is made, as for every tool.
+	c2, _ := h.clientOn(t, 1, 1)
+	if r := h.call(t, c2, makerKey, "request_secret_from_user", map[string]any{"name": "team-b/TOKEN"}); !r.IsError || !strings.Contains(resultText(t, r), "Refused: name does not start with") {
+		t.Errorf("a link out of scope: %s", encoded(t, r))
+	}
+}
+
+func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
+	h := newTeamHarness(t, nil)
+	c := h.client(t)
+	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	code, page := h.submit(t, link, "", "", "decline")
+	if code != http.StatusOK || !strings.Contains(page, "Nothing was stored. You can close this page") {
+		t.Fatalf("%d %s", code, page)
+	}
+	if len(h.api.Changes()) != 0 {
+		t.Error("a decline sent a change")
+	}
+	if lines := auditLines(t, h.auditPath); len(lines) != 1 || lines[0].Reason != "declined on the page" || lines[0].Caller != netguard.Fingerprint(makerKey) {
+		t.Errorf("audit lines %+v", lines)
+	}
+}
+
+func TestALinkWhoseNameOrDescriptionHoldsTheCallersKeyIsNotMade(t *testing.T) {
+	h := newTeamHarness(t, nil)
+	c := h.client(t)
+	for _, args := range []map[string]any{{"name": makerKey}, {"name": "prod/X", "description": "use " + makerKey}} {
+		res := h.call(t, c, makerKey, "request_secret_from_user", args)
+		if !res.IsError || !strings.Contains(resultText(t, res), "holds the API key this call was made with") {
+			t.Errorf("%v: %s", args, encoded(t, res))
+		}
+	}
+	if n := len(h.api.Requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
 	}
 }
