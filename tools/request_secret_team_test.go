@@ -590,3 +590,139 @@ func TestALinkWhoseNameOrDescriptionHoldsTheCallersKeyIsNotMade(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+func TestAModernClientsRetryOnAnotherReplicaReturnsTheMetadata(t *testing.T) {
+	h := newTeamHarness(t, nil, nil, nil)
+	u := &pageUser{key: makerKey, value: teamValue, action: mcp.ElicitationResponseActionAccept}
+	u.h, u.t = h, t
+	c, router := h.clientOn(t, 0, 1, modern(u)...)
+	res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY", "description": "W&B"})
+	got := structured(t, res)
+	secret, _ := got["secret"].(map[string]any)
+	if res.IsError || got["status"] != "stored" || got["action"] != "create" || secret["name"] != "prod/WANDB_KEY" || secret["id"] == nil {
+		t.Fatalf("result = %s", encoded(t, res))
+	}
+	if len(u.asked) != 1 || u.asked[0].Mode != mcp.ElicitationModeURL || !strings.HasPrefix(u.asked[0].URL, h.replicas[0].page.URL+"/v/") || router.retries != 1 {
+		t.Fatalf("asked %+v, %d retries", u.asked, router.retries)
+	}
+	if !h.api.Account(makerKey).ValueMatches("prod/WANDB_KEY", teamValue) {
+		t.Error("the value was not stored")
+	}
+	var outcomes []string
+	for _, ev := range logEvents(t, h.replicas[1].logs.String()) {
+		if ev["tool"] == "request_secret_from_user" {
+			outcomes = append(outcomes, fmt.Sprint(ev["outcome"]))
+		}
+	}
+	if fmt.Sprint(outcomes) != "[ok]" {
+		t.Errorf("the other replica logged the retry as %v", outcomes)
+	}
+}
+
+func TestARetryWaitsForTheValueThenSaysItHasNotArrivedAndHowToCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		arrive bool
+		want   string
+	}{
+		{"the value arrives while the retry waits", true, `"status":"stored"`},
+		{"the value never arrives", false, "has not arrived yet"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTeamHarness(t, nil, func(c *tools.Config) { c.TeamWait = 1500 * time.Millisecond })
+			u := &pageUser{key: makerKey, action: mcp.ElicitationResponseActionAccept}
+			u.h, u.t = h, t
+			if tt.arrive {
+				// The user submits once the retry has looked and found
+				// nothing yet.
+				u.value = teamValue
+				u.later = func() bool { return len(h.api.Requests()) >= 2 }
+			}
+			c := h.client(t, modern(u)...)
+			res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"})
+			if text := encoded(t, res); res.IsError || !strings.Contains(text, tt.want) {
+				t.Errorf("result = %s", text)
+			}
+			if !tt.arrive && !strings.Contains(encoded(t, res), "get_secret") {
+				t.Errorf("the result does not say how to check: %s", encoded(t, res))
+			}
+			if u.done != nil {
+				<-u.done
+			}
+		})
+	}
+}
+
+func TestAModernClientThatDeclinesGetsNothingStored(t *testing.T) {
+	for _, action := range []mcp.ElicitationResponseAction{mcp.ElicitationResponseActionDecline, mcp.ElicitationResponseActionCancel} {
+		t.Run(string(action), func(t *testing.T) {
+			h := newTeamHarness(t, nil)
+			u := &pageUser{action: action}
+			u.h, u.t = h, t
+			c := h.client(t, modern(u)...)
+			res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"})
+			if got := structured(t, res); res.IsError || got["status"] != "declined" || !strings.Contains(encoded(t, res), "stays valid until") {
+				t.Errorf("result = %s", encoded(t, res))
+			}
+			if len(h.api.Changes()) != 0 {
+				t.Error("a decline sent a change")
+			}
+		})
+	}
+}
+
+func TestARetryWhoseStateIsAnotherCallersOrAlteredIsRefusedBeforeAnythingIsRead(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(h *teamHarness) func(ctx context.Context, params map[string]any) context.Context
+	}{
+		{"another caller retries", func(h *teamHarness) func(context.Context, map[string]any) context.Context {
+			return func(context.Context, map[string]any) context.Context { return h.as(otherKey) }
+		}},
+		{"the state is altered", func(*teamHarness) func(context.Context, map[string]any) context.Context {
+			return func(ctx context.Context, p map[string]any) context.Context {
+				s := []byte(p["requestState"].(string))
+				s[len(s)/2] ^= 1
+				p["requestState"] = string(s)
+				return ctx
+			}
+		}},
+		{"the retry names another secret", func(*teamHarness) func(context.Context, map[string]any) context.Context {
+			return func(ctx context.Context, p map[string]any) context.Context {
+				p["arguments"] = map[string]any{"name": "prod/OTHER"}
+				return ctx
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTeamHarness(t, nil, nil, nil)
+			u := &pageUser{action: mcp.ElicitationResponseActionAccept}
+			u.h, u.t = h, t
+			c, router := h.clientOn(t, 0, 1, modern(u)...)
+			change := tt.change(h)
+			var before int
+			router.change = func(ctx context.Context, p map[string]any) context.Context {
+				before = len(h.api.Requests())
+				return change(ctx, p)
+			}
+			res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"})
+			if !res.IsError || !strings.Contains(resultText(t, res), "this requestState was not made by this server for this call") {
+				t.Errorf("result = %s", encoded(t, res))
+			}
+			if sent := h.api.Requests()[before:]; router.retries != 1 || len(sent) != 0 {
+				t.Errorf("%d retries; the retry sent %v", router.retries, sent)
+			}
+		})
+	}
+}
+
+func TestAnOlderClientOverHTTPGetsTheLinkInTheResultEvenWithURLElicitation(t *testing.T) {
+	h := newTeamHarness(t, nil)
+	u := &pageUser{action: mcp.ElicitationResponseActionAccept}
+	u.h, u.t = h, t
+	c := h.client(t, append(modern(u), client.WithProtocolVersion(mcp.ProtocolVersion20251125))...)
+	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	if len(u.asked) != 0 || !strings.HasPrefix(link, h.replicas[0].page.URL) {
+		t.Errorf("asked %+v; link %q", u.asked, link)
+	}
+}
