@@ -297,12 +297,22 @@ func checkKey(r *keyResult, f *envfile.File) bool {
 		r.Outcome, r.Reason = keySkipped, "the value is empty"
 		return false
 	}
-	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: togetherapi.NewSensitive(v.Value)}).Validate(); err != nil {
-		// Such as a value held in its own name: refused here, dry run or not.
+	value := togetherapi.NewSensitive(v.Value)
+	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: value}).Validate(); err != nil && !heldByPrefix(err, r.Key, value) {
+		// Such as a value held in its own key: refused here, dry run or not.
 		r.Outcome, r.Reason = keyInvalid, err.Error()
 		return false
 	}
 	return true
+}
+
+// heldByPrefix reports whether err refuses a name only because the prefix
+// the caller sent brings the value into it. The caller never sees the
+// file's values: refusing its prefix for holding one would tell it that
+// its guess was right. What it sends it already knows, and could store as
+// a name with any tool; only a key that holds the value is the file's.
+func heldByPrefix(err error, key string, value togetherapi.Sensitive) bool {
+	return errors.Is(err, togetherapi.ErrValueInField) && !(togetherapi.Scrubber{value}).Carries(key)
 }
 
 // planKey decides what to do with a key that can be imported, given the
