@@ -233,12 +233,20 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 	for _, i := range live {
 		if planKey(&out.Results[i], in, byName) {
 			work = append(work, i)
+		} else if s := out.Results[i].Secret; s != nil {
+			// Read with no value in play, as list_secrets shows it: a
+			// description the caller wrote, withheld for holding a value
+			// of the file, would say which guess was right.
+			rec.keep(s.Object, s.ID, s.Name, s.Description, s.CreatedAt, s.UpdatedAt, s.CreatedBy, s.LastUpdatedBy)
 		}
 	}
 	t.writeKeys(ctx, deps.Client, rec, f, out.Results, work, byName)
 
 	for _, r := range out.Results {
 		out.Counts[r.Outcome]++
+		// The server's own words, and Together's already scrubbed: a
+		// value of the file that one of them holds is no reason to hide it.
+		rec.keep(r.Outcome, r.Reason)
 	}
 	if out.Counts[keyFailed] > 0 {
 		rec.outcome = outcomeError

@@ -454,6 +454,27 @@ func TestImportIsNoOracleForAPrefixTheCallerSends(t *testing.T) {
 	}
 }
 
+func TestImportShowsADescriptionTheCallerWroteAndItsOwnWordsWhole(t *testing.T) {
+	// A description is the caller's to write and to read in every list:
+	// withheld for holding a value of the file, it would say which guess
+	// was right. The server's own reason holds WORD's value, and is
+	// neither the caller's business nor a secret.
+	h := guessHarness(t)
+	for _, guess := range []string{"hunter22", "hunter23"} {
+		desc := "my " + guess + " guess"
+		for _, name := range []string{"d-PW", "d-WORD"} {
+			if r := h.call(t, "update_secret", map[string]any{"id": name, "description": desc}); r.IsError {
+				t.Fatal(resultText(t, r))
+			}
+		}
+		got := h.importRows(t, map[string]any{"prefix": "d-", "dry_run": true})
+		want := "skipped|a secret with this name exists; set overwrite to replace its value|" + desc
+		if got["PW"] != want || got["WORD"] != want {
+			t.Errorf("description %q: rows = %q, want both %q", desc, got, want)
+		}
+	}
+}
+
 func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
 	h := newHarness(t, nil)
 	src := "GOOD=CANARYVALUE-good\n" +
