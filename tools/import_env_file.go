@@ -231,13 +231,14 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 	}
 	var work []int // indexes of keys with a write to send
 	for _, i := range live {
-		if planKey(&out.Results[i], in, byName) {
-			work = append(work, i)
-		} else if s := out.Results[i].Secret; s != nil {
+		if s, ok := byName[out.Results[i].Name]; ok {
 			// Read with no value in play, as list_secrets shows it: a
 			// description the caller wrote, withheld for holding a value
 			// of the file, would say which guess was right.
 			rec.keep(s.Object, s.ID, s.Name, s.Description, s.CreatedAt, s.UpdatedAt, s.CreatedBy, s.LastUpdatedBy)
+		}
+		if planKey(&out.Results[i], in, byName) {
+			work = append(work, i)
 		}
 	}
 	t.writeKeys(ctx, deps.Client, rec, f, out.Results, work, byName)
@@ -379,7 +380,9 @@ func (t *toolset) writeKeys(ctx context.Context, c *togetherapi.Client, rec *cal
 			err = t.audited(ctx, rec, e, func() (string, error) {
 				if exists {
 					op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
-					s, err = c.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
+					// The name and description it keeps are the caller's,
+					// and the value is not: they are not held against it.
+					s, err = c.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value, KeptUnchecked: true})
 					r.Outcome = keyReplaced
 				} else {
 					op = operation{what: "create this secret", write: true}

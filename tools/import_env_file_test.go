@@ -475,6 +475,38 @@ func TestImportShowsADescriptionTheCallerWroteAndItsOwnWordsWhole(t *testing.T) 
 	}
 }
 
+func TestAnImportThatReplacesIsNoOracleForANameOrDescriptionTheCallerWrote(t *testing.T) {
+	// A replace keeps the secret's name and description: they are the
+	// caller's words, and whether they hold the file's value must change
+	// nothing of what it reads.
+	h := guessHarness(t)
+	for _, guess := range []string{"hunter22", "hunter23"} {
+		// A name made of the guess, by an import, replaced by the next.
+		prefix := guess + "-"
+		if got := h.importRows(t, map[string]any{"prefix": prefix, "keys": []string{"PW"}}); got["PW"] != "created||<nil>" {
+			t.Fatalf("prefix %s: rows = %q", prefix, got)
+		}
+		got := h.importRows(t, map[string]any{"prefix": prefix, "keys": []string{"PW"}, "overwrite": true})
+		if want := "replaced||<nil>"; got["PW"] != want {
+			t.Errorf("prefix %s, replaced: rows = %q, want %q", prefix, got, want)
+		}
+		// A description the caller wrote on a secret the import replaces.
+		desc := "my " + guess + " guess"
+		if r := h.call(t, "update_secret", map[string]any{"id": "d-PW", "description": desc}); r.IsError {
+			t.Fatal(resultText(t, r))
+		}
+		got = h.importRows(t, map[string]any{"prefix": "d-", "keys": []string{"PW"}, "overwrite": true})
+		if want := "replaced||" + desc; got["PW"] != want {
+			t.Errorf("description %q, replaced: rows = %q, want %q", desc, got, want)
+		}
+	}
+	for _, name := range []string{"hunter22-PW", "hunter23-PW", "d-PW"} {
+		if !h.api.ValueMatches(name, "hunter22") {
+			t.Errorf("%s does not hold the file's value", name)
+		}
+	}
+}
+
 func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
 	h := newHarness(t, nil)
 	src := "GOOD=CANARYVALUE-good\n" +
