@@ -809,6 +809,10 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	big := filepath.Join(t.TempDir(), "big-key")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("k"), 65537), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -817,7 +821,11 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{[]string{"--timeout", "soon"}, nil, `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration`},
 		{nil, []string{"TOGETHER_BASE_URL=http://api.example.test/v1"}, `--base-url (TOGETHER_BASE_URL): base URL "http://api.example.test/v1" is plain http`},
 		{[]string{"--log-level", "disabled"}, nil, `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "disabled" is not one of debug, info, warn, error`},
-		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
+		{[]string{"--api-key-file", big}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + big + " holds more than 65536 bytes"},
+		// A FIFO with no writer, or a terminal, would hold start-up for good,
+		// deaf to SIGTERM, which start-up takes for the drain.
+		{[]string{"--api-key-file", fifo}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + fifo + " is not a regular file"},
+		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero is not a regular file"},
 		// Found once running: still one plain line, like the rest.
 		{[]string{"--api-key-command", "exit 3"}, nil, "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 3"},
 		// A FIFO would block an open for reading until a writer came.
