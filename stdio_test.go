@@ -1194,6 +1194,10 @@ func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
 		// What the shell prints is then no longer the text set.
 		{"as the key command, holding a $ the shell expands", []string{"--api-key-command", key[:20] + "$0" + key[20:]}, nil, "the shell found no program to run"},
 		{"in place of the key command's argument", []string{"--api-key-command", "ls /nonexistent/" + key}, nil, "it said: ls: cannot access"},
+		// The base URL's variable sits beside the key's.
+		{"as the base URL", nil, []string{"TOGETHER_BASE_URL=" + key}, "--base-url (TOGETHER_BASE_URL): the base URL must be an absolute https URL"},
+		{"in the base URL's query", nil, []string{"TOGETHER_BASE_URL=https://api.together.xyz/v1?api_key=" + key}, `base URL "https://api.together.xyz/v1" must not carry credentials, a query`},
+		{"as the base URL's user", []string{"--base-url", "https://" + key + "@api.together.xyz/v1"}, nil, `base URL "https://api.together.xyz/v1" must not carry credentials`},
 		// bash, unlike dash, repeats a line it cannot parse.
 		{"in a line bash cannot parse", []string{"--api-key-command", "bash -c '" + key + "('"}, nil, "the key command failed with exit status 2; it said: bash: -c: line 1: syntax error"},
 	} {
