@@ -145,6 +145,10 @@ type setting struct {
 // in argv.
 const keyVariable = "TOGETHER_API_KEY"
 
+// defaultRetries is how many times a failed request that is safe to repeat
+// is sent again, as Together's own SDKs do.
+const defaultRetries = 2
+
 // settings is the one table of settings, in the order --help lists them.
 var settings = []setting{
 	{modes: stdio, env: keyVariable, help: "Together API key. Kept out of argv on purpose: set it in the environment.",
@@ -159,7 +163,7 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.baseURL = v; return togetherapi.CheckBaseURL(v) }},
 	{flag: "timeout", env: "TOGETHER_SECRETS_TIMEOUT", def: togetherapi.DefaultTimeout.String(), help: "time budget of one tool call's API requests, retries included",
 		apply: func(c *config, v string) error { return positiveDuration(&c.timeout, v) }},
-	{flag: "max-retries", env: "TOGETHER_SECRETS_MAX_RETRIES", def: strconv.Itoa(togetherapi.DefaultMaxRetries), help: "how often a failed request that is safe to repeat is sent again (0 for never)",
+	{flag: "max-retries", env: "TOGETHER_SECRETS_MAX_RETRIES", def: strconv.Itoa(defaultRetries), help: "how often a failed request that is safe to repeat is sent again (0 for never)",
 		apply: func(c *config, v string) error { return wholeNumber(&c.retries, v, 0, 10) }},
 	{flag: "log-level", env: "TOGETHER_SECRETS_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
 		apply: func(c *config, v string) error {

@@ -281,7 +281,7 @@ func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
 		t.Fatalf("%d calls of Store, want 1", p.store.count())
 	}
 	c := p.store.calls[0]
-	if !c.key.Equal(togetherapi.NewSensitive(makerKey)) || !c.value.Equal(togetherapi.NewSensitive(teamValue)) {
+	if c.key != togetherapi.NewSensitive(makerKey) || c.value != togetherapi.NewSensitive(teamValue) {
 		t.Error("Store did not get the typed key (without its blanks) and the value as typed")
 	}
 	if c.ticket.Name != "prod/HF_TOKEN" || c.ticket.Action != linkseal.Create || c.ticket.Description != "Hugging Face read token" {

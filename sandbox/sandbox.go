@@ -196,7 +196,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	// A name or description that holds the value is this client's rule,
 	// which it applies where it knows whose the value is; the API has none.
-	if err := req.Validate(); err != nil && !errors.Is(err, togetherapi.ErrValueInField) {
+	var fe *togetherapi.FieldError
+	if err := req.Validate(); err != nil && !(errors.As(err, &fe) && fe.HoldsValue) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 		return
 	}

@@ -197,8 +197,8 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 	// Every value of the file is kept out of every output of this call,
 	// whether imported or not: an error from Together may quote any.
 	for _, v := range f.Vars {
-		if v.Value != "" {
-			rec.scrub = append(rec.scrub, togetherapi.NewSensitive(v.Value))
+		if !v.Value.IsZero() {
+			rec.scrub = append(rec.scrub, v.Value)
 		}
 	}
 	// What the caller sent, and the names and keys built from it and read
@@ -302,12 +302,11 @@ func checkKey(r *keyResult, f *envfile.File) bool {
 		r.Outcome, r.Reason = keyInvalid, "the secret name "+fe.Problem
 		return false
 	}
-	if v.Value == "" {
+	if v.Value.IsZero() {
 		r.Outcome, r.Reason = keySkipped, "the value is empty"
 		return false
 	}
-	value := togetherapi.NewSensitive(v.Value)
-	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: value}).Validate(); err != nil && !heldByPrefix(err, r.Key, value) {
+	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: v.Value}).Validate(); err != nil && !heldByPrefix(err, r.Key, v.Value) {
 		// Such as a value held in its own key: refused here, dry run or not.
 		r.Outcome, r.Reason = keyInvalid, err.Error()
 		return false
@@ -321,7 +320,7 @@ func checkKey(r *keyResult, f *envfile.File) bool {
 // its guess was right. What it sends it already knows, and could store as
 // a name with any tool; only a key that holds the value is the file's.
 func heldByPrefix(err error, key string, value togetherapi.Sensitive) bool {
-	return errors.Is(err, togetherapi.ErrValueInField) && !(togetherapi.Scrubber{value}).Carries(key)
+	return holdsValue(err) && !(togetherapi.Scrubber{value}).Withholds("name", key)
 }
 
 // planKey decides what to do with a key that can be imported, given the
@@ -362,7 +361,7 @@ func (t *toolset) writeKeys(ctx context.Context, c *togetherapi.Client, rec *cal
 				r.info.OnRetry = callInfo.OnRetry // retries are logged as they happen
 			}
 			ctx := togetherapi.WithCallInfo(ctx, &r.info)
-			value := togetherapi.NewSensitive(f.Vars[r.Key].Value)
+			value := f.Vars[r.Key].Value
 			var (
 				s   *togetherapi.Secret
 				err error
