@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -688,11 +689,18 @@ func wholeNumber(dst *int, v string, lo, hi int) error {
 // maxKeyFileBytes. Its errors never quote the contents, nor the path until
 // it has opened: what was set as a path may be a key set there by mistake.
 func readKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
+	// Without blocking, so that a FIFO with no writer cannot hold start-up
+	// for good; what it is is checked next.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", keyFileOpenError(err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		// A FIFO, a terminal or a socket may never end: the key comes from
+		// a program through the key command, which is bounded in time.
+		return "", fmt.Errorf("the key file %s is not a regular file: give a file that holds the key, or set %s to a command that prints it", path, settingName("api-key-command"))
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
 	defer clear(b)
 	switch {
