@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -150,6 +151,10 @@ type setting struct {
 // in argv.
 const keyVariable = "TOGETHER_API_KEY"
 
+// defaultRetries is how many times a failed request that is safe to repeat
+// is sent again, as Together's own SDKs do.
+const defaultRetries = 2
+
 // settings is the one table of settings, in the order --help lists them.
 var settings = []setting{
 	{modes: stdio, env: keyVariable, help: "Together API key. Kept out of argv on purpose: set it in the environment.",
@@ -164,7 +169,7 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.baseURL = v; return togetherapi.CheckBaseURL(v) }},
 	{flag: "timeout", env: "TOGETHER_SECRETS_TIMEOUT", def: togetherapi.DefaultTimeout.String(), help: "time budget of one tool call's API requests, retries included",
 		apply: func(c *config, v string) error { return positiveDuration(&c.timeout, v) }},
-	{flag: "max-retries", env: "TOGETHER_SECRETS_MAX_RETRIES", def: strconv.Itoa(togetherapi.DefaultMaxRetries), help: "how often a failed request that is safe to repeat is sent again (0 for never)",
+	{flag: "max-retries", env: "TOGETHER_SECRETS_MAX_RETRIES", def: strconv.Itoa(defaultRetries), help: "how often a failed request that is safe to repeat is sent again (0 for never)",
 		apply: func(c *config, v string) error { return wholeNumber(&c.retries, v, 0, 10) }},
 	{flag: "log-level", env: "TOGETHER_SECRETS_LOG_LEVEL", def: "info", help: "debug, info, warn or error",
 		apply: func(c *config, v string) error {
@@ -715,11 +720,18 @@ func wholeNumber(dst *int, v string, lo, hi int) error {
 // maxKeyFileBytes. Its errors never quote the contents, nor the path until
 // it has opened: what was set as a path may be a key set there by mistake.
 func readKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
+	// Without blocking, so that a FIFO with no writer cannot hold start-up
+	// for good; what it is is checked next.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", keyFileOpenError(err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		// A FIFO, a terminal or a socket may never end: the key comes from
+		// a program through the key command, which is bounded in time.
+		return "", fmt.Errorf("the key file %s is not a regular file: give a file that holds the key, or set %s to a command that prints it", path, settingName("api-key-command"))
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
 	defer clear(b)
 	switch {

@@ -277,7 +277,7 @@ func reopenOnHangUp(l *audit.Log, logger zerolog.Logger) (stop func()) {
 // request brings its caller's.
 func newClient(cfg config, key togetherapi.Sensitive) (*togetherapi.Client, error) {
 	c := togetherapi.Config{
-		BaseURL:    cfg.baseURL,
+		BaseURL:    cfg.apiRoot(),
 		UserAgent:  "together-secrets-mcp/" + buildVersion(),
 		Timeout:    cfg.timeout,
 		MaxRetries: cfg.retries,
@@ -285,20 +285,29 @@ func newClient(cfg config, key togetherapi.Sensitive) (*togetherapi.Client, erro
 	switch {
 	case cfg.sandbox && cfg.http.addr != "":
 		// Each caller's key has an account of its own.
-		c.BaseURL, c.Transport = sandbox.BaseURL, sandbox.NewAccounts(sandbox.Options{}, maxSandboxAccounts).Transport()
+		c.Transport = sandbox.NewAccounts(sandbox.Options{}, maxSandboxAccounts).Transport()
 	case cfg.sandbox:
-		c.BaseURL, c.Transport, c.APIKey = sandbox.BaseURL, sandbox.New(sandbox.Options{}).Transport(), togetherapi.NewSensitive(sandbox.APIKey)
+		c.Transport, c.APIKey = sandbox.New(sandbox.Options{}).Transport(), togetherapi.NewSensitive(sandbox.APIKey)
 	case cfg.http.addr == "":
 		c.APIKey = key
 	}
 	client, err := togetherapi.New(c)
-	if ce := (*togetherapi.ConfigError)(nil); errors.As(err, &ce) {
-		return nil, errors.New(ce.Problem)
+	if fe := (*togetherapi.FieldError)(nil); errors.As(err, &fe) {
+		return nil, errors.New(fe.Problem)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return client, nil
+}
+
+// apiRoot is the API root the client sends to: the sandbox's, or the one
+// configured.
+func (c config) apiRoot() string {
+	if c.sandbox {
+		return sandbox.BaseURL
+	}
+	return c.baseURL
 }
 
 // startupFailed writes a start-up error as one plain line, the same for

@@ -48,7 +48,9 @@ const (
 func serveStdio(ctx context.Context, cfg config, rs resources, client *togetherapi.Client, logger zerolog.Logger, errOut io.Writer, stdin io.Reader, stdout io.Writer) int {
 	if cfg.sandbox {
 		logger.Warn().Msg("sandbox mode: secrets are kept in memory and never reach Together")
-	} else if !client.HasKey() {
+	} else if cfg.keySource() == "" {
+		// Every source of a key names itself, and an empty key fails
+		// start-up: no source, no key.
 		logger.Warn().Msg("no API key: set " + keyVariable + ", " + settingName("api-key-file") + " or " + settingName("api-key-command") + "; until then every tool call returns an error saying so")
 	}
 	intakeCfg := cfg.intake
@@ -80,7 +82,7 @@ func serveStdio(ctx context.Context, cfg config, rs resources, client *togethera
 	for _, f := range rs.envFiles {
 		envFiles = append(envFiles, f.Path)
 	}
-	logger.Info().Str("version", buildVersion()).Str("base_url", client.BaseURL()).
+	logger.Info().Str("version", buildVersion()).Str("base_url", cfg.apiRoot()).
 		Str("key_source", cfg.keySource()).Bool("sandbox", cfg.sandbox).Strs("env_files", envFiles).Msg("serving MCP on stdio")
 	for _, note := range cfg.ignored {
 		logger.Warn().Msg(note)

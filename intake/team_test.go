@@ -287,7 +287,7 @@ func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
 		t.Fatalf("%d calls of Store, want 1", p.store.count())
 	}
 	c := p.store.calls[0]
-	if !c.key.Equal(togetherapi.NewSensitive(makerKey)) || !c.value.Equal(togetherapi.NewSensitive(teamValue)) {
+	if c.key != togetherapi.NewSensitive(makerKey) || c.value != togetherapi.NewSensitive(teamValue) {
 		t.Error("Store did not get the typed key (without its blanks) and the value as typed")
 	}
 	want := intake.TeamRequest{Name: "prod/HF_TOKEN", Description: "Hugging Face read token", CallID: makerCallID, Caller: netguard.Fingerprint(makerKey),

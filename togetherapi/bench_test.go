@@ -33,7 +33,7 @@ func BenchmarkListDeployments(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.CloseIdleConnections()
+	defer togetherapi.CloseIdleConnections(c)
 	b.ReportAllocs()
 	for b.Loop() {
 		list, err := c.ListDeployments(b.Context())

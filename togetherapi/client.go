@@ -59,16 +59,12 @@ type Config struct {
 	// out whether it took effect.
 	AttemptTimeout time.Duration
 	// MaxRetries is how many times a failed request may be sent again: 0
-	// for never. Together's own SDKs use DefaultMaxRetries.
+	// for never. Together's own SDKs use 2.
 	MaxRetries int
 	// Transport carries the requests; a pooled transport tuned for many
 	// concurrent calls when nil.
 	Transport http.RoundTripper
 }
-
-// DefaultMaxRetries is how many times a failed request is sent again,
-// as Together's own SDKs do.
-const DefaultMaxRetries = 2
 
 // Client calls Together's secrets API. It is safe for concurrent use.
 type Client struct {
@@ -83,17 +79,9 @@ type Client struct {
 	sleep          func(ctx context.Context, d time.Duration) error
 }
 
-// ConfigError is a Config that New refuses.
-type ConfigError struct {
-	// Problem says what is wrong, in words that name no package, for a
-	// program to put beside the name of its own setting.
-	Problem string
-}
-
-func (e *ConfigError) Error() string { return "togetherapi: " + e.Problem }
-
-// New returns a client for cfg, or a *ConfigError naming what is wrong
-// with it.
+// New returns a client for cfg, or a *FieldError naming the field of cfg
+// that is wrong, whose Problem says what is wrong in words that name no
+// package, for a program to put beside the name of its own setting.
 func New(cfg Config) (*Client, error) {
 	raw := cfg.BaseURL
 	if raw == "" {
@@ -101,13 +89,17 @@ func New(cfg Config) (*Client, error) {
 	}
 	base, err := parseBaseURL(raw)
 	if err != nil {
-		return nil, &ConfigError{Problem: err.Error()}
+		return nil, &FieldError{Field: "BaseURL", Problem: err.Error()}
 	}
 	if cfg.Timeout < 0 || cfg.AttemptTimeout < 0 {
-		return nil, &ConfigError{Problem: fmt.Sprintf("timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)}
+		field := "Timeout"
+		if cfg.Timeout >= 0 {
+			field = "AttemptTimeout"
+		}
+		return nil, &FieldError{Field: field, Problem: fmt.Sprintf("timeouts must be positive, got %s and %s", cfg.Timeout, cfg.AttemptTimeout)}
 	}
 	if cfg.MaxRetries < 0 {
-		return nil, &ConfigError{Problem: fmt.Sprintf("MaxRetries must be 0 or more, got %d", cfg.MaxRetries)}
+		return nil, &FieldError{Field: "MaxRetries", Problem: fmt.Sprintf("MaxRetries must be 0 or more, got %d", cfg.MaxRetries)}
 	}
 	c := &Client{
 		base:           base,
@@ -167,15 +159,6 @@ func newTransport() *http.Transport {
 // must keep the key out of text of its own: the key stays with the client.
 func (c *Client) KeyScrubber() Scrubber { return Scrubber{c.key} }
 
-// HasKey reports whether the client has a key to send.
-func (c *Client) HasKey() bool { return !c.key.IsZero() }
-
-// BaseURL returns the API root the client sends to.
-func (c *Client) BaseURL() string { return c.base.String() }
-
-// CloseIdleConnections closes the connections the client keeps for reuse.
-func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
-
 // CheckBaseURL reports whether raw can be a Config.BaseURL, and if not,
 // why, in words that name no package, for a program to put beside the name
 // of its own setting.
@@ -193,13 +176,17 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, errors.New("the base URL is not a URL")
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("base URL %q must be an absolute https URL such as %s", raw, DefaultBaseURL)
+		// Not quoted: a key set here by mistake is no URL either.
+		return nil, fmt.Errorf("the base URL must be an absolute https URL such as %s, with a scheme and a host", DefaultBaseURL)
 	}
+	// Quoted without what may hold a key: a user name or password, a
+	// query such as ?api_key=, a fragment.
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", u.Redacted())
+		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", shown)
 	}
 	if u.Scheme == "http" && !netguard.IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", raw)
+		return nil, fmt.Errorf("base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", shown)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

@@ -67,7 +67,7 @@ func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(c.CloseIdleConnections)
+	t.Cleanup(func() { togetherapi.CloseIdleConnections(c) })
 	return c
 }
 
@@ -274,9 +274,9 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 		t.Run(tt.url, func(t *testing.T) {
 			c, err := togetherapi.New(togetherapi.Config{BaseURL: tt.url})
 			if tt.wantErr != "" {
-				var ce *togetherapi.ConfigError
-				if !errors.As(err, &ce) || !strings.Contains(ce.Problem, tt.wantErr) || strings.Contains(ce.Problem, "togetherapi") {
-					t.Fatalf("err = %v, want a *ConfigError whose Problem says %q and names no package", err, tt.wantErr)
+				var fe *togetherapi.FieldError
+				if !errors.As(err, &fe) || fe.Field != "BaseURL" || !strings.Contains(fe.Problem, tt.wantErr) || strings.Contains(fe.Problem, "togetherapi") {
+					t.Fatalf("err = %v, want a *FieldError for BaseURL whose Problem says %q and names no package", err, tt.wantErr)
 				}
 				if strings.Contains(err.Error(), "pw@") {
 					t.Errorf("error repeats credentials: %v", err)
@@ -286,18 +286,25 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.BaseURL() != tt.want {
-				t.Errorf("BaseURL = %q, want %q", c.BaseURL(), tt.want)
+			if got := togetherapi.BaseURL(c); got != tt.want {
+				t.Errorf("BaseURL = %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestNewRefusesNegativeLimitsWithAConfigError(t *testing.T) {
-	for _, cfg := range []togetherapi.Config{{Timeout: -time.Second}, {AttemptTimeout: -time.Second}, {MaxRetries: -1}} {
-		var ce *togetherapi.ConfigError
-		if _, err := togetherapi.New(cfg); !errors.As(err, &ce) || ce.Problem == "" {
-			t.Errorf("%+v: err = %v, want a *ConfigError", cfg, err)
+func TestNewRefusesNegativeLimitsWithAFieldErrorNamingTheField(t *testing.T) {
+	for _, tt := range []struct {
+		cfg   togetherapi.Config
+		field string
+	}{
+		{togetherapi.Config{Timeout: -time.Second}, "Timeout"},
+		{togetherapi.Config{AttemptTimeout: -time.Second}, "AttemptTimeout"},
+		{togetherapi.Config{MaxRetries: -1}, "MaxRetries"},
+	} {
+		var fe *togetherapi.FieldError
+		if _, err := togetherapi.New(tt.cfg); !errors.As(err, &fe) || fe.Field != tt.field || fe.Problem == "" {
+			t.Errorf("%+v: err = %v, want a *FieldError for %s", tt.cfg, err, tt.field)
 		}
 	}
 }
@@ -446,10 +453,26 @@ func TestResponseBodiesAreCapped(t *testing.T) {
 		srv, _ := fakeAPI(t, respond(status, big))
 		c := newClient(t, srv.URL+"/v1")
 		_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
-		if !errors.As(err, new(*togetherapi.TooLargeError)) {
-			t.Errorf("HTTP %d: err = %v, want a *TooLargeError", status, err)
+		if !tooLarge(err, togetherapi.MaxResponseBytes) {
+			t.Errorf("HTTP %d: err = %v, want a *MalformedError for a body over %d bytes", status, err, togetherapi.MaxResponseBytes)
 		}
 	}
+}
+
+// unknownOutcome returns the *ChangeError of a change whose answer was lost
+// that err is or wraps, or nil.
+func unknownOutcome(err error) *togetherapi.ChangeError {
+	var e *togetherapi.ChangeError
+	if errors.As(err, &e) && e.Effect == togetherapi.MayHaveBeenMade {
+		return e
+	}
+	return nil
+}
+
+// tooLarge reports whether err is an answer not read for going past limit.
+func tooLarge(err error, limit int64) bool {
+	var me *togetherapi.MalformedError
+	return errors.As(err, &me) && me.Limit == limit
 }
 
 func TestMalformedSuccessBodyIsReported(t *testing.T) {
@@ -476,10 +499,11 @@ func TestTimeoutAndCancellation(t *testing.T) {
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = 50 * time.Millisecond })
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
 	// The request was sent and never answered: it may have been created.
-	var unknown *togetherapi.OutcomeUnknownError
-	var te *togetherapi.TimeoutError
-	if !errors.As(err, &unknown) || !errors.As(err, &te) || unknown.Name != "A" || unknown.Since.IsZero() {
-		t.Errorf("err = %v, want an OutcomeUnknownError from a timeout that says how to check", err)
+	unknown := unknownOutcome(err)
+	var te *togetherapi.TransportError
+	if unknown == nil || !errors.As(err, &te) || te.Timeout == 0 || unknown.Name != "A" || unknown.Since.IsZero() ||
+		!strings.HasPrefix(unknown.Lost, "Together did not answer within") {
+		t.Errorf("err = %v, want a ChangeError that may have been made, from a timeout, that says how to check", err)
 	}
 
 	c = newClient(t, srv.URL+"/v1")
@@ -555,7 +579,7 @@ func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	c := newClient(t, srv.URL+"/v1")
-	defer c.CloseIdleConnections()
+	defer togetherapi.CloseIdleConnections(c)
 
 	burst := func() {
 		var wg sync.WaitGroup
@@ -600,8 +624,8 @@ func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
 	runtime.ReadMemStats(&after)
-	if !errors.As(err, new(*togetherapi.TooLargeError)) {
-		t.Errorf("err = %v, want a *TooLargeError", err)
+	if !tooLarge(err, togetherapi.MaxResponseBytes) {
+		t.Errorf("err = %v, want a *MalformedError for a body over %d bytes", err, togetherapi.MaxResponseBytes)
 	}
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 		t.Errorf("the call allocated %d MiB for a 64 MiB body; reading must stop at the cap", grew>>20)

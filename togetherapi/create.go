@@ -20,7 +20,8 @@ import (
 // by name: one created since this call began was created by it; none means
 // the request did not take, so it is sent again if retries are allowed. It
 // says how it settled the outcome in CallInfo.Resolution. If it cannot, the
-// error is an *OutcomeUnknownError saying how to check by hand.
+// error is a *ChangeError that may have been made, saying how to check by
+// hand.
 func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Secret, error) {
 	value := req.Value.reveal()
 	wire := wireSecretRequest{Name: req.Name, Value: &value, ProjectID: req.ProjectID}
@@ -45,8 +46,8 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 		if err == nil {
 			return secret, nil
 		}
-		var unknown *OutcomeUnknownError
-		if !errors.As(err, &unknown) || ctx.Err() != nil {
+		unknown := unknownOutcome(err)
+		if unknown == nil || ctx.Err() != nil {
 			return nil, fmt.Errorf("create secret %q: %w", req.Name, err)
 		}
 		// A retry that finds the name taken may be meeting its own
@@ -68,7 +69,8 @@ func (c *Client) CreateSecret(ctx context.Context, req CreateSecretRequest) (*Se
 }
 
 // createOnce sends a create, with the retries do allows, and decodes the
-// answer. An answer that leaves the outcome open is an *OutcomeUnknownError:
+// answer. An answer that leaves the outcome open is a *ChangeError that may
+// have been made:
 // among them "already exists" to a request that was sent before (resent, or
 // retried within do), which may be meeting its own first copy.
 func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool) (*Secret, error) {
@@ -77,14 +79,14 @@ func (c *Client) createOnce(ctx context.Context, op call, echo sent, resent bool
 	resp, err := c.do(ctx, op)
 	if err != nil {
 		if errors.Is(err, ErrAlreadyExists) && (resent || info.Requests-before > 1) {
-			return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
+			return nil, lostAnswer(op, err)
 		}
 		return nil, err
 	}
 	secret, err := decodeOne(resp, echo)
 	if err != nil {
 		// It said yes, but not with a secret: it may or may not be one.
-		return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
+		return nil, lostAnswer(op, err)
 	}
 	return secret, nil
 }
@@ -97,9 +99,9 @@ const createdSlack = 2 * time.Second
 // if that cannot be told or the name was taken before, and neither if the
 // secret does not exist, so the create did not take. retried says the
 // ambiguity is a retry's "already exists".
-func (c *Client) settleCreate(ctx context.Context, name string, start time.Time, unknown *OutcomeUnknownError, retried bool) (*Secret, bool, error) {
+func (c *Client) settleCreate(ctx context.Context, name string, start time.Time, unknown *ChangeError, retried bool) (*Secret, bool, error) {
 	info := callInfoFrom(ctx)
-	lost := "the answer was lost: " + Loss(unknown.Err)
+	lost := "the answer was lost: " + unknown.Lost
 	switch {
 	case retried:
 		lost = "an attempt was retried and the retry found the name taken"

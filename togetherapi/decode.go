@@ -80,35 +80,34 @@ func decodeSecret(raw []byte, scrub Scrubber, req sent) (*Secret, error) {
 	return &s, nil
 }
 
-// withhold replaces with [Redacted] every field that carries a sensitive
-// string, whole, so that no field is ever returned torn. The exceptions are
-// the fields that cannot carry one: the constant object type, well-formed
-// timestamps, and a name or description exactly as the caller sent it
-// (which the request's validation has already checked).
+// withhold replaces with [Redacted], whole, every field that scrub
+// withholds, so that no field is ever returned torn. A name or description
+// exactly as the caller sent it is kept: the request's validation has
+// already checked it.
 func (s *Secret) withhold(scrub Scrubber, req sent) {
 	if len(scrub) == 0 {
 		return
 	}
-	check := func(f *string, keep bool) {
-		if !keep && scrub.Carries(*f) {
+	check := func(key string, f *string, sent bool) {
+		if !sent && scrub.Withholds(key, *f) {
 			*f = Redacted
 		}
 	}
-	check(&s.Object, IsShapedField("object", s.Object))
-	check(&s.ID, false)
-	check(&s.Name, req.name != "" && s.Name == req.name)
-	check(&s.Description, req.description != nil && s.Description == *req.description)
-	check(&s.CreatedAt, IsShapedField("created_at", s.CreatedAt))
-	check(&s.UpdatedAt, IsShapedField("updated_at", s.UpdatedAt))
-	check(&s.CreatedBy, false)
-	check(&s.LastUpdatedBy, false)
+	check("object", &s.Object, false)
+	check("id", &s.ID, false)
+	check("name", &s.Name, req.name != "" && s.Name == req.name)
+	check("description", &s.Description, req.description != nil && s.Description == *req.description)
+	check("created_at", &s.CreatedAt, false)
+	check("updated_at", &s.UpdatedAt, false)
+	check("created_by", &s.CreatedBy, false)
+	check("last_updated_by", &s.LastUpdatedBy, false)
 }
 
-// IsShapedField reports whether value has the documented shape of the
+// isShapedField reports whether value has the documented shape of the
 // SecretResponseItem field key that cannot carry a secret: "object" is the
 // constant "secret", and the timestamps are RFC 3339. Such a field is Together's
 // own, whatever value a secret has, and is never withheld.
-func IsShapedField(key, value string) bool {
+func isShapedField(key, value string) bool {
 	switch key {
 	case "object":
 		return value == "secret"
@@ -335,7 +334,7 @@ func keepSpelling(raw json.RawMessage, d *Deployment) error {
 	}
 	for i, v := range w.Variables {
 		sp := &spelling{name: v.Name, inexact: !spelledExactly(string(v.Name))}
-		if d.Variables[i].IsPlain() {
+		if d.Variables[i].isPlain() {
 			sp.value = NewSensitive(string(v.Value))
 			sp.inexact = sp.inexact || !spelledExactly(sp.value.reveal())
 		} else {

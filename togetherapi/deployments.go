@@ -61,60 +61,31 @@ type spelling struct {
 // same reports whether x and y are the same variable, holding the same
 // value or reference.
 func (x Variable) same(y Variable) bool {
-	if x.Name != y.Name || x.ValueFromSecret != y.ValueFromSecret || !x.value.Equal(y.value) {
+	if x.Name != y.Name || x.ValueFromSecret != y.ValueFromSecret || x.value != y.value {
 		return false
 	}
 	xs, ys := x.spelled, y.spelled
 	if (xs == nil || !xs.inexact) && (ys == nil || !ys.inexact) {
 		return true
 	}
-	return xs != nil && ys != nil && bytes.Equal(xs.name, ys.name) && bytes.Equal(xs.ref, ys.ref) && xs.value.Equal(ys.value)
+	return xs != nil && ys != nil && bytes.Equal(xs.name, ys.name) && bytes.Equal(xs.ref, ys.ref) && xs.value == ys.value
 }
 
 // Format prints the variable's name and its reference, or [Redacted] for a
-// plain value, for every verb: fmt cannot reach the unexported value's own
-// redaction through reflection, so the variable does it.
+// plain value, for every verb, %#v included: fmt cannot reach the
+// unexported value's own redaction through reflection, so the variable
+// does it.
 func (v Variable) Format(f fmt.State, _ rune) {
-	if v.IsPlain() {
+	if v.isPlain() {
 		_, _ = fmt.Fprintf(f, "%s=%s", v.Name, Redacted)
 		return
 	}
 	_, _ = fmt.Fprintf(f, "%s=value_from_secret:%s", v.Name, v.ValueFromSecret)
 }
 
-// String is the form Format prints.
-func (v Variable) String() string { return fmt.Sprint(v) }
-
-// GoString is the form Format prints, so %#v shows no value either.
-func (v Variable) GoString() string { return fmt.Sprint(v) }
-
-// IsPlain reports whether the variable holds a plain value rather than a
+// isPlain reports whether the variable holds a plain value rather than a
 // reference to a secret.
-func (v Variable) IsPlain() bool { return v.ValueFromSecret == "" }
-
-// Reference is one variable of a deployment that takes its value from a
-// given secret.
-type Reference struct {
-	Variable string
-	// ByID says the variable names the secret by its ID, which survives a
-	// rename; by name, a rename breaks it. Either breaks on delete.
-	ByID bool
-}
-
-// References returns the variables of d that take their value from s.
-func (d *Deployment) References(s *Secret) []Reference {
-	var out []Reference
-	for _, v := range d.Variables {
-		switch {
-		case v.ValueFromSecret == "":
-		case v.ValueFromSecret == s.ID:
-			out = append(out, Reference{Variable: v.Name, ByID: true})
-		case v.ValueFromSecret == s.Name:
-			out = append(out, Reference{Variable: v.Name})
-		}
-	}
-	return out
-}
+func (v Variable) isPlain() bool { return v.ValueFromSecret == "" }
 
 // ListDeployments returns every deployment of the account. The API does not
 // page. From the moment a plain value is read, the call's later errors

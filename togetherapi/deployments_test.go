@@ -46,15 +46,17 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 	if len(deps) != 1 || deps[0].ID != "dep-1" || deps[0].Name != "eval" || deps[0].Status != "Ready" || len(deps[0].Variables) != 3 {
 		t.Fatalf("deployments = %+v", deps)
 	}
-	refs := deps[0].References(&togetherapi.Secret{ID: "sec-9", Name: "HF_TOKEN"})
-	if len(refs) != 1 || refs[0].Variable != "HF_TOKEN" || refs[0].ByID {
-		t.Errorf("references = %+v", refs)
+	if v := deps[0].Variables[2]; v.Name != "HF_TOKEN" || v.ValueFromSecret != "HF_TOKEN" {
+		t.Errorf("the reference read is %v", v)
 	}
-	if !deps[0].Variables[1].IsPlain() || deps[0].Variables[2].IsPlain() {
-		t.Error("IsPlain is wrong")
+	if deps[0].Variables[1].ValueFromSecret != "" || deps[0].Variables[2].ValueFromSecret == "" {
+		t.Error("a plain variable names a secret, or a reference names none")
 	}
 	b, _ := json.Marshal(deps)
-	for _, text := range []string{fmt.Sprintf("%v %+v %#v", deps, deps, deps), string(b)} {
+	plain := deps[0].Variables[1]
+	texts := []string{fmt.Sprintf("%v %+v %#v %s %q", deps, deps, deps, deps, deps), string(b),
+		fmt.Sprint(plain, &plain), fmt.Sprintf("%#v %+v", &plain, togetherapi.VariableChange{Before: &plain})}
+	for _, text := range texts {
 		if strings.Contains(text, plainSecret) || strings.Contains(text, "llama") {
 			t.Errorf("a plain value prints: %s", text)
 		}
@@ -102,7 +104,7 @@ func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	_, err := newClient(t, srv.URL).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var apiErr *togetherapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
 		t.Fatalf("err = %v", err)
@@ -121,7 +123,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 	}
 	before := api.Variables(sandbox.ExampleDeployment)
 	info := &togetherapi.CallInfo{}
-	change, err := c.AttachSecret(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := c.AttachSecretNamed(togetherapi.WithCallInfo(t.Context(), info), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 		t.Errorf("%d requests, want 5", info.Requests)
 	}
 
-	again, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID, togetherapi.ChangeHooks{})
+	again, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", s.ID, togetherapi.ChangeHooks{})
 	if err != nil || again.Changed {
 		t.Errorf("a second attach = %+v, %v", again, err)
 	}
@@ -160,7 +162,7 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 			respond(200, deploymentBody("2026-11-02T00:00:01Z"))(w, r)
 		}
 	})
-	_, err := newClient(t, srv.URL).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	_, err := newClient(t, srv.URL).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if !errors.Is(err, togetherapi.ErrDeploymentChanged) {
 		t.Fatalf("err = %v", err)
 	}
@@ -197,7 +199,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 	// Another change landed with ours: MODEL is gone, OTHER is new.
 	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z", attached)), respond(200, other))
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,9 +210,9 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
-	_, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
-	var rb *togetherapi.ReadBackError
-	if !errors.As(err, &rb) || !errors.Is(err, togetherapi.ErrNotFound) {
+	_, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	var ce *togetherapi.ChangeError
+	if !errors.As(err, &ce) || ce.Effect != togetherapi.Made || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -238,9 +240,9 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 		respond(200, deploymentBody("2026-11-02T00:00:00Z"))(w, r)
 	})
 	info := &togetherapi.CallInfo{}
-	_, err := newClient(t, srv.URL).AttachSecret(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
-	var lookup *togetherapi.LookupError
-	if !errors.As(err, &lookup) || !errors.Is(err, togetherapi.ErrNotFound) {
+	_, err := newClient(t, srv.URL).AttachSecretNamed(togetherapi.WithCallInfo(t.Context(), info), "eval", "NEW", "NOT-THERE", togetherapi.ChangeHooks{})
+	var ce *togetherapi.ChangeError
+	if !errors.As(err, &ce) || ce.Effect != togetherapi.NotMade || !errors.Is(err, togetherapi.ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, r := range rec() {
@@ -311,7 +313,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 
 func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 	base, bodies := rawDeployment(t, nil)
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +325,7 @@ func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 		t.Errorf("change = %+v", change)
 	}
 	// Nothing to change is still nothing, however the list is spelled.
-	again, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	again, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil || again.Changed || len(bodies()) != 1 {
 		t.Errorf("a second attach = %+v, %v; %d updates", again, err, len(bodies()))
 	}
@@ -337,7 +339,7 @@ func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
 		return strings.Replace(vars, "\xff\xfe", "\ufffd\ufffd", 1)
 	}
 	base, _ := rawDeployment(t, respelled)
-	change, err := newClient(t, base).AttachSecret(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
+	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,10 +361,10 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 	}
 	var seen []string
 	record := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
-		seen = append(seen, v.String())
+		seen = append(seen, fmt.Sprint(v))
 		return nil
 	}}
-	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
+	if _, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", record); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 0 {
@@ -370,14 +372,14 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 	}
 	errStop := errors.New("stop")
 	stop := togetherapi.ChangeHooks{Check: func(_ context.Context, v togetherapi.Variable) error {
-		seen = append(seen, v.String())
+		seen = append(seen, fmt.Sprint(v))
 		return errStop
 	}}
 	before := api.Variables(sandbox.ExampleDeployment)
-	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "SECOND", stop); !errors.Is(err, errStop) {
+	if _, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "DB", "SECOND", stop); !errors.Is(err, errStop) {
 		t.Errorf("attach over a refused variable: %v", err)
 	}
-	if _, err := c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "DB", stop); !errors.Is(err, errStop) {
+	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", nil, stop); !errors.Is(err, errStop) {
 		t.Errorf("detach of a refused variable: %v", err)
 	}
 	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
@@ -389,7 +391,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 	}
 	// A change to nothing is not checked: it replaces nothing.
 	seen = nil
-	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", stop); err != nil || change.Changed || len(seen) != 0 {
+	if change, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "DB", "FIRST", stop); err != nil || change.Changed || len(seen) != 0 {
 		t.Errorf("a change to nothing = %+v, %v; Check saw %v", change, err, seen)
 	}
 }
@@ -406,21 +408,21 @@ func TestBeforeSendRunsOnlyWhenAnUpdateIsAboutToBeSent(t *testing.T) {
 	stop := togetherapi.ChangeHooks{BeforeSend: func(context.Context) error { calls++; return errStop }}
 
 	before := api.Variables(sandbox.ExampleDeployment)
-	if _, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop); !errors.Is(err, errStop) || calls != 1 {
+	if _, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop); !errors.Is(err, errStop) || calls != 1 {
 		t.Errorf("a stopped attach: %v, BeforeSend called %d times", err, calls)
 	}
 	if after := api.Variables(sandbox.ExampleDeployment); !maps.Equal(after, before) {
 		t.Errorf("a stopped attach changed the variables: %v", after)
 	}
-	if change, err := c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", count); err != nil || !change.Changed || calls != 2 {
+	if change, err := c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", count); err != nil || !change.Changed || calls != 2 {
 		t.Errorf("an attach: %+v, %v, BeforeSend called %d times", change, err, calls)
 	}
 	for _, change := range []func() (*togetherapi.VariableChange, error){
 		func() (*togetherapi.VariableChange, error) {
-			return c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop)
+			return c.AttachSecretNamed(t.Context(), sandbox.ExampleDeployment, "HF_TOKEN", "HF_TOKEN", stop)
 		},
 		func() (*togetherapi.VariableChange, error) {
-			return c.DetachSecret(t.Context(), sandbox.ExampleDeployment, "NOT_THERE", stop)
+			return c.AttachSecret(t.Context(), sandbox.ExampleDeployment, "NOT_THERE", nil, stop)
 		},
 	} {
 		if got, err := change(); err != nil || got.Changed || calls != 2 {

@@ -75,7 +75,8 @@ func (c *Client) budget(ctx context.Context) (context.Context, context.CancelFun
 
 // do sends op, retrying what is safe to retry, and returns a 2xx response.
 // A failure that leaves it unknown whether a change took effect (its answer,
-// or an earlier attempt's, was lost) is an *OutcomeUnknownError. Every error
+// or an earlier attempt's, was lost) is a *ChangeError that may have been
+// made. Every error
 // is scrubbed of the key and of op's sensitive values.
 func (c *Client) do(ctx context.Context, op call) (*response, error) {
 	if c.key.IsZero() {
@@ -182,7 +183,7 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(body)) > limit {
-		return nil, &TooLargeError{Limit: limit}
+		return nil, &MalformedError{Limit: limit}
 	}
 	return body, nil
 }
@@ -237,7 +238,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // failure builds the error for the last attempt. A change whose answer was
 // lost, at this attempt or at an earlier one (lost), is an
-// *OutcomeUnknownError: it may have taken effect. Only a change never sent,
+// *ChangeError that may have been made. Only a change never sent,
 // or answered with a status that says it was not made, fails plainly.
 func (c *Client) failure(ctx context.Context, op call, ex exchange, lost error) error {
 	err := c.attemptError(ctx, op, ex)
@@ -245,10 +246,11 @@ func (c *Client) failure(ctx context.Context, op call, ex exchange, lost error) 
 	case !op.changes():
 		return err
 	case answerLost(ex):
-		return &OutcomeUnknownError{Op: op.String(), Err: err}
+		return lostAnswer(op, err)
 	case lost != nil:
-		return &OutcomeUnknownError{Op: op.String(), Err: lost, Retry: err,
-			Detail: "a retry was " + retryAnswer(ex) + ", which does not say whether the earlier attempt took effect"}
+		e := lostAnswer(op, lost)
+		e.Retry, e.Detail = err, "a retry was "+retryAnswer(ex)+", which does not say whether the earlier attempt took effect"
+		return e
 	}
 	return err
 }
@@ -291,11 +293,11 @@ func retryAnswer(ex exchange) string {
 func (c *Client) transportError(ctx context.Context, op call, err error) error {
 	switch {
 	case context.Cause(ctx) == errTimeoutCause:
-		return &TimeoutError{Timeout: c.timeout}
+		return &TransportError{Op: op.String(), Host: c.base.Host, Timeout: c.timeout}
 	case ctx.Err() != nil:
 		return fmt.Errorf("togetherapi: %s: %w", op, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded):
-		return &TimeoutError{Timeout: c.attemptTimeout}
+		return &TransportError{Op: op.String(), Host: c.base.Host, Timeout: c.attemptTimeout}
 	}
 	// url.Error names the URL, which holds no secret; scrub it all the same.
 	return &TransportError{Op: op.String(), Host: c.base.Host, msg: op.scrub.Scrub(err.Error()), err: err}

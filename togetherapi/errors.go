@@ -114,84 +114,67 @@ func saysAlreadyExists(msg string) bool {
 	return strings.Contains(m, "already exist") || strings.Contains(m, "duplicate")
 }
 
-// MalformedError is a 2xx answer that is not the JSON the call expects:
-// another content type, not JSON, or a secret without an id.
+// MalformedError is an answer the client cannot use: a 2xx that is not the
+// JSON the call expects (another content type, not JSON, or a secret
+// without an id), or any answer larger than the client reads.
 type MalformedError struct {
 	// Detail says how it differed, such as "HTTP 200 with content type
 	// \"text/html\"", scrubbed; never the body. It is empty where the
 	// answer was to hold a secret's metadata and did not.
 	Detail string
+	// Limit, when not zero, is the most the client reads of a body, in
+	// bytes, which the answer's went past: it was not read.
+	Limit int64
 }
 
 func (e *MalformedError) Error() string {
-	if e.Detail == "" {
+	switch {
+	case e.Limit > 0:
+		return fmt.Sprintf("togetherapi: response body exceeds %d bytes", e.Limit)
+	case e.Detail == "":
 		return "togetherapi: response is not the expected JSON object"
 	}
 	return "togetherapi: " + e.Detail + ": response is not the expected JSON object"
 }
 
-// isMalformed reports whether err is, or wraps, a *MalformedError.
+// isMalformed reports whether err is, or wraps, a *MalformedError for an
+// answer that was read and is not the JSON expected.
 func isMalformed(err error) bool {
 	var e *MalformedError
-	return errors.As(err, &e)
+	return errors.As(err, &e) && e.Limit == 0
 }
 
-// TooLargeError is a response body larger than the client reads.
-type TooLargeError struct {
-	// Limit is the most the client reads, in bytes.
-	Limit int64
-}
-
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("togetherapi: response body exceeds %d bytes", e.Limit)
-}
-
-// isTooLarge reports whether err is, or wraps, a *TooLargeError.
+// isTooLarge reports whether err is, or wraps, a *MalformedError for an
+// answer too large to read.
 func isTooLarge(err error) bool {
-	var e *TooLargeError
-	return errors.As(err, &e)
+	var e *MalformedError
+	return errors.As(err, &e) && e.Limit > 0
 }
 
-// LookupError is a failure while finding the secret that an update or a
-// delete names. The change itself was never sent, so nothing changed.
-type LookupError struct {
-	Err error
-}
+// ChangeError is a change that failed without Together saying plainly that
+// it did not make it. Its Effect says at which step it failed, and so what
+// it did:
+//
+//   - NotMade: finding what it changes, before anything was sent.
+//   - MayHaveBeenMade: sending it, when its answer, or an earlier
+//     attempt's, was lost (a timeout or a broken connection), or was a
+//     gateway error that does not say.
+//   - Made: reading the result back, after Together accepted it.
+//
+// EffectOf reads it. Err is the step's failure, so errors.Is and errors.As
+// see through to it.
+type ChangeError struct {
+	Effect Effect
+	Err    error
 
-func (e *LookupError) Error() string { return e.Err.Error() }
+	// The rest say more of an answer that was lost (MayHaveBeenMade).
 
-// Unwrap returns the failure.
-func (e *LookupError) Unwrap() error { return e.Err }
-
-// ReadBackError means a change was sent and accepted, but reading the
-// result back failed, so it could not be verified.
-type ReadBackError struct{ Err error }
-
-func (e *ReadBackError) Error() string {
-	return "the change was made, but reading it back failed: " + e.Err.Error()
-}
-
-func (e *ReadBackError) Unwrap() error { return e.Err }
-
-// TimeoutError means the call ran out of its time budget. The request may
-// have reached the API before it did.
-type TimeoutError struct {
-	Timeout time.Duration
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("togetherapi: no answer within %s", e.Timeout)
-}
-
-// OutcomeUnknownError means a request that changes state may or may not
-// have taken effect: it was sent, and the answer was lost (a timeout or a
-// broken connection) or was a gateway error that does not say. Err is the
-// failure itself, so errors.Is and errors.As see through to it.
-type OutcomeUnknownError struct {
 	// Op is the method and path, such as "POST /deployments/secrets".
 	Op string
-	// Err is what went wrong.
-	Err error
+	// Lost says, as a fact, what left the outcome unknown: the one wording
+	// of Err, for the client's own notes and for whoever words errors for
+	// people.
+	Lost string
 	// Detail says what was done to find out, and why it did not tell.
 	Detail string
 	// Name and Since, for a create, are the secret's name and when the call
@@ -204,25 +187,49 @@ type OutcomeUnknownError struct {
 	Retry error
 }
 
-func (e *OutcomeUnknownError) Error() string {
-	msg := "togetherapi: " + e.Op + ": outcome unknown: " + e.Err.Error()
-	if e.Detail != "" {
-		msg += "; " + e.Detail
-	}
-	return msg
+// lostAnswer is the error of op, a change whose answer was lost to err.
+func lostAnswer(op call, err error) *ChangeError {
+	return &ChangeError{Effect: MayHaveBeenMade, Op: op.String(), Err: err, Lost: loss(err)}
 }
 
-// Loss says, as a fact, what left the outcome of a change unknown: the
-// failure an OutcomeUnknownError wraps. It is the one wording of it, for
-// the client's own notes and for whoever words errors for people.
-func Loss(err error) string {
+// unknownOutcome returns the *ChangeError of a change whose answer was
+// lost that err is or wraps, or nil.
+func unknownOutcome(err error) *ChangeError {
+	var e *ChangeError
+	if errors.As(err, &e) && e.Effect == MayHaveBeenMade {
+		return e
+	}
+	return nil
+}
+
+func (e *ChangeError) Error() string {
+	switch e.Effect {
+	case Made:
+		return "the change was made, but reading it back failed: " + e.Err.Error()
+	case MayHaveBeenMade:
+		msg := "togetherapi: " + e.Op + ": outcome unknown: " + e.Err.Error()
+		if e.Detail != "" {
+			msg += "; " + e.Detail
+		}
+		return msg
+	}
+	return e.Err.Error()
+}
+
+// Unwrap returns the step's failure.
+func (e *ChangeError) Unwrap() error { return e.Err }
+
+// loss says what left the outcome of a change unknown, from the failure
+// that lost its answer.
+func loss(err error) string {
 	var (
-		apiErr     *APIError
-		timeoutErr *TimeoutError
-		tooLarge   *TooLargeError
-		malformed  *MalformedError
+		apiErr    *APIError
+		transport *TransportError
+		malformed *MalformedError
 	)
 	switch {
+	case errors.As(err, &malformed) && malformed.Limit > 0:
+		return fmt.Sprintf("Together's answer was larger than %d bytes and was not read", malformed.Limit)
 	case errors.As(err, &malformed):
 		if malformed.Detail == "" {
 			return "Together answered success, but not with the secret's metadata"
@@ -230,18 +237,13 @@ func Loss(err error) string {
 		return "Together answered success, but not with the JSON expected (" + malformed.Detail + ")"
 	case errors.Is(err, ErrAlreadyExists):
 		return "a retry found the name taken, which may be this call's own secret"
-	case errors.As(err, &tooLarge):
-		return fmt.Sprintf("Together's answer was larger than %d bytes and was not read", tooLarge.Limit)
-	case errors.As(err, &timeoutErr):
-		return fmt.Sprintf("Together did not answer within %s", timeoutErr.Timeout)
+	case errors.As(err, &transport) && transport.Timeout > 0:
+		return fmt.Sprintf("Together did not answer within %s", transport.Timeout)
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("Together answered HTTP %d (%s), which does not say", apiErr.StatusCode, strings.TrimSuffix(apiErr.Message, "."))
 	}
 	return "the connection to Together broke after the request was sent"
 }
-
-// Unwrap returns the failure that left the outcome unknown.
-func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // Effect is what a call that failed did to the account, as far as can be
 // known.
@@ -260,37 +262,39 @@ const (
 
 // EffectOf says what the call that returned err did. It is the one rule for
 // it, so that whoever words a failure and whoever records it agree: a
-// change whose answer was lost (an *OutcomeUnknownError) may have been
-// made; one whose lookup failed (a *LookupError) was never sent.
+// change that failed with a *ChangeError did what its Effect says; any
+// other failure made nothing.
 func EffectOf(err error) Effect {
-	var (
-		lookup   *LookupError
-		unknown  *OutcomeUnknownError
-		readBack *ReadBackError
-	)
+	var change *ChangeError
 	switch {
-	case err == nil, errors.As(err, &readBack):
+	case err == nil:
 		return Made
-	case errors.As(err, &lookup):
-		return NotMade
-	case errors.As(err, &unknown):
-		return MayHaveBeenMade
+	case errors.As(err, &change):
+		return change.Effect
 	}
 	return NotMade
 }
 
 // TransportError is a failure that left no HTTP status: the host could not be
-// reached, the connection broke, the TLS handshake failed.
+// reached, the connection broke, the TLS handshake failed, or no answer came
+// in the time allowed.
 type TransportError struct {
 	// Op is the method and path, such as "POST /deployments/secrets".
 	Op string
 	// Host is the API host.
 	Host string
-	msg  string
-	err  error
+	// Timeout, when not zero, is the time allowed that ran out: the call's
+	// budget, or one attempt's. The request may have reached the API
+	// before it did.
+	Timeout time.Duration
+	msg     string
+	err     error
 }
 
 func (e *TransportError) Error() string {
+	if e.Timeout > 0 {
+		return fmt.Sprintf("togetherapi: no answer within %s", e.Timeout)
+	}
 	return "togetherapi: " + e.Op + ": " + e.msg
 }
 

@@ -69,9 +69,9 @@ func FuzzParseErrorBody(f *testing.F) {
 			if !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\t") {
 				t.Fatalf("text is not clean: %q", s)
 			}
-			// The rule: a value of MinSubstringLen characters or more may
+			// The rule: a value of minSubstringLen characters or more may
 			// stand nowhere, a shorter one nowhere as a token.
-			long := utf8.RuneCountInString(value) >= MinSubstringLen
+			long := utf8.RuneCountInString(value) >= minSubstringLen
 			if long && !strings.Contains(Redacted, value) && strings.Contains(s, value) {
 				t.Fatalf("text %q holds the value %q", s, value)
 			}

@@ -1,6 +1,7 @@
 package togetherapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,10 +22,16 @@ type UpdateSecretRequest struct {
 	Description *string
 	// ProjectID is ignored by the API.
 	ProjectID string
+	// KeptUnchecked leaves the name and description the update keeps
+	// unchecked against Value, for a caller to whom Value is unknown (read
+	// from a file on its behalf): they are its own words, and refusing
+	// them for holding the value would tell it that they do. They are
+	// returned as they were, not withheld, for the same reason.
+	KeptUnchecked bool
 }
 
-// ErrNoChange means an update asked for no change; nothing was sent.
-var ErrNoChange = errors.New("togetherapi: update changes nothing")
+// errNoChange is an update that asks for no change.
+var errNoChange = errors.New("togetherapi: update changes nothing: give at least one of name, value or description")
 
 // GetSecret returns the metadata of the secret with the given ID or name.
 // A name holding "/" is looked up through the list, since the API's path
@@ -50,12 +57,13 @@ func (c *Client) GetSecret(ctx context.Context, idOrName string) (*Secret, error
 // new metadata. The secret is first resolved to its ID, so that the request
 // goes to one secret whatever its name holds, and so that sending it again
 // after a lost answer has the same effect as sending it once. A failure to
-// resolve it is a *LookupError: the change was not sent.
+// resolve it is a *ChangeError whose Effect is NotMade: the change was not
+// sent.
 func (c *Client) UpdateSecret(ctx context.Context, idOrName string, req UpdateSecretRequest) (*Secret, error) {
 	return c.update(ctx, idOrName, req, func(ctx context.Context) (*Secret, error) {
 		current, err := c.resolve(ctx, idOrName)
 		if err != nil {
-			return nil, &LookupError{Err: err}
+			return nil, &ChangeError{Effect: NotMade, Err: err}
 		}
 		return current, nil
 	})
@@ -108,7 +116,8 @@ func encodeUpdate(req UpdateSecretRequest) ([]byte, error) {
 }
 
 // updateSecret sends an update of current, whose name and description,
-// where the update keeps them, must not hold the new value.
+// where the update keeps them, must not hold the new value, unless
+// req.KeptUnchecked.
 func (c *Client) updateSecret(ctx context.Context, current *Secret, req UpdateSecretRequest, body []byte) (*Secret, error) {
 	keptName, keptDesc := current.Name, current.Description
 	if req.Name != "" {
@@ -117,12 +126,14 @@ func (c *Client) updateSecret(ctx context.Context, current *Secret, req UpdateSe
 	if req.Description != nil {
 		keptDesc = ""
 	}
-	if err := checkNotIn(req.Value, "name", keptName, "description", keptDesc); err != nil {
+	echo := sent{name: req.Name, description: req.Description}
+	if req.KeptUnchecked {
+		echo = sent{name: cmp.Or(req.Name, current.Name), description: cmp.Or(req.Description, &current.Description)}
+	} else if err := checkNotIn(req.Value, "name", keptName, "description", keptDesc); err != nil {
 		fe := err.(*FieldError)
 		fe.Problem = "the secret's current " + fe.Field + " contains the new value, and the update keeps it"
 		return nil, err
 	}
-	echo := sent{name: req.Name, description: req.Description}
 	return c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true}, echo)
 }
 
@@ -136,7 +147,7 @@ func (c *Client) doSecret(ctx context.Context, op call, echo sent) (*Secret, err
 	if err != nil && op.changes() {
 		// It said yes, but not with a secret: the change may or may not
 		// have been made, as for a create.
-		return nil, &OutcomeUnknownError{Op: op.String(), Err: err}
+		return nil, lostAnswer(op, err)
 	}
 	return s, err
 }
@@ -157,13 +168,13 @@ func (c *Client) DeleteSecretOf(ctx context.Context, current *Secret) (*Secret, 
 
 // deleteSecretNamed is DeleteSecretOf for the secret with the given ID or
 // name, resolved first, as UpdateSecret resolves it; a failure to resolve
-// it is a *LookupError, and nothing was sent.
+// it is a *ChangeError whose Effect is NotMade, and nothing was sent.
 func (c *Client) deleteSecretNamed(ctx context.Context, idOrName string) (*Secret, error) {
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
 	current, err := c.resolve(ctx, idOrName)
 	if err != nil {
-		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &LookupError{Err: err})
+		return nil, fmt.Errorf("delete secret %q: %w", idOrName, &ChangeError{Effect: NotMade, Err: err})
 	}
 	return c.deleteSecret(ctx, idOrName, current)
 }
@@ -172,8 +183,7 @@ func (c *Client) deleteSecret(ctx context.Context, what string, current *Secret)
 	info := callInfoFrom(ctx)
 	before := info.Requests
 	_, err := c.do(ctx, call{method: http.MethodDelete, path: secretPath(current.ID), idempotent: true})
-	var unknown *OutcomeUnknownError
-	if errors.As(err, &unknown) && errors.Is(unknown.Retry, ErrNotFound) || errors.Is(err, ErrNotFound) && info.Requests-before > 1 {
+	if unknown := unknownOutcome(err); unknown != nil && errors.Is(unknown.Retry, ErrNotFound) || errors.Is(err, ErrNotFound) && info.Requests-before > 1 {
 		// It was there when resolved; an earlier attempt whose answer was
 		// lost must have deleted it.
 		info.Resolution = "an earlier attempt's answer was lost, and the retry found the secret already gone, so it was deleted"

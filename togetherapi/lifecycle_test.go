@@ -280,9 +280,9 @@ func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
 	// that cannot run out first, since the test is of what the error says.
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = time.Minute })
 	_, err := c.DeleteSecret(context.Background(), "team/x")
-	var lookup *togetherapi.LookupError
-	if !errors.As(err, &lookup) || !errors.As(err, new(*togetherapi.TooLargeError)) {
-		t.Fatalf("err = %v, want a LookupError for a list too large", err)
+	var ce *togetherapi.ChangeError
+	if !errors.As(err, &ce) || ce.Effect != togetherapi.NotMade || !tooLarge(err, togetherapi.MaxListBytes) {
+		t.Fatalf("err = %v, want a ChangeError that made nothing, for a list too large", err)
 	}
 	for _, r := range requests() {
 		if r.method != http.MethodGet {

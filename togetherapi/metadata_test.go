@@ -54,11 +54,11 @@ func TestMetadataPropertyFieldsAreWholeOrWithheld(t *testing.T) {
 				t.Fatalf("case %d, value %q: %s = %q, torn from %q", i, value, c.key, c.got, c.orig)
 			case c.shaped && c.got != c.orig:
 				t.Fatalf("case %d, value %q: %s withheld, but it cannot carry a value", i, value, c.key)
-			case c.got == Redacted && !(Scrubber{v}).Carries(c.orig):
+			case c.got == Redacted && !(Scrubber{v}).carries(c.orig):
 				t.Fatalf("case %d, value %q: %s withheld without carrying the value", i, value, c.key)
-			case c.got == c.orig && !c.shaped && (Scrubber{v}).Carries(c.orig):
+			case c.got == c.orig && !c.shaped && (Scrubber{v}).carries(c.orig):
 				t.Fatalf("case %d, value %q: %s = %q carries the value and was returned", i, value, c.key, c.got)
-			case utf8.RuneCountInString(value) < MinSubstringLen && c.got != c.orig && c.orig != value:
+			case utf8.RuneCountInString(value) < minSubstringLen && c.got != c.orig && c.orig != value:
 				t.Fatalf("case %d: short value %q withheld %s = %q", i, value, c.key, c.orig)
 			}
 		}

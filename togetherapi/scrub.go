@@ -16,7 +16,7 @@ import (
 //     escapes decoded (\uXXXX in either case and with surrogate pairs, \/, \",
 //     \\, \n and the rest), once and again for JSON quoted inside JSON. So an
 //     error body written by any encoder is read the way it decodes.
-//   - A string of at least MinSubstringLen characters is found wherever it
+//   - A string of six characters or more is found wherever it
 //     stands; a shorter one only as a whole token, with no letter, digit or
 //     "_" on either side, so that a value such as "e" or "2026" does not tear
 //     words, IDs and timestamps apart.
@@ -68,17 +68,25 @@ func (s Scrubber) Reach() int {
 	return longest*(6<<maxUnescape) + 16
 }
 
-// Contained reports whether text holds any sensitive string, by the rule
+// contained reports whether text holds any sensitive string, by the rule
 // Scrub removes them by.
-func (s Scrubber) Contained(text string) bool {
+func (s Scrubber) contained(text string) bool {
 	return len(s.find(text, true)) > 0
 }
 
-// Carries reports whether a metadata field carries a sensitive string: holds
-// one that is at least MinSubstringLen characters long anywhere, in any
-// spelling, or is, whole, a shorter one. Such a field is withheld whole
-// rather than scrubbed, so an ID or a timestamp is never returned torn.
-func (s Scrubber) Carries(field string) bool {
+// Withholds reports whether the metadata field key, holding value, is to be
+// withheld whole rather than scrubbed, so that an ID or a timestamp is never
+// returned torn: it carries a sensitive string, and it is not a field whose
+// documented shape cannot carry one (the constant object type, well-formed
+// timestamps), which is Together's own whatever value a secret has.
+func (s Scrubber) Withholds(key, value string) bool {
+	return !isShapedField(key, value) && s.carries(value)
+}
+
+// carries reports whether a metadata field carries a sensitive string: holds
+// one of six characters or more anywhere, in any spelling, or is, whole, a
+// shorter one.
+func (s Scrubber) carries(field string) bool {
 	if field == "" {
 		return false
 	}
@@ -87,9 +95,9 @@ func (s Scrubber) Carries(field string) bool {
 		if v.IsZero() {
 			continue
 		}
-		if v.short {
+		if !v.long {
 			short = append(short, v)
-		} else if (Scrubber{v}).Contained(field) {
+		} else if (Scrubber{v}).contained(field) {
 			return true
 		}
 	}
@@ -171,7 +179,7 @@ func (s Scrubber) find(text string, first bool) []span {
 				// Overlapping matches are all found: their union is redacted.
 				_, size := utf8.DecodeRuneInString(vw.text[i:])
 				from = i + size
-				if v.short && !(isTokenEdge(vw.text, i, true) && isTokenEdge(vw.text, j, false)) {
+				if !v.long && !(isTokenEdge(vw.text, i, true) && isTokenEdge(vw.text, j, false)) {
 					continue
 				}
 				spans = append(spans, vw.orig(i, j))

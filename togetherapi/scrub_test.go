@@ -165,23 +165,30 @@ func TestScrubberScrubsEachValue(t *testing.T) {
 	}
 }
 
-func TestCarriesWithholdsFieldsByLengthRule(t *testing.T) {
+func TestAFieldIsWithheldByTheLengthRuleUnlessItsShapeCannotCarryAValue(t *testing.T) {
 	tests := []struct {
-		value, field string
-		want         bool
+		value, key, field string
+		want              bool
 	}{
-		{"e", "sec-950e74", false},
-		{"e", "e", true},
-		{"e", `\u0065`, true},
-		{"2026", "2026-11-26T02:39:03Z", false},
-		{"secret", "secret", true},
-		{"a1b2c3d4", "sec-a1b2c3d4-99", true},
-		{"a1b2c3d4", `sec-a1b2c3\u00644-99`, true},
-		{"a1b2c3d4", "sec-a1b2c3-99", false},
+		{"e", "id", "sec-950e74", false},
+		{"e", "id", "e", true},
+		{"e", "id", `\u0065`, true},
+		{"2026", "name", "2026-11-26T02:39:03Z", false},
+		{"secret", "name", "secret", true},
+		{"a1b2c3d4", "id", "sec-a1b2c3d4-99", true},
+		{"a1b2c3d4", "id", `sec-a1b2c3\u00644-99`, true},
+		{"a1b2c3d4", "id", "sec-a1b2c3-99", false},
+		// Together's own fields, whatever a value holds.
+		{"secret", "object", "secret", false},
+		{"2026-11-26T02:39:03Z", "created_at", "2026-11-26T02:39:03Z", false},
+		{"2026-11-26T02:39:03Z", "updated_at", "2026-11-26T02:39:03Z", false},
+		// Not of that shape, they carry it like any other.
+		{"not-a-time", "created_at", "not-a-time", true},
+		{"secrets", "object", "secrets", true},
 	}
 	for _, tt := range tests {
-		if got := scrubberOf(tt.value).Carries(tt.field); got != tt.want {
-			t.Errorf("value %q: Carries(%q) = %v, want %v", tt.value, tt.field, got, tt.want)
+		if got := scrubberOf(tt.value).Withholds(tt.key, tt.field); got != tt.want {
+			t.Errorf("value %q: Withholds(%q, %q) = %v, want %v", tt.value, tt.key, tt.field, got, tt.want)
 		}
 	}
 }

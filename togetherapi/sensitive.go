@@ -3,9 +3,7 @@ package togetherapi
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"unicode/utf8"
 )
 
@@ -13,59 +11,50 @@ import (
 // scrubber writes where it removed one.
 const Redacted = "[REDACTED]"
 
-// MinSubstringLen is the length, in characters, from which a sensitive string
+// minSubstringLen is the length, in characters, from which a sensitive string
 // is looked for everywhere as a substring. A shorter one (a PIN, a word such
 // as "prod" or "true", a single letter) would match by chance inside ordinary
 // words, IDs and timestamps, so it is looked for only as a whole token, and
 // a metadata field is taken to carry it only when the field is exactly it.
-const MinSubstringLen = 6
+const minSubstringLen = 6
 
 // Sensitive holds a secret value or an API key. Every way Go has of turning
-// it into text (fmt verbs, encoding/json, encoding.TextMarshaler, log/slog,
-// and zerolog, which falls back to the JSON and Stringer forms) prints
-// [Redacted], so a value that slips into a log line or an error message
-// leaks nothing. The only way out is the request this package builds.
+// it into text prints [Redacted], so a value that slips into a log line or
+// an error message leaks nothing: fmt calls Format for every verb, %#v
+// included, and encoding/json, encoding/xml, log/slog's handlers and
+// zerolog call MarshalText. The only way out is the request this package
+// builds.
 //
-// The zero Sensitive is empty.
+// Two values are equal, by ==, when they hold the same contents. The zero
+// Sensitive is empty.
 type Sensitive struct {
 	// A struct, not a named string, so that string(v) cannot reveal it.
 	s string
-	// short says s has fewer than MinSubstringLen characters.
-	short bool
+	// long says s has minSubstringLen characters or more. Derived from s,
+	// and false when s is empty, so that == compares the contents alone.
+	long bool
 }
 
 // NewSensitive wraps s.
 func NewSensitive(s string) Sensitive {
-	return Sensitive{s: s, short: utf8.RuneCountInString(s) < MinSubstringLen}
+	return Sensitive{s: s, long: utf8.RuneCountInString(s) >= minSubstringLen}
 }
 
 // IsZero reports whether the value is empty.
 func (v Sensitive) IsZero() bool { return v.s == "" }
 
-// Equal reports whether two values hold the same contents.
-func (v Sensitive) Equal(other Sensitive) bool { return v.s == other.s }
-
 // size returns the length of the contents in bytes, for limits.
 func (v Sensitive) size() int { return len(v.s) }
 
-// String returns [Redacted].
+// String returns [Redacted], for whoever asks for a fmt.Stringer.
 func (v Sensitive) String() string { return Redacted }
-
-// GoString returns [Redacted], so %#v prints nothing either.
-func (v Sensitive) GoString() string { return Redacted }
 
 // Format prints [Redacted] for every verb and flag.
 func (v Sensitive) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(Redacted)) }
 
-// MarshalJSON returns the JSON string [Redacted]. The request body is built
-// from the contents directly, never through this method.
-func (v Sensitive) MarshalJSON() ([]byte, error) { return json.Marshal(Redacted) }
-
-// MarshalText returns [Redacted].
+// MarshalText returns [Redacted]. The request body is built from the
+// contents directly, never through this method.
 func (v Sensitive) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
-
-// LogValue returns [Redacted] for log/slog.
-func (v Sensitive) LogValue() slog.Value { return slog.StringValue(Redacted) }
 
 // MAC returns the HMAC-SHA256 of the contents under key. To whoever holds
 // key it tells equal contents from unequal ones; to anyone else it tells

@@ -1,7 +1,6 @@
 package togetherapi
 
 import (
-	"errors"
 	"fmt"
 	"unicode/utf8"
 )
@@ -23,26 +22,22 @@ func validName(s string) bool {
 	return s != ""
 }
 
-// FieldError is a request field that breaks one of the API's rules. Its text
-// never includes a value.
+// FieldError is a field that breaks a rule: a request's, of the API's
+// rules, or a Config's, which New refuses. Its text never includes a value.
 type FieldError struct {
-	// Field is the JSON name of the field.
+	// Field is the JSON name of a request's field, or the name of a
+	// Config's.
 	Field string
 	// Problem says what is wrong, in words meant for the person or agent who
 	// must fix it.
 	Problem string
-	// Err is the kind of problem a caller may branch on, or nil.
-	Err error
+	// HoldsValue says the field, a name or a description, holds the secret
+	// value, and would store it in plain text: a caller may say how to
+	// choose another.
+	HoldsValue bool
 }
 
-// ErrValueInField means a name or description holds the secret value, and
-// would store it in plain text.
-var ErrValueInField = errors.New("togetherapi: a field holds the secret value")
-
 func (e *FieldError) Error() string { return e.Field + " " + e.Problem }
-
-// Unwrap returns the kind of problem, where one is named: ErrValueInField.
-func (e *FieldError) Unwrap() error { return e.Err }
 
 // Validate reports the first field of r that the API would refuse, or that
 // would put the value where it is stored in plain text.
@@ -77,7 +72,7 @@ func validateValue(field string, v Sensitive) error {
 }
 
 // checkNotIn refuses texts that hold the value: names and descriptions are
-// stored in plain text and shown in every list. A value of MinSubstringLen
+// stored in plain text and shown in every list. A value of minSubstringLen
 // characters or more may not stand anywhere in them, in any spelling; a
 // shorter one, which could be there by chance, may not be the whole text.
 // pairs are field names and texts.
@@ -86,8 +81,8 @@ func checkNotIn(v Sensitive, pairs ...string) error {
 		return nil
 	}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if (Scrubber{v}).Carries(pairs[i+1]) {
-			return &FieldError{Field: pairs[i], Err: ErrValueInField, Problem: "contains the secret value, and Together stores " + pairs[i] +
+		if (Scrubber{v}).carries(pairs[i+1]) {
+			return &FieldError{Field: pairs[i], HoldsValue: true, Problem: "contains the secret value, and Together stores " + pairs[i] +
 				"s in plain text and shows them in every list"}
 		}
 	}
@@ -126,7 +121,7 @@ func ValidateDescription(d string) error {
 // would put the new value where it is stored in plain text.
 func (r UpdateSecretRequest) Validate() error {
 	if r.Name == "" && r.Value.IsZero() && r.Description == nil {
-		return ErrNoChange
+		return errNoChange
 	}
 	if r.Name != "" {
 		if err := ValidateName("name", r.Name); err != nil {

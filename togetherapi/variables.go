@@ -9,8 +9,7 @@ import (
 	"slices"
 )
 
-// VariableChange is the outcome of [Client.AttachSecretOf] or
-// [Client.DetachSecret].
+// VariableChange is the outcome of [Client.AttachSecret].
 type VariableChange struct {
 	// Deployment is the deployment as read back after the change, or as
 	// read when there was nothing to change.
@@ -44,11 +43,14 @@ type ChangeHooks struct {
 	BeforeSend func(ctx context.Context) error
 }
 
-// AttachSecretOf sets the deployment's variable to take its value from s, a
+// AttachSecret sets the deployment's variable to take its value from s, a
 // secret whose metadata the caller has just read, as it checked it: it is
 // referenced by that ID, which a rename does not break, without being
-// looked up again. Every other variable is sent back exactly as Together
-// spelled it: the API replaces the whole list on each update.
+// looked up again. With s nil it detaches instead: it removes the variable,
+// which must take its value from a secret (one with a plain value is never
+// removed: the error matches ErrPlainVariable); a variable that is not there
+// is nothing to change. Every other variable is sent back exactly as
+// Together spelled it: the API replaces the whole list on each update.
 //
 // The deployment is read, and read again just before the update: if it
 // moved in between, the update is not sent and the error matches
@@ -56,8 +58,8 @@ type ChangeHooks struct {
 // compared with what was sent. The API has no conditional update, so a
 // change landing within the last round trip can still be overwritten; the
 // read-back reports it in Unexpected. hooks take part as ChangeHooks says.
-func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
-	if s == nil || s.ID == "" {
+func (c *Client) AttachSecret(ctx context.Context, deployment, variable string, s *Secret, hooks ChangeHooks) (*VariableChange, error) {
+	if s != nil && s.ID == "" {
 		return nil, &FieldError{Field: "secret", Problem: "is required: give the secret's ID or name"}
 	}
 	if err := checkVariableChange(deployment, variable); err != nil {
@@ -65,13 +67,17 @@ func (c *Client) AttachSecretOf(ctx context.Context, deployment, variable string
 	}
 	ctx, cancel := c.budget(ctx)
 	defer cancel()
+	if s == nil {
+		return c.detach(ctx, deployment, variable, hooks)
+	}
 	return c.attach(ctx, deployment, variable, s, hooks)
 }
 
-// attachSecretNamed is AttachSecretOf for the secret with the given ID or
+// attachSecretNamed is AttachSecret for the secret with the given ID or
 // name, resolved first, so that the deployment, and its plain values, are
 // read only once the call's own arguments are settled; a failure to
-// resolve it is a *LookupError, and nothing was sent.
+// resolve it is a *ChangeError whose Effect is NotMade, and nothing was
+// sent.
 func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, secret string, hooks ChangeHooks) (*VariableChange, error) {
 	if err := checkVariableChange(deployment, variable); err != nil {
 		return nil, err
@@ -80,7 +86,7 @@ func (c *Client) attachSecretNamed(ctx context.Context, deployment, variable, se
 	defer cancel()
 	s, err := c.resolve(ctx, secret)
 	if err != nil {
-		err = &LookupError{Err: fmt.Errorf("secret %q: %w", secret, err)}
+		err = &ChangeError{Effect: NotMade, Err: fmt.Errorf("secret %q: %w", secret, err)}
 		return nil, fmt.Errorf("attach secret %q to deployment %q: %w", secret, deployment, err)
 	}
 	return c.attach(ctx, deployment, variable, s, hooks)
@@ -97,22 +103,14 @@ func (c *Client) attach(ctx context.Context, deployment, variable string, s *Sec
 	return change, nil
 }
 
-// DetachSecret removes the deployment's variable that takes its value from
-// a secret. A variable with a plain value is never removed (the error
-// matches ErrPlainVariable), and a variable that is not there is nothing to
-// change. It reads and checks the deployment as AttachSecretOf does.
-func (c *Client) DetachSecret(ctx context.Context, deployment, variable string, hooks ChangeHooks) (*VariableChange, error) {
-	if err := checkVariableChange(deployment, variable); err != nil {
-		return nil, err
-	}
-	ctx, cancel := c.budget(ctx)
-	defer cancel()
+// detach removes the deployment's variable, unless it holds a plain value.
+func (c *Client) detach(ctx context.Context, deployment, variable string, hooks ChangeHooks) (*VariableChange, error) {
 	change, err := c.changeVariables(ctx, deployment, variable, hooks, func(vars []Variable) ([]Variable, error) {
 		out := vars[:0:0]
 		for _, v := range vars {
 			if v.Name != variable {
 				out = append(out, v)
-			} else if v.IsPlain() {
+			} else if v.isPlain() {
 				return nil, ErrPlainVariable
 			}
 		}
@@ -171,7 +169,7 @@ func (c *Client) changeVariables(ctx context.Context, deployment, variable strin
 	change.Changed = true
 	after, err := c.getDeployment(ctx, base.ID)
 	if err != nil {
-		return nil, &ReadBackError{Err: err}
+		return nil, &ChangeError{Effect: Made, Err: err}
 	}
 	change.Deployment = *after
 	change.Unexpected = differences(want, after.Variables)
@@ -204,7 +202,7 @@ func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable)
 			sp = *v.spelled
 		}
 		w := wireVariable{Name: token(sp.name, v.Name)}
-		if v.IsPlain() {
+		if v.isPlain() {
 			var spelledValue []byte
 			if !sp.value.IsZero() {
 				spelledValue = []byte(sp.value.reveal())
@@ -235,7 +233,7 @@ func (c *Client) patchVariables(ctx context.Context, id string, vars []Variable)
 	}
 	if _, err := decodeOneDeployment(ctx, resp); err != nil {
 		// It said yes, but not with a deployment: it may or may not be changed.
-		return &OutcomeUnknownError{Op: op.String(), Err: err}
+		return lostAnswer(op, err)
 	}
 	return nil
 }

@@ -91,11 +91,7 @@ func (t *toolset) handleAttachSecret(ctx context.Context, deps Deps, req mcp.Cal
 			BeforeSend: func(context.Context) error { return attempt(e) },
 		}
 		var err error
-		if detach {
-			change, err = deps.Client.DetachSecret(ctx, deployment, variable, hooks)
-		} else {
-			change, err = deps.Client.AttachSecretOf(ctx, deployment, variable, s, hooks)
-		}
+		change, err = deps.Client.AttachSecret(ctx, deployment, variable, s, hooks) // s is nil for a detach
 		return e.SecretID, err
 	})
 	switch {
@@ -149,7 +145,7 @@ var errRemovesOutOfScope = errors.New("the variable references a secret outside 
 func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached *togetherapi.Secret) func(context.Context, togetherapi.Variable) error {
 	return func(ctx context.Context, v togetherapi.Variable) error {
 		ref := v.ValueFromSecret
-		if v.IsPlain() || attached != nil && (ref == attached.ID || ref == attached.Name) {
+		if ref == "" || attached != nil && (ref == attached.ID || ref == attached.Name) {
 			return nil // a plain value is no one's secret
 		}
 		if len(t.cfg.NamePrefixes) == 0 {
@@ -171,7 +167,7 @@ func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached
 			}
 			return nil
 		case err != nil && !errors.Is(err, togetherapi.ErrNotFound):
-			return &togetherapi.LookupError{Err: err}
+			return &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: err}
 		}
 		return errRemovesOutOfScope
 	}
@@ -180,7 +176,7 @@ func (t *toolset) removesInScope(c *togetherapi.Client, e *audit.Entry, attached
 // attachFailure words the failures only a change of variables has, and
 // leaves the rest to apiFailure.
 func (t *toolset) attachFailure(ctx context.Context, rec *callRecord, what string, err error) *mcp.CallToolResult {
-	var readBack *togetherapi.ReadBackError
+	var change *togetherapi.ChangeError
 	switch {
 	case errors.Is(err, togetherapi.ErrDeploymentChanged):
 		rec.outcome = outcomeError
@@ -190,9 +186,9 @@ func (t *toolset) attachFailure(ctx context.Context, rec *callRecord, what strin
 		rec.outcome = outcomeInvalid
 		return mcp.NewToolResultError(fmt.Sprintf("Did not %s: the variable holds a plain value, not a reference to a secret, "+
 			"and detach removes only references. Nothing was sent. To move it into a secret, attach one to the same variable.", what))
-	case errors.As(err, &readBack):
+	case errors.As(err, &change) && change.Effect == togetherapi.Made:
 		rec.outcome = outcomeError
-		_, msg := t.describeFailure(ctx, operation{what: "read the deployment back"}, readBack.Err)
+		_, msg := t.describeFailure(ctx, operation{what: "read the deployment back"}, change.Err)
 		return mcp.NewToolResultError(fmt.Sprintf("The change to %s was sent and accepted, but could not be verified: %s", what, msg))
 	}
 	return t.apiFailure(ctx, rec, operation{what: what, write: true, oneDeployment: true}, err)
@@ -205,8 +201,8 @@ func attachResult(c *togetherapi.VariableChange) *mcp.CallToolResult {
 	}
 	if c.Before != nil {
 		out.Previous = "plain value"
-		if !c.Before.IsPlain() {
-			out.Previous = "value_from_secret " + c.Before.ValueFromSecret
+		if ref := c.Before.ValueFromSecret; ref != "" {
+			out.Previous = "value_from_secret " + ref
 		}
 	}
 	res := structuredResult(out)

@@ -40,7 +40,6 @@ func benchmarkCreateSecret(b *testing.B, value string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.CloseIdleConnections()
 	s, err := tools.NewServer(tools.Config{Logger: zerolog.New(io.Discard)})
 	if err != nil {
 		b.Fatal(err)

@@ -194,8 +194,12 @@ func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber, kept map[strin
 	}
 	for i, c := range r.Content {
 		tc, ok := c.(mcp.TextContent)
-		if !ok || !all.Contained(tc.Text) {
+		if !ok {
 			continue
+		}
+		scrubbed := all.Scrub(tc.Text)
+		if scrubbed == tc.Text {
+			continue // it holds nothing
 		}
 		if i == 0 && r.StructuredContent != nil {
 			var v any
@@ -206,7 +210,7 @@ func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber, kept map[strin
 			b, _ := json.Marshal(r.StructuredContent)
 			tc.Text = string(b)
 		} else {
-			tc.Text = all.Scrub(tc.Text)
+			tc.Text = scrubbed
 		}
 		r.Content[i] = tc
 	}
@@ -220,7 +224,7 @@ func scrubResult(r *mcp.CallToolResult, all togetherapi.Scrubber, kept map[strin
 func withholdStrings(v any, key string, s togetherapi.Scrubber, kept map[string]bool) any {
 	switch v := v.(type) {
 	case string:
-		if !kept[v] && !togetherapi.IsShapedField(key, v) && s.Carries(v) {
+		if !kept[v] && s.Withholds(key, v) {
 			return togetherapi.Redacted
 		}
 	case map[string]any:

@@ -52,8 +52,7 @@ func (t *toolset) handleCreateSecret(ctx context.Context, deps Deps, req mcp.Cal
 		return t.auditRefused(rec, fmt.Sprintf("create secret %q", create.Name))
 	}
 	if err != nil {
-		var unknown *togetherapi.OutcomeUnknownError
-		if errors.Is(err, togetherapi.ErrAlreadyExists) && !errors.As(err, &unknown) {
+		if errors.Is(err, togetherapi.ErrAlreadyExists) && togetherapi.EffectOf(err) != togetherapi.MayHaveBeenMade {
 			rec.outcome = outcomeError
 			return mcp.NewToolResultError(fmt.Sprintf("A secret named %q already exists. Choose another name, or change the existing secret instead.", create.Name))
 		}

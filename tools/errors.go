@@ -74,7 +74,8 @@ type operation struct {
 	// such secret rather than a wrong API root.
 	oneSecret bool
 	// oneDeployment says the call names one deployment, and one secret
-	// whose lookup failed, if any, came back as a *LookupError.
+	// whose lookup failed, if any, came back as a *ChangeError that made
+	// nothing.
 	oneDeployment bool
 }
 
@@ -82,14 +83,18 @@ type operation struct {
 // anything was sent.
 func invalidArguments(tool string, rec *callRecord, err error) *mcp.CallToolResult {
 	rec.outcome = outcomeInvalid
-	if errors.Is(err, togetherapi.ErrNoChange) {
-		err = &argError{Field: "arguments", Problem: "change nothing: give at least one of name, value or description"}
-	}
 	msg := fmt.Sprintf("Invalid arguments for %s: %s. Nothing was sent to Together.", tool, err)
-	if errors.Is(err, togetherapi.ErrValueInField) {
+	if holdsValue(err) {
 		msg += " Choose a name and description that do not hold the value, or another value."
 	}
 	return mcp.NewToolResultError(msg)
+}
+
+// holdsValue reports whether err refuses a name or description for holding
+// the secret value.
+func holdsValue(err error) bool {
+	var fe *togetherapi.FieldError
+	return errors.As(err, &fe) && fe.HoldsValue
 }
 
 // apiFailure turns an error from the client into a tool error that tells the
@@ -107,18 +112,13 @@ func (t *toolset) apiFailure(ctx context.Context, rec *callRecord, op operation,
 func (t *toolset) describeFailure(ctx context.Context, op operation, err error) (outcome, msg string) {
 	outcome = outcomeError
 	var (
-		unknownErr *togetherapi.OutcomeUnknownError
-		apiErr     *togetherapi.APIError
-		timeoutErr *togetherapi.TimeoutError
-		netErr     *togetherapi.TransportError
-		fieldErr   *togetherapi.FieldError
-		tooLarge   *togetherapi.TooLargeError
-		lookupErr  *togetherapi.LookupError
+		changeErr *togetherapi.ChangeError
+		fieldErr  *togetherapi.FieldError
 	)
 	what, adv := op.what, t.advice
 	check, notSent := retryWords(op, err)
 	switch {
-	case (op.oneSecret || op.oneDeployment && errors.As(err, &lookupErr)) && errors.Is(err, togetherapi.ErrNotFound):
+	case (op.oneSecret || op.oneDeployment && lookupFailed(err)) && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no secret has that ID or name. Use list_secrets to find it.", what)
 	case op.oneDeployment && errors.Is(err, togetherapi.ErrNotFound):
 		msg = fmt.Sprintf("Could not %s: no deployment has that ID or name. Check its name in the Together dashboard. Nothing was changed.", what)
@@ -128,28 +128,42 @@ func (t *toolset) describeFailure(ctx context.Context, op operation, err error) 
 	case errors.As(err, &fieldErr):
 		outcome = outcomeInvalid
 		msg = fmt.Sprintf("Could not %s: %s. Nothing was sent to Together.", what, fieldErr)
-		if errors.Is(err, togetherapi.ErrValueInField) {
+		if fieldErr.HoldsValue {
 			msg += " Choose a name and description that do not hold the value, or another value."
 		}
 	case isCancelled(ctx, err):
 		outcome = outcomeCancelled
 		msg = fmt.Sprintf("Could not %s: the call was cancelled before Together answered. %s", what, check)
-	case errors.As(err, &unknownErr):
-		msg = describeUnknown(what, unknownErr)
-	case errors.As(err, &timeoutErr):
-		msg = fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, timeoutErr.Timeout, check)
-	case errors.As(err, &netErr):
-		msg = fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, adv.BaseURL)
-	case errors.As(err, &tooLarge):
-		msg = fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, tooLarge.Limit, check)
-	case errors.As(err, new(*togetherapi.MalformedError)):
-		msg = fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(err), check)
-	case errors.As(err, &apiErr):
-		msg = t.describeAPIError(what, apiErr, op.write, notSent)
+	case errors.As(err, &changeErr) && changeErr.Effect == togetherapi.MayHaveBeenMade:
+		msg = describeUnknown(what, changeErr)
 	default:
-		msg = fmt.Sprintf("Could not %s: %s.", what, err)
+		msg = t.describeAnswer(what, op.write, err, check, notSent)
 	}
 	return outcome, msg
+}
+
+// describeAnswer words a failure by what came back from Together: no
+// answer in time, none at all, one that could not be read, or one that
+// refused. check and notSent are retryWords' words for it.
+func (t *toolset) describeAnswer(what string, write bool, err error, check string, notSent bool) string {
+	var (
+		apiErr    *togetherapi.APIError
+		netErr    *togetherapi.TransportError
+		malformed *togetherapi.MalformedError
+	)
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout > 0:
+		return fmt.Sprintf("Could not %s: Together did not answer within %s. %s", what, netErr.Timeout, check)
+	case errors.As(err, &netErr):
+		return fmt.Sprintf("Could not %s: Together at %s could not be reached (%s). Check the network and %s, then retry.", what, netErr.Host, netErr, t.advice.BaseURL)
+	case errors.As(err, &malformed) && malformed.Limit > 0:
+		return fmt.Sprintf("Could not %s: Together's answer was larger than %d bytes and was not read. %s", what, malformed.Limit, check)
+	case errors.As(err, &malformed):
+		return fmt.Sprintf("Could not %s: Together answered, but not with the JSON expected%s. %s", what, malformedDetail(malformed), check)
+	case errors.As(err, &apiErr):
+		return t.describeAPIError(what, apiErr, write, notSent)
+	}
+	return fmt.Sprintf("Could not %s: %s.", what, err)
 }
 
 // retryWords says what a failure means for a retry: for a change, by the
@@ -161,16 +175,23 @@ func retryWords(op operation, err error) (words string, notSent bool) {
 		return "Retry.", false
 	case togetherapi.EffectOf(err) == togetherapi.MayHaveBeenMade:
 		return "It may or may not have taken effect; check before retrying.", false
-	case errors.As(err, new(*togetherapi.LookupError)):
+	case lookupFailed(err):
 		return "The change was not sent, so nothing changed; retry.", true
 	}
 	return "It was not made; retry.", false
 }
 
+// lookupFailed reports whether err is a change's failure to find what it
+// changes, before anything was sent.
+func lookupFailed(err error) bool {
+	var e *togetherapi.ChangeError
+	return errors.As(err, &e) && e.Effect == togetherapi.NotMade
+}
+
 // describeUnknown words a change whose outcome is unknown, and how to
 // check it.
-func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
-	msg := fmt.Sprintf("Could not tell whether %s took effect: %s.", what, togetherapi.Loss(e.Err))
+func describeUnknown(what string, e *togetherapi.ChangeError) string {
+	msg := fmt.Sprintf("Could not tell whether %s took effect: %s.", what, e.Lost)
 	if e.Detail != "" {
 		msg += " " + upperFirst(e.Detail) + "."
 	}
@@ -185,10 +206,9 @@ func describeUnknown(what string, e *togetherapi.OutcomeUnknownError) string {
 
 // malformedDetail says how an answer differed from the JSON expected,
 // where the client could tell.
-func malformedDetail(err error) string {
-	var me *togetherapi.MalformedError
-	if errors.As(err, &me) && me.Detail != "" {
-		return " (" + me.Detail + ")"
+func malformedDetail(e *togetherapi.MalformedError) string {
+	if e.Detail != "" {
+		return " (" + e.Detail + ")"
 	}
 	return ""
 }
@@ -230,8 +250,8 @@ func (t *toolset) describeAPIError(what string, e *togetherapi.APIError, write, 
 			b.WriteString("Together is rate limiting this key: wait a few seconds, then retry.")
 		}
 	case errors.Is(e, togetherapi.ErrServer):
-		// A lost answer to a change never comes here: it is an
-		// OutcomeUnknownError.
+		// A lost answer to a change never comes here: it is a
+		// ChangeError that may have been made.
 		switch {
 		case notSent:
 			b.WriteString("This is a fault on Together's side; the change was not sent, so nothing changed: retry in a moment.")

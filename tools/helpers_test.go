@@ -123,7 +123,6 @@ func newHarnessWith(t *testing.T, setup func(*tools.Config), clientOpts []client
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(api.CloseIdleConnections)
 	h.client = api
 	h.envFile = filepath.Join(t.TempDir(), ".env")
 	if err := os.WriteFile(h.envFile, []byte("# written by each test\n"), 0o600); err != nil {

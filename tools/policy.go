@@ -131,7 +131,7 @@ func (t *toolset) lookupInScope(ctx context.Context, c *togetherapi.Client, rec 
 		if len(t.cfg.NamePrefixes) > 0 && errors.Is(err, togetherapi.ErrNotFound) {
 			return nil, t.noSuchSecretInScope(rec, op.what)
 		}
-		return nil, t.apiFailure(ctx, rec, op, &togetherapi.LookupError{Err: err})
+		return nil, t.apiFailure(ctx, rec, op, &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: err})
 	}
 	if !t.inScope(current.Name) {
 		return nil, t.notFoundInScope(ctx, rec, e, op.what)
@@ -179,8 +179,9 @@ func (t *toolset) auditedWhenSent(ctx context.Context, rec *callRecord, e audit.
 		line.Phase = "attempt"
 		if err := t.cfg.Audit.Write(ctx, scrubEntry(line, rec.scrubber())); err != nil && ctx.Err() != nil {
 			// The caller gave up while the line was written: nothing was sent,
-			// which a LookupError says to the wording of failures.
-			return &togetherapi.LookupError{Err: ctx.Err()}
+			// which a ChangeError that made nothing says to the wording of
+			// failures.
+			return &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: ctx.Err()}
 		} else if err != nil {
 			t.cfg.Logger.Error().Str("tool", line.Tool).Str("audit_log", t.cfg.Audit.Path()).Str("error", err.Error()).Msg("audit line not written; the change was not sent")
 			return errAuditUnwritable

@@ -40,7 +40,7 @@ func (t *toolset) requestOnTeamPage(ctx context.Context, deps Deps, req mcp.Call
 	}
 	// The page shows the name and the description to whoever opens the
 	// link; the caller's key has no place there.
-	if keys := deps.Client.KeyScrubber(); keys.Contained(name) || keys.Contained(desc) {
+	if keys := deps.Client.KeyScrubber(); keys.Scrub(name) != name || keys.Scrub(desc) != desc {
 		rec.outcome = outcomeInvalid
 		return mcp.NewToolResultError(fmt.Sprintf("Invalid arguments for %s: the name or the description holds the API key this call was made with, "+
 			"and the page shows both to whoever opens the link. Nothing was sent to Together; choose a name and description without it.", teamLinkTool))

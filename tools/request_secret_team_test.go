@@ -91,7 +91,6 @@ func newTeamHarness(t *testing.T, now func() time.Time, setups ...func(*tools.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(base.CloseIdleConnections)
 	h.base = base
 	if h.keys, err = linkseal.NewKeys(); err != nil {
 		t.Fatal(err)

@@ -139,9 +139,16 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 
 // noSuchTool answers a call naming no tool of this server with the tools it
 // offers. It does not repeat the name called: every such name gets the same
-// answer.
-func (t *toolset) noSuchTool(_ context.Context, _ Deps, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+// answer. Under values-from-user-only, arguments sent with it are recorded
+// as every tool records those it does not take: a misspelt name must not
+// keep a value sent in the chat out of the audit trail.
+func (t *toolset) noSuchTool(ctx context.Context, _ Deps, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	rec.outcome = outcomeNotOffered
+	if t.cfg.Tools.ValuesFromUserOnly && len(rec.args) > 0 {
+		rec.outcome = outcomeRefusedByPolicy
+		e := t.entry(ctx, rec, unknownTool, "refused", secretNamed(rec.args, rec.scrubber()))
+		t.auditRefusal(ctx, rec, e, "arguments sent to a tool that does not exist, which may carry a value")
+	}
 	return mcp.NewToolResultError(fmt.Sprintf("This server has no tool of that name. The tools it offers are %s (tools/list describes each); call one of them. Nothing was sent to Together.",
 		strings.Join(t.offered, ", ")))
 }

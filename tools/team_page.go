@@ -122,7 +122,7 @@ func (t *toolset) pageReplace(ctx context.Context, c *togetherapi.Client, rec *c
 	case errors.Is(err, togetherapi.ErrNotFound):
 		return op, nil, intake.ErrSecretChanged // deleted since
 	case err != nil:
-		return op, nil, t.pageLookupFailed(ctx, op, &togetherapi.LookupError{Err: err})
+		return op, nil, t.pageLookupFailed(ctx, op, &togetherapi.ChangeError{Effect: togetherapi.NotMade, Err: err})
 	case !t.inScope(current.Name):
 		return op, nil, t.refusePage(ctx, rec, e, "out of scope", fmt.Sprintf("The secret %s is now outside the names this server may change (%s).", r.Name, t.scopeWords()))
 	case current.UpdatedAt != r.UpdatedAt:

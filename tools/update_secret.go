@@ -106,7 +106,11 @@ func parseUpdate(rec *callRecord) (id string, update togetherapi.UpdateSecretReq
 	update.ProjectID, _ = r.optStr("project_id")
 	r.maxLen("project_id", update.ProjectID, maxProjectIDLen)
 	evenIfUsed = r.optBool("even_if_used")
-	if r.ok() {
+	switch {
+	case !r.ok():
+	case update.Name == "" && update.Value.IsZero() && update.Description == nil:
+		r.fail("arguments", "change nothing: give at least one of name, value or description")
+	default:
 		r.check(update.Validate())
 	}
 	return id, update, evenIfUsed, r.err()

@@ -31,16 +31,24 @@ type usedBy struct {
 // usedBySchema declares what usedBy adds to a secret's metadata.
 const usedBySchema = `"used_by": {"type": "array"}, "usage_unknown": {"type": "string"}`
 
-// usesOf returns the variables of deps that reference s.
+// usesOf returns the variables of deps that reference s, by its ID or by
+// its name.
 func usesOf(deps []togetherapi.Deployment, s *togetherapi.Secret) []use {
 	out := []use{}
 	for i := range deps {
-		for _, r := range deps[i].References(s) {
-			by := "name"
-			if r.ByID {
+		for _, v := range deps[i].Variables {
+			var by string
+			switch v.ValueFromSecret {
+			case "": // a plain value
+				continue
+			case s.ID:
 				by = "id"
+			case s.Name:
+				by = "name"
+			default:
+				continue
 			}
-			out = append(out, use{Deployment: deps[i].Name, DeploymentID: deps[i].ID, Variable: r.Variable, By: by})
+			out = append(out, use{Deployment: deps[i].Name, DeploymentID: deps[i].ID, Variable: v.Name, By: by})
 		}
 	}
 	return out

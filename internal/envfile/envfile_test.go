@@ -1,7 +1,10 @@
 package envfile_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -11,9 +14,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile/envfiletest"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 // read writes src to a file and reads it as a configured dotenv file.
@@ -34,14 +39,26 @@ func read(t *testing.T, src string) *envfile.File {
 	return f
 }
 
-func values(f *envfile.File) map[string]string {
-	out := map[string]string{}
+// checkValues compares the values f read with want, key by key. A value
+// read prints as [REDACTED], so a failure names the key and what it was to
+// be read as.
+func checkValues(t *testing.T, f *envfile.File, want map[string]string) {
+	t.Helper()
+	read := 0
 	for k, v := range f.Vars {
-		if v.Problem == "" {
-			out[k] = v.Value
+		if v.Problem != "" {
+			continue
+		}
+		read++
+		if w, ok := want[k]; !ok {
+			t.Errorf("%s: read, and not expected", k)
+		} else if v.Value != togetherapi.NewSensitive(w) {
+			t.Errorf("%s: not read as %q", k, w)
 		}
 	}
-	return out
+	if read != len(want) {
+		t.Errorf("read %d values, want %d: %v", read, len(want), slices.Sorted(maps.Keys(want)))
+	}
 }
 
 func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
@@ -57,9 +74,7 @@ func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 	for _, k := range envfiletest.Empty {
 		want[k] = ""
 	}
-	if diff := cmp.Diff(want, values(f)); diff != "" {
-		t.Errorf("vars (-want +got):\n%s", diff)
-	}
+	checkValues(t, f, want)
 	if len(f.Keys) != len(want) || !slices.IsSorted(f.Keys) || len(f.BadLines) != 0 {
 		t.Errorf("keys = %v, bad lines %v; want them all, sorted", f.Keys, f.BadLines)
 	}
@@ -67,6 +82,39 @@ func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 		if f.Vars[k].Line != line {
 			t.Errorf("%s: line %d, want %d", k, f.Vars[k].Line, line)
 		}
+	}
+}
+
+func TestAReadFilePrintsNoValueHoweverItIsPrinted(t *testing.T) {
+	s, err := envfile.Open(envfiletest.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := f.Vars["PLAIN"]
+	j, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	logger := zerolog.New(&logged)
+	logger.Info().Interface("file", f).Any("var", v).Msgf("%v", f.Vars)
+	text := strings.Join([]string{
+		fmt.Sprint(f, v, &v), fmt.Sprintf("%+v %#v %v %s %q %x", f, f, f.Vars, v.Value, v.Value, v.Value), fmt.Sprintln(f.Vars),
+		string(j), logged.String(),
+	}, "\n")
+	for k, value := range envfiletest.Values {
+		// A value too short to be told from the words around it is left
+		// to the scrubber's token rule.
+		if len(value) >= 6 && strings.Contains(text, value) {
+			t.Errorf("the value of %s prints", k)
+		}
+	}
+	if strings.Contains(text, "CANARY") {
+		t.Error("a value prints")
 	}
 }
 
@@ -140,12 +188,10 @@ func checkRead(t *testing.T, f *envfile.File, want, refused map[string]string, b
 	if want == nil {
 		want = map[string]string{}
 	}
-	if diff := cmp.Diff(want, values(f)); diff != "" {
-		t.Errorf("values read (-want +got):\n%s", diff)
-	}
+	checkValues(t, f, want)
 	for k, words := range refused {
 		v, ok := f.Vars[k]
-		if !ok || !strings.Contains(v.Problem, words) || v.Value != "" {
+		if !ok || !strings.Contains(v.Problem, words) || !v.Value.IsZero() {
 			t.Errorf("%s: %+v, want a problem saying %q and no value", k, v, words)
 		}
 	}
@@ -211,8 +257,8 @@ func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("bash: %v", err)
 			}
-			if string(out) != v.Value {
-				t.Errorf("%s: read as %q, bash reads %q", k, v.Value, out)
+			if togetherapi.NewSensitive(string(out)) != v.Value {
+				t.Errorf("%s: bash reads %q, and the parser read another value", k, out)
 			}
 		}
 	}
@@ -293,7 +339,7 @@ func TestAFileSwappedAfterStartUpIsRefused(t *testing.T) {
 	if err := os.Rename(real+".tmp", real); err != nil {
 		t.Fatal(err)
 	}
-	if f, err := s.Read(); err != nil || f.Vars["A"].Value != "new" {
+	if f, err := s.Read(); err != nil || f.Vars["A"].Value != togetherapi.NewSensitive("new") {
 		t.Errorf("after an editor's save: %v", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 // The rule, exactly: what this parser reads, and what it refuses to guess.
@@ -47,7 +49,10 @@ import (
 
 // Var is one assignment of a file.
 type Var struct {
-	Value string
+	// Value is the value read, held from the moment it is read as a
+	// togetherapi.Sensitive, which prints as [REDACTED] however it is
+	// printed; empty when it could not be read.
+	Value togetherapi.Sensitive
 	// Line is the line, from 1, where the assignment starts.
 	Line int
 	// Problem says why the value cannot be read, in words that never quote
@@ -171,24 +176,25 @@ func (p *parser) assignment() {
 		return
 	}
 	v := Var{Line: line}
+	var value string
 	switch {
 	case p.pos < len(p.src) && p.src[p.pos] == '\'':
-		v.Value, v.Problem = p.singleQuoted()
+		value, v.Problem = p.singleQuoted()
 	case p.pos < len(p.src) && p.src[p.pos] == '"':
-		v.Value, v.Problem = p.doubleQuoted()
+		value, v.Problem = p.doubleQuoted()
 	default:
-		v.Value, v.Problem = p.unquoted()
+		value, v.Problem = p.unquoted()
 	}
 	if !p.stopped {
 		// How the name and = are written comes first; but a quote never
 		// closed says more, that nothing after it is read.
 		v.Problem = firstOf(how, v.Problem)
 	}
-	if v.Problem == "" && !utf8.ValidString(v.Value) {
+	if v.Problem == "" && !utf8.ValidString(value) {
 		v.Problem = notUTF8
 	}
-	if v.Problem != "" {
-		v.Value = ""
+	if v.Problem == "" {
+		v.Value = togetherapi.NewSensitive(value)
 	}
 	p.f.Vars[key] = v
 }

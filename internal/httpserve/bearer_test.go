@@ -9,6 +9,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -30,7 +31,7 @@ func TestBearerGuardGivesTheCallsAClientWithTheCallersKeyInAnyCaseOfTheScheme(t 
 			continue
 		}
 		deps := tools.DepsFrom(next.last.Context())
-		if next.n != 1 || deps.Client == nil || !deps.Client.KeyScrubber().Contained("CANARYKEY-k1") || deps.Caller != netguard.Fingerprint("CANARYKEY-k1") {
+		if next.n != 1 || deps.Client == nil || deps.Client.KeyScrubber().Scrub("CANARYKEY-k1") != togetherapi.Redacted || deps.Caller != netguard.Fingerprint("CANARYKEY-k1") {
 			t.Errorf("%q: passed %d, deps %+v", header, next.n, deps)
 		}
 		// The log event names the caller from the Deps the calls were given.

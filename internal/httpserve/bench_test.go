@@ -23,7 +23,6 @@ func BenchmarkHTTPCreateSecret(b *testing.B) {
 	api := apitest.NewCreateStandIn()
 	defer api.Close()
 	cfg := testConfig(b, api.URL+"/v1", zerolog.New(io.Discard))
-	defer cfg.Base.CloseIdleConnections()
 	h, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)

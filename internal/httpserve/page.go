@@ -46,12 +46,3 @@ func (s *Server) pageHost(host string) bool {
 	}
 	return strings.EqualFold(name, want)
 }
-
-// loggedPath is the path a request's log event gives: a page's own path
-// for any of its links, which hold a sealed ticket.
-func (s *Server) loggedPath(path string) string {
-	if p := s.cfg.Page; p != nil && strings.HasPrefix(path, p.Path) {
-		return p.Path
-	}
-	return path
-}

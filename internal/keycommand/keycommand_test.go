@@ -45,7 +45,7 @@ func TestKeyCommand(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !key.Equal(togetherapi.NewSensitive(tt.wantKey)) {
+			if err != nil || key != togetherapi.NewSensitive(tt.wantKey) {
 				t.Fatalf("key command: %v", err)
 			}
 		})
@@ -56,7 +56,7 @@ func TestAKeyCommandsChildThatHoldsItsOutputIsKilledAndTheKeyTaken(t *testing.T)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
 	key, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; echo tgp_from_command`, 30*time.Second)
-	if err != nil || !key.Equal(togetherapi.NewSensitive("tgp_from_command")) {
+	if err != nil || key != togetherapi.NewSensitive("tgp_from_command") {
 		t.Fatalf("key command: %v", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
