@@ -779,11 +779,16 @@ func linkKeys(cfg config) (keys *linkseal.Keys, made bool, err error) {
 // key file may hold. Like readKeyFile, its errors never quote the file,
 // nor its path until it has opened.
 func readLinkKeyFile(path string) (*linkseal.Keys, error) {
-	f, err := os.Open(path)
+	// As the API key file: without blocking, then a regular file only, so
+	// that a FIFO with no writer cannot hold start-up for good.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, keyFileOpenError(err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("the key file %s is not a regular file: give a file that holds the link key, such as one made by `openssl rand -hex 32 > FILE`", path)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, linkseal.MaxKeyFileBytes+1))
 	defer clear(b)
 	if err != nil {

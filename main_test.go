@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -435,6 +436,15 @@ func TestThePublicURLServesThePageOverHTTPAndIsHTTPSUnlessOnLoopback(t *testing.
 	}
 }
 
+// fifo makes a FIFO at path, which no one writes to.
+func fifo(t *testing.T, path string) string {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestTheLinkKeyFileIsReadAfterParsingAndNeverQuoted(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, text string) string {
@@ -458,6 +468,7 @@ func TestTheLinkKeyFileIsReadAfterParsingAndNeverQuoted(t *testing.T) {
 		{name: "a short key", file: write("short", short), want: "line 1 decodes to 16 bytes, and a link key needs at least 32: write one key made by `openssl rand -hex 32`"},
 		{name: "three keys", file: write("three", key+"\n"+previous+"\n"+key+"\n"), want: "holds 3 keys, and may hold two at most"},
 		{name: "an empty file", file: write("empty", "\n"), want: "holds no key"},
+		{name: "a FIFO, which could hold start-up for good", file: fifo(t, filepath.Join(dir, "fifo")), want: "is not a regular file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			args := []string{"--http", "127.0.0.1:0", "--public-url", "https://secrets.example.com"}
