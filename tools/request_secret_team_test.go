@@ -725,3 +725,22 @@ func TestAnOlderClientOverHTTPGetsTheLinkInTheResultEvenWithURLElicitation(t *te
 		t.Errorf("asked %+v; link %q", u.asked, link)
 	}
 }
+
+func TestAValueTheNameHoldsIsRefusedOnTheTeamPageBeforeAnythingIsRecordedOrSent(t *testing.T) {
+	h := newTeamHarness(t, nil)
+	c := h.client(t)
+	const value = "hunter22-password"
+	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/" + value}))
+	code, page := h.submit(t, link, makerKey, value, "store")
+	if code == http.StatusOK || !strings.Contains(page, "Nothing was sent to Together") {
+		t.Errorf("%d %s", code, page)
+	}
+	if len(h.api.Changes()) != 0 {
+		t.Errorf("sent: %v", h.api.Changes())
+	}
+	if _, err := os.Stat(h.auditPath); err == nil {
+		if lines := auditLines(t, h.auditPath); len(lines) != 0 {
+			t.Errorf("audit lines for a change never attempted: %+v", lines)
+		}
+	}
+}
