@@ -16,7 +16,7 @@ import (
 
 func TestAnIssuedLinkStoresWhatItWasIssuedForWithTheMakersKeyOnly(t *testing.T) {
 	p := newTeamPage(t, intake.TeamConfig{TTL: 5 * time.Minute})
-	p.clock.advance(1500 * time.Millisecond) // links are made in whole seconds
+	p.clock.Advance(1500 * time.Millisecond) // links are made in whole seconds
 	asked := intake.TeamRequest{Replace: true, Name: "prod/HF_TOKEN", Description: "rotated", SecretID: "sec-existing-9",
 		UpdatedAt: "2026-07-28T11:59:59Z", CallID: makerCallID, Caller: netguard.Fingerprint(makerKey)}
 	link, issued, err := p.team.Issue(asked, togetherapi.NewSensitive(makerKey))
@@ -99,7 +99,7 @@ func TestARequestStateOpensOnlyForItsCallerToolAndArgumentsUntilItExpires(t *tes
 			t.Errorf("%s: %v, want ErrStateInvalid", name, err)
 		}
 	}
-	p.clock.advance(10 * time.Minute)
+	p.clock.Advance(10 * time.Minute)
 	if _, err := p.team.OpenState(state, maker, tool, "prod/HF_TOKEN", "read token"); !errors.Is(err, intake.ErrStateExpired) {
 		t.Errorf("at its expiry: %v, want ErrStateExpired", err)
 	}

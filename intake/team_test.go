@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linkseal"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
@@ -33,24 +34,6 @@ const (
 
 // makerCallID is the call_id of the call that made the test's links.
 const makerCallID = "4b7de831e6d12f59"
-
-// clock is a clock the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // storeCall is what reached the store.
 type storeCall struct {
@@ -95,7 +78,7 @@ type teamPage struct {
 	team  *intake.Team
 	srv   *httptest.Server
 	keys  *linkseal.Keys
-	clock *clock
+	clock *apitest.Clock
 	store *teamStore
 	logs  *syncio.Buffer
 
@@ -106,7 +89,7 @@ type teamPage struct {
 
 func newTeamPage(t *testing.T, cfg intake.TeamConfig) *teamPage {
 	t.Helper()
-	p := &teamPage{clock: &clock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}, store: &teamStore{}, logs: &syncio.Buffer{}}
+	p := &teamPage{clock: apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)), store: &teamStore{}, logs: &syncio.Buffer{}}
 	var handler http.Handler
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(p.srv.Close)
@@ -315,7 +298,7 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 	if code != http.StatusTooManyRequests || h.Get("Retry-After") != "60" || !strings.Contains(page, "Wait 60 seconds") {
 		t.Fatalf("the sixth wrong key: %d, Retry-After %q: %s", code, h.Get("Retry-After"), page)
 	}
-	p.clock.advance(45 * time.Second)
+	p.clock.Advance(45 * time.Second)
 	if code, h, _ := p.post(t, first, form(makerKey, teamValue), nil); code != http.StatusTooManyRequests || h.Get("Retry-After") != "15" {
 		t.Errorf("the right key within the minute: %d, Retry-After %q; want 429 and the 15 seconds left", code, h.Get("Retry-After"))
 	}
@@ -325,7 +308,7 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 	if code, _, _ := p.post(t, second, form(makerKey, teamValue), nil); code != http.StatusOK {
 		t.Errorf("another link was limited too: %d", code)
 	}
-	p.clock.advance(15 * time.Second)
+	p.clock.Advance(15 * time.Second)
 	if code, _, _ := p.post(t, first, form(makerKey, teamValue), nil); code != http.StatusOK || p.store.count() != 2 {
 		t.Errorf("after the minute: %d, %d stored", code, p.store.count())
 	}
@@ -400,7 +383,7 @@ func TestALinkTheKeysDidNotSealIsNotValidAndStoresNothing(t *testing.T) {
 func TestAnExpiredLinkSaysSoAndStoresNothing(t *testing.T) {
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
-	p.clock.advance(10 * time.Minute)
+	p.clock.Advance(10 * time.Minute)
 	if code, page := p.get(t, link); code != http.StatusGone || !strings.Contains(page, "This link has expired") || !strings.Contains(page, "prod/HF_TOKEN") ||
 		!strings.Contains(page, "Links work for 10 minutes") || strings.Contains(page, "not valid") {
 		t.Errorf("GET %d %s", code, page)

@@ -40,25 +40,6 @@ const (
 	teamValue = "CANARYVALUE-team-9f8e7d6c"
 )
 
-// fakeClock is a clock the test moves, shared by the stand-in for Together
-// and the team pages.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // teamReplica is what one HTTP replica serves: the MCP server of the tools
 // and the team page, on a public URL of its own.
 type teamReplica struct {
@@ -434,23 +415,23 @@ func TestALinkStoresOnceOnAnyReplica(t *testing.T) {
 }
 
 func TestAReplaceLinkIsUsedOnceAndRefusedOnceTheSecretChanged(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	clock := apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	h := newTeamHarness(t, clock.Now)
 	c := h.client(t)
 	if r := h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue}); r.IsError {
 		t.Fatal(resultText(t, r))
 	}
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/DB", "description": "rotated"})
 	link := linkOf(t, res)
 	if got := structured(t, res); got["action"] != "replace" {
 		t.Fatalf("result = %v", got)
 	}
-	clock.advance(time.Minute)
+	clock.Advance(time.Minute)
 	if code, page := h.submit(t, link, makerKey, teamValue+"-new", "store"); code != http.StatusOK || !strings.Contains(page, "was replaced") {
 		t.Fatalf("%d %s", code, page)
 	}
-	clock.advance(time.Minute)
+	clock.Advance(time.Minute)
 	code, page := h.submit(t, h.onReplica(0, link), makerKey, teamValue+"-third", "store")
 	if code != http.StatusConflict || !strings.Contains(page, "has changed since this link was made") {
 		t.Errorf("a replay: %d %s", code, page)
@@ -500,7 +481,7 @@ func TestALinkToReplaceAValueChangedThisSecondIsMadeOnlyOnceTheSecondIsOver(t *t
 }
 
 func TestALinkMadeInTheSecondOfTheLastChangeIsRefusedWithNothingSent(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	clock := apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	h := newTeamHarness(t, clock.Now)
 	c := h.client(t)
 	s := structured(t, h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue}))
@@ -525,7 +506,7 @@ func TestALinkMadeInTheSecondOfTheLastChangeIsRefusedWithNothingSent(t *testing.
 }
 
 func TestALinkIsNotMadeWhileThisServersClockIsBeforeTheLastChange(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}
+	clock := apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	h := newTeamHarness(t, clock.Now)
 	c := h.client(t)
 	if r := h.call(t, c, makerKey, "create_secret", map[string]any{"name": "prod/DB", "value": teamValue}); r.IsError {
