@@ -24,7 +24,7 @@
 //     waiting on it learns so.
 //
 // Team (team.go) is the team-mode page, for HTTP mode's replicas: its links
-// carry their request sealed, and its rules are on the type.
+// carry their request sealed (team_link.go), and its rules are on the type.
 package intake
 
 import (

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -43,9 +44,16 @@ type Config struct {
 	// EnvFiles are the dotenv files import_env_file may read, as opened at
 	// start-up; the agent can name no other.
 	EnvFiles []envfile.Source
-	// Intake serves the one-time pages of request_secret_from_user; nil
-	// where the server does not run on the user's machine (HTTP mode).
+	// Intake serves the one-time pages of request_secret_from_user over
+	// stdio; nil in HTTP mode.
 	Intake *intake.Server
+	// Team serves them in HTTP mode, on any replica (NewTeamPage makes
+	// it); nil over stdio, and where no public URL is set.
+	Team *intake.Team
+	// TeamWait is how long a 2026-07-28 client's retry of
+	// request_secret_from_user waits for the value to arrive over HTTP;
+	// DefaultTeamWait when zero.
+	TeamWait time.Duration
 	// CheckOutputs validates every result against its tool's output schema
 	// and turns a mismatch into a tool error. The tests turn it on; it costs
 	// some 65 allocations a call, so the server leaves it off.
