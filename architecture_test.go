@@ -48,13 +48,16 @@ var importRules = []importRule{
 		pkgs: []string{"togetherapi"}, may: []string{"internal/netguard"}},
 	{says: "`intake` imports `togetherapi`, `internal/linkseal` and `internal/netguard`, and nothing of MCP.",
 		pkgs: []string{"intake"}, may: []string{"togetherapi", "internal/linkseal", "internal/netguard"}},
-	{says: "`internal/linkseal`, `internal/keycommand` and `sandbox` import `togetherapi` alone, and nothing of MCP.",
-		pkgs: []string{"internal/linkseal", "internal/keycommand", "sandbox"}, may: []string{"togetherapi"}},
+	{says: "`internal/linkseal` imports `togetherapi` alone, and nothing of MCP; only `intake` and the root, which reads the link key file, import it.",
+		pkgs: []string{"internal/linkseal"}, may: []string{"togetherapi"}, importedBy: []string{"intake", "."}},
+	{says: "`internal/keycommand` and `sandbox` import `togetherapi` alone, and nothing of MCP.",
+		pkgs: []string{"internal/keycommand", "sandbox"}, may: []string{"togetherapi"}},
 	{says: "`internal/envfile` imports `togetherapi` alone, for the type of a value, and nothing of MCP.",
 		pkgs: []string{"internal/envfile"}, may: []string{"togetherapi"}},
 	{says: "`tools` imports `togetherapi`, `intake`, `internal/envfile` and `internal/audit`, and of MCP `mcp-go/mcp` and `mcp-go/server`.",
 		pkgs: []string{"tools"}, may: []string{"togetherapi", "intake", "internal/envfile", "internal/audit"}, mcp: []string{"mcp-go/mcp", "mcp-go/server"}},
-	{says: "`internal/httpserve` imports `tools`, `togetherapi` and `internal/netguard`, and of MCP `mcp-go/server`; the root alone imports it.",
+	{says: "`internal/httpserve` imports `tools`, `togetherapi` and `internal/netguard`, and of MCP `mcp-go/server`; the root alone imports it, " +
+		"and gives it its settings, the words for them, and the page it mounts beside MCP as an HTTP handler.",
 		pkgs: []string{"internal/httpserve"}, may: []string{"tools", "togetherapi", "internal/netguard"}, mcp: []string{"mcp-go/server"}, importedBy: []string{"."}},
 	{says: "`internal/linecap` imports nothing of this module, and of MCP `mcp-go/mcp` alone, for its JSON-RPC types.",
 		pkgs: []string{"internal/linecap"}, mcp: []string{"mcp-go/mcp"}},
@@ -317,7 +320,7 @@ func backquoted(says string) []string {
 // packages, and what it lets them import.
 func (r importRule) names() []string {
 	var names []string
-	for _, group := range [][]string{r.pkgs, r.may, r.mcp} {
+	for _, group := range [][]string{r.pkgs, r.may, r.mcp, r.importedBy} {
 		for _, n := range group {
 			switch {
 			case n == "." || n == anyButTestOnly || n == anyMCP:

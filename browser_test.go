@@ -56,27 +56,7 @@ func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
 	}
 	link := res.StructuredContent.URL
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(900, 720),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first call starts the browser, and takes no timeout of its own.
-	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
-		t.Fatalf("browser: %v", err)
-	}
-	tctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	tctx := browse(t, exe, link)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -123,4 +103,76 @@ func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// browse starts a headless Chromium, opens link in it, and returns the
+// context of further steps, which time out after a minute.
+func browse(t *testing.T, exe, link string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(900, 720),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// The first call starts the browser, and takes no timeout of its own.
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelTimeout)
+	return tctx
+}
+
+// TestABrowserStoresAValueOnTheTeamPageOverHTTP drives the team page as a
+// user meets it: the agent calls request_secret_from_user through two
+// replicas behind one address, and the user, in a real headless Chromium,
+// opens the link, types the API key of the account that made it and the
+// value, and presses Enter. The value reaches that account, and appears,
+// as either key does, in no page, response, log or audit line.
+func TestABrowserStoresAValueOnTheTeamPageOverHTTP(t *testing.T) {
+	t.Parallel()
+	exe := chromium(t)
+	tr := startTeamReplicas(t)
+	link := tr.requestLink(t, "team/HF_TOKEN")
+	ctx := browse(t, exe, link)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+	}
+	must(chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#api_key"))))
+	form, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	must(err)
+	must(chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#api_key"), teamMakerKey),
+		chromedp.SendKeys(chromedp.CSS("#value"), teamValue),
+		chromedp.SendKeys(chromedp.CSS("#value"), "\r"), // Enter submits
+		chromedp.WaitVisible(chromedp.CSS("dl")),
+	))
+	stored, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	must(err)
+	for _, want := range []string{"This will create a new secret named team/HF_TOKEN", "API key of the Together account that made this link", "only to the Together account that made this link"} {
+		if !strings.Contains(form, want) {
+			t.Errorf("the form lacks %q: %s", want, form)
+		}
+	}
+	if !strings.Contains(stored, "was created") || !strings.Contains(stored, "sec-") {
+		t.Errorf("result page: %s", stored)
+	}
+	if !tr.api.Account(teamMakerKey).ValueMatches("team/HF_TOKEN", teamValue) {
+		t.Error("the API did not receive the value typed in the browser")
+	}
+	tr.stop(t)
+	apitest.AssertClean(t, map[string]string{"form page": form, "result page": stored})
 }

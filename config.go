@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,6 +21,7 @@ import (
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linkseal"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -47,9 +49,14 @@ type config struct {
 	envFiles          []string // dotenv files import_env_file may read, as given
 	command           string   // "" to serve, "demo", "help" or "version"
 	http              httpSettings
-	intake            intake.Config // the one-time value page (stdio)
+	intake            intake.Config // the one-time value page (stdio); its TTL for both pages
 	namePrefixes      []string      // the names the tools may act on; all when empty
 	auditLog          string        // where the audit trail goes: a path, "-" for stderr, "" for none
+	// publicURL, in HTTP mode, is where browsers reach the team page; ""
+	// serves none. linkKeyFile names the file of the link keys every
+	// replica shares, read by run.
+	publicURL   string
+	linkKeyFile string
 
 	// What the settings said, before the checks that join several.
 	keyEnv    string // cleared by join
@@ -208,7 +215,7 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.intake.Addr = v; return nil }},
 	{modes: stdio, flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
 		apply: func(c *config, v string) error { return parseBool(&c.intake.AllowNonLoopback, v) }},
-	{modes: stdio, flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, at least 10s",
+	{flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, at least 10s",
 		apply: func(c *config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 10*time.Second {
@@ -247,6 +254,14 @@ var settings = []setting{
 			c.http.shutdownDelay = d
 			return nil
 		}},
+	{flag: "public-url", env: "TOGETHER_SECRETS_PUBLIC_URL", modes: httpMode,
+		help: "the address browsers reach this server at, such as https://secrets.example.com (https, but for a loopback host): serves the one-time value page " +
+			"of request_secret_from_user under its path, on the caller's key; without it the page is not served",
+		apply: (*config).setPublicURL},
+	{flag: "link-key-file", env: "TOGETHER_SECRETS_LINK_KEY_FILE", modes: httpMode,
+		help: "file holding the key that seals the value page's links, the same for every replica: hex or base64 of at least 32 bytes (openssl rand -hex 32), " +
+			"and during a rotation the previous key on a second line; without it a key is made in memory, and links work only on the replica that made them",
+		apply: func(c *config, v string) error { c.linkKeyFile = v; return nil }},
 	{flag: "max-connections", env: "TOGETHER_SECRETS_MAX_CONNECTIONS", def: strconv.Itoa(defaultMaxConnections), modes: httpMode, help: "connections open at once, at least --max-in-flight; beyond it, an idle one gives up its place, else new ones wait to be accepted",
 		apply: func(c *config, v string) error { return wholeNumber(&c.http.maxConnections, v, 1, 1000000) }},
 }
@@ -528,8 +543,9 @@ func (c *config) join() error {
 		}
 	}
 	c.tools.Names, c.tools.EnvFiles = c.toolNames, len(c.envFiles) > 0
-	// The page is for a user at this machine: stdio only.
-	c.tools.Intake = c.http.addr == ""
+	// Over stdio the page is for a user at this machine; over HTTP it is
+	// the team page, served only at a public URL.
+	c.tools.Intake = c.http.addr == "" || c.publicURL != ""
 	if _, err := c.tools.Resolve(); err != nil {
 		return settingError("tools", "%v", err)
 	}
@@ -635,6 +651,22 @@ func (c *config) addNamePrefix(p string) error {
 	return nil
 }
 
+// setPublicURL takes the team page's public URL, checked as the page
+// checks it. Its errors never quote it: a URL may hold a password.
+func (c *config) setPublicURL(v string) error {
+	if v == "" {
+		return nil // unset: no page
+	}
+	if err := intake.CheckPublicURL(v); err != nil {
+		if pe := (*intake.PublicURLError)(nil); errors.As(err, &pe) {
+			return errors.New("the URL " + pe.Problem)
+		}
+		return err
+	}
+	c.publicURL = v
+	return nil
+}
+
 func (c *config) addOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
@@ -688,11 +720,18 @@ func wholeNumber(dst *int, v string, lo, hi int) error {
 // maxKeyFileBytes. Its errors never quote the contents, nor the path until
 // it has opened: what was set as a path may be a key set there by mistake.
 func readKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
+	// Without blocking, so that a FIFO with no writer cannot hold start-up
+	// for good; what it is is checked next.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", keyFileOpenError(err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		// A FIFO, a terminal or a socket may never end: the key comes from
+		// a program through the key command, which is bounded in time.
+		return "", fmt.Errorf("the key file %s is not a regular file: give a file that holds the key, or set %s to a command that prints it", path, settingName("api-key-command"))
+	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes+1))
 	defer clear(b)
 	switch {
@@ -713,6 +752,53 @@ func readKeyFile(path string) (string, error) {
 	default:
 		return lines[0], nil
 	}
+}
+
+// linkKeys are the keys that seal the team page's links, in HTTP mode:
+// those of the link key file, read after parsing as the API key file is;
+// or, with a public URL and no file, a key made now, in memory, which made
+// reports. Neither is needed over stdio, nor without a page.
+func linkKeys(cfg config) (keys *linkseal.Keys, made bool, err error) {
+	switch {
+	case cfg.http.addr == "":
+		return nil, false, nil
+	case cfg.linkKeyFile != "":
+		keys, err := readLinkKeyFile(cfg.linkKeyFile)
+		if err != nil {
+			return nil, false, settingError("link-key-file", "%v", err)
+		}
+		return keys, false, nil
+	case cfg.publicURL != "":
+		keys, err := linkseal.NewKeys()
+		return keys, true, err
+	}
+	return nil, false, nil
+}
+
+// readLinkKeyFile reads the link keys at path, at most a byte more than a
+// key file may hold. Like readKeyFile, its errors never quote the file,
+// nor its path until it has opened.
+func readLinkKeyFile(path string) (*linkseal.Keys, error) {
+	// As the API key file: without blocking, then a regular file only, so
+	// that a FIFO with no writer cannot hold start-up for good.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, keyFileOpenError(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("the key file %s is not a regular file: give a file that holds the link key, such as one made by `openssl rand -hex 32 > FILE`", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, linkseal.MaxKeyFileBytes+1))
+	defer clear(b)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the key file %s: %w", path, err)
+	}
+	keys, err := linkseal.ParseKeys(b)
+	if ke := (*linkseal.KeyFileError)(nil); errors.As(err, &ke) {
+		return nil, fmt.Errorf("the key file %s: %s", path, ke.Problem)
+	}
+	return keys, err
 }
 
 // keyFileOpenError says why the key file did not open, without its path:
@@ -748,6 +834,7 @@ func advice(cfg config) tools.Advice {
 		ValuesFromUserOnly:     settingName("values-from-user-only"),
 		NamePrefix:             settingName("name-prefix"),
 		AuditLog:               settingName("audit-log"),
+		PublicURL:              settingName("public-url"),
 	}
 }
 

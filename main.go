@@ -25,10 +25,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linkseal"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
@@ -112,13 +114,21 @@ type resources struct {
 	envFiles     []envfile.Source
 	envFileNotes []string // what start-up made of the dotenv files, to log
 	audit        *audit.Log
+	// linkKeys seal the team page's links; linkKeysMade says they were
+	// made in memory, for want of a link key file.
+	linkKeys     *linkseal.Keys
+	linkKeysMade bool
 }
 
-// prepare opens the dotenv files and resolves the key that cfg names.
+// prepare opens the dotenv files and reads the link keys, and resolves
+// the key that cfg names.
 func prepare(ctx context.Context, cfg config) (resources, error) {
 	var rs resources
 	var err error
 	if rs.envFiles, rs.envFileNotes, err = openEnvFiles(cfg.envFiles); err != nil {
+		return rs, err
+	}
+	if rs.linkKeys, rs.linkKeysMade, err = linkKeys(cfg); err != nil {
 		return rs, err
 	}
 	rs.key, err = resolveKey(ctx, cfg)
@@ -151,6 +161,20 @@ func serveHTTP(ctx context.Context, cfg config, rs resources, base *togetherapi.
 	if cfg.sandbox {
 		logger.Warn().Msg("sandbox mode: each caller's key has its own in-memory account; nothing reaches Together")
 	}
+	toolsCfg := tools.Config{
+		Version: buildVersion(),
+		Sandbox: cfg.sandbox,
+		Logger:  logger,
+		Tools:   cfg.tools,
+		Advice:  httpAdvice(cfg),
+
+		NamePrefixes: cfg.namePrefixes,
+		Audit:        rs.audit,
+	}
+	page, err := teamPage(cfg, rs, &toolsCfg, base, logger)
+	if err != nil {
+		return startupFailed(errOut, err)
+	}
 	srv, err := httpserve.New(httpserve.Config{
 		Addr:           cfg.http.addr,
 		TLSCert:        cfg.http.tlsCert,
@@ -162,28 +186,21 @@ func serveHTTP(ctx context.Context, cfg config, rs resources, base *togetherapi.
 		BodyBudget:     bodyBudget(memoryLimit()),
 		ShutdownDelay:  cfg.http.shutdownDelay,
 		CallTimeout:    cfg.timeout,
-		Tools: tools.Config{
-			Version: buildVersion(),
-			Sandbox: cfg.sandbox,
-			Logger:  logger,
-			Tools:   cfg.tools,
-			Advice:  httpAdvice(cfg),
-
-			NamePrefixes: cfg.namePrefixes,
-			Audit:        rs.audit,
-		},
-		Base:   base,
-		Logger: logger,
-		Words:  httpWords(),
+		Tools:          toolsCfg,
+		Page:           page,
+		Base:           base,
+		Logger:         logger,
+		Words:          httpWords(),
 	})
 	if err != nil {
 		return startupFailed(errOut, err)
 	}
 	for _, note := range cfg.ignored {
-		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, and serves no page or dotenv file")
+		logger.Warn().Msg(note + ": HTTP mode uses each caller's own key, serves no dotenv file, and serves the value page at " + settingName("public-url"))
 	}
-	if cfg.tools.ValuesFromUserOnly {
-		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and HTTP mode serves no page or dotenv file: no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
+	if cfg.tools.ValuesFromUserOnly && page == nil {
+		logger.Warn().Msg(settingName("values-from-user-only") + " is set, and without " + settingName("public-url") + " HTTP mode serves no value page (nor any dotenv file): " +
+			"no tool can set a value; secrets can only be listed, read, renamed, described and deleted")
 	}
 	if err := srv.Serve(ctx); err != nil {
 		if se := (*httpserve.SettingError)(nil); errors.As(err, &se) {
@@ -193,6 +210,32 @@ func serveHTTP(ctx context.Context, cfg config, rs resources, base *togetherapi.
 		return 1
 	}
 	return 0
+}
+
+// teamPage builds the team page of request_secret_from_user, for HTTP
+// mode with a public URL, puts it into tc, and says at start-up how it is
+// served; nil, and says which setting serves it, without one.
+func teamPage(cfg config, rs resources, tc *tools.Config, base *togetherapi.Client, logger zerolog.Logger) (*httpserve.Page, error) {
+	if cfg.publicURL == "" {
+		if cfg.linkKeyFile != "" {
+			logger.Warn().Msg(settingName("link-key-file") + " is set, and is not used: the value page whose links its keys seal is served only with " + settingName("public-url"))
+		}
+		logger.Info().Msg("the one-time value page of request_secret_from_user is not served, and the tool not offered: set " + settingName("public-url") + " to serve it")
+		return nil, nil
+	}
+	team, err := tools.NewTeamPage(*tc, base, intake.TeamConfig{
+		Keys: rs.linkKeys, PublicURL: cfg.publicURL, TTL: cfg.intake.TTL, Logger: logger, Sandbox: cfg.sandbox,
+	})
+	if err != nil {
+		return nil, settingError("public-url", "%v", err)
+	}
+	tc.Team = team
+	logger.Info().Str("public_url", team.Link("")).Str("link_ttl", cfg.intake.TTL.String()).Msg("serving the one-time value page of request_secret_from_user")
+	if rs.linkKeysMade {
+		logger.Warn().Msg("no " + settingName("link-key-file") + ": links are sealed with a key made in memory at start-up, so they work only on this replica, and die with it; " +
+			"give every replica the same file, made with: openssl rand -hex 32")
+	}
+	return &httpserve.Page{Path: team.Path(), Host: team.Host(), Handler: team}, nil
 }
 
 // maxSandboxAccounts bounds the in-memory accounts of sandbox mode over

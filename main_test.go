@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -187,9 +188,9 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "undocumented level", env: map[string]string{"TOGETHER_SECRETS_LOG_LEVEL": "disabled"}, wantErr: `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "disabled" is not one of`},
 		{name: "trace level", args: []string{"--log-level", "trace"}, wantErr: `"trace" is not one of`},
 		{name: "bad base URL", args: []string{"--base-url", "http://api.example.test/v1"}, wantErr: `--base-url (TOGETHER_BASE_URL): base URL "http://api.example.test/v1" is plain http`},
-		{name: "base URL with a password", env: map[string]string{"TOGETHER_BASE_URL": "https://u:pw@api.example.test/v1"}, wantErr: `--base-url (TOGETHER_BASE_URL): base URL "https://u:xxxxx@api.example.test/v1" must not carry credentials`},
-		{name: "endless key file", args: []string{"--api-key-file", "/dev/zero"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
-		{name: "key file that is a directory", args: []string{"--api-key-file", os.TempDir()}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot read the key file"},
+		{name: "base URL with a password", env: map[string]string{"TOGETHER_BASE_URL": "https://u:pw@api.example.test/v1"}, wantErr: `--base-url (TOGETHER_BASE_URL): base URL "https://api.example.test/v1" must not carry credentials`},
+		{name: "endless key file", args: []string{"--api-key-file", "/dev/zero"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero is not a regular file"},
+		{name: "key file that is a directory", args: []string{"--api-key-file", os.TempDir()}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + os.TempDir() + " is not a regular file"},
 		{name: "bad format", args: []string{"--log-format", "xml"}, wantErr: `--log-format (TOGETHER_SECRETS_LOG_FORMAT): "xml" is not json or console`},
 		{name: "bad sandbox variable", env: map[string]string{"TOGETHER_SECRETS_SANDBOX": "maybe"}, wantErr: `--sandbox (TOGETHER_SECRETS_SANDBOX): "maybe" is not true or false`},
 	}
@@ -292,9 +293,12 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 		{args: []string{"--max-in-flight", "9", "--allowed-hosts", "a.example"}, want: []string{
 			"--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS) does not apply over stdio, and is ignored",
 			"--max-in-flight (TOGETHER_SECRETS_MAX_IN_FLIGHT) does not apply over stdio, and is ignored"}},
-		{args: []string{"--http", "127.0.0.1:0", "--intake-ttl", "1m"}, env: map[string]string{"TOGETHER_API_KEY": "k"}, want: []string{
+		{args: []string{"--http", "127.0.0.1:0", "--intake-ttl", "1m", "--intake-addr", "127.0.0.1:9"}, env: map[string]string{"TOGETHER_API_KEY": "k"}, want: []string{
 			"TOGETHER_API_KEY does not apply in HTTP mode, and is ignored",
-			"--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL) does not apply in HTTP mode, and is ignored"}},
+			"--intake-addr (TOGETHER_SECRETS_INTAKE_ADDR) does not apply in HTTP mode, and is ignored"}},
+		{args: []string{"--public-url", "https://secrets.example.com", "--link-key-file", "/k"}, want: []string{
+			"--public-url (TOGETHER_SECRETS_PUBLIC_URL) does not apply over stdio, and is ignored",
+			"--link-key-file (TOGETHER_SECRETS_LINK_KEY_FILE) does not apply over stdio, and is ignored"}},
 		{args: []string{"--timeout", "5s"}},
 	} {
 		c, err := parseConfig(tt.args, envOf(tt.env))
@@ -307,7 +311,7 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 	}
 	var b strings.Builder
 	usage(&b, buildVersion())
-	if !strings.Contains(b.String(), "HTTP mode: requests served at once") || !strings.Contains(b.String(), "how long a one-time value link works, at least 10s (stdio only)") {
+	if !strings.Contains(b.String(), "HTTP mode: requests served at once") || !strings.Contains(b.String(), "where the one-time value page of request_secret_from_user listens (a free loopback port by default) (stdio only)") {
 		t.Errorf("the help does not say which transport a setting is for:\n%s", b.String())
 	}
 }
@@ -370,6 +374,93 @@ func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
 		if _, err := parseConfig(args, func(string) string { return "" }); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+func TestThePublicURLServesThePageOverHTTPAndIsHTTPSUnlessOnLoopback(t *testing.T) {
+	for _, tt := range []struct {
+		url, want string
+	}{
+		{"http://secrets.example.com", "--public-url (TOGETHER_SECRETS_PUBLIC_URL): the URL must use https (http only on this machine's loopback)"},
+		{"https://admin:hunter2-pass@secrets.example.com", "--public-url (TOGETHER_SECRETS_PUBLIC_URL): the URL must not hold a user name or password"},
+		{"secrets.example.com", "--public-url (TOGETHER_SECRETS_PUBLIC_URL): the URL must be an absolute URL such as https://secrets.example.com"},
+		{"https://secrets.example.com/?k=v", "--public-url (TOGETHER_SECRETS_PUBLIC_URL): the URL must not hold a query"},
+	} {
+		_, err := parseConfig([]string{"--http", "127.0.0.1:0", "--public-url", tt.url}, envOf(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: %v, want %q, without the URL", tt.url, err, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		args  []string
+		offer bool
+	}{
+		{[]string{"--http", "127.0.0.1:0"}, false},
+		{[]string{"--http", "127.0.0.1:0", "--public-url", "https://secrets.example.com/team"}, true},
+		{[]string{"--http", "127.0.0.1:0", "--public-url", "http://127.0.0.1:8080"}, true},
+		{nil, true},
+	} {
+		c, err := parseConfig(tt.args, envOf(nil))
+		if err != nil || c.tools.Intake != tt.offer {
+			t.Errorf("%q: the page offered %v (%v), want %v", tt.args, c.tools.Intake, err, tt.offer)
+		}
+	}
+}
+
+// fifo makes a FIFO at path, which no one writes to.
+func fifo(t *testing.T, path string) string {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestTheLinkKeyFileIsReadAfterParsingAndNeverQuoted(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const short = "0123456789abcdef0123456789abcdef" // 16 bytes, in hex
+	key, previous := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	for _, tt := range []struct {
+		name, file string
+		made       bool
+		want       string
+	}{
+		{name: "no file, and a public URL: a key in memory", made: true},
+		{name: "a key", file: write("one", key+"\n")},
+		{name: "a key and the previous one, with blanks", file: write("two", "  "+key+" \r\n\n"+previous+"\n")},
+		{name: "a file that does not exist", file: filepath.Join(dir, "missing"), want: "--link-key-file (TOGETHER_SECRETS_LINK_KEY_FILE): cannot open the key file: there is no such file"},
+		{name: "a short key", file: write("short", short), want: "line 1 decodes to 16 bytes, and a link key needs at least 32: write one key made by `openssl rand -hex 32`"},
+		{name: "three keys", file: write("three", key+"\n"+previous+"\n"+key+"\n"), want: "holds 3 keys, and may hold two at most"},
+		{name: "an empty file", file: write("empty", "\n"), want: "holds no key"},
+		{name: "a FIFO, which could hold start-up for good", file: fifo(t, filepath.Join(dir, "fifo")), want: "is not a regular file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"--http", "127.0.0.1:0", "--public-url", "https://secrets.example.com"}
+			if tt.file != "" {
+				args = append(args, "--link-key-file", tt.file)
+			}
+			c, err := parseConfig(args, envOf(nil))
+			if err != nil {
+				t.Fatalf("parsing read the file: %v", err)
+			}
+			rs, err := prepare(t.Context(), c)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), short) || strings.Contains(err.Error(), key) {
+					t.Errorf("prepare: %v, want %q, quoting no key", err, tt.want)
+				}
+				return
+			}
+			if err != nil || rs.linkKeys == nil || rs.linkKeysMade != tt.made {
+				t.Errorf("prepare: keys %v, made %v, %v; want keys, made %v", rs.linkKeys != nil, rs.linkKeysMade, err, tt.made)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -132,6 +133,32 @@ func TestKubernetesManifestsRunHTTPModeHardened(t *testing.T) {
 	for _, f := range []string{"service.yaml", "hpa.yaml", "pdb.yaml", "kustomization.yaml"} {
 		if _, err := os.Stat("deploy/kubernetes/" + f); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestKubernetesManifestsServeTheValuePageWithALinkKeyEveryReplicaShares(t *testing.T) {
+	b, err := os.ReadFile("deploy/kubernetes/deployment.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := string(b)
+	var args []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+- (--\S+)$`).FindAllStringSubmatch(d, -1) {
+		args = append(args, m[1])
+	}
+	cfg, err := parseConfig(args, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the container's arguments %q: %v", args, err)
+	}
+	if !strings.HasPrefix(cfg.publicURL, "https://") || cfg.linkKeyFile == "" || !cfg.tools.Intake {
+		t.Fatalf("the manifests serve no value page with a link key file: %q", args)
+	}
+	dir := path.Dir(cfg.linkKeyFile)
+	for _, want := range []string{"mountPath: " + dir, "secretName: together-secrets-mcp-link-key", "fsGroup: 65532", "readOnly: true",
+		"kubectl create secret generic together-secrets-mcp-link-key"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("deployment.yaml lacks %q", want)
 		}
 	}
 }

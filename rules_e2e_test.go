@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -147,12 +148,13 @@ func waitForLog(t *testing.T, p *proc, msg string) {
 	}
 }
 
-func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testing.T) {
+func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAPublicURL(t *testing.T) {
 	t.Parallel()
 	api := apitest.NewKeyed(t)
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only")
-	if !strings.Contains(p.stderr.String(), "no tool can set a value") {
-		t.Errorf("no start-up warning:\n%s", p.stderr.String())
+	waitForLog(t, p, "serving MCP over streamable HTTP")
+	if !strings.Contains(p.stderr.String(), "no tool can set a value") || !strings.Contains(p.stderr.String(), "without --public-url (TOGETHER_SECRETS_PUBLIC_URL)") {
+		t.Errorf("no start-up warning naming --public-url:\n%s", p.stderr.String())
 	}
 	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-values-only", "")
 	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
@@ -163,6 +165,35 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnly(t *testi
 		if tool.Name == "create_secret" || tool.Name == "request_secret_from_user" || tool.Name == "import_env_file" {
 			t.Errorf("HTTP mode offers %s under values-from-user-only", tool.Name)
 		}
+	}
+	c.Close()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.waitExit(t)
+}
+
+func TestHTTPWithAPublicURLTakesValuesFromThePageUnderValuesFromUserOnly(t *testing.T) {
+	api := apitest.NewKeyed(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only", "--public-url", "http://127.0.0.1:9")
+	waitForLog(t, p, "serving MCP over streamable HTTP")
+	for _, want := range []string{"serving the one-time value page", "work only on this replica"} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("the start-up log lacks %q:\n%s", want, p.stderr.String())
+		}
+	}
+	if strings.Contains(p.stderr.String(), "no tool can set a value") {
+		t.Errorf("a warning that no tool can set a value, though the page is served:\n%s", p.stderr.String())
+	}
+	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-values-only", "")
+	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offered []string
+	for _, tool := range list.Tools {
+		offered = append(offered, tool.Name)
+	}
+	if !slices.Contains(offered, "request_secret_from_user") || slices.Contains(offered, "create_secret") {
+		t.Errorf("offered %v; want request_secret_from_user and not create_secret", offered)
 	}
 	c.Close()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)

@@ -79,7 +79,7 @@ func TestMain(m *testing.M) {
 func sandboxAPI(t *testing.T) (*apitest.API, *sandbox.Server) {
 	t.Helper()
 	api := apitest.NewSandbox(t, sandbox.Options{APIKey: e2eKey})
-	return api, api.Account()
+	return api, api.Account(e2eKey)
 }
 
 // proc is the server binary running with pipes on all three streams.
@@ -822,6 +822,10 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	big := filepath.Join(t.TempDir(), "big-key")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("k"), 65537), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -830,7 +834,11 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 		{[]string{"--timeout", "soon"}, nil, `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration`},
 		{nil, []string{"TOGETHER_BASE_URL=http://api.example.test/v1"}, `--base-url (TOGETHER_BASE_URL): base URL "http://api.example.test/v1" is plain http`},
 		{[]string{"--log-level", "disabled"}, nil, `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "disabled" is not one of debug, info, warn, error`},
-		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero holds more than 65536 bytes"},
+		{[]string{"--api-key-file", big}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + big + " holds more than 65536 bytes"},
+		// A FIFO with no writer, or a terminal, would hold start-up for good,
+		// deaf to SIGTERM, which start-up takes for the drain.
+		{[]string{"--api-key-file", fifo}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file " + fifo + " is not a regular file"},
+		{[]string{"--api-key-file", "/dev/zero"}, nil, "--api-key-file (TOGETHER_API_KEY_FILE): the key file /dev/zero is not a regular file"},
 		// Found once running: still one plain line, like the rest.
 		{[]string{"--api-key-command", "exit 3"}, nil, "--api-key-command (TOGETHER_API_KEY_COMMAND): the key command failed with exit status 3"},
 		// A FIFO would block an open for reading until a writer came.
@@ -1212,6 +1220,10 @@ func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
 		// What the shell prints is then no longer the text set.
 		{"as the key command, holding a $ the shell expands", []string{"--api-key-command", key[:20] + "$0" + key[20:]}, nil, "the shell found no program to run"},
 		{"in place of the key command's argument", []string{"--api-key-command", "ls /nonexistent/" + key}, nil, "it said: ls: cannot access"},
+		// The base URL's variable sits beside the key's.
+		{"as the base URL", nil, []string{"TOGETHER_BASE_URL=" + key}, "--base-url (TOGETHER_BASE_URL): the base URL must be an absolute https URL"},
+		{"in the base URL's query", nil, []string{"TOGETHER_BASE_URL=https://api.together.xyz/v1?api_key=" + key}, `base URL "https://api.together.xyz/v1" must not carry credentials, a query`},
+		{"as the base URL's user", []string{"--base-url", "https://" + key + "@api.together.xyz/v1"}, nil, `base URL "https://api.together.xyz/v1" must not carry credentials`},
 		// bash, unlike dash, repeats a line it cannot parse.
 		{"in a line bash cannot parse", []string{"--api-key-command", "bash -c '" + key + "('"}, nil, "the key command failed with exit status 2; it said: bash: -c: line 1: syntax error"},
 	} {

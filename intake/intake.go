@@ -24,7 +24,7 @@
 //     waiting on it learns so.
 //
 // Team (team.go) is the team-mode page, for HTTP mode's replicas: its links
-// carry their request sealed, and its rules are on the type.
+// carry their request sealed (team_link.go), and its rules are on the type.
 package intake
 
 import (
@@ -59,6 +59,11 @@ const (
 	// keepTombstones is how long a spent, expired or cancelled link is
 	// remembered, so that it can say which.
 	keepTombstones = time.Hour
+	// maxPending bounds the links waiting for the user at once: each
+	// holds its request until it is used or expires, so without a bound a
+	// caller that asks again and again holds memory without end, and no
+	// user has a hundred values to type at once.
+	maxPending = 100
 )
 
 // Config configures a Server.
@@ -225,6 +230,10 @@ func (s *Server) Issue(req Request) (*Ticket, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.pending) >= maxPending {
+		return nil, fmt.Errorf("%d links already wait for the user, the most this server keeps open at once: "+
+			"have the user use or decline them, or wait until they expire (each lasts %s)", maxPending, s.cfg.TTL)
+	}
 	if err := s.listenLocked(); err != nil {
 		return nil, err
 	}

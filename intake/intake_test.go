@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -448,5 +449,26 @@ func TestThePageEscapesEveryTextItShows(t *testing.T) {
 	_, page := get(t, ticket.URL)
 	if strings.Contains(page, "<script>") || strings.Count(page, "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39;&amp;") != 4 {
 		t.Errorf("a text is not escaped, or missing:\n%s", page)
+	}
+}
+
+func TestAtMostAHundredLinksWaitForTheUserAtOnce(t *testing.T) {
+	s, _ := newServer(t, intake.Config{})
+	var first *intake.Ticket
+	for i := range 100 {
+		tk, err := s.Issue(intake.Request{Name: "A", Store: (&store{}).fn("A")})
+		if err != nil {
+			t.Fatalf("link %d: %v", i+1, err)
+		}
+		first = cmp.Or(first, tk)
+	}
+	_, err := s.Issue(intake.Request{Name: "A", Store: (&store{}).fn("A")})
+	if err == nil || !strings.Contains(err.Error(), "100 links already wait for the user") || !strings.Contains(err.Error(), "decline") {
+		t.Fatalf("the 101st link: %v", err)
+	}
+	// One ended makes room for the next.
+	first.Cancel()
+	if _, err := s.Issue(intake.Request{Name: "A", Store: (&store{}).fn("A")}); err != nil {
+		t.Errorf("a link once one ended: %v", err)
 	}
 }

@@ -24,10 +24,10 @@ import (
 // Errors a TeamStore returns for the page to word. A store may return
 // togetherapi's ErrAlreadyExists, ErrUnauthorized and ErrForbidden too.
 var (
-	// ErrNameTaken: a secret of the ticket's name exists, so nothing was
+	// ErrNameTaken: a secret of the request's name exists, so nothing was
 	// created; perhaps this very link stored it.
 	ErrNameTaken = errors.New("intake: a secret of that name already exists")
-	// ErrSecretChanged: the secret an update ticket names has changed
+	// ErrSecretChanged: the secret a Replace request names has changed
 	// since the link was made (its updated_at differs), so its value was
 	// not replaced; perhaps this very link changed it.
 	ErrSecretChanged = errors.New("intake: the secret changed since the link was made")
@@ -36,11 +36,21 @@ var (
 	ErrKeyRefused = errors.New("intake: Together refused the API key")
 )
 
-// TeamStore stores value with apiKey, as ticket says: it creates the
-// secret, or replaces the value of the one it names unless that changed
-// since. It writes its own audit line before it sends anything. Its error's
-// text is shown on the page, scrubbed of the value, the key and Redact.
-type TeamStore func(ctx context.Context, ticket linkseal.Ticket, apiKey, value togetherapi.Sensitive) (*togetherapi.Secret, error)
+// RefusedError is a store a rule of the server refused before anything
+// was sent, such as a name outside the storing replica's scope. Reason is
+// shown on the page, scrubbed, and says what to do.
+type RefusedError struct {
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return "intake: refused: " + e.Reason }
+
+// TeamStore stores value with apiKey, as r says: it creates the secret, or
+// replaces the value of the one it names unless that changed since. It
+// writes its own audit lines: those of the change, and of a refusal. Its
+// error's text is shown on the page, scrubbed of the value, the key and
+// Redact.
+type TeamStore func(ctx context.Context, r TeamRequest, apiKey, value togetherapi.Sensitive) (*togetherapi.Secret, error)
 
 // TeamOutcome is what a POST to the team page came to.
 type TeamOutcome string
@@ -51,7 +61,9 @@ const (
 	TeamKeyMismatch   TeamOutcome = "key_mismatch"
 	TeamDeclined      TeamOutcome = "declined"
 	TeamReplayRefused TeamOutcome = "replay_refused"
-	TeamFailed        TeamOutcome = "failed"
+	// TeamRefused: the store refused it by a rule (a *RefusedError).
+	TeamRefused TeamOutcome = "refused"
+	TeamFailed  TeamOutcome = "failed"
 )
 
 // TeamEvent is one outcome, for an audit line.
@@ -59,14 +71,12 @@ type TeamEvent struct {
 	Outcome TeamOutcome
 	// Link names the link as the page's log does: a fingerprint of it.
 	Link string
-	// Ticket is what the link asked for.
-	Ticket linkseal.Ticket
-	// Caller is netguard.Fingerprint of the typed key, once it matched the
-	// ticket; the name the link maker's calls carry. It is empty on a
-	// mismatch: a key that is not the link maker's names nobody this
-	// server knows, and its fingerprint would only let whoever reads the
+	// Request is what the link asked for, and names the call that made
+	// it: the page's lines name that call, whoever typed a key. The typed
+	// key is named nowhere: on a mismatch it names nobody this server
+	// knows, and a fingerprint of it would only let whoever reads the
 	// trail test guesses of it.
-	Caller string
+	Request TeamRequest
 	// Secret is the stored secret's metadata, for TeamStored.
 	Secret *togetherapi.Secret
 }
@@ -128,11 +138,15 @@ func (e *PublicURLError) Error() string { return "intake: the public URL " + e.P
 //   - Nothing is kept, so a declined link stays valid until it expires,
 //     and a second value for a link is refused by Together's own state
 //     (the name exists, or the secret changed): the page says both.
+//   - It makes the links it serves (Issue), and seals and opens the state
+//     a client carries to the retry of the call that made one (SealState,
+//     OpenState): the link keys and fingerprints stay inside it.
 //
 // It is safe for concurrent use.
 type Team struct {
 	cfg    TeamConfig
 	origin string // scheme://host[:port], as a browser's Origin spells it
+	host   string // host[:port] of the public URL, lower-case
 	path   string // the path links start with, ending in /v/
 	base   string // origin and path, escaped, for links
 
@@ -159,8 +173,15 @@ func NewTeam(cfg TeamConfig) (*Team, error) {
 	}
 	origin := u.Scheme + "://" + u.Host
 	dir := strings.TrimSuffix(u.Path, "/") + "/v/"
-	return &Team{cfg: cfg, origin: origin, path: dir, base: origin + (&url.URL{Path: dir}).EscapedPath(),
+	return &Team{cfg: cfg, origin: origin, host: u.Host, path: dir, base: origin + (&url.URL{Path: dir}).EscapedPath(),
 		tries: newKeyTries(), storing: map[[sha256.Size]byte]bool{}}, nil
+}
+
+// CheckPublicURL reports whether raw can be a TeamConfig.PublicURL: a
+// *PublicURLError if not.
+func CheckPublicURL(raw string) error {
+	_, err := parsePublicURL(raw)
+	return err
 }
 
 // parsePublicURL checks a public URL, and returns it with its scheme and
@@ -191,8 +212,15 @@ func parsePublicURL(raw string) (*url.URL, error) {
 // at. The page reads the ticket from the whole request path.
 func (p *Team) Path() string { return p.path }
 
+// Host is the public URL's host, with its port unless it is the scheme's
+// default, in lower case: the Host a request for the page names.
+func (p *Team) Host() string { return p.host }
+
 // Link returns the link for a sealed ticket.
 func (p *Team) Link(sealed string) string { return p.base + sealed }
+
+// Now is the page's clock, by which links are made and expire.
+func (p *Team) Now() time.Time { return p.cfg.Now() }
 
 // link is what a request's path names: the sealed ticket, a digest of it
 // to count tries by, and its fingerprint for the log.
@@ -245,9 +273,9 @@ func (p *Team) serve(w http.ResponseWriter, r *http.Request, l link) int {
 	case err != nil:
 		return writePage(w, http.StatusNotFound, pageData{Title: "This link is not valid", Message: "This link is not valid; ask your assistant for a new one. If you copied it, check that you copied all of it."})
 	case r.Method == http.MethodGet:
-		return writePage(w, http.StatusOK, p.formData(t, ""))
+		return writePage(w, http.StatusOK, p.formData(requestOf(t), ""))
 	case status != 0:
-		return writePage(w, status, p.formData(t, problem))
+		return writePage(w, status, p.formData(requestOf(t), problem))
 	}
 	return p.submission(w, r, l, t)
 }
@@ -261,19 +289,20 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 		r.PostForm.Del(f)
 		r.Form.Del(f)
 	}
-	ev := TeamEvent{Link: l.fingerprint, Ticket: t}
+	req := requestOf(t)
+	ev := TeamEvent{Link: l.fingerprint, Request: req}
 	if r.PostForm.Get("action") == "decline" {
 		ev.Outcome = TeamDeclined
 		p.record(r, ev)
 		return writePage(w, http.StatusOK, pageData{Title: "Declined", Message: "Nothing was stored. You can close this page. " +
-			"This server keeps no record of links, so this one stays valid until " + t.Expires().UTC().Format("15:04:05 UTC") +
+			"This server keeps no record of links, so this one stays valid until " + req.ExpiresAt.Format("15:04:05 UTC") +
 			"; without the API key of the account that made it, it stores nothing."})
 	}
 	if typed == "" {
-		return writePage(w, http.StatusUnprocessableEntity, p.formData(t, "The API key is empty. Type the API key of the account that made this link, and the value, then press Store."))
+		return writePage(w, http.StatusUnprocessableEntity, p.formData(req, "The API key is empty. Type the API key of the account that made this link, and the value, then press Store."))
 	}
 	if status, problem := valueProblem(raw); status != 0 {
-		return writePage(w, status, p.formData(t, problem))
+		return writePage(w, status, p.formData(req, problem))
 	}
 	if wait := p.tries.take(l.digest, p.cfg.Now()); wait > 0 {
 		// Not recorded: each refusal is in the log, and a trail that heard
@@ -287,11 +316,10 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 	if !p.cfg.Keys.Verify(t.Generation(), t.Fingerprint, key) {
 		ev.Outcome = TeamKeyMismatch
 		p.record(r, ev)
-		return writePage(w, http.StatusForbidden, p.formData(t, "This link was made for another account: the API key you typed is not the one of the account that made it. "+
+		return writePage(w, http.StatusForbidden, p.formData(req, "This link was made for another account: the API key you typed is not the one of the account that made it. "+
 			"Nothing was stored or sent. Type that account's API key, or ask your assistant for a link made with your own."))
 	}
 	p.tries.giveBack(l.digest)
-	ev.Caller = netguard.Fingerprint(typed)
 	return p.store(w, r, l, ev, key, togetherapi.NewSensitive(raw))
 }
 
@@ -303,7 +331,7 @@ func (p *Team) store(w http.ResponseWriter, r *http.Request, l link, ev TeamEven
 	p.storing[l.digest] = true
 	p.mu.Unlock()
 	if busy {
-		return writePage(w, http.StatusConflict, p.formData(ev.Ticket, storingNow))
+		return writePage(w, http.StatusConflict, p.formData(ev.Request, storingNow))
 	}
 	defer func() {
 		p.mu.Lock()
@@ -313,24 +341,27 @@ func (p *Team) store(w http.ResponseWriter, r *http.Request, l link, ev TeamEven
 
 	// Not the browser's context: a tab closed mid-store must not leave a
 	// create half-done.
-	secret, err := p.cfg.Store(context.WithoutCancel(r.Context()), ev.Ticket, key, value)
+	secret, err := p.cfg.Store(context.WithoutCancel(r.Context()), ev.Request, key, value)
 	if err != nil {
-		status, d, outcome := p.failure(ev.Ticket, err, append(togetherapi.Scrubber{value, key}, p.cfg.Redact...))
+		status, d, outcome := p.failure(ev.Request, err, append(togetherapi.Scrubber{value, key}, p.cfg.Redact...))
 		ev.Outcome = outcome
 		p.record(r, ev)
 		return writePage(w, status, d)
 	}
 	ev.Outcome, ev.Secret = TeamStored, secret
 	p.record(r, ev)
-	return writePage(w, http.StatusOK, storedPage(ev.Ticket.Name, ev.Ticket.Action == linkseal.Update, p.cfg.Sandbox, secret))
+	return writePage(w, http.StatusOK, storedPage(ev.Request.Name, ev.Request.Replace, p.cfg.Sandbox, secret))
 }
 
 // maxProblem bounds what the page shows of a failure.
 const maxProblem = 1000
 
 // failure words a failed store: the page, and the outcome to record.
-func (p *Team) failure(t linkseal.Ticket, err error, scrub togetherapi.Scrubber) (int, pageData, TeamOutcome) {
+func (p *Team) failure(t TeamRequest, err error, scrub togetherapi.Scrubber) (int, pageData, TeamOutcome) {
+	var refused *RefusedError
 	switch {
+	case errors.As(err, &refused):
+		return http.StatusForbidden, pageData{Title: "Not stored", Message: scrub.Bounded(refused.Reason, maxProblem) + " Nothing was sent to Together."}, TeamRefused
 	case errors.Is(err, ErrSecretChanged):
 		return http.StatusConflict, pageData{Title: "Not replaced", Message: fmt.Sprintf("The secret %s has changed since this link was made, perhaps through this very link, "+
 			"so its value was not replaced. Ask your assistant for a new link if it still needs a new value.", t.Name)}, TeamReplayRefused
@@ -349,7 +380,7 @@ func (p *Team) record(r *http.Request, ev TeamEvent) {
 	}
 }
 
-func (p *Team) formData(t linkseal.Ticket, problem string) pageData {
+func (p *Team) formData(t TeamRequest, problem string) pageData {
 	title := "Store a secret in Together AI"
 	if p.cfg.Sandbox {
 		title = "Store a secret in the sandbox"
@@ -360,10 +391,10 @@ func (p *Team) formData(t linkseal.Ticket, problem string) pageData {
 		Team:        true,
 		Name:        t.Name,
 		Description: t.Description,
-		Replace:     t.Action == linkseal.Update,
+		Replace:     t.Replace,
 		ExistingID:  t.SecretID,
-		ExpiresAt:   t.Expires().UTC().Format("15:04:05 UTC"),
-		Left:        roughly(t.Expires().Sub(p.cfg.Now())),
+		ExpiresAt:   t.ExpiresAt.Format("15:04:05 UTC"),
+		Left:        roughly(t.ExpiresAt.Sub(p.cfg.Now())),
 		Problem:     problem,
 		Sandbox:     p.cfg.Sandbox,
 		MaxBytes:    togetherapi.ValueMaxBytes,

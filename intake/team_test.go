@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/linkseal"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/netguard"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
@@ -30,27 +32,12 @@ const (
 	otherKey  = "tgp_v1_CANARYOTHERKEY-0f1e2d3c4b"
 )
 
-// clock is a clock the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// makerCallID is the call_id of the call that made the test's links.
+const makerCallID = "4b7de831e6d12f59"
 
 // storeCall is what reached the store.
 type storeCall struct {
-	ticket     linkseal.Ticket
+	req        intake.TeamRequest
 	key, value togetherapi.Sensitive
 }
 
@@ -61,8 +48,8 @@ type teamStore struct {
 	answer func(storeCall) (*togetherapi.Secret, error)
 }
 
-func (s *teamStore) store(_ context.Context, t linkseal.Ticket, key, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
-	c := storeCall{ticket: t, key: key, value: value}
+func (s *teamStore) store(_ context.Context, r intake.TeamRequest, key, value togetherapi.Sensitive) (*togetherapi.Secret, error) {
+	c := storeCall{req: r, key: key, value: value}
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
 	answer := s.answer
@@ -70,7 +57,7 @@ func (s *teamStore) store(_ context.Context, t linkseal.Ticket, key, value toget
 	if answer != nil {
 		return answer(c)
 	}
-	return &togetherapi.Secret{Object: "secret", ID: "sec-team-1", Name: t.Name, UpdatedAt: "2026-07-28T12:00:05Z"}, nil
+	return &togetherapi.Secret{Object: "secret", ID: "sec-team-1", Name: r.Name, UpdatedAt: "2026-07-28T12:00:05Z"}, nil
 }
 
 func (s *teamStore) count() int {
@@ -91,7 +78,7 @@ type teamPage struct {
 	team  *intake.Team
 	srv   *httptest.Server
 	keys  *linkseal.Keys
-	clock *clock
+	clock *apitest.Clock
 	store *teamStore
 	logs  *syncio.Buffer
 
@@ -102,7 +89,7 @@ type teamPage struct {
 
 func newTeamPage(t *testing.T, cfg intake.TeamConfig) *teamPage {
 	t.Helper()
-	p := &teamPage{clock: &clock{t: time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)}, store: &teamStore{}, logs: &syncio.Buffer{}}
+	p := &teamPage{clock: apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)), store: &teamStore{}, logs: &syncio.Buffer{}}
 	var handler http.Handler
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(p.srv.Close)
@@ -157,6 +144,8 @@ func (p *teamPage) link(t *testing.T, change func(*linkseal.Ticket)) string {
 		Name:        "prod/HF_TOKEN",
 		Description: "Hugging Face read token",
 		Fingerprint: p.keys.Fingerprint(togetherapi.NewSensitive(makerKey)),
+		CallID:      makerCallID,
+		Caller:      netguard.Fingerprint(makerKey),
 		IssuedAt:    now.Unix(),
 		ExpiresAt:   now.Add(10 * time.Minute).Unix(),
 	}
@@ -286,13 +275,15 @@ func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
 	if c.key != togetherapi.NewSensitive(makerKey) || c.value != togetherapi.NewSensitive(teamValue) {
 		t.Error("Store did not get the typed key (without its blanks) and the value as typed")
 	}
-	if c.ticket.Name != "prod/HF_TOKEN" || c.ticket.Action != linkseal.Create || c.ticket.Description != "Hugging Face read token" {
-		t.Errorf("Store got the ticket %+v", c.ticket)
+	want := intake.TeamRequest{Name: "prod/HF_TOKEN", Description: "Hugging Face read token", CallID: makerCallID, Caller: netguard.Fingerprint(makerKey),
+		IssuedAt: p.clock.Now(), ExpiresAt: p.clock.Now().Add(10 * time.Minute)}
+	if diff := cmp.Diff(want, c.req); diff != "" {
+		t.Errorf("Store got another request (-want +got):\n%s", diff)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.events) != 1 || p.events[0].Outcome != intake.TeamStored || p.events[0].Caller != netguard.Fingerprint(makerKey) || p.events[0].Secret.ID != "sec-team-1" {
-		t.Errorf("events = %+v, want one stored, by the typed key's fingerprint", p.events)
+	if len(p.events) != 1 || p.events[0].Outcome != intake.TeamStored || p.events[0].Request.CallID != makerCallID || p.events[0].Secret.ID != "sec-team-1" {
+		t.Errorf("events = %+v, want one stored, naming the call that made the link", p.events)
 	}
 }
 
@@ -310,7 +301,7 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 	if code != http.StatusTooManyRequests || h.Get("Retry-After") != "60" || !strings.Contains(page, "Wait 60 seconds") {
 		t.Fatalf("the sixth wrong key: %d, Retry-After %q: %s", code, h.Get("Retry-After"), page)
 	}
-	p.clock.advance(45 * time.Second)
+	p.clock.Advance(45 * time.Second)
 	if code, h, _ := p.post(t, first, form(makerKey, teamValue), nil); code != http.StatusTooManyRequests || h.Get("Retry-After") != "15" {
 		t.Errorf("the right key within the minute: %d, Retry-After %q; want 429 and the 15 seconds left", code, h.Get("Retry-After"))
 	}
@@ -320,7 +311,7 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 	if code, _, _ := p.post(t, second, form(makerKey, teamValue), nil); code != http.StatusOK {
 		t.Errorf("another link was limited too: %d", code)
 	}
-	p.clock.advance(15 * time.Second)
+	p.clock.Advance(15 * time.Second)
 	if code, _, _ := p.post(t, first, form(makerKey, teamValue), nil); code != http.StatusOK || p.store.count() != 2 {
 		t.Errorf("after the minute: %d, %d stored", code, p.store.count())
 	}
@@ -330,8 +321,11 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.events[0].Caller != "" {
-		t.Errorf("a mismatch names a caller: %q", p.events[0].Caller)
+	if r := p.events[0].Request; r.Caller != netguard.Fingerprint(makerKey) || r.CallID != makerCallID {
+		t.Errorf("a mismatch names %q and %q, want the call that made the link", r.Caller, r.CallID)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", p.events), netguard.Fingerprint(otherKey)) {
+		t.Error("a mismatch names the typed key by its fingerprint")
 	}
 }
 
@@ -395,7 +389,7 @@ func TestAnExpiredLinkSaysSoAndStoresNothing(t *testing.T) {
 	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
-	p.clock.advance(10 * time.Minute)
+	p.clock.Advance(10 * time.Minute)
 	if code, page := p.get(t, link); code != http.StatusGone || !strings.Contains(page, "This link has expired") || !strings.Contains(page, "prod/HF_TOKEN") ||
 		!strings.Contains(page, "Links work for 10 minutes") || strings.Contains(page, "not valid") {
 		t.Errorf("GET %d %s", code, page)
@@ -483,6 +477,7 @@ func TestAStoreRefusalIsWordedAndAFailureShowsNoValueOrKey(t *testing.T) {
 		{"the name is taken", fmt.Errorf("create: %w", intake.ErrNameTaken), 409, "A secret named prod/HF_TOKEN already exists, perhaps stored through this very link", "replay_refused"},
 		{"Together says the name exists", &togetherapi.APIError{StatusCode: 409, Message: "secret already exists"}, 409, "already exists", "replay_refused"},
 		{"the secret changed since", fmt.Errorf("update: %w", intake.ErrSecretChanged), 409, "has changed since this link was made", "replay_refused"},
+		{"a rule refused it", &intake.RefusedError{Reason: "The name is outside the scope of this server."}, 403, "The name is outside the scope of this server. Nothing was sent to Together.", "refused"},
 		{"Together refused the key", &togetherapi.APIError{StatusCode: 401, Message: "invalid key " + makerKey}, 403, "Together refused the API key", "failed"},
 		{"any other failure, quoting both keys and the value", errors.New("HTTP 400: value " + teamValue + " rejected for " + makerKey + " and " + otherKey),
 			502, "It could not be stored: HTTP 400: value [REDACTED] rejected for [REDACTED] and [REDACTED]", "failed"},
@@ -523,7 +518,7 @@ func TestOneLinkStoresOneValueAtATimeOnAReplica(t *testing.T) {
 	p.store.setAnswer(func(c storeCall) (*togetherapi.Secret, error) {
 		close(entered)
 		<-release
-		return &togetherapi.Secret{ID: "sec-slow", Name: c.ticket.Name}, nil
+		return &togetherapi.Secret{ID: "sec-slow", Name: c.req.Name}, nil
 	})
 	link := p.link(t, nil)
 	first := make(chan int, 1)
@@ -603,12 +598,12 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 	}
 	store := (&teamStore{}).store
 	tests := []struct {
-		url, path, link, problem string
+		url, path, link, host, problem string
 	}{
-		{url: "https://secrets.example.com", path: "/v/", link: "https://secrets.example.com/v/T"},
-		{url: "HTTPS://Secrets.Example.COM:443/team/", path: "/team/v/", link: "https://secrets.example.com/team/v/T"},
-		{url: "https://secrets.example.com:8443/a b", path: "/a b/v/", link: "https://secrets.example.com:8443/a%20b/v/T"},
-		{url: "http://127.0.0.1:8080", path: "/v/", link: "http://127.0.0.1:8080/v/T"},
+		{url: "https://secrets.example.com", path: "/v/", link: "https://secrets.example.com/v/T", host: "secrets.example.com"},
+		{url: "HTTPS://Secrets.Example.COM:443/team/", path: "/team/v/", link: "https://secrets.example.com/team/v/T", host: "secrets.example.com"},
+		{url: "https://secrets.example.com:8443/a b", path: "/a b/v/", link: "https://secrets.example.com:8443/a%20b/v/T", host: "secrets.example.com:8443"},
+		{url: "http://127.0.0.1:8080", path: "/v/", link: "http://127.0.0.1:8080/v/T", host: "127.0.0.1:8080"},
 		{url: "http://secrets.example.com", problem: "must use https"},
 		{url: "ftp://secrets.example.com", problem: "must use https"},
 		{url: "https://user:hunter2-pass@secrets.example.com", problem: "must not hold a user name or password"},
@@ -621,6 +616,9 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 		t.Run(tt.url, func(t *testing.T) {
 			team, err := intake.NewTeam(intake.TeamConfig{Keys: keys, Store: store, PublicURL: tt.url})
 			if tt.problem != "" {
+				if cerr := intake.CheckPublicURL(tt.url); cerr == nil || cerr.Error() != err.Error() {
+					t.Errorf("CheckPublicURL = %v, want what NewTeam says: %v", cerr, err)
+				}
 				var pe *intake.PublicURLError
 				if !errors.As(err, &pe) || !strings.Contains(pe.Problem, tt.problem) || strings.Contains(err.Error(), "hunter2") {
 					t.Errorf("err = %v, want a *PublicURLError saying %q without quoting the URL", err, tt.problem)
@@ -630,8 +628,11 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if team.Path() != tt.path || team.Link("T") != tt.link {
-				t.Errorf("Path %q, Link %q; want %q, %q", team.Path(), team.Link("T"), tt.path, tt.link)
+			if team.Path() != tt.path || team.Link("T") != tt.link || team.Host() != tt.host {
+				t.Errorf("Path %q, Link %q, Host %q; want %q, %q, %q", team.Path(), team.Link("T"), team.Host(), tt.path, tt.link, tt.host)
+			}
+			if err := intake.CheckPublicURL(tt.url); err != nil {
+				t.Errorf("CheckPublicURL refuses what NewTeam takes: %v", err)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -193,7 +194,10 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	if body.Description != nil {
 		req.Description = *body.Description
 	}
-	if err := req.Validate(); err != nil {
+	// A name or description that holds the value is this client's rule,
+	// which it applies where it knows whose the value is; the API has none.
+	var fe *togetherapi.FieldError
+	if err := req.Validate(); err != nil && !(errors.As(err, &fe) && fe.HoldsValue) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 		return
 	}

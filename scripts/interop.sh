@@ -50,11 +50,16 @@ TOGETHER_API_KEY="$STUB_KEY" TOGETHER_BASE_URL="$BASE" ./go-client ./together-se
 
 echo "== over streamable HTTP, each client with its own key"
 http_port=$((20000 + RANDOM % 20000))
-TOGETHER_BASE_URL="$BASE" ./together-secrets-mcp --http "127.0.0.1:$http_port" 2> http.log & server=$!
+TOGETHER_BASE_URL="$BASE" ./together-secrets-mcp --http "127.0.0.1:$http_port" --public-url "http://127.0.0.1:$http_port" 2> http.log & server=$!
 trap 'kill "${stub:-0}" "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do grep -q '"addr"' http.log && break; sleep 0.1; done
 echo "-- TypeScript SDK"
 node ts-http-client.mjs "http://127.0.0.1:$http_port/mcp" "$STUB_KEY" 2>&1 | tee ts-http.out
+echo "-- the team page, as the user: the caller's key and the value"
+link=$(grep -o "http://127.0.0.1:$http_port/v/[A-Za-z0-9_-]*" ts-http.out | head -1)
+curl -s -X POST "$link" -H "Origin: http://127.0.0.1:$http_port" \
+  --data-urlencode "api_key=$STUB_KEY" --data-urlencode "value=$VALUE-team" --data-urlencode action=store > page.out
+grep -o 'The secret interop/HTTP_FROM_USER was created' page.out
 echo "-- Go SDK"
 ./go-client --url "http://127.0.0.1:$http_port/mcp" "$STUB_KEY" 2>&1 | tee go-http.out
 kill -TERM "$server"; wait "$server" || true
@@ -63,8 +68,9 @@ grep -q '"structuredContent"' ts.out && grep -q '"created":2' ts.out && grep -q 
 grep -q '"status":"waiting_for_user"' ts.out
 grep -q '"by":"id"' ts.out && grep -q 'Refused to delete' ts.out && grep -q '"deleted":true' ts.out && grep -q '"attach_secret"' inspector.out
 grep -q 'update_secret ok' ts-http.out && grep -q 'protocol: 2026-07-28' go-http.out && grep -q 'get_secret:' go-http.out
-if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out ts-http.out go-http.out http.log; then
+grep -q 'request_secret_from_user ok' ts-http.out && grep -q 'was created' page.out
+if grep -l -e "$VALUE" -e "$STUB_KEY" ts.out inspector.out go.out ts-http.out page.out go-http.out http.log; then
   echo "FAIL: the value or the key appears in the output above" >&2
   exit 1
 fi
-echo "interop: 5 passed, 0 failed"
+echo "interop: 6 passed, 0 failed"

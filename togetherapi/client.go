@@ -176,13 +176,17 @@ func parseBaseURL(raw string) (*url.URL, error) {
 		return nil, errors.New("the base URL is not a URL")
 	}
 	if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("base URL %q must be an absolute https URL such as %s", raw, DefaultBaseURL)
+		// Not quoted: a key set here by mistake is no URL either.
+		return nil, fmt.Errorf("the base URL must be an absolute https URL such as %s, with a scheme and a host", DefaultBaseURL)
 	}
+	// Quoted without what may hold a key: a user name or password, a
+	// query such as ?api_key=, a fragment.
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", u.Redacted())
+		return nil, fmt.Errorf("base URL %q must not carry credentials, a query or a fragment", shown)
 	}
 	if u.Scheme == "http" && !netguard.IsLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", raw)
+		return nil, fmt.Errorf("base URL %q is plain http to a remote host; use https so the API key is not sent in clear (http is allowed only for localhost)", shown)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

@@ -21,7 +21,7 @@ import (
 func changesScripted(t *testing.T, steps ...step) (*sandbox.Server, string) {
 	t.Helper()
 	stand := apitest.NewSandbox(t, sandbox.Options{APIKey: testKey})
-	api := stand.Account()
+	api := stand.Account(testKey)
 	var n atomic.Int32
 	stand.Answer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {

@@ -1,6 +1,7 @@
 package togetherapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,12 @@ type UpdateSecretRequest struct {
 	Description *string
 	// ProjectID is ignored by the API.
 	ProjectID string
+	// KeptUnchecked leaves the name and description the update keeps
+	// unchecked against Value, for a caller to whom Value is unknown (read
+	// from a file on its behalf): they are its own words, and refusing
+	// them for holding the value would tell it that they do. They are
+	// returned as they were, not withheld, for the same reason.
+	KeptUnchecked bool
 }
 
 // errNoChange is an update that asks for no change.
@@ -109,7 +116,8 @@ func encodeUpdate(req UpdateSecretRequest) ([]byte, error) {
 }
 
 // updateSecret sends an update of current, whose name and description,
-// where the update keeps them, must not hold the new value.
+// where the update keeps them, must not hold the new value, unless
+// req.KeptUnchecked.
 func (c *Client) updateSecret(ctx context.Context, current *Secret, req UpdateSecretRequest, body []byte) (*Secret, error) {
 	keptName, keptDesc := current.Name, current.Description
 	if req.Name != "" {
@@ -118,12 +126,14 @@ func (c *Client) updateSecret(ctx context.Context, current *Secret, req UpdateSe
 	if req.Description != nil {
 		keptDesc = ""
 	}
-	if err := checkNotIn(req.Value, "name", keptName, "description", keptDesc); err != nil {
+	echo := sent{name: req.Name, description: req.Description}
+	if req.KeptUnchecked {
+		echo = sent{name: cmp.Or(req.Name, current.Name), description: cmp.Or(req.Description, &current.Description)}
+	} else if err := checkNotIn(req.Value, "name", keptName, "description", keptDesc); err != nil {
 		fe := err.(*FieldError)
 		fe.Problem = "the secret's current " + fe.Field + " contains the new value, and the update keeps it"
 		return nil, err
 	}
-	echo := sent{name: req.Name, description: req.Description}
 	return c.doSecret(ctx, call{method: http.MethodPatch, path: secretPath(current.ID), body: body, scrub: Scrubber{req.Value}, idempotent: true}, echo)
 }
 

@@ -39,7 +39,7 @@ func scriptedFrom(t *testing.T, opts sandbox.Options, steps ...step) (*scripted,
 	t.Helper()
 	stand := apitest.NewSandbox(t, opts)
 	stand.Script(steps...)
-	return &scripted{api: stand.Account(), stand: stand}, stand
+	return &scripted{api: stand.Account(opts.APIKey), stand: stand}, stand
 }
 
 // requests are the requests received so far, each as "METHOD path", the

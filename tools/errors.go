@@ -36,6 +36,8 @@ type Advice struct {
 	// ValuesFromUserOnly, NamePrefix and AuditLog name the operator's rules,
 	// for the refusals they cause.
 	ValuesFromUserOnly, NamePrefix, AuditLog string
+	// PublicURL names the setting that serves the value page over HTTP.
+	PublicURL string
 }
 
 // withDefaults fills what the program left empty with generic words.
@@ -57,6 +59,7 @@ func (a Advice) withDefaults() Advice {
 	def(&a.ValuesFromUserOnly, "the values-from-user-only setting")
 	def(&a.NamePrefix, "the name-prefix setting")
 	def(&a.AuditLog, "the audit-log setting")
+	def(&a.PublicURL, "the public-url setting")
 	return a
 }
 

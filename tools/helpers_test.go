@@ -94,7 +94,7 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 func newHarnessWith(t *testing.T, setup func(*tools.Config), clientOpts []client.ClientOption, opts ...harnessOption) *harness {
 	t.Helper()
 	h := &harness{srv: apitest.NewSandbox(t, sandbox.Options{APIKey: canaryKey}), logs: &syncio.Buffer{}}
-	h.api = h.srv.Account()
+	h.api = h.srv.Account(canaryKey)
 
 	// No retries unless a test asks: the failure tests want each answer as is.
 	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second}

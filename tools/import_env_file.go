@@ -231,6 +231,12 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 	}
 	var work []int // indexes of keys with a write to send
 	for _, i := range live {
+		if s, ok := byName[out.Results[i].Name]; ok {
+			// Read with no value in play, as list_secrets shows it: a
+			// description the caller wrote, withheld for holding a value
+			// of the file, would say which guess was right.
+			rec.keep(s.Object, s.ID, s.Name, s.Description, s.CreatedAt, s.UpdatedAt, s.CreatedBy, s.LastUpdatedBy)
+		}
 		if planKey(&out.Results[i], in, byName) {
 			work = append(work, i)
 		}
@@ -239,6 +245,9 @@ func (t *toolset) handleImportEnvFile(ctx context.Context, deps Deps, req mcp.Ca
 
 	for _, r := range out.Results {
 		out.Counts[r.Outcome]++
+		// The server's own words, and Together's already scrubbed: a
+		// value of the file that one of them holds is no reason to hide it.
+		rec.keep(r.Outcome, r.Reason)
 	}
 	if out.Counts[keyFailed] > 0 {
 		rec.outcome = outcomeError
@@ -297,12 +306,21 @@ func checkKey(r *keyResult, f *envfile.File) bool {
 		r.Outcome, r.Reason = keySkipped, "the value is empty"
 		return false
 	}
-	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: v.Value}).Validate(); err != nil {
-		// Such as a value held in its own name: refused here, dry run or not.
+	if err := (togetherapi.CreateSecretRequest{Name: r.Name, Value: v.Value}).Validate(); err != nil && !heldByPrefix(err, r.Key, v.Value) {
+		// Such as a value held in its own key: refused here, dry run or not.
 		r.Outcome, r.Reason = keyInvalid, err.Error()
 		return false
 	}
 	return true
+}
+
+// heldByPrefix reports whether err refuses a name only because the prefix
+// the caller sent brings the value into it. The caller never sees the
+// file's values: refusing its prefix for holding one would tell it that
+// its guess was right. What it sends it already knows, and could store as
+// a name with any tool; only a key that holds the value is the file's.
+func heldByPrefix(err error, key string, value togetherapi.Sensitive) bool {
+	return holdsValue(err) && !(togetherapi.Scrubber{value}).Withholds("name", key)
 }
 
 // planKey decides what to do with a key that can be imported, given the
@@ -361,7 +379,9 @@ func (t *toolset) writeKeys(ctx context.Context, c *togetherapi.Client, rec *cal
 			err = t.audited(ctx, rec, e, func() (string, error) {
 				if exists {
 					op = operation{what: "replace the value of this secret", write: true, oneSecret: true}
-					s, err = c.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value})
+					// The name and description it keeps are the caller's,
+					// and the value is not: they are not held against it.
+					s, err = c.UpdateSecretOf(ctx, &current, togetherapi.UpdateSecretRequest{Value: value, KeptUnchecked: true})
 					r.Outcome = keyReplaced
 				} else {
 					op = operation{what: "create this secret", write: true}

@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile/envfiletest"
+	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -406,6 +408,112 @@ func TestImportIsNoOracleForGuessedValues(t *testing.T) {
 		t.Error("a dry run stored something")
 	}
 	assertNoLeak(t, map[string]string{"logs": h.logs.String()}, "hunter2-CANARYVALUE", "CANARYVALUE-b")
+}
+
+// guessHarness is a harness whose dotenv file holds PW=hunter22, a value
+// the caller never sees, and WORD=overwrite, a word of the server's own
+// answers, and SELF_NAMED, whose key is its value; the secrets d-PW and
+// d-WORD exist.
+func guessHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t, nil)
+	if err := os.WriteFile(h.envFile, []byte("PW=hunter22\nWORD=overwrite\nSELF_NAMED=SELF_NAMED\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"d-PW", "d-WORD"} {
+		if r := h.call(t, "create_secret", map[string]any{"name": name, "value": canaryValue}); r.IsError {
+			t.Fatal(resultText(t, r))
+		}
+	}
+	return h
+}
+
+// importRows imports with args and returns each key's outcome, reason and
+// secret's description, failing if anything was withheld.
+func (h *harness) importRows(t *testing.T, args map[string]any) map[string]string {
+	t.Helper()
+	got, res := h.importCall(t, args)
+	if res.IsError || strings.Contains(encoded(t, res), togetherapi.Redacted) {
+		t.Fatalf("the import withholds something:\n%s", encoded(t, res))
+	}
+	m := map[string]string{}
+	for _, r := range got.Results {
+		m[r.Key] = r.Outcome + "|" + r.Reason + "|" + fmt.Sprint(r.Secret["description"])
+	}
+	return m
+}
+
+func TestImportIsNoOracleForAPrefixTheCallerSends(t *testing.T) {
+	// A name that holds its value is refused only where the file put the
+	// value there: a prefix that holds it is the caller's guess, and the
+	// row must read the same whether the guess is right or not.
+	h := guessHarness(t)
+	for _, guess := range []string{"hunter22", "hunter23"} {
+		got := h.importRows(t, map[string]any{"prefix": guess + "-", "dry_run": true})
+		if want := "would_create||<nil>"; got["PW"] != want || got["WORD"] != want {
+			t.Errorf("prefix %s-: rows = %q, want both %q", guess, got, want)
+		}
+		// The file, not the caller, put this value in its name.
+		if !strings.HasPrefix(got["SELF_NAMED"], "invalid|name contains the secret value") {
+			t.Errorf("prefix %s-: the key that holds its value reads %q", guess, got["SELF_NAMED"])
+		}
+	}
+	if h.api.Len() != 2 {
+		t.Errorf("the dry runs stored something: %d secrets", h.api.Len())
+	}
+}
+
+func TestImportShowsADescriptionTheCallerWroteAndItsOwnWordsWhole(t *testing.T) {
+	// A description is the caller's to write and to read in every list:
+	// withheld for holding a value of the file, it would say which guess
+	// was right. The server's own reason holds WORD's value, and is
+	// neither the caller's business nor a secret.
+	h := guessHarness(t)
+	for _, guess := range []string{"hunter22", "hunter23"} {
+		desc := "my " + guess + " guess"
+		for _, name := range []string{"d-PW", "d-WORD"} {
+			if r := h.call(t, "update_secret", map[string]any{"id": name, "description": desc}); r.IsError {
+				t.Fatal(resultText(t, r))
+			}
+		}
+		got := h.importRows(t, map[string]any{"prefix": "d-", "dry_run": true})
+		want := "skipped|a secret with this name exists; set overwrite to replace its value|" + desc
+		if got["PW"] != want || got["WORD"] != want {
+			t.Errorf("description %q: rows = %q, want both %q", desc, got, want)
+		}
+	}
+}
+
+func TestAnImportThatReplacesIsNoOracleForANameOrDescriptionTheCallerWrote(t *testing.T) {
+	// A replace keeps the secret's name and description: they are the
+	// caller's words, and whether they hold the file's value must change
+	// nothing of what it reads.
+	h := guessHarness(t)
+	for _, guess := range []string{"hunter22", "hunter23"} {
+		// A name made of the guess, by an import, replaced by the next.
+		prefix := guess + "-"
+		if got := h.importRows(t, map[string]any{"prefix": prefix, "keys": []string{"PW"}}); got["PW"] != "created||<nil>" {
+			t.Fatalf("prefix %s: rows = %q", prefix, got)
+		}
+		got := h.importRows(t, map[string]any{"prefix": prefix, "keys": []string{"PW"}, "overwrite": true})
+		if want := "replaced||<nil>"; got["PW"] != want {
+			t.Errorf("prefix %s, replaced: rows = %q, want %q", prefix, got, want)
+		}
+		// A description the caller wrote on a secret the import replaces.
+		desc := "my " + guess + " guess"
+		if r := h.call(t, "update_secret", map[string]any{"id": "d-PW", "description": desc}); r.IsError {
+			t.Fatal(resultText(t, r))
+		}
+		got = h.importRows(t, map[string]any{"prefix": "d-", "keys": []string{"PW"}, "overwrite": true})
+		if want := "replaced||" + desc; got["PW"] != want {
+			t.Errorf("description %q, replaced: rows = %q, want %q", desc, got, want)
+		}
+	}
+	for _, name := range []string{"hunter22-PW", "hunter23-PW", "d-PW"} {
+		if !h.api.ValueMatches(name, "hunter22") {
+			t.Errorf("%s does not hold the file's value", name)
+		}
+	}
 }
 
 func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {

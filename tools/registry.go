@@ -30,8 +30,9 @@ type Selection struct {
 	// EnvFiles says dotenv files are configured, without which
 	// import_env_file has nothing to read and is not offered.
 	EnvFiles bool
-	// Intake says the one-time value pages are available, without which
-	// request_secret_from_user is not offered.
+	// Intake says the one-time value pages are available (over stdio, or
+	// over HTTP with a public URL), without which request_secret_from_user
+	// is not offered.
 	Intake bool
 }
 
@@ -106,7 +107,7 @@ func (s Selection) closed(n string) string {
 		why   string
 	}{
 		{EnvFileTools, s.EnvFiles, "reads dotenv files, and none is configured: name at least one env file"},
-		{IntakeTools, s.Intake, "needs the one-time value page, which only the stdio server on the user's machine serves"},
+		{IntakeTools, s.Intake, "needs the one-time value page, which HTTP mode serves only once a public URL is set"},
 		{DeploymentTools, s.AllowDeploymentChanges, "changes deployments, and is offered only when deployment changes are allowed"},
 		{[]string{"create_secret"}, !s.ValuesFromUserOnly, "takes a value from the chat, which values-from-user-only rules out"},
 	} {
@@ -164,7 +165,7 @@ func (t *toolset) notOffered(name string) handlerFunc {
 		case sel.ReadOnly && !slices.Contains(ReadOnlyTools, name):
 			how = fmt.Sprintf("the server runs read-only (%s), which offers only %s", adv.ReadOnly, strings.Join(ReadOnlyTools, " and "))
 		case slices.Contains(IntakeTools, name) && !sel.Intake:
-			how = "the one-time value page is served only by the stdio server on the user's machine"
+			how = "the one-time value page is served by the stdio server on the user's machine, or over HTTP once the operator sets " + adv.PublicURL
 		case name == "create_secret" && sel.ValuesFromUserOnly:
 			rec.outcome = outcomeRefusedByPolicy
 			t.auditRefusal(ctx, rec, t.entry(ctx, rec, name, "create", ""), "a value was sent as an argument")

@@ -67,9 +67,12 @@ func (t *toolset) handleRequestSecret(ctx context.Context, deps Deps, req mcp.Ca
 	if p := t.scopeProblem(name); p != "" {
 		return t.outOfScope(ctx, rec, e, "name", p)
 	}
+	if t.cfg.Team != nil {
+		return t.requestOnTeamPage(ctx, deps, req, rec, name, desc)
+	}
 	if t.cfg.Intake == nil {
 		rec.outcome = outcomeNotOffered
-		return mcp.NewToolResultError(toolName + " is not available here: the one-time page needs the server to run on the user's machine (stdio).")
+		return mcp.NewToolResultError(toolName + " is not available here: the one-time page is served by the stdio server on the user's machine, or over HTTP once the operator sets " + t.advice.PublicURL + ".")
 	}
 	// The second leg: the client answered the URL elicitation.
 	if state := req.Params.RequestState; state != "" || req.Params.InputResponses != nil {

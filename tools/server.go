@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -43,9 +44,16 @@ type Config struct {
 	// EnvFiles are the dotenv files import_env_file may read, as opened at
 	// start-up; the agent can name no other.
 	EnvFiles []envfile.Source
-	// Intake serves the one-time pages of request_secret_from_user; nil
-	// where the server does not run on the user's machine (HTTP mode).
+	// Intake serves the one-time pages of request_secret_from_user over
+	// stdio; nil in HTTP mode.
 	Intake *intake.Server
+	// Team serves them in HTTP mode, on any replica (NewTeamPage makes
+	// it); nil over stdio, and where no public URL is set.
+	Team *intake.Team
+	// TeamWait is how long a 2026-07-28 client's retry of
+	// request_secret_from_user waits for the value to arrive over HTTP;
+	// DefaultTeamWait when zero.
+	TeamWait time.Duration
 	// CheckOutputs validates every result against its tool's output schema
 	// and turns a mismatch into a tool error. The tests turn it on; it costs
 	// some 65 allocations a call, so the server leaves it off.
@@ -131,9 +139,16 @@ func NewServer(cfg Config) (*server.MCPServer, error) {
 
 // noSuchTool answers a call naming no tool of this server with the tools it
 // offers. It does not repeat the name called: every such name gets the same
-// answer.
-func (t *toolset) noSuchTool(_ context.Context, _ Deps, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
+// answer. Under values-from-user-only, arguments sent with it are recorded
+// as every tool records those it does not take: a misspelt name must not
+// keep a value sent in the chat out of the audit trail.
+func (t *toolset) noSuchTool(ctx context.Context, _ Deps, _ mcp.CallToolRequest, rec *callRecord) *mcp.CallToolResult {
 	rec.outcome = outcomeNotOffered
+	if t.cfg.Tools.ValuesFromUserOnly && len(rec.args) > 0 {
+		rec.outcome = outcomeRefusedByPolicy
+		e := t.entry(ctx, rec, unknownTool, "refused", secretNamed(rec.args, rec.scrubber()))
+		t.auditRefusal(ctx, rec, e, "arguments sent to a tool that does not exist, which may carry a value")
+	}
 	return mcp.NewToolResultError(fmt.Sprintf("This server has no tool of that name. The tools it offers are %s (tools/list describes each); call one of them. Nothing was sent to Together.",
 		strings.Join(t.offered, ", ")))
 }

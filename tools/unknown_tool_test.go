@@ -1,11 +1,13 @@
 package tools_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 	"github.com/together-secrets-mcp/together-secrets-mcp/tools"
 )
 
@@ -45,4 +47,33 @@ func TestACallToAToolThatDoesNotExistListsTheToolsOffered(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAValueSentToAToolThatDoesNotExistIsAuditedUnderValuesFromUserOnly(t *testing.T) {
+	// Under the rule, a value sent in the chat is a refusal the trail
+	// records, whichever tool it was sent to: a misspelt name must not
+	// keep it out.
+	var (
+		path string
+		log  *audit.Log
+	)
+	h := newHarnessWith(t, func(c *tools.Config) { valuesFromUserOnly(c); audited(t, &path, &log)(c) }, nil)
+	want := resultText(t, h.call(t, "nuke_all", nil))
+	for _, name := range []string{"Create_Secret", "create_secret ", "(unknown tool)"} {
+		r := h.call(t, name, map[string]any{"name": "TARGET", "value": canaryValue})
+		if text := resultText(t, r); !r.IsError || text != want {
+			t.Errorf("a call to %q:\n got %s\nwant %s", name, text, want)
+		}
+	}
+	lines := auditLines(t, path)
+	if len(lines) != 3 {
+		t.Fatalf("%d audit lines, want one for each call that sent arguments: %+v", len(lines), lines)
+	}
+	for _, e := range lines {
+		if e.Phase != "refused" || e.Tool != "(unknown tool)" || e.Secret != "TARGET" || !strings.Contains(e.Reason, "may carry a value") {
+			t.Errorf("audit line = %+v", e)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	assertNoLeak(t, map[string]string{"audit": string(b), "log": h.logs.String()}, "Create_Secret")
 }

@@ -9,19 +9,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
 
 // API stands in for Together over real HTTP on loopback, as the client
 // meets it. Behind it is the sandbox, which enforces the API's rules (one
-// account, or one for each key), or a handler of the test's own; a script
-// of steps, or a standing answer, may take their place. It records every
-// request it receives.
+// account, one for each of a few keys, or one for any key), or a handler of
+// the test's own; a script of steps, or a standing answer, may take their
+// place. It records every request it receives.
 type API struct {
 	*httptest.Server
-	account http.Handler
-	sandbox *sandbox.Server
+	account  http.Handler
+	accounts map[string]*sandbox.Server // by key, when the keys are known
 
 	mu       sync.Mutex
 	received []Request
@@ -55,7 +56,31 @@ func NewSandbox(t testing.TB, opts sandbox.Options) *API {
 	t.Helper()
 	s := sandbox.New(opts)
 	a := start(t, s)
-	a.sandbox = s
+	a.accounts = map[string]*sandbox.Server{opts.APIKey: s}
+	return a
+}
+
+// NewCallers starts a stand-in with an account for each of keys, stamping
+// secrets with now (time.Now when nil); any other key is refused with 401,
+// as Together refuses a key it does not know. It is closed when the test
+// ends.
+func NewCallers(t testing.TB, now func() time.Time, keys ...string) *API {
+	t.Helper()
+	accounts := map[string]*sandbox.Server{}
+	for _, k := range keys {
+		accounts[k] = sandbox.New(sandbox.Options{APIKey: k, Now: now})
+	}
+	a := start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		account := accounts[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		if account == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":{"message":"Invalid API key provided","type":"authentication_error"}}`))
+			return
+		}
+		account.ServeHTTP(w, r)
+	}))
+	a.accounts = accounts
 	return a
 }
 
@@ -113,9 +138,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Account is the sandbox account of a stand-in made by NewSandbox, to ask
-// what it holds; nil for any other.
-func (a *API) Account() *sandbox.Server { return a.sandbox }
+// Account is the sandbox account of key, for a test to ask what reached
+// it; nil for a key the stand-in was not made with (NewSandbox, NewCallers).
+func (a *API) Account(key string) *sandbox.Server { return a.accounts[key] }
 
 // Script makes the next requests, one a step, be answered by steps, after
 // any steps still waiting.
@@ -153,6 +178,18 @@ func (a *API) Requests() []string {
 	var out []string
 	for _, r := range a.Received() {
 		out = append(out, r.Key+" "+r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// Changes are the requests received so far that change something, every
+// one but a GET, each as "key METHOD path".
+func (a *API) Changes() []string {
+	var out []string
+	for _, r := range a.Received() {
+		if r.Method != http.MethodGet {
+			out = append(out, r.Key+" "+r.Method+" "+r.Path)
+		}
 	}
 	return out
 }

@@ -25,16 +25,17 @@ func (s *Server) hostGuard(next http.Handler) http.Handler {
 }
 
 // hostAllowed reports whether a request's Host header may be served on a
-// connection to local: a loopback name always, an allowed host always, and
-// any other only when no list is set and the connection did not come in on
-// loopback, where a foreign name is the mark of DNS rebinding.
+// connection to local: a loopback name, the page's host and an allowed
+// host always, and any other only when no list is set and the connection
+// did not come in on loopback, where a foreign name is the mark of DNS
+// rebinding.
 func (s *Server) hostAllowed(host string, local net.Addr) bool {
 	host = strings.ToLower(host)
 	name := host
 	if hn, _, err := net.SplitHostPort(host); err == nil {
 		name = hn
 	}
-	if netguard.IsLoopback(name) {
+	if netguard.IsLoopback(name) || s.pageHost(host) {
 		return true
 	}
 	for _, a := range s.cfg.AllowedHosts {

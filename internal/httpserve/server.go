@@ -74,6 +74,9 @@ type Config struct {
 	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
 	// Tools is the MCP server to serve at /mcp.
 	Tools tools.Config
+	// Page, when set, is served beside MCP, such as the team-mode value
+	// page.
+	Page *Page
 	// Base is the client each request's is made from, with the caller's
 	// key; it holds none itself.
 	Base   *togetherapi.Client
@@ -102,8 +105,8 @@ func (e *SettingError) Error() string { return e.Setting + ": " + e.Problem }
 
 func (e *SettingError) Unwrap() error { return e.Err }
 
-// Server is HTTP mode's handler: /healthz, /readyz, and MCP at /mcp behind
-// its guards, each request with its caller's own key.
+// Server is HTTP mode's handler: /healthz, /readyz, MCP at /mcp behind its
+// guards, each request with its caller's own key, and a Page if one is set.
 type Server struct {
 	cfg      Config
 	loopback bool // Addr is a loopback address
@@ -149,6 +152,9 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { writePlain(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("/readyz", s.readyz)
 	s.mux.HandleFunc("/", notFound)
+	if cfg.Page != nil {
+		s.mountPage(cfg.Page)
+	}
 	return s, nil
 }
 
@@ -242,7 +248,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if sw.status >= 500 || (sw.status >= 400 && sw.status != http.StatusUnauthorized) {
 			ev = logger.Warn()
 		}
-		ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", sw.code()).Dur("duration_ms", time.Since(start))
+		ev = ev.Str("method", r.Method).Str("path", s.loggedPath(r)).Int("status", sw.code()).Dur("duration_ms", time.Since(start))
 		if caller := info.deps.Caller; caller != "" {
 			ev = ev.Str("caller", caller)
 		}
@@ -252,7 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Runs before the log event above. A panic's value could hold anything, a key included: it is
 		// neither sent nor logged, unlike net/http's own recovery.
 		if p := recover(); p != nil {
-			s.cfg.Logger.Error().Str("path", r.URL.Path).Msg("panic serving an HTTP request")
+			s.cfg.Logger.Error().Str("path", s.loggedPath(r)).Msg("panic serving an HTTP request")
 			if sw.status == 0 {
 				writePlain(sw, http.StatusInternalServerError, "internal error")
 			}
@@ -265,6 +271,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+}
+
+// loggedPath is r's path for its log event: as it is where the mux serves
+// it, and otherwise by its length alone. A client set up with its key in
+// the URL, as some hosted servers take it, sends the key in the path.
+// A page's links are logged by the page's path: each holds a sealed
+// ticket, and the page logs the link by a fingerprint of it.
+func (s *Server) loggedPath(r *http.Request) string {
+	_, pattern := s.mux.Handler(r)
+	switch {
+	case !cleanPath(r.URL.Path) || pattern == "/":
+		return fmt.Sprintf("(a path not served, %d bytes)", len(r.URL.Path))
+	case s.cfg.Page != nil && pattern == s.cfg.Page.Path:
+		return pattern
+	}
+	return r.URL.Path
 }
 
 // cleanPath reports whether p is in the form http.ServeMux routes without

@@ -422,3 +422,31 @@ func TestServeNamesAnAddressItCannotListenOnInASettingError(t *testing.T) {
 		t.Errorf("Serve on a taken address: %#v", err)
 	}
 }
+
+func TestHTTPLogsNoKeyAClientSendsInThePath(t *testing.T) {
+	// Some hosted servers take the key in the URL; a client set up that
+	// way here sends it in the path, which must not reach the log.
+	hh := newHTTPHarness(t)
+	const key = "CANARYKEY-in-the-path-0123456789"
+	for _, p := range []string{"/" + key + "/mcp", "/mcp/" + key, "/" + key, "//" + key, "/healthz/" + key} {
+		resp, err := hh.srv.Client().Get(hh.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", p, resp.StatusCode)
+		}
+	}
+	// The paths it serves are logged as they are.
+	resp, err := hh.srv.Client().Get(hh.srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	logs := hh.logs.String()
+	if strings.Contains(logs, "in-the-path") || !strings.Contains(logs, `"path":"/healthz"`) {
+		t.Errorf("the log:\n%s", logs)
+	}
+	apitest.AssertClean(t, map[string]string{"logs": logs})
+}

@@ -14,7 +14,7 @@ import (
 // Purposes of the sealed kinds this package makes. A new layout of either
 // is a new purpose, so old texts are refused rather than misread.
 const (
-	PurposeTicket       = "intake-link/v1"
+	PurposeTicket       = "intake-link/v2"
 	PurposeRequestState = "request-state/v1"
 )
 
@@ -51,6 +51,11 @@ type Ticket struct {
 	SecretID, UpdatedAt string
 	// Fingerprint names the caller that made the link.
 	Fingerprint Fingerprint
+	// CallID and Caller are what the audit trail names the call that made
+	// the link by (its call_id, and the caller fingerprint of its key that
+	// the tool calls log), so that a page's lines match that call's. Each
+	// is at most 256 bytes, and both may be empty.
+	CallID, Caller string
 	// IssuedAt and ExpiresAt are Unix seconds.
 	IssuedAt, ExpiresAt int64
 
@@ -87,6 +92,9 @@ func (t Ticket) Check() error {
 	if len(t.SecretID) > maxIDLen || len(t.UpdatedAt) > maxIDLen {
 		return fmt.Errorf("linkseal: a ticket's secret ID and updated_at are at most %d bytes", maxIDLen)
 	}
+	if len(t.CallID) > maxIDLen || len(t.Caller) > maxIDLen {
+		return fmt.Errorf("linkseal: a ticket's call ID and caller are at most %d bytes", maxIDLen)
+	}
 	return checkRecord(t.Fingerprint, t.IssuedAt, t.ExpiresAt)
 }
 
@@ -115,6 +123,8 @@ func (k *Keys) SealTicket(t Ticket) (string, error) {
 	w.string(t.Description)
 	w.string(t.SecretID)
 	w.string(t.UpdatedAt)
+	w.string(t.CallID)
+	w.string(t.Caller)
 	return k.Seal(PurposeTicket, w.b), nil
 }
 
@@ -133,6 +143,7 @@ func (k *Keys) OpenTicket(sealed string, now time.Time) (Ticket, error) {
 	t.IssuedAt, t.ExpiresAt = int64(r.uint()), int64(r.uint())
 	copy(t.Fingerprint[:], r.bytes(uint64(len(t.Fingerprint))))
 	t.Name, t.Description, t.SecretID, t.UpdatedAt = r.string(), r.string(), r.string(), r.string()
+	t.CallID, t.Caller = r.string(), r.string()
 	t.Action = actionOf(code)
 	if !r.done() || t.Action == "" {
 		// Only a layout this version never wrote could get here.

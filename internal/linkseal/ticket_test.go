@@ -25,6 +25,8 @@ func ticket(k *linkseal.Keys) linkseal.Ticket {
 		SecretID:    "sec-0123456789abcdef01234567",
 		UpdatedAt:   "2026-07-28T11:59:01.123456Z",
 		Fingerprint: k.Fingerprint(callerKey),
+		CallID:      "4b7de831e6d12f59",
+		Caller:      "sha256:3f2a9c1e5b7d",
 		IssuedAt:    issued.Unix(),
 		ExpiresAt:   issued.Add(10 * time.Minute).Unix(),
 	}
@@ -119,6 +121,8 @@ func TestATicketNoPageCouldServeIsNotSealed(t *testing.T) {
 		{"a name the API refuses", func(t *linkseal.Ticket) { t.Name = "a b" }, "may contain only"},
 		{"a description over the API's limit", func(t *linkseal.Ticket) { t.Description = strings.Repeat("d", 501) }, "at most 500 characters"},
 		{"an overlong secret ID", func(t *linkseal.Ticket) { t.SecretID = strings.Repeat("i", 257) }, "at most 256 bytes"},
+		{"an overlong call ID", func(t *linkseal.Ticket) { t.CallID = strings.Repeat("c", 257) }, "at most 256 bytes"},
+		{"an overlong caller", func(t *linkseal.Ticket) { t.Caller = strings.Repeat("c", 257) }, "at most 256 bytes"},
 		{"no caller", func(t *linkseal.Ticket) { t.Fingerprint = linkseal.Fingerprint{} }, "fingerprint"},
 		{"an expiry before the issue", func(t *linkseal.Ticket) { t.ExpiresAt = t.IssuedAt }, "expires after"},
 		{"an issue before 1970", func(t *linkseal.Ticket) { t.IssuedAt = -5 }, "expires after"},
@@ -136,8 +140,9 @@ func TestATicketNoPageCouldServeIsNotSealed(t *testing.T) {
 
 // TestATicketLinkStaysUnder2KB measures links: with a 100-character name,
 // a description of 1,000 bytes (500 two-byte characters, the API's most),
-// an update's ID and timestamp, and the public URL of the example, a link
-// is 1,673 characters; with the test's usual fields, 285.
+// an update's ID and timestamp, the call's identity for the audit trail,
+// and the public URL of the example, a link is 1,722 characters; with the
+// test's usual fields, 334.
 func TestATicketLinkStaysUnder2KB(t *testing.T) {
 	k := mustKeys(t, keyHex)
 	long := ticket(k)
@@ -148,8 +153,8 @@ func TestATicketLinkStaysUnder2KB(t *testing.T) {
 		tk   linkseal.Ticket
 		max  int
 	}{
-		{"the longest name and a 1,000-byte description", long, 1700},
-		{"a usual ticket", ticket(k), 300},
+		{"the longest name and a 1,000-byte description", long, 1750},
+		{"a usual ticket", ticket(k), 350},
 	} {
 		sealed, err := k.SealTicket(tt.tk)
 		if err != nil {

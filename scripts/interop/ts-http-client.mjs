@@ -18,6 +18,8 @@ const calls = [
   ['list_secrets', { name_prefix: 'interop/HTTP' }],
   ['get_secret', { id: 'interop/HTTP_TOKEN' }],
   ['update_secret', { id: 'interop/HTTP_TOKEN', value: process.env.VALUE + '-rotated' }],
+  // A link to the team page, which the script then submits as the user.
+  ['request_secret_from_user', { name: 'interop/HTTP_FROM_USER', description: 'typed on the team page' }],
 ];
 for (const [name, a] of calls) {
   const r = await client.callTool({ name, arguments: a });

@@ -1,0 +1,160 @@
+package httpserve
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
+)
+
+// testPage is a page that records what reached it and, while hold is
+// open, holds each request.
+type testPage struct {
+	mu     sync.Mutex
+	bodies []string
+	hold   chan struct{}
+	inside chan struct{}
+}
+
+func (p *testPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	p.mu.Lock()
+	p.bodies = append(p.bodies, r.Method+" "+r.URL.Path+" "+string(b))
+	hold := p.hold
+	p.mu.Unlock()
+	if hold != nil {
+		p.inside <- struct{}{}
+		<-hold
+	}
+	_, _ = io.WriteString(w, "page")
+}
+
+func (p *testPage) seen() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.bodies...)
+}
+
+// withPage serves p at /team/v/ for https://secrets.example.com.
+func withPage(p *testPage) func(*Config) {
+	return func(c *Config) { c.Page = &Page{Path: "/team/v/", Host: "secrets.example.com", Handler: p} }
+}
+
+// pageRequest sends method to path with host as the Host, and returns the
+// status and body.
+func pageRequest(t *testing.T, hh *httpHarness, method, path, host, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, hh.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAPageIsServedBesideMCPAtItsOwnHostWithoutAnAllowedHostsEntry(t *testing.T) {
+	t.Parallel()
+	p := &testPage{}
+	hh := newHTTPHarness(t, withPage(p))
+	for _, tt := range []struct {
+		method, path, host string
+		status             int
+	}{
+		{"GET", "/team/v/TICKET", "secrets.example.com", 200},
+		{"POST", "/team/v/TICKET", "Secrets.Example.com:443", 200},
+		{"GET", "/team/v/TICKET", "127.0.0.1", 200},
+		{"GET", "/team/v/TICKET", "evil.example", 403},
+		{"GET", "/team/TICKET", "secrets.example.com", 404},
+		{"GET", "/v/TICKET", "secrets.example.com", 404},
+	} {
+		body := ""
+		if tt.method == "POST" {
+			body = "value=x"
+		}
+		if code, body := pageRequest(t, hh, tt.method, tt.path, tt.host, body); code != tt.status {
+			t.Errorf("%s %s for %s: %d %s, want %d", tt.method, tt.path, tt.host, code, body, tt.status)
+		}
+	}
+	if got := fmt.Sprint(p.seen()); got != "[GET /team/v/TICKET  POST /team/v/TICKET value=x GET /team/v/TICKET ]" {
+		t.Errorf("the page got %s", got)
+	}
+	// MCP answers at the page's host too, with no allowed-hosts entry.
+	req := apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "k", apitest.ListCall)
+	req.Host = "secrets.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/mcp at the page's host: %d", resp.StatusCode)
+	}
+}
+
+func TestAPagesLinksAreLoggedByItsPathAlone(t *testing.T) {
+	t.Parallel()
+	hh := newHTTPHarness(t, withPage(&testPage{}))
+	const ticket = "SEALEDTICKET-0123456789"
+	pageRequest(t, hh, "GET", "/team/v/"+ticket, "secrets.example.com", "")
+	apitest.WaitUntil(t, "the request's log event", func() bool { return strings.Contains(hh.logs.String(), `"path":"/team/v/"`) })
+	if strings.Contains(hh.logs.String(), ticket) {
+		t.Errorf("the log holds a link's ticket:\n%s", hh.logs.String())
+	}
+}
+
+func TestAPagesBodyIsReadUnderTheBudgetBeforeItTakesASlot(t *testing.T) {
+	t.Parallel()
+	p := &testPage{hold: make(chan struct{}), inside: make(chan struct{}, 8)}
+	hh := newHTTPHarness(t, withPage(p), func(c *Config) { c.MaxInFlight, c.BodyBudget, c.BodyTimeout = 1, 64<<10, time.Second })
+	release := sync.OnceFunc(func() { close(p.hold) })
+	t.Cleanup(release) // before the server closes, should the test end early
+	addr := strings.TrimPrefix(hh.srv.URL, "http://")
+
+	// A body that stalls holds the budget for what it sent, and no slot.
+	stalled, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	fmt.Fprintf(stalled, "POST /team/v/T HTTP/1.1\r\nHost: secrets.example.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\n%s", strings.Repeat("v", 30000))
+	apitest.WaitUntil(t, "the stalled body holds its bytes", func() bool { return hh.h.bodies.held() >= 30000 })
+	if code, _ := pageRequest(t, hh, "POST", "/team/v/T", "secrets.example.com", strings.Repeat("w", 40000)); code != http.StatusServiceUnavailable {
+		t.Errorf("a body beyond what the budget has left: %d, want 503", code)
+	}
+
+	// A request that is served holds the one slot; the next is refused.
+	done := make(chan int, 1)
+	go func() {
+		code, _ := pageRequest(t, hh, "POST", "/team/v/T", "secrets.example.com", "value=x")
+		done <- code
+	}()
+	<-p.inside
+	if code, body := pageRequest(t, hh, "GET", "/team/v/T", "secrets.example.com", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "too many requests in flight") {
+		t.Errorf("beyond the slots: %d %s", code, body)
+	}
+	release()
+	if code := <-done; code != 200 {
+		t.Errorf("the request in its slot: %d", code)
+	}
+	if got := statusOf(t, stalled, 5*time.Second); got != http.StatusRequestTimeout {
+		t.Errorf("the stalled body: %d, want 408", got)
+	}
+	for _, s := range p.seen() {
+		if strings.Contains(s, "vvvv") || strings.Contains(s, "wwww") {
+			t.Errorf("a body not read whole reached the page: %.40s", s)
+		}
+	}
+}
