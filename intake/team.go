@@ -131,8 +131,9 @@ func (e *PublicURLError) Error() string { return "intake: the public URL " + e.P
 //     link maker's key, in constant time, before anything is sent; a
 //     mismatch sends nothing and says only that the link was made for
 //     another account.
-//   - At most maxWrongKeys wrong keys a minute for one link on a replica,
-//     then 429; counted by a digest of the link, in a table of bounded size.
+//   - At most maxWrongKeys wrong keys or declines a minute for one link on
+//     a replica, then 429 and no audit line; counted by a digest of the
+//     link, in a table of bounded size.
 //   - The typed key lives for its request only: it goes to Store, and is
 //     scrubbed with the value from every text the page shows.
 //   - Nothing is kept, so a declined link stays valid until it expires,
@@ -292,6 +293,12 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 	req := requestOf(t)
 	ev := TeamEvent{Link: l.fingerprint, Request: req}
 	if r.PostForm.Get("action") == "decline" {
+		// A decline needs no key, and each is an audit line: it counts as
+		// a try, so that whoever holds a link cannot fill the trail.
+		if wait := p.tries.take(l.digest, p.cfg.Now()); wait > 0 {
+			return tooManyTries(w, wait, "Nothing was stored or sent, and you can close this page. This link was declined, or tried with wrong API keys, "+
+				"too often in the last minute, so this decline was not recorded. Wait %d seconds to decline it again.")
+		}
 		ev.Outcome = TeamDeclined
 		p.record(r, ev)
 		return writePage(w, http.StatusOK, pageData{Title: "Declined", Message: "Nothing was stored. You can close this page. " +
@@ -305,12 +312,8 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 		return writePage(w, status, p.formData(req, problem))
 	}
 	if wait := p.tries.take(l.digest, p.cfg.Now()); wait > 0 {
-		// Not recorded: each refusal is in the log, and a trail that heard
-		// of every one would be anyone's to fill.
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		return writePage(w, http.StatusTooManyRequests, pageData{Title: "Too many tries", Message: fmt.Sprintf(
-			"Too many wrong API keys were typed here. Nothing was stored or sent. Wait %d seconds, then try again with the API key of the account that made this link.", secs)})
+		return tooManyTries(w, wait, "Too many wrong API keys, or declines, were sent here. Nothing was stored or sent. "+
+			"Wait %d seconds, then try again with the API key of the account that made this link.")
 	}
 	key := togetherapi.NewSensitive(typed)
 	if !p.cfg.Keys.Verify(t.Generation(), t.Fingerprint, key) {
@@ -351,6 +354,15 @@ func (p *Team) store(w http.ResponseWriter, r *http.Request, l link, ev TeamEven
 	ev.Outcome, ev.Secret = TeamStored, secret
 	p.record(r, ev)
 	return writePage(w, http.StatusOK, storedPage(ev.Request.Name, ev.Request.Replace, p.cfg.Sandbox, secret))
+}
+
+// tooManyTries answers a submission past its link's tries, saying how many
+// seconds to wait in msg's one %d. It is not recorded: each refusal is in
+// the log, and a trail that heard of every one would be anyone's to fill.
+func tooManyTries(w http.ResponseWriter, wait time.Duration, msg string) int {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return writePage(w, http.StatusTooManyRequests, pageData{Title: "Too many tries", Message: fmt.Sprintf(msg, secs)})
 }
 
 // maxProblem bounds what the page shows of a failure.

@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Limits on keys typed for team links, on one replica.
+// Limits on keys typed for team links, and on declines, on one replica.
 const (
-	// maxWrongKeys is how many key checks a link gets in a window, not
-	// counting those that matched.
+	// maxWrongKeys is how many key checks and declines a link gets in a
+	// window, not counting the checks that matched.
 	maxWrongKeys = 5
 	// keyWindow is the window: it starts at a link's first check.
 	keyWindow = time.Minute
@@ -22,7 +22,7 @@ const (
 	maxCountedLinks = 4096
 )
 
-// keyTries counts key checks per link, in fixed windows, in a table of at
+// keyTries counts key checks and declines per link, in fixed windows, in a table of at
 // most capacity links; an entry leaves it when its window ends.
 type keyTries struct {
 	limit, capacity int
