@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -197,6 +198,8 @@ func parsePublicURL(raw string) (*url.URL, error) {
 		return nil, &PublicURLError{Problem: "must not hold a user name or password"}
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return nil, &PublicURLError{Problem: "must not hold a query or a fragment: links are built by adding to its path"}
+	case !cleanPath(u.Path):
+		return nil, &PublicURLError{Problem: "must not hold an empty, \".\" or \"..\" segment in its path: a browser would ask for another path than its links name, which no page answers"}
 	}
 	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
 	host, port := u.Hostname(), u.Port()
@@ -209,9 +212,23 @@ func parsePublicURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// Path is where links start, such as /v/: the pattern to mount the page
-// at. The page reads the ticket from the whole request path.
-func (p *Team) Path() string { return p.path }
+// cleanPath reports whether p, a public URL's path, is as a browser sends
+// it: "" or "/", or segments none of which is empty, "." or "..", with or
+// without a slash at the end.
+func cleanPath(p string) bool {
+	if p == "" || p == "/" {
+		return true
+	}
+	c := path.Clean(p)
+	return c != "/" && (p == c || p == c+"/")
+}
+
+// Path is where links start, such as /v/, escaped: the pattern to mount
+// the page at, in which an http.ServeMux unescapes each segment, so that a
+// public URL's space or brace is a character to match there, not a part
+// of the pattern's syntax. The page reads the ticket from the whole request
+// path.
+func (p *Team) Path() string { return (&url.URL{Path: p.path}).EscapedPath() }
 
 // Host is the public URL's host, with its port unless it is the scheme's
 // default, in lower case: the Host a request for the page names.

@@ -587,7 +587,12 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 	}{
 		{url: "https://secrets.example.com", path: "/v/", link: "https://secrets.example.com/v/T", host: "secrets.example.com"},
 		{url: "HTTPS://Secrets.Example.COM:443/team/", path: "/team/v/", link: "https://secrets.example.com/team/v/T", host: "secrets.example.com"},
-		{url: "https://secrets.example.com:8443/a b", path: "/a b/v/", link: "https://secrets.example.com:8443/a%20b/v/T", host: "secrets.example.com:8443"},
+		{url: "https://secrets.example.com:8443/a b", path: "/a%20b/v/", link: "https://secrets.example.com:8443/a%20b/v/T", host: "secrets.example.com:8443"},
+		{url: "https://secrets.example.com/{x...}/{$}", path: "/%7Bx...%7D/%7B$%7D/v/", link: "https://secrets.example.com/%7Bx...%7D/%7B$%7D/v/T", host: "secrets.example.com"},
+		{url: "https://secrets.example.com//", problem: "must not hold an empty, \".\" or \"..\" segment in its path"},
+		{url: "https://secrets.example.com/team//a", problem: "must not hold an empty"},
+		{url: "https://secrets.example.com/a/../team", problem: "must not hold an empty"},
+		{url: "https://secrets.example.com/./team/", problem: "must not hold an empty"},
 		{url: "http://127.0.0.1:8080", path: "/v/", link: "http://127.0.0.1:8080/v/T", host: "127.0.0.1:8080"},
 		{url: "http://secrets.example.com", problem: "must use https"},
 		{url: "ftp://secrets.example.com", problem: "must use https"},
