@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -201,15 +202,47 @@ func parsePublicURL(raw string) (*url.URL, error) {
 	case !cleanPath(u.Path):
 		return nil, &PublicURLError{Problem: "must not hold an empty, \".\" or \"..\" segment in its path: a browser would ask for another path than its links name, which no page answers"}
 	}
-	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	host, port := u.Hostname(), u.Port()
+	u.Scheme = strings.ToLower(u.Scheme)
+	host, problem := originHost(u)
 	switch {
-	case u.Scheme == "https" && port == "443", u.Scheme == "http" && port == "80":
-		u.Host = strings.TrimSuffix(u.Host, ":"+port)
-	case u.Scheme != "https" && !(u.Scheme == "http" && netguard.IsLoopback(host)):
+	case problem != "":
+		return nil, &PublicURLError{Problem: problem}
+	case u.Scheme != "https" && !(u.Scheme == "http" && netguard.IsLoopback(u.Hostname())):
 		return nil, &PublicURLError{Problem: "must use https (http only on this machine's loopback): the page carries API keys and secret values"}
 	}
+	u.Host = host
 	return u, nil
+}
+
+// originHost returns u's host as a browser spells it in the Origin and
+// Host headers and in the links it follows: in lower case, its port a
+// number without leading zeros, and none for the scheme's default. A host
+// a browser would spell otherwise than the operator wrote gets a problem
+// instead: the page would refuse every POST as from another origin.
+func originHost(u *url.URL) (string, string) {
+	name := strings.ToLower(u.Hostname())
+	if name == "" || net.ParseIP(name) == nil && strings.IndexFunc(name, notHostRune) >= 0 {
+		return "", "must name its host in ASCII letters, digits, dots and hyphens, as browsers send it: " +
+			"an internationalized name in its xn-- form, an IPv6 address in brackets without a zone"
+	}
+	if strings.Contains(name, ":") {
+		name = "[" + name + "]"
+	}
+	if u.Port() == "" {
+		return name, ""
+	}
+	n, err := strconv.Atoi(u.Port())
+	switch {
+	case err != nil || n < 1 || n > 65535:
+		return "", "must have a port from 1 to 65535, or none"
+	case u.Scheme == "https" && n == 443, u.Scheme == "http" && n == 80:
+		return name, ""
+	}
+	return name + ":" + strconv.Itoa(n), ""
+}
+
+func notHostRune(r rune) bool {
+	return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == '_')
 }
 
 // cleanPath reports whether p, a public URL's path, is as a browser sends
