@@ -135,7 +135,8 @@ func (e *PublicURLError) Error() string { return "intake: the public URL " + e.P
 //     another account.
 //   - At most maxWrongKeys wrong keys or declines a minute for one link on
 //     a replica, then 429 and no audit line; counted by a digest of the
-//     link, in a table of bounded size.
+//     link, in a table of bounded size of which one link maker's links
+//     take at most a share.
 //   - The typed key lives for its request only: it goes to Store, and is
 //     scrubbed with the value from every text the page shows.
 //   - Nothing is kept, so a declined link stays valid until it expires,
@@ -345,7 +346,7 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 	if r.PostForm.Get("action") == "decline" {
 		// A decline needs no key, and each is an audit line: it counts as
 		// a try, so that whoever holds a link cannot fill the trail.
-		if wait := p.tries.take(l.digest, p.cfg.Now()); wait > 0 {
+		if wait := p.tries.take(l.digest, t.Fingerprint, p.cfg.Now()); wait > 0 {
 			return tooManyTries(w, wait, "Nothing was stored or sent, and you can close this page. This link was declined, or tried with wrong API keys, "+
 				"too often in the last minute, so this decline was not recorded. Wait %d seconds to decline it again.")
 		}
@@ -361,7 +362,7 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 	if status, problem := valueProblem(raw); status != 0 {
 		return writePage(w, status, p.formData(req, problem))
 	}
-	if wait := p.tries.take(l.digest, p.cfg.Now()); wait > 0 {
+	if wait := p.tries.take(l.digest, t.Fingerprint, p.cfg.Now()); wait > 0 {
 		return tooManyTries(w, wait, "Too many wrong API keys, or declines, were sent here. Nothing was stored or sent. "+
 			"Wait %d seconds, then try again with the API key of the account that made this link.")
 	}

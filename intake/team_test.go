@@ -636,3 +636,26 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 		})
 	}
 }
+
+func TestOneCallersLinksTakeOnlyTheirShareOfTheCountedLinks(t *testing.T) {
+	p := newTeamPage(t, intake.TeamConfig{})
+	// One caller has links made and types a wrong key on each, as fast as
+	// they like, to fill the table that counts wrong keys.
+	var refused int
+	for i := range 200 {
+		link := p.link(t, func(tk *linkseal.Ticket) { tk.Fingerprint = p.keys.Fingerprint(togetherapi.NewSensitive(otherKey)) })
+		switch code, _, page := p.post(t, link, form(makerKey, teamValue), nil); code {
+		case http.StatusForbidden:
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("link %d: %d %s", i, code, page)
+		}
+	}
+	if refused == 0 {
+		t.Error("one caller's links were all counted: enough of them fill the table, and lock every other caller's link out")
+	}
+	if code, _, page := p.post(t, p.link(t, nil), form(makerKey, teamValue), nil); code != http.StatusOK || p.store.count() != 1 {
+		t.Errorf("another caller's link: %d %s", code, page)
+	}
+}
