@@ -383,3 +383,41 @@ func TestA2026ClientsRetryOnTheOtherReplicaReturnsTheMetadata(t *testing.T) {
 	}
 	tr.stop(t)
 }
+
+func TestAPublicURLWhosePathHoldsASpaceOrBracesServesItsLinks(t *testing.T) {
+	const public = "https://secrets.example.com/team a/{x...}"
+	api := apitest.NewCallers(t, nil, teamMakerKey)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--public-url", public)
+	c := apitest.MCPClient(t, base+"/mcp", teamMakerKey, "")
+	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "request_secret_from_user", Arguments: map[string]any{"name": "team/WANDB_KEY"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	var out struct {
+		StructuredContent struct{ URL string } `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || !strings.HasPrefix(out.StructuredContent.URL, "https://secrets.example.com/team%20a/%7Bx...%7D/v/") {
+		t.Fatalf("request_secret_from_user: %s", b)
+	}
+	// As a proxy in front forwards it: the public host, to this replica.
+	at := base + strings.TrimPrefix(out.StructuredContent.URL, "https://secrets.example.com")
+	get, _ := http.NewRequest(http.MethodGet, at, nil)
+	get.Host = "secrets.example.com"
+	if code, page := do(t, get); code != http.StatusOK || !strings.Contains(page, "team/WANDB_KEY") {
+		t.Errorf("the link: %d %s", code, page)
+	}
+	form := url.Values{"api_key": {teamMakerKey}, "value": {teamValue}, "action": {"store"}}
+	post, _ := http.NewRequest(http.MethodPost, at, strings.NewReader(form.Encode()))
+	post.Host = "secrets.example.com"
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.Header.Set("Origin", "https://secrets.example.com")
+	if code, page := do(t, post); code != http.StatusOK || !api.Account(teamMakerKey).ValueMatches("team/WANDB_KEY", teamValue) {
+		t.Errorf("the form: %d %s", code, page)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.waitExit(t); code != 0 {
+		t.Errorf("exit %d: %s", code, p.stderr.String())
+	}
+	apitest.AssertClean(t, map[string]string{"stderr": p.stderr.String()})
+}

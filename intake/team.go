@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,8 +133,10 @@ func (e *PublicURLError) Error() string { return "intake: the public URL " + e.P
 //     link maker's key, in constant time, before anything is sent; a
 //     mismatch sends nothing and says only that the link was made for
 //     another account.
-//   - At most maxWrongKeys wrong keys a minute for one link on a replica,
-//     then 429; counted by a digest of the link, in a table of bounded size.
+//   - At most maxWrongKeys wrong keys or declines a minute for one link on
+//     a replica, then 429 and no audit line; counted by a digest of the
+//     link, in a table of bounded size of which one link maker's links
+//     take at most a share.
 //   - The typed key lives for its request only: it goes to Store, and is
 //     scrubbed with the value from every text the page shows.
 //   - Nothing is kept, so a declined link stays valid until it expires,
@@ -196,21 +200,69 @@ func parsePublicURL(raw string) (*url.URL, error) {
 		return nil, &PublicURLError{Problem: "must not hold a user name or password"}
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return nil, &PublicURLError{Problem: "must not hold a query or a fragment: links are built by adding to its path"}
+	case !cleanPath(u.Path):
+		return nil, &PublicURLError{Problem: "must not hold an empty, \".\" or \"..\" segment in its path: a browser would ask for another path than its links name, which no page answers"}
 	}
-	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	host, port := u.Hostname(), u.Port()
+	u.Scheme = strings.ToLower(u.Scheme)
+	host, problem := originHost(u)
 	switch {
-	case u.Scheme == "https" && port == "443", u.Scheme == "http" && port == "80":
-		u.Host = strings.TrimSuffix(u.Host, ":"+port)
-	case u.Scheme != "https" && !(u.Scheme == "http" && netguard.IsLoopback(host)):
+	case problem != "":
+		return nil, &PublicURLError{Problem: problem}
+	case u.Scheme != "https" && !(u.Scheme == "http" && netguard.IsLoopback(u.Hostname())):
 		return nil, &PublicURLError{Problem: "must use https (http only on this machine's loopback): the page carries API keys and secret values"}
 	}
+	u.Host = host
 	return u, nil
 }
 
-// Path is where links start, such as /v/: the pattern to mount the page
-// at. The page reads the ticket from the whole request path.
-func (p *Team) Path() string { return p.path }
+// originHost returns u's host as a browser spells it in the Origin and
+// Host headers and in the links it follows: in lower case, its port a
+// number without leading zeros, and none for the scheme's default. A host
+// a browser would spell otherwise than the operator wrote gets a problem
+// instead: the page would refuse every POST as from another origin.
+func originHost(u *url.URL) (string, string) {
+	name := strings.ToLower(u.Hostname())
+	if name == "" || net.ParseIP(name) == nil && strings.IndexFunc(name, notHostRune) >= 0 {
+		return "", "must name its host in ASCII letters, digits, dots and hyphens, as browsers send it: " +
+			"an internationalized name in its xn-- form, an IPv6 address in brackets without a zone"
+	}
+	if strings.Contains(name, ":") {
+		name = "[" + name + "]"
+	}
+	if u.Port() == "" {
+		return name, ""
+	}
+	n, err := strconv.Atoi(u.Port())
+	switch {
+	case err != nil || n < 1 || n > 65535:
+		return "", "must have a port from 1 to 65535, or none"
+	case u.Scheme == "https" && n == 443, u.Scheme == "http" && n == 80:
+		return name, ""
+	}
+	return name + ":" + strconv.Itoa(n), ""
+}
+
+func notHostRune(r rune) bool {
+	return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == '_')
+}
+
+// cleanPath reports whether p, a public URL's path, is as a browser sends
+// it: "" or "/", or segments none of which is empty, "." or "..", with or
+// without a slash at the end.
+func cleanPath(p string) bool {
+	if p == "" || p == "/" {
+		return true
+	}
+	c := path.Clean(p)
+	return c != "/" && (p == c || p == c+"/")
+}
+
+// Path is where links start, such as /v/, escaped: the pattern to mount
+// the page at, in which an http.ServeMux unescapes each segment, so that a
+// public URL's space or brace is a character to match there, not a part
+// of the pattern's syntax. The page reads the ticket from the whole request
+// path.
+func (p *Team) Path() string { return (&url.URL{Path: p.path}).EscapedPath() }
 
 // Host is the public URL's host, with its port unless it is the scheme's
 // default, in lower case: the Host a request for the page names.
@@ -292,6 +344,12 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 	req := requestOf(t)
 	ev := TeamEvent{Link: l.fingerprint, Request: req}
 	if r.PostForm.Get("action") == "decline" {
+		// A decline needs no key, and each is an audit line: it counts as
+		// a try, so that whoever holds a link cannot fill the trail.
+		if wait := p.tries.take(l.digest, t.Fingerprint, p.cfg.Now()); wait > 0 {
+			return tooManyTries(w, wait, "Nothing was stored or sent, and you can close this page. This link was declined, or tried with wrong API keys, "+
+				"too often in the last minute, so this decline was not recorded. Wait %d seconds to decline it again.")
+		}
 		ev.Outcome = TeamDeclined
 		p.record(r, ev)
 		return writePage(w, http.StatusOK, pageData{Title: "Declined", Message: "Nothing was stored. You can close this page. " +
@@ -304,13 +362,9 @@ func (p *Team) submission(w http.ResponseWriter, r *http.Request, l link, t link
 	if status, problem := valueProblem(raw); status != 0 {
 		return writePage(w, status, p.formData(req, problem))
 	}
-	if wait := p.tries.take(l.digest, p.cfg.Now()); wait > 0 {
-		// Not recorded: each refusal is in the log, and a trail that heard
-		// of every one would be anyone's to fill.
-		secs := int(math.Ceil(wait.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		return writePage(w, http.StatusTooManyRequests, pageData{Title: "Too many tries", Message: fmt.Sprintf(
-			"Too many wrong API keys were typed here. Nothing was stored or sent. Wait %d seconds, then try again with the API key of the account that made this link.", secs)})
+	if wait := p.tries.take(l.digest, t.Fingerprint, p.cfg.Now()); wait > 0 {
+		return tooManyTries(w, wait, "Too many wrong API keys, or declines, were sent here. Nothing was stored or sent. "+
+			"Wait %d seconds, then try again with the API key of the account that made this link.")
 	}
 	key := togetherapi.NewSensitive(typed)
 	if !p.cfg.Keys.Verify(t.Generation(), t.Fingerprint, key) {
@@ -351,6 +405,15 @@ func (p *Team) store(w http.ResponseWriter, r *http.Request, l link, ev TeamEven
 	ev.Outcome, ev.Secret = TeamStored, secret
 	p.record(r, ev)
 	return writePage(w, http.StatusOK, storedPage(ev.Request.Name, ev.Request.Replace, p.cfg.Sandbox, secret))
+}
+
+// tooManyTries answers a submission past its link's tries, saying how many
+// seconds to wait in msg's one %d. It is not recorded: each refusal is in
+// the log, and a trail that heard of every one would be anyone's to fill.
+func tooManyTries(w http.ResponseWriter, wait time.Duration, msg string) int {
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return writePage(w, http.StatusTooManyRequests, pageData{Title: "Too many tries", Message: fmt.Sprintf(msg, secs)})
 }
 
 // maxProblem bounds what the page shows of a failure.

@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Limits on keys typed for team links, on one replica.
+// Limits on keys typed for team links, and on declines, on one replica.
 const (
-	// maxWrongKeys is how many key checks a link gets in a window, not
-	// counting those that matched.
+	// maxWrongKeys is how many key checks and declines a link gets in a
+	// window, not counting the checks that matched.
 	maxWrongKeys = 5
 	// keyWindow is the window: it starts at a link's first check.
 	keyWindow = time.Minute
@@ -20,46 +20,61 @@ const (
 	// its oldest entry expires: refusing a try the table cannot count fails
 	// closed, where dropping a count would hand a link fresh tries.
 	maxCountedLinks = 4096
+	// maxLinksPerMaker bounds the entries of the links one caller made:
+	// any caller can have links made, and one who types a wrong key on
+	// each of thousands would otherwise fill the table and lock every
+	// other caller's links out. Beyond it, that caller's new links wait
+	// for their own oldest entry to expire.
+	maxLinksPerMaker = 64
 )
 
-// keyTries counts key checks per link, in fixed windows, in a table of at
+// keyTries counts key checks and declines per link, in fixed windows, in a table of at
 // most capacity links; an entry leaves it when its window ends.
 type keyTries struct {
-	limit, capacity int
-	window          time.Duration
+	limit, capacity, perMaker int
+	window                    time.Duration
 
 	mu    sync.Mutex
 	links map[[sha256.Size]byte]*linkTries
+	// makers counts the entries of each link maker, by the fingerprint
+	// sealed in their links.
+	makers map[[sha256.Size]byte]int
 	// order holds the entries oldest first, as windows start in the order
 	// entries are made: expired ones are dropped from its front.
 	order []*linkTries
 }
 
 type linkTries struct {
-	digest [sha256.Size]byte
-	since  time.Time
-	n      int
+	digest, maker [sha256.Size]byte
+	since         time.Time
+	n             int
 }
 
 func newKeyTries() *keyTries {
-	return &keyTries{limit: maxWrongKeys, capacity: maxCountedLinks, window: keyWindow, links: map[[sha256.Size]byte]*linkTries{}}
+	return &keyTries{limit: maxWrongKeys, capacity: maxCountedLinks, perMaker: maxLinksPerMaker, window: keyWindow,
+		links: map[[sha256.Size]byte]*linkTries{}, makers: map[[sha256.Size]byte]int{}}
 }
 
-// take counts a check of a key for the link with the given digest, before
-// it is made, and returns 0; or, when the link has had its tries in this
-// window or the table is full without it, how long until a try is taken
-// again. A check that matches is given back.
-func (k *keyTries) take(digest [sha256.Size]byte, now time.Time) time.Duration {
+// take counts a check of a key for the link with the given digest, made
+// by the caller whose fingerprint is maker, before it is made, and returns
+// 0; or, when the link has had its tries in this window, or the table or
+// the maker's share of it is full without it, how long until a try is
+// taken again. A check that matches is given back.
+func (k *keyTries) take(digest, maker [sha256.Size]byte, now time.Time) time.Duration {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.expire(now)
 	e := k.links[digest]
 	if e == nil {
-		if len(k.links) >= k.capacity {
+		switch {
+		case k.makers[maker] >= k.perMaker:
+			return k.makerWait(maker, now)
+		case len(k.links) >= k.capacity:
 			return k.order[0].since.Add(k.window).Sub(now)
 		}
-		e = &linkTries{digest: digest, since: now}
+		e = &linkTries{digest: digest, maker: maker, since: now}
 		k.links[digest] = e
+		k.makers[maker]++
 		k.order = append(k.order, e)
 	}
 	if e.n >= k.limit {
@@ -78,10 +93,24 @@ func (k *keyTries) giveBack(digest [sha256.Size]byte) {
 	}
 }
 
+// makerWait is how long until the oldest entry of maker expires.
+func (k *keyTries) makerWait(maker [sha256.Size]byte, now time.Time) time.Duration {
+	for _, e := range k.order {
+		if e.maker == maker {
+			return e.since.Add(k.window).Sub(now)
+		}
+	}
+	return k.window
+}
+
 // expire drops the entries whose window has ended.
 func (k *keyTries) expire(now time.Time) {
 	for len(k.order) > 0 && !now.Before(k.order[0].since.Add(k.window)) {
-		delete(k.links, k.order[0].digest)
+		e := k.order[0]
+		delete(k.links, e.digest)
+		if k.makers[e.maker]--; k.makers[e.maker] == 0 {
+			delete(k.makers, e.maker)
+		}
 		k.order[0] = nil
 		k.order = k.order[1:]
 	}

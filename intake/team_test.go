@@ -602,8 +602,22 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 	}{
 		{url: "https://secrets.example.com", path: "/v/", link: "https://secrets.example.com/v/T", host: "secrets.example.com"},
 		{url: "HTTPS://Secrets.Example.COM:443/team/", path: "/team/v/", link: "https://secrets.example.com/team/v/T", host: "secrets.example.com"},
-		{url: "https://secrets.example.com:8443/a b", path: "/a b/v/", link: "https://secrets.example.com:8443/a%20b/v/T", host: "secrets.example.com:8443"},
+		{url: "https://secrets.example.com:8443/a b", path: "/a%20b/v/", link: "https://secrets.example.com:8443/a%20b/v/T", host: "secrets.example.com:8443"},
+		{url: "https://secrets.example.com/{x...}/{$}", path: "/%7Bx...%7D/%7B$%7D/v/", link: "https://secrets.example.com/%7Bx...%7D/%7B$%7D/v/T", host: "secrets.example.com"},
+		{url: "https://secrets.example.com//", problem: "must not hold an empty, \".\" or \"..\" segment in its path"},
+		{url: "https://secrets.example.com/team//a", problem: "must not hold an empty"},
+		{url: "https://secrets.example.com/a/../team", problem: "must not hold an empty"},
+		{url: "https://secrets.example.com/./team/", problem: "must not hold an empty"},
 		{url: "http://127.0.0.1:8080", path: "/v/", link: "http://127.0.0.1:8080/v/T", host: "127.0.0.1:8080"},
+		{url: "https://secrets.example.com:/team", path: "/team/v/", link: "https://secrets.example.com/team/v/T", host: "secrets.example.com"},
+		{url: "https://secrets.example.com:08443", path: "/v/", link: "https://secrets.example.com:8443/v/T", host: "secrets.example.com:8443"},
+		{url: "https://[::1]:8443", path: "/v/", link: "https://[::1]:8443/v/T", host: "[::1]:8443"},
+		{url: "https://sécrets.example.com", problem: "in ASCII"},
+		{url: "https://s%C3%A9crets.example.com", problem: "in ASCII"},
+		{url: "https://[fe80::1%25eth0]:8443", problem: "without a zone"},
+		{url: "https://:8443", problem: "in ASCII"},
+		{url: "https://secrets.example.com:0", problem: "a port from 1 to 65535"},
+		{url: "https://secrets.example.com:99999", problem: "a port from 1 to 65535"},
 		{url: "http://secrets.example.com", problem: "must use https"},
 		{url: "ftp://secrets.example.com", problem: "must use https"},
 		{url: "https://user:hunter2-pass@secrets.example.com", problem: "must not hold a user name or password"},
@@ -635,5 +649,28 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 				t.Errorf("CheckPublicURL refuses what NewTeam takes: %v", err)
 			}
 		})
+	}
+}
+
+func TestOneCallersLinksTakeOnlyTheirShareOfTheCountedLinks(t *testing.T) {
+	p := newTeamPage(t, intake.TeamConfig{})
+	// One caller has links made and types a wrong key on each, as fast as
+	// they like, to fill the table that counts wrong keys.
+	var refused int
+	for i := range 200 {
+		link := p.link(t, func(tk *linkseal.Ticket) { tk.Fingerprint = p.keys.Fingerprint(togetherapi.NewSensitive(otherKey)) })
+		switch code, _, page := p.post(t, link, form(makerKey, teamValue), nil); code {
+		case http.StatusForbidden:
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("link %d: %d %s", i, code, page)
+		}
+	}
+	if refused == 0 {
+		t.Error("one caller's links were all counted: enough of them fill the table, and lock every other caller's link out")
+	}
+	if code, _, page := p.post(t, p.link(t, nil), form(makerKey, teamValue), nil); code != http.StatusOK || p.store.count() != 1 {
+		t.Errorf("another caller's link: %d %s", code, page)
 	}
 }

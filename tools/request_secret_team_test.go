@@ -565,6 +565,30 @@ func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
 	}
 }
 
+func TestDeclinesOnOneLinkAddToTheAuditTrailNoFasterThanWrongKeys(t *testing.T) {
+	h := newTeamHarness(t, nil)
+	c := h.client(t)
+	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	declined, limited := 0, 0
+	for range 50 {
+		switch code, page := h.submit(t, link, "", "", "decline"); {
+		case code == http.StatusOK && strings.Contains(page, "Nothing was stored"):
+			declined++
+		case code == http.StatusTooManyRequests && strings.Contains(page, "Nothing was stored") && strings.Contains(page, "Wait "):
+			limited++
+		default:
+			t.Fatalf("a decline: %d %s", code, page)
+		}
+	}
+	lines := auditLines(t, h.auditPath)
+	if declined != 5 || limited != 45 || len(lines) != 5 {
+		t.Errorf("50 declines of one link in a minute: %d answered, %d refused, %d audit lines; want 5, 45 and 5, as for wrong keys", declined, limited, len(lines))
+	}
+	if code, _ := h.submit(t, link, makerKey, teamValue, "store"); code != http.StatusTooManyRequests || len(h.api.Changes()) != 0 {
+		t.Errorf("the maker's key after the link's tries are spent: %d, %d changes sent; want 429 and none, as after wrong keys", code, len(h.api.Changes()))
+	}
+}
+
 func TestALinkWhoseNameOrDescriptionHoldsTheCallersKeyIsNotMade(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil)

@@ -30,6 +30,22 @@ func (s *Server) hostGuard(next http.Handler) http.Handler {
 // did not come in on loopback, where a foreign name is the mark of DNS
 // rebinding.
 func (s *Server) hostAllowed(host string, local net.Addr) bool {
+	if s.namedHost(host) {
+		return true
+	}
+	if len(s.cfg.AllowedHosts) > 0 || s.loopback {
+		return false
+	}
+	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		return false
+	}
+	return true
+}
+
+// namedHost reports whether host, a request's Host header, is one this
+// server was told to answer to: a loopback name, the page's host, or an
+// allowed host.
+func (s *Server) namedHost(host string) bool {
 	host = strings.ToLower(host)
 	name := host
 	if hn, _, err := net.SplitHostPort(host); err == nil {
@@ -43,11 +59,5 @@ func (s *Server) hostAllowed(host string, local net.Addr) bool {
 			return true
 		}
 	}
-	if len(s.cfg.AllowedHosts) > 0 || s.loopback {
-		return false
-	}
-	if tcp, ok := local.(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-		return false
-	}
-	return true
+	return false
 }

@@ -1,10 +1,12 @@
 package httpserve
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -156,5 +158,46 @@ func TestAPagesBodyIsReadUnderTheBudgetBeforeItTakesASlot(t *testing.T) {
 		if strings.Contains(s, "vvvv") || strings.Contains(s, "wwww") {
 			t.Errorf("a body not read whole reached the page: %.40s", s)
 		}
+	}
+}
+
+func TestAPageIsServedOnlyAtAHostTheOperatorNamedWhereMCPTakesAny(t *testing.T) {
+	// Listening on every address with no allowed hosts, where /mcp answers
+	// to any Host that does not come in on loopback.
+	public := func(c *Config) { c.Addr = "0.0.0.0:8080" }
+	for _, tt := range []struct {
+		name, path, host string
+		hosts            []string
+		status           int
+	}{
+		{name: "the page at its public host", path: "/team/v/T", host: "secrets.example.com", status: 200},
+		{name: "the page at its public host with a port", path: "/team/v/T", host: "secrets.example.com:8443", status: 200},
+		{name: "the page at a loopback name", path: "/team/v/T", host: "localhost:8080", status: 200},
+		{name: "the page at a name a proxy forwards, listed", path: "/team/v/T", host: "secrets.internal", hosts: []string{"secrets.internal"}, status: 200},
+		{name: "the page at a name nobody named", path: "/team/v/T", host: "rebound.attacker.example", status: 403},
+		{name: "the page at the pod's address", path: "/team/v/T", host: "10.0.0.5:8080", status: 403},
+		{name: "MCP at a name nobody named", path: "/mcp", host: "rebound.attacker.example", status: 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &testPage{}
+			h := handlerWith(t, withPage(p), public, func(c *Config) { c.AllowedHosts = tt.hosts })
+			r := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			if tt.path == "/mcp" {
+				r = apitest.MCPRequest(t.Context(), "http://x/mcp", "k", apitest.ListCall)
+			}
+			r.Host = tt.host
+			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 8080}))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if tt.path == "/mcp" {
+				if w.Code == http.StatusForbidden {
+					t.Errorf("MCP: %d %s", w.Code, w.Body.String())
+				}
+				return
+			}
+			if w.Code != tt.status || tt.status == 403 && (len(p.seen()) != 0 || !strings.Contains(w.Body.String(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)")) {
+				t.Errorf("%d %s, want %d; the page saw %v", w.Code, w.Body.String(), tt.status, p.seen())
+			}
+		})
 	}
 }
