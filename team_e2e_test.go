@@ -385,9 +385,10 @@ func TestA2026ClientsRetryOnTheOtherReplicaReturnsTheMetadata(t *testing.T) {
 }
 
 func TestAPublicURLWhosePathHoldsASpaceOrBracesServesItsLinks(t *testing.T) {
+	t.Parallel()
 	const public = "https://secrets.example.com/team a/{x...}"
 	api := apitest.NewCallers(t, nil, teamMakerKey)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--public-url", public)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--public-url", public)
 	c := apitest.MCPClient(t, base+"/mcp", teamMakerKey, "")
 	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "request_secret_from_user", Arguments: map[string]any{"name": "team/WANDB_KEY"}}})
 	if err != nil {

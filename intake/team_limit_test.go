@@ -78,6 +78,7 @@ func TestAFullTableRefusesALinkItCannotCountAndNeverGrows(t *testing.T) {
 }
 
 func TestOneCallersLinksFillOnlyTheirShareOfTheTable(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	start := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
 	for i := range maxCountedLinks {

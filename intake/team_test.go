@@ -653,6 +653,7 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 }
 
 func TestOneCallersLinksTakeOnlyTheirShareOfTheCountedLinks(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	// One caller has links made and types a wrong key on each, as fast as
 	// they like, to fill the table that counts wrong keys.

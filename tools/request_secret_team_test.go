@@ -566,6 +566,7 @@ func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
 }
 
 func TestDeclinesOnOneLinkAddToTheAuditTrailNoFasterThanWrongKeys(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))

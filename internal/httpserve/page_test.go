@@ -162,6 +162,7 @@ func TestAPagesBodyIsReadUnderTheBudgetBeforeItTakesASlot(t *testing.T) {
 }
 
 func TestAPageIsServedOnlyAtAHostTheOperatorNamedWhereMCPTakesAny(t *testing.T) {
+	t.Parallel()
 	// Listening on every address with no allowed hosts, where /mcp answers
 	// to any Host that does not come in on loopback.
 	public := func(c *Config) { c.Addr = "0.0.0.0:8080" }
