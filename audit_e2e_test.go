@@ -10,16 +10,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 )
 
 func TestStdioSIGTERMAfterARotationWasSentAuditsItsOutcomeAsUnknown(t *testing.T) {
-	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	made := make(chan struct{})
 	// Together makes the rotation, and its answer is still on the way when
 	// the server is told to stop.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv.Answer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPatch {
 			api.ServeHTTP(w, r)
 			return
@@ -28,7 +27,6 @@ func TestStdioSIGTERMAfterARotationWasSentAuditsItsOutcomeAsUnknown(t *testing.T
 		close(made)
 		<-r.Context().Done()
 	}))
-	t.Cleanup(srv.Close)
 	path := filepath.Join(t.TempDir(), "audit.log")
 	p := initialized(t, srv.URL, "TOGETHER_SECRETS_AUDIT_LOG="+path)
 	p.send(t, createCall(1, "e2e/ROTATED"))

@@ -18,6 +18,7 @@ import (
 // tests; CI, which installs it, fails instead.
 func chromium(t *testing.T) string {
 	t.Helper()
+	apitest.NeedsProcess(t)
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
@@ -38,8 +39,9 @@ func chromium(t *testing.T) string {
 //
 // UPDATE_SCREENSHOT=1 rewrites docs/intake-page.png, the README's picture.
 func TestABrowserStoresAValueTheModelNeverSees(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
-	srv, api, _ := stubAPI(t)
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	p.send(t, `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"request_secret_from_user","arguments":{"name":"prod/HF_TOKEN","description":"Hugging Face read token for the eval job"}}}`)
 	msg := p.response(t, 10)
@@ -138,6 +140,7 @@ func browse(t *testing.T, exe, link string) context.Context {
 // value, and presses Enter. The value reaches that account, and appears,
 // as either key does, in no page, response, log or audit line.
 func TestABrowserStoresAValueOnTheTeamPageOverHTTP(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	tr := startTeamReplicas(t)
 	link := tr.requestLink(t, "team/HF_TOKEN")

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/keycommand"
@@ -40,6 +41,7 @@ func load(t *testing.T, args []string, env map[string]string) (config, resources
 }
 
 func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
+	t.Parallel()
 	keyFile := filepath.Join(t.TempDir(), "key")
 	if err := os.WriteFile(keyFile, []byte("  key-from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -55,6 +57,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		env     map[string]string
 		check   func(t *testing.T, c config, rs resources)
 		wantErr string
+		shell   bool // runs the key command
 	}{
 		{name: "defaults", check: func(t *testing.T, c config, rs resources) {
 			if c.baseURL != togetherapi.DefaultBaseURL || c.timeout != togetherapi.DefaultTimeout || c.logLevel != zerolog.InfoLevel ||
@@ -170,7 +173,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "both keys", args: []string{"--api-key-file", keyFile}, env: map[string]string{"TOGETHER_API_KEY": "k"}, wantErr: "keep only one"},
 		{name: "key and key command", env: map[string]string{"TOGETHER_API_KEY": "k", "TOGETHER_API_KEY_COMMAND": "op read x"},
 			wantErr: "the API key may come from one place, and TOGETHER_API_KEY and --api-key-command (TOGETHER_API_KEY_COMMAND) are all set; keep only one"},
-		{name: "key command", args: []string{"--api-key-command", "printf 'key-from-command\\n'", "--api-key-command-timeout", "5s"}, check: func(t *testing.T, c config, rs resources) {
+		{name: "key command", args: []string{"--api-key-command", "printf 'key-from-command\\n'", "--api-key-command-timeout", "5s"}, shell: true, check: func(t *testing.T, c config, rs resources) {
 			if c.keyCommandTimeout != 5*time.Second || rs.key != togetherapi.NewSensitive("key-from-command") || !strings.Contains(c.keySource(), "key command") {
 				t.Errorf("config = %+v", c)
 			}
@@ -193,6 +196,9 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.shell {
+				apitest.NeedsProcess(t)
+			}
 			c, rs, err := load(t, tt.args, tt.env)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -209,6 +215,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 }
 
 func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	usage(&b, buildVersion())
 	help := b.String()
@@ -234,6 +241,7 @@ func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 }
 
 func TestHelpListsEverySettingAndItsVariable(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	usage(&b, buildVersion())
 	for _, s := range settings {
@@ -253,6 +261,7 @@ func paths(files []envfile.Source) string {
 }
 
 func TestEverySettingIsDeclaredOnceAndDocumented(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -274,47 +283,8 @@ func TestEverySettingIsDeclaredOnceAndDocumented(t *testing.T) {
 	}
 }
 
-func TestArchitectureNamesEveryPackageAndFile(t *testing.T) {
-	arch, err := os.ReadFile("ARCHITECTURE.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(path, ".") && path != "." || strings.HasPrefix(path, "bench/") || strings.HasPrefix(path, "scripts") || strings.Contains(path, "testdata")) {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		dir := filepath.Dir(path)
-		if dir == "." || dir == "tools" || dir == "togetherapi" || dir == "intake" || dir == "sandbox" {
-			if !strings.Contains(string(arch), "`"+filepath.Base(path)+"`") {
-				t.Errorf("ARCHITECTURE.md does not name %s", path)
-			}
-			return nil
-		}
-		pkg := strings.TrimSuffix(dir, "/envfiletest")
-		if !strings.Contains(string(arch), "`"+pkg) {
-			t.Errorf("ARCHITECTURE.md does not name the package %s", dir)
-		}
-		if !strings.Contains(string(readme), "`"+pkg) {
-			t.Errorf("README's layout does not name the package %s", dir)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		env  map[string]string
@@ -379,6 +349,7 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 }
 
 func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -494,6 +465,7 @@ func TestTheLinkKeyFileIsReadAfterParsingAndNeverQuoted(t *testing.T) {
 }
 
 func TestHTTPAllowedHostsAreChecked(t *testing.T) {
+	t.Parallel()
 	for _, bad := range []string{"https://mcp.example.com", "mcp.example.com/mcp", "user@mcp.example.com", ":8080"} {
 		if _, err := parseConfig([]string{"--http", "127.0.0.1:0", "--allowed-hosts", bad}, func(string) string { return "" }); err == nil ||
 			!strings.Contains(err.Error(), "--allowed-hosts (TOGETHER_SECRETS_ALLOWED_HOSTS)") {
@@ -508,6 +480,7 @@ func TestHTTPAllowedHostsAreChecked(t *testing.T) {
 }
 
 func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		limit int64
@@ -524,6 +497,8 @@ func TestTheBodyBudgetIsAQuarterOfTheMemoryLimit(t *testing.T) {
 }
 
 func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsProcess(t) // prepare runs the key command
 	ran := filepath.Join(t.TempDir(), "ran")
 	for _, tt := range []struct {
 		args []string
@@ -553,6 +528,7 @@ func TestParsingOpensNoFileAndRunsNothing(t *testing.T) {
 }
 
 func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
+	t.Parallel()
 	// config.go is what the other files of the root build on: an arrow back
 	// from it to one of them would tie the settings to a transport.
 	declared := map[string]string{}
@@ -586,6 +562,7 @@ func TestConfigUsesNoOtherFileOfTheRoot(t *testing.T) {
 }
 
 func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -615,6 +592,7 @@ func TestASettingSetToNothingIsRefusedNamingIt(t *testing.T) {
 }
 
 func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
+	t.Parallel()
 	// An MCP bundle passes every field of its form, an empty one as "".
 	c, err := parseConfig(nil, envOf(map[string]string{"TOGETHER_SECRETS_NAME_PREFIXES": "", "TOGETHER_SECRETS_TOOLS": "", "TOGETHER_SECRETS_AUDIT_LOG": ""}))
 	if err != nil {
@@ -626,6 +604,7 @@ func TestAVariableSetToTheEmptyStringIsUnset(t *testing.T) {
 }
 
 func TestANamePrefixMustEndInASeparator(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		prefix string
 		want   string // "" when the prefix is taken
@@ -654,6 +633,7 @@ func TestANamePrefixMustEndInASeparator(t *testing.T) {
 }
 
 func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := func(name, body string) string {
 		t.Helper()
@@ -699,13 +679,17 @@ func TestAKeyIsOneLineWhereverItComesFrom(t *testing.T) {
 			}
 		})
 	}
-	// The key command is held to the same rule.
-	if _, err := keycommand.Run(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
-		t.Errorf("a key command printing a tab within the key: %v", err)
-	}
+	t.Run("a key command", func(t *testing.T) {
+		apitest.NeedsProcess(t)
+		// The key command is held to the same rule.
+		if _, err := keycommand.Run(context.Background(), `printf 'tgp_\tKEY\n'`, 5*time.Second); err == nil || !strings.Contains(err.Error(), "the key command printed a control character") {
+			t.Errorf("a key command printing a tab within the key: %v", err)
+		}
+	})
 }
 
 func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -725,16 +709,19 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 		t.Errorf("README's dotenv table does not say a backslash inside double quotes is refused: %q", row)
 	}
 
-	_, err = keycommand.Run(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
-	if err == nil {
-		t.Fatal("a key command printing two lines was taken")
-	}
-	flat := strings.Join(strings.Fields(readme), " ")
-	for _, advice := range []string{"| head -n 1 when the key comes first", "| tail -n 1 when it comes last"} {
-		if !strings.Contains(strings.ReplaceAll(flat, "`", ""), advice) || !strings.Contains(err.Error(), advice) {
-			t.Errorf("README and the key command's error do not both say %q:\n%v", advice, err)
+	t.Run("the key command's advice", func(t *testing.T) {
+		apitest.NeedsProcess(t)
+		_, err := keycommand.Run(context.Background(), `printf 'notice\ntgp_KEY\n'`, 5*time.Second)
+		if err == nil {
+			t.Fatal("a key command printing two lines was taken")
 		}
-	}
+		flat := strings.Join(strings.Fields(readme), " ")
+		for _, advice := range []string{"| head -n 1 when the key comes first", "| tail -n 1 when it comes last"} {
+			if !strings.Contains(strings.ReplaceAll(flat, "`", ""), advice) || !strings.Contains(err.Error(), advice) {
+				t.Errorf("README and the key command's error do not both say %q:\n%v", advice, err)
+			}
+		}
+	})
 
 	demo := readme[strings.Index(readme, "`demo` starts"):]
 	demo = demo[:strings.Index(demo, "\n\n")]
@@ -751,6 +738,7 @@ func TestTheReadmeSaysWhatTheServerDoes(t *testing.T) {
 }
 
 func TestACommandLineMistakeIsNamedAndAKeyNeverRepeated(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_v1_ARGKEY0123456789abcdefABCDEF"
 	keyFlag := "there is no --api-key flag: the API key is never taken from the command line, where ps shows it to every user of the machine; " +
 		"set TOGETHER_API_KEY in the environment, or give --api-key-file (TOGETHER_API_KEY_FILE) or --api-key-command (TOGETHER_API_KEY_COMMAND)"

@@ -18,6 +18,7 @@ import (
 // with each other. (scripts/release.sh validates them against their own
 // schemas with the official tools.)
 func TestInstallFilesAgreeWithTheProgram(t *testing.T) {
+	t.Parallel()
 	var server struct {
 		Name, Version string
 		Packages      []struct {
@@ -98,6 +99,7 @@ func readJSON(t *testing.T, path string, v any) {
 // The Kubernetes manifests run HTTP mode the way the README says, with the
 // hardening the README promises.
 func TestKubernetesManifestsRunHTTPModeHardened(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("deploy/kubernetes/deployment.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +164,7 @@ func TestKubernetesManifestsServeTheValuePageWithALinkKeyEveryReplicaShares(t *t
 }
 
 func TestKubernetesManifestsLoseNoCallInARollingUpdate(t *testing.T) {
+	t.Parallel()
 	read := func(f string) string {
 		b, err := os.ReadFile("deploy/kubernetes/" + f)
 		if err != nil {

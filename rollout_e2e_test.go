@@ -138,12 +138,23 @@ func (e *endpoints) waitReady(t *testing.T, u *url.URL) {
 	}
 }
 
+// waitForgotten waits until u is no longer among the ready replicas.
+func (e *endpoints) waitForgotten(t *testing.T, u *url.URL) {
+	t.Helper()
+	apitest.WaitUntil(t, fmt.Sprintf("the endpoints to forget %s", u), func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return !slices.Contains(e.ready, u)
+	})
+}
+
 // traffic is a steady stream of tool calls from several callers.
 type traffic struct {
 	sent, failed atomic.Int64
 	slowest      atomic.Int64 // nanoseconds
 	mu           sync.Mutex
 	failures     []string
+	failedSent   []time.Time // when each failed call was sent
 	stop         chan struct{}
 	wg           sync.WaitGroup
 }
@@ -182,12 +193,33 @@ func startTraffic(t *testing.T, url string, callers int) *traffic {
 					tr.failed.Add(1)
 					tr.mu.Lock()
 					tr.failures = append(tr.failures, problem)
+					tr.failedSent = append(tr.failedSent, start)
 					tr.mu.Unlock()
 				}
 			}
 		})
 	}
 	return tr
+}
+
+// failedSince returns the failures of the calls sent at or after at.
+func (tr *traffic) failedSince(at time.Time) []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []string
+	for i, sent := range tr.failedSent {
+		if !sent.Before(at) {
+			out = append(out, tr.failures[i])
+		}
+	}
+	return out
+}
+
+// waitCalls waits until n more calls have been sent and answered.
+func (tr *traffic) waitCalls(t *testing.T, n int64) {
+	t.Helper()
+	want := tr.sent.Load() + n
+	apitest.WaitUntil(t, fmt.Sprintf("%d more calls", n), func() bool { return tr.sent.Load() >= want })
 }
 
 func (tr *traffic) end() {
@@ -210,6 +242,7 @@ func startReplica(t *testing.T, e *endpoints, delay string) replica {
 }
 
 func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
+	t.Parallel()
 	const period = time.Second
 	e := newEndpoints(t, period)
 	// The delay outlasts the time the endpoints take to forget a replica,
@@ -221,7 +254,7 @@ func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
 	}
 	start := time.Now()
 	tr := startTraffic(t, e.srv.URL, 4)
-	time.Sleep(500 * time.Millisecond)
+	tr.waitCalls(t, 50)
 	// Replace every replica, one by one, as a Deployment with maxSurge 1
 	// and maxUnavailable 0 does: start a new one, then SIGTERM an old one.
 	for _, r := range old {
@@ -233,7 +266,7 @@ func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
 		}
 		e.remove(r.url)
 	}
-	time.Sleep(500 * time.Millisecond)
+	tr.waitCalls(t, 50)
 	tr.end()
 	took := time.Since(start)
 	sent, failed := tr.sent.Load(), tr.failed.Load()
@@ -245,6 +278,7 @@ func TestHTTPARollingUpdateLosesNoCall(t *testing.T) {
 }
 
 func TestHTTPAReplicaKilledMidStreamFailsOnlyItsOwnCallsCleanly(t *testing.T) {
+	t.Parallel()
 	const period = time.Second
 	e := newEndpoints(t, period)
 	a, b := startReplica(t, e, "0s"), startReplica(t, e, "0s")
@@ -252,23 +286,24 @@ func TestHTTPAReplicaKilledMidStreamFailsOnlyItsOwnCallsCleanly(t *testing.T) {
 	e.waitReady(t, b.url)
 	start := time.Now()
 	tr := startTraffic(t, e.srv.URL, 4)
-	time.Sleep(700 * time.Millisecond)
+	tr.waitCalls(t, 50)
 	_ = a.p.cmd.Process.Signal(syscall.SIGKILL)
 	killed := time.Now()
 	// The endpoints forget it at their next poll; from then on every call
-	// reaches the live replica.
-	<-e.polled
-	<-e.polled
-	forgotten := time.Since(killed)
-	failedByThen := tr.failed.Load()
-	time.Sleep(time.Second)
+	// reaches the live replica. A call counts from when it was sent: one on
+	// its way to the killed replica as the endpoints forget it fails a
+	// moment later.
+	e.waitForgotten(t, a.url)
+	forgottenAt := time.Now()
+	tr.waitCalls(t, 100)
 	tr.end()
+	late := tr.failedSince(forgottenAt)
 	sent, failed := tr.sent.Load(), tr.failed.Load()
 	fmt.Printf("killed replica: %d calls sent, %d failed in the %s until the endpoints forgot it, %d after; slowest call %s, over %s\n",
-		sent, failedByThen, forgotten.Round(time.Millisecond), failed-failedByThen,
+		sent, failed-int64(len(late)), forgottenAt.Sub(killed).Round(time.Millisecond), len(late),
 		time.Duration(tr.slowest.Load()).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	if failed != failedByThen {
-		t.Errorf("%d calls failed after the endpoints forgot the killed replica: %v", failed-failedByThen, tr.failures[failedByThen:])
+	if len(late) != 0 {
+		t.Errorf("%d calls sent after the endpoints forgot the killed replica failed: %v", len(late), late)
 	}
 	if slow := time.Duration(tr.slowest.Load()); slow > 5*time.Second {
 		t.Errorf("a call took %s: a lost replica must fail a call, not hang it", slow)

@@ -33,9 +33,10 @@ func auditEntries(t *testing.T, text string) []map[string]any {
 }
 
 func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	// "-": the trail goes to stderr, as a stream of its own among the log.
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1", "TOGETHER_SECRETS_AUDIT_LOG=-"}, "--name-prefix", "team-a/")
 	keys := []string{"CANARYKEY-caller-one-1111", "CANARYKEY-caller-two-2222"}
 	for i, key := range keys {
 		c := apitest.MCPClient(t, base+"/mcp", key, "")
@@ -84,7 +85,8 @@ func TestHTTPAuditLinesTellTwoCallersApartAndHoldNoValueOrKey(t *testing.T) {
 }
 
 func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
 	p := initialized(t, srv.URL, "TOGETHER_SECRETS_AUDIT_LOG="+path)
@@ -122,10 +124,9 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 		t.Fatal(err)
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor2 := time.Now().Add(5 * time.Second)
-	for strings.Count(p.stderr.String(), "audit log reopened") < 2 && time.Now().Before(waitFor2) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 5*time.Second, "the audit log to be reopened again", func() bool {
+		return strings.Count(p.stderr.String(), "audit log reopened") >= 2
+	})
 	before := api.Len()
 	res := create(12, "e2e/REFUSED")
 	b, _ := json.Marshal(res)
@@ -142,18 +143,15 @@ func TestStdioAuditLogIsReopenedOnSIGHUPAndAChangeItCannotRecordIsRefused(t *tes
 // waitForLog waits until the server's stderr holds msg.
 func waitForLog(t *testing.T, p *proc, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(p.stderr.String(), msg) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in the log:\n%s", msg, p.stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !apitest.Within(5*time.Second, func() bool { return strings.Contains(p.stderr.String(), msg) }) {
+		t.Fatalf("no %q in the log:\n%s", msg, p.stderr.String())
 	}
 }
 
 func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAPublicURL(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--values-from-user-only")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only")
 	waitForLog(t, p, "serving MCP over streamable HTTP")
 	if !strings.Contains(p.stderr.String(), "no tool can set a value") || !strings.Contains(p.stderr.String(), "without --public-url (TOGETHER_SECRETS_PUBLIC_URL)") {
 		t.Errorf("no start-up warning naming --public-url:\n%s", p.stderr.String())
@@ -175,7 +173,7 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAP
 
 func TestHTTPWithAPublicURLTakesValuesFromThePageUnderValuesFromUserOnly(t *testing.T) {
 	api := apitest.NewKeyed(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--values-from-user-only", "--public-url", "http://127.0.0.1:9")
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only", "--public-url", "http://127.0.0.1:9")
 	waitForLog(t, p, "serving MCP over streamable HTTP")
 	for _, want := range []string{"serving the one-time value page", "work only on this replica"} {
 		if !strings.Contains(p.stderr.String(), want) {
@@ -203,6 +201,7 @@ func TestHTTPWithAPublicURLTakesValuesFromThePageUnderValuesFromUserOnly(t *test
 }
 
 func TestStdioWarnsThatAnAuditStreamOnStderrNeedsAReader(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--sandbox", "--audit-log", "-")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)

@@ -29,29 +29,40 @@ import (
 func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
 	t.Helper()
 	p := start(t, env, append([]string{"--http", "127.0.0.1:0"}, args...)...)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var addr string
+	listening := func() bool {
 		for _, line := range strings.Split(p.stderr.String(), "\n") {
-			var ev struct {
-				Addr, Message string
-			}
+			var ev struct{ Addr string }
 			if json.Unmarshal([]byte(line), &ev) == nil && ev.Addr != "" {
-				return p, "http://" + ev.Addr
+				addr = ev.Addr
+				return true
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return false
 	}
-	t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
-	return nil, ""
+	if !apitest.Within(10*time.Second, listening) {
+		t.Fatalf("the HTTP server did not start:\n%s", p.stderr.String())
+	}
+	return p, "http://" + addr
+}
+
+// refusesConnections reports whether nothing listens at base any more.
+func refusesConnections(base string) bool {
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err == nil {
+		c.Close()
+	}
+	return err != nil
 }
 
 func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	var replicas []*proc
 	var targets []*url.URL
 	for range 2 {
 		// The operator's own key is set, and must never be used for a caller.
-		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1", "TOGETHER_API_KEY=CANARYKEY-operator-own"}, "--allow-delete")
 		replicas = append(replicas, p)
 		u, _ := url.Parse(base)
 		targets = append(targets, u)
@@ -110,10 +121,11 @@ func TestHTTPTwoReplicasBehindARoundRobinProxyServeAWholeLifecycle(t *testing.T)
 }
 
 func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	api.Hold(gate)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"})
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"})
 	done := make(chan int, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", apitest.ListCall))
@@ -124,12 +136,10 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
-	for api.Inside() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	apitest.WaitUntil(t, "the call to reach Together", func() bool { return api.Inside() == 1 })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(200 * time.Millisecond)
 	// Draining: not ready, and new connections are refused.
+	apitest.WaitUntil(t, "the drain to stop taking connections", func() bool { return refusesConnections(base) })
 	if resp, err := http.Get(base + "/readyz"); err == nil {
 		resp.Body.Close()
 		t.Errorf("a new request was taken after SIGTERM (status %d)", resp.StatusCode)
@@ -144,6 +154,7 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 }
 
 func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--http", "0.0.0.0:0")
 	if code := p.waitExit(t); code != 2 || !strings.Contains(p.stderr.String(), "--tls-cert (TOGETHER_SECRETS_TLS_CERT) and --tls-key (TOGETHER_SECRETS_TLS_KEY)") || !strings.Contains(p.stderr.String(), "--behind-tls-proxy") {
 		t.Errorf("exit %d: %s", code, p.stderr.String())
@@ -151,9 +162,10 @@ func TestHTTPStartUpRefusesAPublicAddressWithoutTLS(t *testing.T) {
 }
 
 func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	certFile, keyFile, pool := apitest.SelfSigned(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--tls-cert", certFile, "--tls-key", keyFile)
 	tlsURL := strings.Replace(base, "http://", "https://", 1) + "/mcp"
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := c.Do(apitest.MCPRequest(context.Background(), tlsURL, "CANARYKEY-tls-caller", apitest.ListCall))
@@ -180,13 +192,14 @@ func TestHTTPServesTLSWithTheGivenCertificate(t *testing.T) {
 }
 
 func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	release := sync.OnceFunc(func() { close(gate) })
 	t.Cleanup(release)
 	api.Hold(gate)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--audit-log", path)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--audit-log", path)
 	done := make(chan int, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", createCall(1, "DRAINED")))
@@ -199,13 +212,7 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 	}()
 	apitest.WaitUntil(t, "the create reaches Together", func() bool { return api.Inside() == 1 })
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	apitest.WaitUntil(t, "the drain stops taking connections", func() bool {
-		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-		if err == nil {
-			c.Close()
-		}
-		return err != nil
-	})
+	apitest.WaitUntil(t, "the drain to stop taking connections", func() bool { return refusesConnections(base) })
 	// logrotate moves the trail away and says so while the create is still
 	// in flight; then a second SIGTERM and a SIGINT, which change nothing.
 	if err := os.Rename(path, path+".1"); err != nil {
@@ -234,12 +241,12 @@ func TestHTTPSIGHUPDuringTheDrainReopensTheAuditLogAndTheCallInFlightFinishes(t 
 }
 
 func TestHTTPARejectedKeySpeaksToTheCallerAboutTheirHeader(t *testing.T) {
-	reject := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	t.Parallel()
+	reject := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = io.WriteString(w, `{"error":{"message":"invalid api key"}}`)
 	}))
-	t.Cleanup(reject.Close)
 	_, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + reject.URL + "/v1"})
 	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-rejected", "")
 	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "list_secrets", Arguments: map[string]any{}}})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,8 +45,11 @@ var (
 )
 
 // serverBinary returns the path of the server binary, building it once.
+// Every test that runs the binary asks for it here, so that none runs in
+// the fast loop.
 func serverBinary(t *testing.T) string {
 	t.Helper()
+	apitest.NeedsProcess(t)
 	buildOnce.Do(func() {
 		if builtDir, buildErr = os.MkdirTemp("", "together-secrets-mcp-test"); buildErr != nil {
 			return
@@ -73,17 +74,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// stubAPI serves the sandbox over real HTTP on loopback, as Together would.
-func stubAPI(t *testing.T) (*httptest.Server, *sandbox.Server, *atomic.Int32) {
+// sandboxAPI is the shared stand-in for Together with one sandbox account,
+// whose key the tests give the binary, and that account.
+func sandboxAPI(t *testing.T) (*apitest.API, *sandbox.Server) {
 	t.Helper()
-	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n.Add(1)
-		api.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, api, &n
+	api := apitest.NewSandbox(t, sandbox.Options{APIKey: e2eKey})
+	return api, api.Account(e2eKey)
 }
 
 // proc is the server binary running with pipes on all three streams.
@@ -246,7 +242,8 @@ func createCall(id int, name string) string {
 }
 
 func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
@@ -285,6 +282,7 @@ func TestStdioInitializeHandshakeCreatesASecret(t *testing.T) {
 }
 
 func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts []client.ClientOption
@@ -293,7 +291,8 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 		{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, api, _ := stubAPI(t)
+			t.Parallel()
+			srv, api := sandboxAPI(t)
 			var stderr syncio.Buffer
 			tr := transport.NewStdioWithOptions(serverBinary(t), []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"}, nil,
 				transport.WithCommandStderrWriter(&stderr))
@@ -330,7 +329,8 @@ func TestStdioWithTheMCPGoClientInBothGenerations(t *testing.T) {
 }
 
 func TestStdioSurvivesProtocolGarbage(t *testing.T) {
-	srv, _, requests := stubAPI(t)
+	t.Parallel()
+	srv, _ := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_API_KEY=" + e2eKey, "TOGETHER_BASE_URL=" + srv.URL + "/v1"})
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -368,7 +368,7 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 	if msg := p.response(t, 4); msg["result"].(map[string]any)["isError"] != true {
 		t.Errorf("arguments not an object: %v", msg)
 	}
-	if n := requests.Load(); n != 0 {
+	if n := srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API from garbage", n)
 	}
 	p.send(t, createCall(5, "AFTER_GARBAGE"))
@@ -382,6 +382,7 @@ func TestStdioSurvivesProtocolGarbage(t *testing.T) {
 }
 
 func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil)
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -399,6 +400,7 @@ func TestStdioWithoutAKeyStartsAndExplains(t *testing.T) {
 }
 
 func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--sandbox")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	init := p.response(t, 1)
@@ -417,8 +419,10 @@ func TestStdioSandboxSaysSoAndNeedsNoKey(t *testing.T) {
 }
 
 func TestSignalsEndTheServerCleanly(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
 			p := start(t, nil, "--sandbox")
 			p.send(t, `{"jsonrpc":"2.0","id":1,"method":"ping"}`)
 			p.response(t, 1)
@@ -433,6 +437,7 @@ func TestSignalsEndTheServerCleanly(t *testing.T) {
 }
 
 func TestCommandLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		args     []string
@@ -452,6 +457,7 @@ func TestCommandLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			cmd := exec.Command(serverBinary(t), tt.args...)
 			cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tt.env...)
 			var stdout, stderr bytes.Buffer
@@ -481,11 +487,9 @@ func initialized(t *testing.T, url string, extra ...string) *proc {
 }
 
 func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
-	n := 500
-	if testing.Short() {
-		n = 200
-	}
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	const n = 500
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// Every call is written before any answer is read: one burst, as an
 	// agent fanning out would send it.
@@ -521,13 +525,13 @@ func TestStdioServesHundredsOfConcurrentCalls(t *testing.T) {
 func hangingAPI(t *testing.T) (string, chan struct{}, chan struct{}) {
 	t.Helper()
 	arrived, cancelled := make(chan struct{}, 10), make(chan struct{}, 10)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body) // the server sees a hang-up only once the body is read
+	// The stand-in reads the body first: the server sees a hang-up only
+	// once the body is read.
+	srv := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 		cancelled <- struct{}{}
 	}))
-	t.Cleanup(srv.Close)
 	return srv.URL, arrived, cancelled
 }
 
@@ -541,6 +545,7 @@ func waitFor(t *testing.T, ch chan struct{}, what string) {
 }
 
 func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
+	t.Parallel()
 	url, arrived, cancelled := hangingAPI(t)
 	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
 	p.send(t, createCall(7, "CANCEL_ME"))
@@ -557,6 +562,7 @@ func TestStdioCancellationReachesTheAPIAtOnce(t *testing.T) {
 }
 
 func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
+	t.Parallel()
 	url, arrived, cancelled := hangingAPI(t)
 	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
 	p.send(t, createCall(9, "IN_FLIGHT"))
@@ -568,6 +574,7 @@ func TestStdioEndOfInputCancelsCallsInFlightAndExits(t *testing.T) {
 }
 
 func TestStdioShutdownSignalCancelsCallsInFlight(t *testing.T) {
+	t.Parallel()
 	url, arrived, cancelled := hangingAPI(t)
 	p := initialized(t, url, "TOGETHER_SECRETS_TIMEOUT=60s")
 	p.send(t, createCall(10, "IN_FLIGHT"))
@@ -614,16 +621,16 @@ func (b *barrier) wait() {
 func (b *barrier) peak() int { b.mu.Lock(); defer b.mu.Unlock(); return b.max }
 
 func TestStdioRunsManyCallsAtOnce(t *testing.T) {
+	t.Parallel()
 	// mcp-go's default runs 5 tool calls at a time; a fan-out of 60 must
 	// reach the API stdioWorkers at a time, and the rest queue and succeed.
 	const n = 60
-	api := sandbox.New(sandbox.Options{APIKey: e2eKey})
+	srv, api := sandboxAPI(t)
 	b := newBarrier(stdioWorkers)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv.Answer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.wait()
 		api.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
 	p := initialized(t, srv.URL)
 	var batch strings.Builder
 	for i := 1; i <= n; i++ {
@@ -642,6 +649,7 @@ func TestStdioRunsManyCallsAtOnce(t *testing.T) {
 }
 
 func TestStdioOffersTheSelectedTools(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -655,6 +663,7 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 		{[]string{"--allow-deployment-changes", "--read-only"}, nil, "get_secret,list_secrets"},
 	} {
 		t.Run(strings.Join(append(tc.args, tc.env...), " "), func(t *testing.T) {
+			t.Parallel()
 			p := start(t, tc.env, append([]string{"--sandbox"}, tc.args...)...)
 			p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 			p.response(t, 1)
@@ -696,7 +705,8 @@ func TestStdioOffersTheSelectedTools(t *testing.T) {
 }
 
 func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL, "TOGETHER_SECRETS_ALLOW_DELETE=1", "TOGETHER_SECRETS_ALLOW_DEPLOYMENT_CHANGES=1")
 	const rotated = "CANARYVALUE-rotated-e2e"
 	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "E2E", "secret": "e2e/ALL"}
@@ -737,7 +747,8 @@ func TestStdioEveryToolKeepsTheValueOut(t *testing.T) {
 }
 
 func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
-	srv, _, _ := stubAPI(t)
+	t.Parallel()
+	srv, _ := sandboxAPI(t)
 	// stderr is a pipe nobody reads: it fills at 64 KiB, then the log's own
 	// buffer fills, and from then on log lines must be dropped, not waited on.
 	r, w, err := os.Pipe()
@@ -781,7 +792,8 @@ func TestStdioKeepsServingWhenTheHostNeverReadsStderr(t *testing.T) {
 }
 
 func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
-	srv, _, _ := stubAPI(t)
+	t.Parallel()
+	srv, _ := sandboxAPI(t)
 	keyFile := filepath.Join(t.TempDir(), "together-key")
 	if err := os.WriteFile(keyFile, []byte("CANARYKEY-revoked-000\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -800,6 +812,7 @@ func TestStdioA401NamesWhereTheKeyCameFrom(t *testing.T) {
 }
 
 func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -853,6 +866,7 @@ func TestStdioStartUpErrorsNameTheFlagAndTheVariable(t *testing.T) {
 }
 
 func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, ".env.production")
 	body := "export HF_TOKEN='" + e2eValue + "-hf'\nOPENAI_KEY='" + e2eValue + "-openai'\nEMPTY=\n"
@@ -880,7 +894,8 @@ func TestStdioImportsADotenvFileInTheSandbox(t *testing.T) {
 }
 
 func TestStdioTakesTheKeyFromACommand(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	p := start(t, []string{"TOGETHER_BASE_URL=" + srv.URL + "/v1", "TOGETHER_API_KEY_COMMAND=printf '%s\\n' " + e2eKey})
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -907,6 +922,7 @@ func TestStdioTakesTheKeyFromACommand(t *testing.T) {
 }
 
 func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
+	t.Parallel()
 	p := start(t, nil, "--sandbox")
 	p.send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
 	p.response(t, 1)
@@ -950,7 +966,8 @@ func TestStdioSandboxTakesAValueFromThePage(t *testing.T) {
 }
 
 func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// 50 MB in one line, the id after the arguments as the TypeScript SDK
 	// writes it.
@@ -998,6 +1015,7 @@ func peakRSS(t *testing.T, pid int) int {
 }
 
 func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.T) {
+	t.Parallel()
 	// JSON keys are matched as mcp-go's decoder matches them, without
 	// regard to case, and an id of any length counts.
 	for _, tt := range []struct{ name, id string }{
@@ -1007,6 +1025,7 @@ func TestStdioQueuedMessagesAreBoundedInBytesHoweverTheirIDIsSpelled(t *testing.
 		{"a jsonrpc that is no string, answered with a null id", `"jsonrpc":2,"id":%d`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			queuedMessagesAreBoundedInBytes(t, tt.id)
 		})
 	}
@@ -1022,7 +1041,8 @@ func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
 	const n, size = 40, 3900 << 10
 	big := strings.Repeat("v", size)
 	for i := range n {
-		p.send(t, fmt.Sprintf(`{`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"%s"}}}`, 2000+i, big))
+		// Joined, not formatted: fmt copies 3.9 MiB slowly under -race.
+		p.send(t, fmt.Sprintf(`{`+idFormat+`,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"BIG","value":"`, 2000+i)+big+`"}}}`)
 	}
 	// At most 16 MiB of them may wait, four; the rest are answered at once.
 	want := n - maxPendingBytes/size
@@ -1060,13 +1080,13 @@ func queuedMessagesAreBoundedInBytes(t *testing.T, idFormat string) {
 func everyWorkerBusy(t *testing.T) *proc {
 	t.Helper()
 	arrived := make(chan struct{}, stdioWorkers)
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+	// Closed after the server is killed, so that the hanging calls end
+	// first.
+	api := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done()
 	}))
 	p := initialized(t, api.URL)
-	t.Cleanup(api.Close) // after the server is killed, so the hanging calls end first
 	for i := range stdioWorkers {
 		p.send(t, createCall(1000+i, fmt.Sprintf("HANG_%d", i)))
 	}
@@ -1077,13 +1097,15 @@ func everyWorkerBusy(t *testing.T) *proc {
 }
 
 func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
+	t.Parallel()
 	// mcp-go queues every tools/call for a worker, a notification too, and
 	// then answers nothing: 60 of 3.9 MiB would wait behind the busy
 	// workers, counted by no bound.
 	p := everyWorkerBusy(t)
+	// Joined, not formatted: fmt copies 3.9 MiB slowly under -race.
 	big := strings.Repeat("v", 3900<<10)
 	for i := range 60 {
-		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"%s"}}}`, i, big))
+		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"`, i)+big+`"}}}`)
 	}
 	// Once the ping is answered, the server has read every line before it.
 	p.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
@@ -1104,7 +1126,8 @@ func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
 }
 
 func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.T) {
-	srv, _, _ := stubAPI(t)
+	t.Parallel()
+	srv, _ := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// More lines than may wait, each with an id and a method, none of which
 	// mcp-go answers with its id: one carries a result (and is dropped as a
@@ -1137,7 +1160,8 @@ func TestStdioLinesTheServerNeverAnswersHoldNoPlaceAmongThoseWaiting(t *testing.
 }
 
 func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	// An error response to no request of the server's, with a tool call's
 	// method and arguments: it is not run, and the answer says why.
@@ -1157,7 +1181,8 @@ func TestStdioAResponseTheServerDidNotAskForIsAnsweredAndNotRead(t *testing.T) {
 }
 
 func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
-	srv, api, _ := stubAPI(t)
+	t.Parallel()
+	srv, api := sandboxAPI(t)
 	p := initialized(t, srv.URL)
 	for i, value := range []string{"p\xe4ssw\xf6rd-123", `p\ud800ssword-123`, `p\udc00ssword-123`, `\ud83dssword-123`} {
 		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"create_secret","arguments":{"name":"LATIN1_%d","value":"%s"}}}`, 10+i, i, value))
@@ -1178,6 +1203,7 @@ func TestStdioAValueThatIsNotUTF8IsRefusedAndNothingIsStored(t *testing.T) {
 }
 
 func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_v1_PASTEDKEY0123456789abcdefABCDEF"
 	for _, tt := range []struct {
 		name string
@@ -1202,6 +1228,7 @@ func TestAKeySetWhereAPathOrACommandGoesNeverShowsOnStderr(t *testing.T) {
 		{"in a line bash cannot parse", []string{"--api-key-command", "bash -c '" + key + "('"}, nil, "the key command failed with exit status 2; it said: bash: -c: line 1: syntax error"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			p := start(t, tt.env, tt.args...)
 			code := p.waitExit(t)
 			stderr := p.stderr.String()

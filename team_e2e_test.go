@@ -41,7 +41,7 @@ const (
 // response that passes the front is kept, with both replicas' stderr and
 // audit trails, for the leak check at the end.
 type teamReplicas struct {
-	api      *apitest.Callers
+	api      *apitest.API
 	front    *httptest.Server
 	keyFile  string
 	replicas []*proc
@@ -82,7 +82,7 @@ func startTeamReplicas(t *testing.T, args ...string) *teamReplicas {
 	t.Cleanup(tr.front.Close)
 	for i := range 2 {
 		audit := filepath.Join(dir, fmt.Sprintf("audit-%d.log", i))
-		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + tr.api.URL() + "/v1"},
+		p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + tr.api.URL + "/v1"},
 			append([]string{"--public-url", tr.front.URL, "--link-key-file", tr.keyFile, "--audit-log", audit}, args...)...)
 		u, _ := url.Parse(base)
 		tr.replicas, tr.targets, tr.audits = append(tr.replicas, p), append(tr.targets, u), append(tr.audits, audit)
@@ -222,6 +222,7 @@ func (tr *teamReplicas) requestLink(t *testing.T, name string) string {
 func (tr *teamReplicas) changes() []string { return tr.api.Changes() }
 
 func TestTwoReplicasStoreALinksValueThroughEitherOnceAndOnlyWithTheMakersKey(t *testing.T) {
+	t.Parallel()
 	tr := startTeamReplicas(t)
 	link := tr.requestLink(t, "team/WANDB_KEY")
 	if code, page := tr.open(t, link); code != http.StatusOK || !strings.Contains(page, "team/WANDB_KEY") || !strings.Contains(page, "API key of the Together account that made this link") {
@@ -276,6 +277,7 @@ func TestTwoReplicasStoreALinksValueThroughEitherOnceAndOnlyWithTheMakersKey(t *
 }
 
 func TestTwoReplicasRefuseATamperedExpiredOrForeignKeyLink(t *testing.T) {
+	t.Parallel()
 	tr := startTeamReplicas(t)
 	link := tr.requestLink(t, "team/WANDB_KEY")
 	sealed := link[strings.LastIndex(link, "/")+1:]
@@ -332,6 +334,7 @@ func (u *teamUser) Elicit(_ context.Context, req mcp.ElicitationRequest) (*mcp.E
 }
 
 func TestA2026ClientsRetryOnTheOtherReplicaReturnsTheMetadata(t *testing.T) {
+	t.Parallel()
 	tr := startTeamReplicas(t)
 	// The retry, which carries the requestState, goes to the replica that
 	// did not serve the call.
@@ -382,9 +385,10 @@ func TestA2026ClientsRetryOnTheOtherReplicaReturnsTheMetadata(t *testing.T) {
 }
 
 func TestAPublicURLWhosePathHoldsASpaceOrBracesServesItsLinks(t *testing.T) {
+	t.Parallel()
 	const public = "https://secrets.example.com/team a/{x...}"
 	api := apitest.NewCallers(t, nil, teamMakerKey)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL() + "/v1"}, "--public-url", public)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--public-url", public)
 	c := apitest.MCPClient(t, base+"/mcp", teamMakerKey, "")
 	res, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "request_secret_from_user", Arguments: map[string]any{"name": "team/WANDB_KEY"}}})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -115,6 +116,7 @@ func do(t *testing.T, req *http.Request) (int, string) {
 }
 
 func TestAValueSubmittedOnThePageIsStoredOnceAndTheLinkDies(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, logs := newServer(t, intake.Config{})
 	tk, err := s.Issue(intake.Request{Name: "prod/HF_TOKEN", Description: "Hugging Face read token", Store: st.fn("prod/HF_TOKEN")})
@@ -158,6 +160,7 @@ func TestAValueSubmittedOnThePageIsStoredOnceAndTheLinkDies(t *testing.T) {
 }
 
 func TestThePageSaysWhenItWillReplace(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "DB_PASSWORD", Replace: true, ExistingID: "sec-9", Store: (&store{}).fn("DB_PASSWORD")})
 	if _, page := get(t, tk.URL); !strings.Contains(page, "This will replace the value") || !strings.Contains(page, "sec-9") || !strings.Contains(page, "Replace value") {
@@ -166,6 +169,7 @@ func TestThePageSaysWhenItWillReplace(t *testing.T) {
 }
 
 func TestGuardsRefuseWithoutStoring(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: st.fn("A")})
@@ -208,6 +212,7 @@ func TestGuardsRefuseWithoutStoring(t *testing.T) {
 }
 
 func TestAFailedStoreLeavesTheLinkUsableAndShowsNoValue(t *testing.T) {
+	t.Parallel()
 	st := &store{fail: errors.New("HTTP 400: value " + canaryValue + " rejected")}
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: st.fn("A")})
@@ -224,6 +229,7 @@ func TestAFailedStoreLeavesTheLinkUsableAndShowsNoValue(t *testing.T) {
 }
 
 func TestExpiredAndCancelledLinksAreDeadAndSaySo(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
 	expiring, _ := s.Issue(intake.Request{Name: "A", Store: st.fn("A")})
@@ -247,6 +253,7 @@ func TestExpiredAndCancelledLinksAreDeadAndSaySo(t *testing.T) {
 }
 
 func TestGuessedTokensAreRateLimited(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: (&store{}).fn("A")})
 	base := tk.URL[:strings.LastIndex(tk.URL, "/")+1]
@@ -276,13 +283,7 @@ func TestItListensOnlyWhileALinkIsPending(t *testing.T) {
 	if code, _ := submit(t, tk.URL, canaryValue, nil); code != 200 {
 		t.Fatal(code)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Addr() != "" {
-		if time.Now().After(deadline) {
-			t.Fatal("still listening with nothing pending")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 3*time.Second, "the page to stop listening with nothing pending", func() bool { return s.Addr() == "" })
 	if _, err := http.Get("http://" + addr + "/"); err == nil {
 		t.Error("the port still answers")
 	}
@@ -290,6 +291,7 @@ func TestItListensOnlyWhileALinkIsPending(t *testing.T) {
 }
 
 func TestANonLoopbackAddressMustBeChosen(t *testing.T) {
+	t.Parallel()
 	if _, err := intake.New(intake.Config{Addr: "0.0.0.0:8765"}); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Errorf("err = %v", err)
 	}
@@ -299,6 +301,7 @@ func TestANonLoopbackAddressMustBeChosen(t *testing.T) {
 }
 
 func TestAPanicWhileStoringShowsAndLogsNothingOfTheValue(t *testing.T) {
+	t.Parallel()
 	s, logs := newServer(t, intake.Config{})
 	tk, _ := s.Issue(intake.Request{Name: "A", Store: func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
 		panic("bug while storing " + canaryValue)
@@ -312,12 +315,27 @@ func TestAPanicWhileStoringShowsAndLogsNothingOfTheValue(t *testing.T) {
 	}
 }
 
+// slowStore is a store for the ticket sent on tickets that takes as long
+// as Together might: until the link has expired while the value was being
+// stored. Then it answers with store.
+func slowStore(tickets <-chan *intake.Ticket, store func(ctx context.Context) (*togetherapi.Secret, error)) func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
+	return func(ctx context.Context, _ togetherapi.Sensitive) (*togetherapi.Secret, error) {
+		tk := <-tickets
+		if !apitest.Within(10*time.Second, func() bool { return intake.ExpiredWhileStoring(tk) }) {
+			return nil, errors.New("the link did not expire while its value was being stored")
+		}
+		return store(ctx)
+	}
+}
+
 func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
-	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: func(ctx context.Context, v togetherapi.Sensitive) (*togetherapi.Secret, error) {
-		time.Sleep(300 * time.Millisecond) // Together is slow; the link expires meanwhile
+	tickets := make(chan *intake.Ticket, 1)
+	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: slowStore(tickets, func(ctx context.Context) (*togetherapi.Secret, error) {
 		return &togetherapi.Secret{ID: "sec-slow", Name: "SLOW"}, ctx.Err()
-	}})
+	})})
+	tickets <- tk
 	if code, page := submit(t, tk.URL, canaryValue, nil); code != 200 || !strings.Contains(page, "was created") {
 		t.Fatalf("%d %s", code, page)
 	}
@@ -327,11 +345,13 @@ func TestAValueBeingStoredWhenTheLinkExpiresStillCounts(t *testing.T) {
 }
 
 func TestAFailedStoreAfterTheLinkExpiredLeavesItDead(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{TTL: 100 * time.Millisecond})
-	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: func(context.Context, togetherapi.Sensitive) (*togetherapi.Secret, error) {
-		time.Sleep(300 * time.Millisecond)
+	tickets := make(chan *intake.Ticket, 1)
+	tk, _ := s.Issue(intake.Request{Name: "SLOW", Store: slowStore(tickets, func(context.Context) (*togetherapi.Secret, error) {
 		return nil, errors.New("HTTP 500")
-	}})
+	})})
+	tickets <- tk
 	if code, page := submit(t, tk.URL, canaryValue, nil); code != http.StatusGone || !strings.Contains(page, "Meanwhile the link expired") {
 		t.Fatalf("status %d: %s", code, page)
 	}
@@ -352,6 +372,7 @@ func decline(t *testing.T, link, typed string) (int, string) {
 }
 
 func TestDeclineKillsTheLinkWithNothingStoredAndTellsTheWaiter(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{})
 	ticket, err := s.Issue(intake.Request{Name: "HF_TOKEN", Store: st.fn("HF_TOKEN")})
@@ -384,6 +405,7 @@ func TestDeclineKillsTheLinkWithNothingStoredAndTellsTheWaiter(t *testing.T) {
 }
 
 func TestAValueThatIsNotUTF8IsRefusedOnThePage(t *testing.T) {
+	t.Parallel()
 	st := &store{}
 	s, _ := newServer(t, intake.Config{})
 	ticket, err := s.Issue(intake.Request{Name: "PW", Store: st.fn("PW")})
@@ -404,6 +426,7 @@ func TestAValueThatIsNotUTF8IsRefusedOnThePage(t *testing.T) {
 }
 
 func TestTheSandboxPageNeverSaysTheValueGoesToTogether(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{Sandbox: true})
 	ticket, err := s.Issue(intake.Request{Name: "X", Store: (&store{}).fn("X")})
 	if err != nil {
@@ -416,6 +439,7 @@ func TestTheSandboxPageNeverSaysTheValueGoesToTogether(t *testing.T) {
 }
 
 func TestThePageEscapesEveryTextItShows(t *testing.T) {
+	t.Parallel()
 	s, _ := newServer(t, intake.Config{})
 	const hostile = `<script>alert(1)</script>"'&`
 	ticket, err := s.Issue(intake.Request{Name: "N" + hostile, Description: "D" + hostile, Replace: true, ExistingID: "I" + hostile, Store: (&store{}).fn("X")})

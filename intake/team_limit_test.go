@@ -16,6 +16,7 @@ func makerOf(i int) [sha256.Size]byte { return sha256.Sum256(fmt.Appendf(nil, "m
 var someone = makerOf(0)
 
 func TestKeyTriesCountEachLinkApartAndForgetItAfterItsWindow(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	start := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
 	for i := range maxWrongKeys {
@@ -38,6 +39,7 @@ func TestKeyTriesCountEachLinkApartAndForgetItAfterItsWindow(t *testing.T) {
 }
 
 func TestAMatchingKeyGivesItsTryBack(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	now := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
 	for i := range 3 * maxWrongKeys {
@@ -49,6 +51,7 @@ func TestAMatchingKeyGivesItsTryBack(t *testing.T) {
 }
 
 func TestAFullTableRefusesALinkItCannotCountAndNeverGrows(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	k.capacity = 3
 	start := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
@@ -75,6 +78,7 @@ func TestAFullTableRefusesALinkItCannotCountAndNeverGrows(t *testing.T) {
 }
 
 func TestOneCallersLinksFillOnlyTheirShareOfTheTable(t *testing.T) {
+	t.Parallel()
 	k := newKeyTries()
 	start := time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC)
 	for i := range maxCountedLinks {

@@ -15,6 +15,7 @@ import (
 )
 
 func TestAnIssuedLinkStoresWhatItWasIssuedForWithTheMakersKeyOnly(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{TTL: 5 * time.Minute})
 	p.clock.Advance(1500 * time.Millisecond) // links are made in whole seconds
 	asked := intake.TeamRequest{Replace: true, Name: "prod/HF_TOKEN", Description: "rotated", SecretID: "sec-existing-9",
@@ -47,6 +48,7 @@ func TestAnIssuedLinkStoresWhatItWasIssuedForWithTheMakersKeyOnly(t *testing.T) 
 }
 
 func TestARequestStateOpensOnlyForItsCallerToolAndArgumentsUntilItExpires(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	maker := togetherapi.NewSensitive(makerKey)
 	_, issued, err := p.team.Issue(intake.TeamRequest{Name: "prod/HF_TOKEN"}, maker)

@@ -237,6 +237,7 @@ func form(key, value string) url.Values {
 }
 
 func TestATeamLinkShowsTheRequestAndAsksForTheKeyOfTheAccountThatMadeIt(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	code, page := p.get(t, p.link(t, nil))
 	for _, want := range []string{"prod/HF_TOKEN", "Hugging Face read token", "This will create", "API key of the Together account that made this link",
@@ -260,6 +261,7 @@ func TestATeamLinkShowsTheRequestAndAsksForTheKeyOfTheAccountThatMadeIt(t *testi
 }
 
 func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	code, _, page := p.post(t, link, form("  "+makerKey+"\t", teamValue), nil)
@@ -286,6 +288,7 @@ func TestTheTypedKeyAndTheValueReachStoreExactly(t *testing.T) {
 }
 
 func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	first, second := p.link(t, nil), p.link(t, nil)
 	for i := range 5 {
@@ -327,6 +330,7 @@ func TestAForeignKeyIsRefusedWithNothingSentAndTheSixthInAMinuteWaits(t *testing
 }
 
 func TestTheRightKeyDoesNotUseUpATry(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	p.store.setAnswer(func(storeCall) (*togetherapi.Secret, error) { return nil, errors.New("HTTP 503: try later") })
 	link := p.link(t, nil)
@@ -338,6 +342,7 @@ func TestTheRightKeyDoesNotUseUpATry(t *testing.T) {
 }
 
 func TestALinkTheKeysDidNotSealIsNotValidAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	sealed := link[strings.LastIndex(link, "/")+1:]
@@ -381,6 +386,7 @@ func TestALinkTheKeysDidNotSealIsNotValidAndStoresNothing(t *testing.T) {
 }
 
 func TestAnExpiredLinkSaysSoAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	p.clock.Advance(10 * time.Minute)
@@ -397,6 +403,7 @@ func TestAnExpiredLinkSaysSoAndStoresNothing(t *testing.T) {
 }
 
 func TestTheTeamPagesGuardsRefuseWithNothingSent(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	tests := []struct {
@@ -443,6 +450,7 @@ func TestTheTeamPagesGuardsRefuseWithNothingSent(t *testing.T) {
 }
 
 func TestDeclineStoresNothingAndSaysTheLinkStaysValid(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	code, _, page := p.post(t, link, url.Values{"api_key": {otherKey}, "value": {teamValue}, "action": {"decline"}}, nil)
@@ -458,6 +466,7 @@ func TestDeclineStoresNothingAndSaysTheLinkStaysValid(t *testing.T) {
 }
 
 func TestAStoreRefusalIsWordedAndAFailureShowsNoValueOrKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		err     error
@@ -489,6 +498,7 @@ func TestAStoreRefusalIsWordedAndAFailureShowsNoValueOrKey(t *testing.T) {
 }
 
 func TestAPanicInTheTeamStoreShowsAndLogsNothingOfTheValueOrKey(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	p.store.setAnswer(func(c storeCall) (*togetherapi.Secret, error) {
 		panic(fmt.Sprintf("bug while storing %s with %s", teamValue, makerKey))
@@ -502,6 +512,7 @@ func TestAPanicInTheTeamStoreShowsAndLogsNothingOfTheValueOrKey(t *testing.T) {
 }
 
 func TestOneLinkStoresOneValueAtATimeOnAReplica(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	entered, release := make(chan struct{}), make(chan struct{})
 	p.store.setAnswer(func(c storeCall) (*togetherapi.Secret, error) {
@@ -526,6 +537,7 @@ func TestOneLinkStoresOneValueAtATimeOnAReplica(t *testing.T) {
 }
 
 func TestALinkSealedBeforeARotationStillStores(t *testing.T) {
+	t.Parallel()
 	old, err := linkseal.ParseKeys([]byte(strings.Repeat("ab", 32)))
 	if err != nil {
 		t.Fatal(err)
@@ -546,6 +558,7 @@ func TestALinkSealedBeforeARotationStillStores(t *testing.T) {
 }
 
 func TestTheTeamPageLogsOneEventARequestWithoutTheTicket(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	link := p.link(t, nil)
 	sealed := link[strings.LastIndex(link, "/")+1:]
@@ -569,6 +582,7 @@ func TestTheTeamPageLogsOneEventARequestWithoutTheTicket(t *testing.T) {
 }
 
 func TestTheSandboxTeamPageNeverSaysTheValueGoesToTogether(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{Sandbox: true})
 	_, page := p.get(t, p.link(t, nil))
 	if strings.Contains(page, "to Together") || strings.Contains(page, "in Together") || !strings.Contains(page, "memory") {
@@ -577,6 +591,7 @@ func TestTheSandboxTeamPageNeverSaysTheValueGoesToTogether(t *testing.T) {
 }
 
 func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
+	t.Parallel()
 	keys, err := linkseal.NewKeys()
 	if err != nil {
 		t.Fatal(err)
@@ -638,6 +653,7 @@ func TestThePublicURLMustBeHTTPSAndHoldOnlyAnOriginAndAPath(t *testing.T) {
 }
 
 func TestOneCallersLinksTakeOnlyTheirShareOfTheCountedLinks(t *testing.T) {
+	t.Parallel()
 	p := newTeamPage(t, intake.TeamConfig{})
 	// One caller has links made and types a wrong key on each, as fast as
 	// they like, to fill the table that counts wrong keys.

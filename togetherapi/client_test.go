@@ -19,42 +19,18 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 const testKey = "tk-CANARYKEY-0123456789abcdef"
 
-// recorded is what the fake API saw of one request.
-type recorded struct {
-	method, path string
-	header       http.Header
-	body         string
-}
-
-// fakeAPI starts an httptest server answering with h and recording every
-// request it receives.
-func fakeAPI(t *testing.T, h http.HandlerFunc) (*httptest.Server, func() []recorded) {
+// fakeAPI starts the shared stand-in answering every request with h, and
+// returns it with what it received of each request.
+func fakeAPI(t *testing.T, h http.HandlerFunc) (*apitest.API, func() []apitest.Request) {
 	t.Helper()
-	var (
-		got = make(chan recorded, 100)
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- recorded{r.Method, r.URL.EscapedPath(), r.Header.Clone(), string(b)}
-		h(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, func() []recorded {
-		var out []recorded
-		for {
-			select {
-			case r := <-got:
-				out = append(out, r)
-			default:
-				return out
-			}
-		}
-	}
+	api := apitest.NewAnswering(t, h)
+	return api, api.Received
 }
 
 func newClient(t *testing.T, baseURL string, mod ...func(*togetherapi.Config)) *togetherapi.Client {
@@ -85,6 +61,7 @@ func respond(status int, body string, headers ...string) http.HandlerFunc {
 const okBody = `{"object":"secret","id":"sec-1","name":"HF_TOKEN","description":"d","created_at":"2026-11-26T00:00:00Z","updated_at":"2026-11-26T00:00:00Z","created_by":"u1","last_updated_by":"u1"}`
 
 func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1/")
 
@@ -105,8 +82,8 @@ func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
 		t.Fatalf("got %d requests, want 1", len(reqs))
 	}
 	r := reqs[0]
-	if r.method != "POST" || r.path != "/v1/deployments/secrets" {
-		t.Errorf("request line = %s %s, want POST /v1/deployments/secrets", r.method, r.path)
+	if r.Method != "POST" || r.Path != "/v1/deployments/secrets" {
+		t.Errorf("request line = %s %s, want POST /v1/deployments/secrets", r.Method, r.Path)
 	}
 	for k, v := range map[string]string{
 		"Authorization": "Bearer " + testKey,
@@ -114,12 +91,12 @@ func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
 		"Accept":        "application/json",
 		"User-Agent":    "together-secrets-mcp/test",
 	} {
-		if got := r.header.Get(k); got != v {
+		if got := r.Header.Get(k); got != v {
 			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
 	}
 	var body map[string]any
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
 		t.Fatalf("body is not JSON: %v", err)
 	}
 	wantBody := map[string]any{"name": "HF_TOKEN", "value": canary, "description": "d", "project_id": "p1"}
@@ -129,17 +106,19 @@ func TestCreateSecretSendsTheDocumentedRequest(t *testing.T) {
 }
 
 func TestCreateSecretOmitsUnsetOptionalFields(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1")
 	if _, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := requests()[0].body; got != `{"name":"A","value":"v"}` {
+	if got := requests()[0].Body; got != `{"name":"A","value":"v"}` {
 		t.Errorf("body = %s", got)
 	}
 }
 
 func TestCreateSecretKeepsOnlyDocumentedStringFields(t *testing.T) {
+	t.Parallel()
 	// A response that echoes the value in fields the API does not document,
 	// and has a documented field of the wrong type, must neither leak the
 	// value nor turn a created secret into an error.
@@ -158,6 +137,7 @@ func TestCreateSecretKeepsOnlyDocumentedStringFields(t *testing.T) {
 }
 
 func TestCreateSecretWithholdsWholeEveryFieldThatCarriesTheValue(t *testing.T) {
+	t.Parallel()
 	// The API put the value where the caller did not: each such field is
 	// withheld whole, never returned torn; the rest come back intact.
 	body := `{"object":"secret","id":"sec-v4lue-xyz","name":"N","description":"holds v4lue-xyz",` +
@@ -176,6 +156,7 @@ func TestCreateSecretWithholdsWholeEveryFieldThatCarriesTheValue(t *testing.T) {
 }
 
 func TestShortValuesNeverTearTheMetadata(t *testing.T) {
+	t.Parallel()
 	// Values that occur by chance in Together's own fields, as an earlier
 	// scrubber tore them: "e" in the id, "secret" in object, "2026" in the
 	// timestamps, "1" and "prod" in the name.
@@ -199,6 +180,7 @@ func TestShortValuesNeverTearTheMetadata(t *testing.T) {
 }
 
 func TestACreateRequestIsValidatedByTheAPIsRules(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		req       togetherapi.CreateSecretRequest
@@ -232,6 +214,7 @@ func TestACreateRequestIsValidatedByTheAPIsRules(t *testing.T) {
 }
 
 func TestNameRulesAcceptTheDocumentedCharacterSet(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"a", "HF_TOKEN", "prod/db.password-2", strings.Repeat("x", 100), "a/b/c", "..."} {
 		if err := togetherapi.ValidateName("name", name); err != nil {
 			t.Errorf("ValidateName(%q) = %v", name, err)
@@ -240,6 +223,7 @@ func TestNameRulesAcceptTheDocumentedCharacterSet(t *testing.T) {
 }
 
 func TestNoAPIKeyFailsWithoutSending(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.APIKey = togetherapi.Sensitive{} })
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
@@ -252,6 +236,7 @@ func TestNoAPIKeyFailsWithoutSending(t *testing.T) {
 }
 
 func TestNewChecksTheBaseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url     string
 		wantErr string
@@ -294,6 +279,7 @@ func TestNewChecksTheBaseURL(t *testing.T) {
 }
 
 func TestNewRefusesNegativeLimitsWithAFieldErrorNamingTheField(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		cfg   togetherapi.Config
 		field string
@@ -310,6 +296,7 @@ func TestNewRefusesNegativeLimitsWithAFieldErrorNamingTheField(t *testing.T) {
 }
 
 func TestAPIErrorsAreTypedAndScrubbed(t *testing.T) {
+	t.Parallel()
 	value := "v4lue-CANARY-" + "xyz"
 	quoting := `{"error":{"message":"bad request: {\"name\":\"A\",\"value\":\"` + value + `\"} with key ` + testKey + `","type":"invalid_request_error","code":"bad"}}`
 	tests := []struct {
@@ -366,6 +353,7 @@ func TestAPIErrorsAreTypedAndScrubbed(t *testing.T) {
 }
 
 func TestAPIErrorCarriesRequestIDAndRetryAfter(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, respond(429, `{}`, "X-Request-Id", "req-42", "Retry-After-Ms", "1500"))
 	c := newClient(t, srv.URL+"/v1")
 	_, err := c.CreateSecret(context.Background(), togetherapi.CreateSecretRequest{Name: "A", Value: togetherapi.NewSensitive("v")})
@@ -382,6 +370,7 @@ func TestAPIErrorCarriesRequestIDAndRetryAfter(t *testing.T) {
 }
 
 func TestChanceOccurrencesOfShortValuesAreAllowed(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, respond(200, okBody))
 	c := newClient(t, srv.URL+"/v1")
 	for _, v := range []string{"e", "prod", "1"} {
@@ -396,6 +385,7 @@ func TestChanceOccurrencesOfShortValuesAreAllowed(t *testing.T) {
 }
 
 func TestRequestIDsAreKeptOnlyInTheirShape(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ header, want string }{
 		{"req-42:a.b_c", "req-42:a.b_c"},
 		{"Bearer " + testKey, ""},
@@ -414,6 +404,7 @@ func TestRequestIDsAreKeptOnlyInTheirShape(t *testing.T) {
 }
 
 func TestResponseHeadersAreCapped(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		for i := range 200 {
 			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("h", 1000))
@@ -429,9 +420,8 @@ func TestResponseHeadersAreCapped(t *testing.T) {
 }
 
 func TestRedirectsAreNeverFollowed(t *testing.T) {
-	var hits atomic.Int32
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	defer target.Close()
+	t.Parallel()
+	target, hits := fakeAPI(t, func(http.ResponseWriter, *http.Request) {})
 	for _, status := range []int{301, 302, 307, 308} {
 		srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, target.URL+"/steal", status)
@@ -442,12 +432,13 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 			t.Errorf("%d: err = %v, want ErrRedirect", status, err)
 		}
 	}
-	if n := hits.Load(); n != 0 {
+	if n := len(hits()); n != 0 {
 		t.Errorf("the redirect target received %d requests", n)
 	}
 }
 
 func TestResponseBodiesAreCapped(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("x", togetherapi.MaxResponseBytes+10)
 	for _, status := range []int{200, 500} {
 		srv, _ := fakeAPI(t, respond(status, big))
@@ -476,6 +467,7 @@ func tooLarge(err error, limit int64) bool {
 }
 
 func TestMalformedSuccessBodyIsReported(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{"", "not json", `["a"]`, `{"id":`} {
 		srv, _ := fakeAPI(t, respond(200, body))
 		c := newClient(t, srv.URL+"/v1")
@@ -487,6 +479,7 @@ func TestMalformedSuccessBodyIsReported(t *testing.T) {
 }
 
 func TestTimeoutAndCancellation(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	defer close(release)
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
@@ -516,6 +509,7 @@ func TestTimeoutAndCancellation(t *testing.T) {
 }
 
 func TestUnreachableHostIsATransportError(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -534,6 +528,7 @@ func TestUnreachableHostIsATransportError(t *testing.T) {
 }
 
 func TestCallInfoReportsTheWire(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, respond(200, okBody, "X-Request-Id", "req-7"))
 	c := newClient(t, srv.URL+"/v1")
 	var info togetherapi.CallInfo
@@ -547,6 +542,7 @@ func TestCallInfoReportsTheWire(t *testing.T) {
 }
 
 func TestConcurrentCallsReuseTheirConnections(t *testing.T) {
+	t.Parallel()
 	// http.Transport keeps 2 idle connections per host by default, so a
 	// second burst would open nearly all its connections again.
 	const n = 40
@@ -633,6 +629,7 @@ func TestAHugeBodyCostsBoundedMemory(t *testing.T) {
 }
 
 func TestNameCheckAgreesWithTheDocumentedPattern(t *testing.T) {
+	t.Parallel()
 	re := regexp.MustCompile(togetherapi.NamePattern)
 	for c := 0; c < 256; c++ {
 		name := "a" + string(rune(c)) + "b"

@@ -8,13 +8,13 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -36,6 +36,7 @@ func deploymentBody(updatedAt string, extra ...string) string {
 }
 
 func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeAPI(t, respond(200, `{"object":"list","data":[`+deploymentBody("2026-11-02T00:00:00Z")+`]}`))
 	c := newClient(t, srv.URL)
 	info := &togetherapi.CallInfo{}
@@ -67,6 +68,7 @@ func TestDeploymentsAreReadThroughAnAllowlistAndTheirPlainValuesAreNeverShown(t 
 }
 
 func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
+	t.Parallel()
 	for name, v := range map[string]string{
 		"value and reference": `{"name":"X","value":"` + plainSecret + `","value_from_secret":"S"}`,
 		"neither":             `{"name":"X"}`,
@@ -91,6 +93,7 @@ func TestADeploymentNotOfTheDocumentedShapeIsRefusedWhole(t *testing.T) {
 }
 
 func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
+	t.Parallel()
 	// The update's 400 echoes the body it was sent, plain values and all.
 	var gets atomic.Int32
 	srv, _ := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
@@ -115,6 +118,7 @@ func TestAnErrorAfterADeploymentReadIsScrubbedOfItsPlainValues(t *testing.T) {
 }
 
 func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
+	t.Parallel()
 	api := sandbox.New(sandbox.Options{APIKey: testKey})
 	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
 	s, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")})
@@ -151,6 +155,7 @@ func TestAttachSendsTheWholeListWithOneEntryChanged(t *testing.T) {
 }
 
 func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
+	t.Parallel()
 	var gets atomic.Int32
 	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -167,8 +172,8 @@ func TestAChangeThatMovesOnlyUpdatedAtStillStopsTheUpdate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, r := range rec() {
-		if r.method != http.MethodGet {
-			t.Errorf("sent %s %s", r.method, r.path)
+		if r.Method != http.MethodGet {
+			t.Errorf("sent %s %s", r.Method, r.Path)
 		}
 	}
 }
@@ -195,6 +200,7 @@ func attachStandIn(t *testing.T, patched, readBack http.HandlerFunc) string {
 }
 
 func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
+	t.Parallel()
 	const attached = `{"name":"NEW","value_from_secret":"sec-1"}`
 	// Another change landed with ours: MODEL is gone, OTHER is new.
 	other := strings.Replace(deploymentBody("2026-11-02T00:00:06Z", attached, `{"name":"OTHER","value":"x"}`), `{"name":"MODEL","value":"llama"},`, "", 1)
@@ -209,6 +215,7 @@ func TestAReadBackThatDiffersNamesTheVariables(t *testing.T) {
 }
 
 func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
+	t.Parallel()
 	base := attachStandIn(t, respond(200, deploymentBody("2026-11-02T00:00:05Z")), respond(404, `{"error":{"message":"gone"}}`))
 	_, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	var ce *togetherapi.ChangeError
@@ -218,6 +225,7 @@ func TestAFailedReadBackSaysTheChangeWasMade(t *testing.T) {
 }
 
 func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
+	t.Parallel()
 	for name, ok := range map[string]bool{
 		"HF_TOKEN": true, "_x": true, "a1": true, "A": true,
 		"": false, "1A": false, "A-B": false, "A.B": false, "A B": false, "É": false, strings.Repeat("A", togetherapi.VariableNameMaxLength+1): false,
@@ -231,6 +239,7 @@ func TestVariableNamesFollowTheAPIsRule(t *testing.T) {
 }
 
 func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
+	t.Parallel()
 	// Until the call's own arguments are settled, no plain value is read.
 	srv, rec := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
@@ -246,8 +255,8 @@ func TestAttachResolvesTheSecretBeforeReadingTheDeployment(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, r := range rec() {
-		if !strings.HasPrefix(r.path, "/deployments/secrets") {
-			t.Errorf("sent %s %s before the secret was found", r.method, r.path)
+		if !strings.HasPrefix(r.Path, "/deployments/secrets") {
+			t.Errorf("sent %s %s before the secret was found", r.Method, r.Path)
 		}
 	}
 	if len(togetherapi.PlainValues(info)) != 0 {
@@ -264,8 +273,9 @@ const unspellable = `[{"name":"LONE","value":"\ud800"},{"name":"BYTES","value":"
 
 // rawDeployment stands in for a deployment whose variables are held as the
 // bytes last sent: unspellable at first, then each update's list as it
-// came. readBack, if set, respells the list for every read after an
-// update. It returns the base URL and the bodies of the updates.
+// came, which the sandbox, decoding what it is sent, cannot keep. readBack,
+// if set, respells the list for every read after an update. It returns the
+// base URL and the bodies of the updates.
 func rawDeployment(t *testing.T, readBack func(vars string) string) (string, func() []string) {
 	t.Helper()
 	var (
@@ -274,7 +284,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 		patched bool
 		bodies  []string
 	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := apitest.NewAnswering(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, "/deployments/secrets") {
@@ -303,7 +313,6 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 		}
 		respond(200, `{"id":"dep-1","name":"eval","status":"Ready","updated_at":"`+updated+`","environment_variables":`+shown+`}`)(w, r)
 	}))
-	t.Cleanup(srv.Close)
 	return srv.URL, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -312,6 +321,7 @@ func rawDeployment(t *testing.T, readBack func(vars string) string) (string, fun
 }
 
 func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
+	t.Parallel()
 	base, bodies := rawDeployment(t, nil)
 	change, err := newClient(t, base).AttachSecretNamed(t.Context(), "eval", "NEW", "HF_TOKEN", togetherapi.ChangeHooks{})
 	if err != nil {
@@ -332,6 +342,7 @@ func TestAnotherVariableGoesBackByteForByteAsTogetherSentIt(t *testing.T) {
 }
 
 func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
+	t.Parallel()
 	// Together, as read back, holds U+FFFD where it held half a pair and two
 	// bytes that were not UTF-8: what a decoder that replaced them would send.
 	respelled := func(vars string) string {
@@ -349,6 +360,7 @@ func TestAReadBackThatRespellsAValueIsNotVerified(t *testing.T) {
 }
 
 func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
+	t.Parallel()
 	api := sandbox.New(sandbox.Options{APIKey: testKey})
 	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
 	var ids []string
@@ -397,6 +409,7 @@ func TestACheckSeesWhatTheUpdateReplacesAndCanStopIt(t *testing.T) {
 }
 
 func TestBeforeSendRunsOnlyWhenAnUpdateIsAboutToBeSent(t *testing.T) {
+	t.Parallel()
 	api := sandbox.New(sandbox.Options{APIKey: testKey})
 	c := newClient(t, sandbox.BaseURL, func(cfg *togetherapi.Config) { cfg.Transport = api.Transport() })
 	if _, err := c.CreateSecret(t.Context(), togetherapi.CreateSecretRequest{Name: "HF_TOKEN", Value: togetherapi.NewSensitive("hf_value_1234567")}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
@@ -19,9 +20,10 @@ import (
 // past the script and a nil step, the sandbox answers.
 func changesScripted(t *testing.T, steps ...step) (*sandbox.Server, string) {
 	t.Helper()
-	api := sandbox.New(sandbox.Options{APIKey: testKey})
+	stand := apitest.NewSandbox(t, sandbox.Options{APIKey: testKey})
+	api := stand.Account(testKey)
 	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	stand.Answer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			if i := int(n.Add(1)) - 1; i < len(steps) && steps[i] != nil {
 				steps[i](w, r, api)
@@ -30,11 +32,11 @@ func changesScripted(t *testing.T, steps ...step) (*sandbox.Server, string) {
 		}
 		api.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
-	return api, srv.URL
+	return api, stand.URL
 }
 
 func TestTheEffectOfAFailedChangeIsUnknownExactlyWhenItsAnswerWasLost(t *testing.T) {
+	t.Parallel()
 	update := func(c *togetherapi.Client, ctx context.Context) error {
 		_, err := c.UpdateSecret(ctx, "R", togetherapi.UpdateSecretRequest{Value: togetherapi.NewSensitive("rotated-0123456789")})
 		return err
@@ -100,6 +102,7 @@ func TestTheEffectOfAFailedChangeIsUnknownExactlyWhenItsAnswerWasLost(t *testing
 }
 
 func TestTheEffectOfACallIsKnownWhereNothingWasSentOrTheChangeWasAccepted(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		err  error

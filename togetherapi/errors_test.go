@@ -9,6 +9,7 @@ import (
 )
 
 func TestRetryAfterReadsEveryForm(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
@@ -96,6 +97,7 @@ func fragments(text, s string) []string {
 }
 
 func TestAnErrorMessageCutAtItsBoundNeverShowsPartOfTheKey(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_ACROSS_THE_CUT_0123456789abcdef"
 	scrub := Scrubber{NewSensitive(key)}
 	for at := maxMessageLen - len(key); at <= maxMessageLen+2; at++ {
@@ -116,6 +118,7 @@ func TestAnErrorMessageCutAtItsBoundNeverShowsPartOfTheKey(t *testing.T) {
 }
 
 func TestBoundedScrubsBeforeItCuts(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_BOUNDED_KEY_abcdef0123"
 	scrub := Scrubber{NewSensitive(key)}
 	for n := 1; n < 80; n++ {

@@ -45,6 +45,7 @@ var face = []string{
 }
 
 func TestTheExportedFaceStaysWithinItsBudget(t *testing.T) {
+	t.Parallel()
 	pkg := exportedDoc(t)
 	names, lines := exportedNames(pkg), declarationLines(pkg)
 	t.Logf("%d exported names in %d declaration lines: %s", len(names), lines, strings.Join(names, " "))

@@ -13,12 +13,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 func TestTheWholeLifecycleAgainstTheStandIn(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
 	ctx := context.Background()
@@ -86,6 +88,7 @@ func TestTheWholeLifecycleAgainstTheStandIn(t *testing.T) {
 }
 
 func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
+	t.Parallel()
 	var patches []string
 	s, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
@@ -109,9 +112,7 @@ func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
 		{Description: ptr("")},
 		{Description: ptr("d"), ProjectID: "p"},
 	} {
-		s.mu.Lock()
-		s.steps = []step{nil, record} // the list answers normally; the PATCH is recorded
-		s.mu.Unlock()
+		s.stand.Script(nil, record) // the list answers normally; the PATCH is recorded
 		if _, err := c.UpdateSecret(ctx, "N", req); err != nil {
 			t.Fatal(err)
 		}
@@ -123,6 +124,7 @@ func TestUpdateSendsOnlyWhatChanges(t *testing.T) {
 }
 
 func TestAnUpdateRequestIsValidatedByTheAPIsRules(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		req  togetherapi.UpdateSecretRequest
 		want string
@@ -142,6 +144,7 @@ func TestAnUpdateRequestIsValidatedByTheAPIsRules(t *testing.T) {
 }
 
 func TestUpdateAndDeleteReportMissingAndTakenNames(t *testing.T) {
+	t.Parallel()
 	_, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
 	ctx := context.Background()
@@ -162,6 +165,7 @@ func TestUpdateAndDeleteReportMissingAndTakenNames(t *testing.T) {
 }
 
 func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t)
 	c, _ := retryClient(t, srv.URL, 2)
 	ctx := context.Background()
@@ -171,9 +175,7 @@ func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
 
 	// The rename takes effect but its answer is lost; sending the same PATCH
 	// to the same ID again changes nothing more.
-	s.mu.Lock()
-	s.steps = []step{nil, actThenAnswer(502)}
-	s.mu.Unlock()
+	s.stand.Script(nil, actThenAnswer(502))
 	got, err := c.UpdateSecret(ctx, "R", togetherapi.UpdateSecretRequest{Name: "R2"})
 	if err != nil || got.Name != "R2" {
 		t.Fatalf("update = %+v, %v", got, err)
@@ -181,9 +183,7 @@ func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
 
 	// The delete takes effect but its answer is lost; the retry's 404 means
 	// it is gone.
-	s.mu.Lock()
-	s.steps = []step{nil, actThenAnswer(504)}
-	s.mu.Unlock()
+	s.stand.Script(nil, actThenAnswer(504))
 	var info togetherapi.CallInfo
 	if _, err := c.DeleteSecret(togetherapi.WithCallInfo(ctx, &info), "R2"); err != nil {
 		t.Fatalf("delete: %v", err)
@@ -194,6 +194,7 @@ func TestLostAnswersToUpdateAndDeleteAreRetriedSafely(t *testing.T) {
 }
 
 func TestIDsAreEscapedInPaths(t *testing.T) {
+	t.Parallel()
 	srv, requests := fakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodGet {
@@ -207,12 +208,13 @@ func TestIDsAreEscapedInPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := requests()
-	if got := reqs[len(reqs)-1]; got.method != "DELETE" || got.path != "/v1/deployments/secrets/odd%20id%2F1%3F" {
-		t.Errorf("DELETE went to %s %s", got.method, got.path)
+	if got := reqs[len(reqs)-1]; got.Method != "DELETE" || got.Path != "/v1/deployments/secrets/odd%20id%2F1%3F" {
+		t.Errorf("DELETE went to %s %s", got.Method, got.Path)
 	}
 }
 
 func TestUpdateRefusesANewValueTheKeptNameHolds(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t)
 	c := newClient(t, srv.URL+"/v1")
 	ctx := context.Background()
@@ -234,6 +236,8 @@ func TestUpdateRefusesANewValueTheKeptNameHolds(t *testing.T) {
 }
 
 func TestLookupsWorkInLargeAccounts(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsHeavyLoad(t)
 	// 20,000 secrets with long descriptions list in about 12 MiB, far past
 	// the 1 MiB cap on other answers.
 	var b strings.Builder
@@ -275,6 +279,8 @@ func TestLookupsWorkInLargeAccounts(t *testing.T) {
 }
 
 func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsHeavyLoad(t)
 	srv, requests := fakeAPI(t, respond(200, strings.Repeat(" ", togetherapi.MaxListBytes+1)))
 	// Reading 64 MiB takes seconds on a busy machine under -race: a budget
 	// that cannot run out first, since the test is of what the error says.
@@ -285,8 +291,8 @@ func TestAFailedLookupSaysTheChangeWasNotSent(t *testing.T) {
 		t.Fatalf("err = %v, want a ChangeError that made nothing, for a list too large", err)
 	}
 	for _, r := range requests() {
-		if r.method != http.MethodGet {
-			t.Errorf("sent %s %s", r.method, r.path)
+		if r.Method != http.MethodGet {
+			t.Errorf("sent %s %s", r.Method, r.Path)
 		}
 	}
 }

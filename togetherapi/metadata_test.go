@@ -14,6 +14,7 @@ import (
 // a value (object, timestamps, the name and description as sent) always
 // come back intact, and a field is withheld only if it carries the value.
 func TestMetadataPropertyFieldsAreWholeOrWithheld(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(5, 6))
 	hex := "0123456789abcdef"
 	for i := range 5000 {

@@ -7,53 +7,53 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 // step is how the scripted API answers one request. api is the real
 // stand-in: a step that calls it lets the request take effect.
-type step func(w http.ResponseWriter, r *http.Request, api http.Handler)
+type step = apitest.Step
 
-// scripted is the sandbox behind a script of faults, one step per request;
-// once the script runs out the sandbox answers.
+// scripted is the sandbox behind the shared stand-in and a script of
+// faults, one step per request; once the script runs out, or for a nil
+// step, the sandbox answers.
 type scripted struct {
 	api   *sandbox.Server
-	mu    sync.Mutex
-	steps []step
-	seen  []string
+	stand *apitest.API
 }
 
-func newScripted(t *testing.T, steps ...step) (*scripted, *httptest.Server) {
+func newScripted(t *testing.T, steps ...step) (*scripted, *apitest.API) {
 	t.Helper()
-	s := &scripted{api: sandbox.New(sandbox.Options{APIKey: testKey}), steps: steps}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.seen = append(s.seen, r.Method+" "+r.URL.Path)
-		var next step
-		if len(s.steps) > 0 {
-			next, s.steps = s.steps[0], s.steps[1:]
-		}
-		s.mu.Unlock()
-		if next == nil {
-			s.api.ServeHTTP(w, r)
-			return
-		}
-		next(w, r, s.api)
-	}))
-	t.Cleanup(srv.Close)
-	return s, srv
+	return scriptedFrom(t, sandbox.Options{APIKey: testKey}, steps...)
 }
 
+// scriptedFrom is newScripted with a sandbox made with opts.
+func scriptedFrom(t *testing.T, opts sandbox.Options, steps ...step) (*scripted, *apitest.API) {
+	t.Helper()
+	stand := apitest.NewSandbox(t, opts)
+	stand.Script(steps...)
+	return &scripted{api: stand.Account(opts.APIKey), stand: stand}, stand
+}
+
+// requests are the requests received so far, each as "METHOD path", the
+// path unescaped, so that a name put in a path shows its slashes.
 func (s *scripted) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.seen...)
+	var out []string
+	for _, r := range s.stand.Received() {
+		path, err := url.PathUnescape(r.Path)
+		if err != nil {
+			path = r.Path
+		}
+		out = append(out, r.Method+" "+path)
+	}
+	return out
 }
 
 func answer(status int, headers ...string) step {
@@ -114,6 +114,7 @@ func create(c *togetherapi.Client, ctx context.Context, name string) (*togethera
 }
 
 func TestRetriesWhatTheAPIDidNotAct(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		steps     []step
@@ -163,6 +164,7 @@ func equalDurations(a, b []time.Duration) bool {
 }
 
 func TestBackoffGrowsWithJitterAndStopsAtTheLimit(t *testing.T) {
+	t.Parallel()
 	_, srv := newScripted(t, answer(503), answer(503), answer(503), answer(503))
 	c, waits := retryClient(t, srv.URL, 3)
 	_, err := create(c, context.Background(), "B")
@@ -181,6 +183,7 @@ func TestBackoffGrowsWithJitterAndStopsAtTheLimit(t *testing.T) {
 }
 
 func TestDoesNotRetryWhatCouldRepeatAnEffectOrWaitTooLong(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		steps []step
@@ -207,6 +210,7 @@ func TestDoesNotRetryWhatCouldRepeatAnEffectOrWaitTooLong(t *testing.T) {
 }
 
 func TestRetriesAConnectionThatNeverSentTheRequest(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +230,7 @@ func TestRetriesAConnectionThatNeverSentTheRequest(t *testing.T) {
 }
 
 func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name           string
 		steps          []step
@@ -288,19 +293,16 @@ func TestAnAmbiguousCreateIsSettledWithoutADuplicate(t *testing.T) {
 }
 
 func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
-	s, srv := newScripted(t)
+	t.Parallel()
 	past := time.Now().Add(-time.Hour)
-	old := sandbox.New(sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
-	oldSrv := httptest.NewServer(old)
-	t.Cleanup(oldSrv.Close)
-	c0 := newClient(t, oldSrv.URL+"/v1")
+	s, srv := scriptedFrom(t, sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
+	old := s.api
+	c0 := newClient(t, srv.URL+"/v1")
 	if _, err := create(c0, context.Background(), "TAKEN"); err != nil {
 		t.Fatal(err)
 	}
-	// The scripted API answers from the old sandbox: the name is taken, an
-	// hour ago, and the first answer is lost.
-	s.api = old
-	s.steps = []step{answer(502)}
+	// The name was taken an hour ago, and the first answer is lost.
+	s.stand.Script(answer(502))
 	c, _ := retryClient(t, srv.URL, 2)
 	var info togetherapi.CallInfo
 	_, err := create(c, togetherapi.WithCallInfo(context.Background(), &info), "TAKEN")
@@ -313,9 +315,9 @@ func TestAnAmbiguousCreateOfATakenNameReportsItWasTaken(t *testing.T) {
 }
 
 func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
+	t.Parallel()
 	// Every request fails ambiguously, the read-back included.
-	s, srv := newScripted(t)
-	s.steps = []step{answer(502), answer(502), answer(502), answer(502), answer(502), answer(502)}
+	s, srv := newScripted(t, answer(502), answer(502), answer(502), answer(502), answer(502), answer(502))
 	c, _ := retryClient(t, srv.URL, 2)
 	_, err := create(c, context.Background(), "LOST")
 	unknown := unknownOutcome(err)
@@ -334,6 +336,7 @@ func TestAnUnsettleableCreateSaysHowToCheck(t *testing.T) {
 }
 
 func TestIdempotentReadsRetryGatewayErrors(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t, answer(502), answer(504))
 	c, _ := retryClient(t, srv.URL, 2)
 	if _, err := c.ListSecrets(context.Background()); err != nil {
@@ -345,6 +348,7 @@ func TestIdempotentReadsRetryGatewayErrors(t *testing.T) {
 }
 
 func TestTheBudgetBoundsRetriesAndWaits(t *testing.T) {
+	t.Parallel()
 	// A Retry-After longer than what is left of the budget is not waited for.
 	s, srv := newScripted(t, answer(429, "Retry-After", "3"))
 	c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.MaxRetries = 2; c.Timeout = time.Second })
@@ -363,6 +367,7 @@ func TestTheBudgetBoundsRetriesAndWaits(t *testing.T) {
 }
 
 func TestAnAbsurdRetryAfterIsNeverWaitedForNorShortened(t *testing.T) {
+	t.Parallel()
 	s, srv := newScripted(t, answer(429, "Retry-After", "18446744074"))
 	c, waits := retryClient(t, srv.URL, 2)
 	_, err := create(c, context.Background(), "A")
@@ -379,6 +384,7 @@ func TestAnAbsurdRetryAfterIsNeverWaitedForNorShortened(t *testing.T) {
 }
 
 func TestARetryThatFindsItsOwnSecretReportsItCreated(t *testing.T) {
+	t.Parallel()
 	// A 503 whose request did create the secret: the retry meets "already
 	// exists", which is this call's own secret, not a taken name.
 	s, srv := newScripted(t, actThenAnswer(503))
@@ -400,24 +406,14 @@ func TestARetryThatFindsItsOwnSecretReportsItCreated(t *testing.T) {
 }
 
 func TestARetryThatFindsAnOlderSecretReportsTheNameTaken(t *testing.T) {
+	t.Parallel()
 	past := time.Now().Add(-time.Hour)
-	old := sandbox.New(sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
-	oldSrv := httptest.NewServer(old)
-	t.Cleanup(oldSrv.Close)
-	if _, err := create(newClient(t, oldSrv.URL+"/v1"), context.Background(), "OLD"); err != nil {
+	s, srv := scriptedFrom(t, sandbox.Options{APIKey: testKey, Now: func() time.Time { return past }})
+	if _, err := create(newClient(t, srv.URL+"/v1"), context.Background(), "OLD"); err != nil {
 		t.Fatal(err)
 	}
 	// The first attempt is shed with 503; the retry reaches the old account.
-	first := true
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if first && r.Method == http.MethodPost {
-			first = false
-			w.WriteHeader(503)
-			return
-		}
-		old.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	s.stand.Script(answer(503))
 	c, _ := retryClient(t, srv.URL, 2)
 	_, err := create(c, context.Background(), "OLD")
 	if !errors.Is(err, togetherapi.ErrAlreadyExists) || !strings.Contains(err.Error(), "before this call") {
@@ -426,6 +422,7 @@ func TestARetryThatFindsAnOlderSecretReportsTheNameTaken(t *testing.T) {
 }
 
 func TestASuccessThatIsNotASecretIsNotASuccess(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		step step
@@ -463,6 +460,7 @@ func TestASuccessThatIsNotASecretIsNotASuccess(t *testing.T) {
 }
 
 func TestASuccessWithoutMetadataIsSettledByReadingBack(t *testing.T) {
+	t.Parallel()
 	// The secret was made, but the answer was an empty page: reading back
 	// finds it, created during this call.
 	s, srv := newScripted(t, func(w http.ResponseWriter, r *http.Request, api http.Handler) {

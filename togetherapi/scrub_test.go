@@ -22,6 +22,7 @@ func scrubberOf(values ...string) togetherapi.Scrubber {
 }
 
 func TestScrubRemovesEveryEncodingOfTheValue(t *testing.T) {
+	t.Parallel()
 	s := scrubberOf(canary)
 	goJSON, _ := json.Marshal(canary)
 	var noHTML bytes.Buffer
@@ -60,6 +61,7 @@ func TestScrubRemovesEveryEncodingOfTheValue(t *testing.T) {
 }
 
 func TestScrubCatchesSpellingsOtherEncodersWrite(t *testing.T) {
+	t.Parallel()
 	// The spellings an earlier scrubber missed: each is how some encoder
 	// writes one character of the value.
 	tests := []struct {
@@ -89,6 +91,7 @@ func TestScrubCatchesSpellingsOtherEncodersWrite(t *testing.T) {
 }
 
 func TestScrubNeverLeavesPartOfTheKeyWhenTheValueIsInsideIt(t *testing.T) {
+	t.Parallel()
 	const key = "tgp_live_Xe4be7ee1eEe2"
 	for _, value := range []string{"e", "E", "4", "_", "tgp", "live_Xe4", "e7ee1eEe2", "Ee2", key} {
 		t.Run(value, func(t *testing.T) {
@@ -114,6 +117,7 @@ func TestScrubNeverLeavesPartOfTheKeyWhenTheValueIsInsideIt(t *testing.T) {
 }
 
 func TestShortValuesAreScrubbedAsTokensOnly(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value, text, want string
 	}{
@@ -134,6 +138,7 @@ func TestShortValuesAreScrubbedAsTokensOnly(t *testing.T) {
 }
 
 func TestLongValuesAreScrubbedInsideWords(t *testing.T) {
+	t.Parallel()
 	got := scrubberOf("hunter22").Scrub("xhunter22y and hunter22")
 	if got != "x[REDACTED]y and [REDACTED]" {
 		t.Errorf("Scrub = %q", got)
@@ -141,6 +146,7 @@ func TestLongValuesAreScrubbedInsideWords(t *testing.T) {
 }
 
 func TestScrubLeavesOtherTextAlone(t *testing.T) {
+	t.Parallel()
 	text := `secret "db/password" already exists \u0041 \q \ud800 trailing \`
 	if got := scrubberOf("hunter22").Scrub(text); got != text {
 		t.Errorf("Scrub changed unrelated text: %q", got)
@@ -154,6 +160,7 @@ func TestScrubLeavesOtherTextAlone(t *testing.T) {
 }
 
 func TestScrubberScrubsEachValue(t *testing.T) {
+	t.Parallel()
 	s := scrubberOf("key-123", "value-456")
 	if got := s.Scrub("key-123 and value-456"); got != "[REDACTED] and [REDACTED]" {
 		t.Errorf("Scrub = %q", got)
@@ -166,6 +173,7 @@ func TestScrubberScrubsEachValue(t *testing.T) {
 }
 
 func TestAFieldIsWithheldByTheLengthRuleUnlessItsShapeCannotCarryAValue(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		value, key, field string
 		want              bool
@@ -261,6 +269,7 @@ func randomValue(r *rand.Rand, n int) string {
 // depth of JSON quoting, is gone after Scrub, and so is every fragment of
 // the key, whatever value lies inside it.
 func TestScrubPropertyNoSpellingSurvives(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 3000 {
 		n := togetherapi.MinSubstringLen + r.IntN(24)
@@ -287,6 +296,7 @@ func TestScrubPropertyNoSpellingSurvives(t *testing.T) {
 }
 
 func TestScrubPropertyNoFragmentOfTheKeySurvives(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
 	const keyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 	for i := range 3000 {

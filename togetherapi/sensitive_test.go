@@ -21,6 +21,7 @@ import (
 const canary = "CANARY-s3cr3t-<&>-\"quoted\"-/path-é-🔑"
 
 func TestSensitivePrintsRedactedThroughEveryFormatter(t *testing.T) {
+	t.Parallel()
 	v := togetherapi.NewSensitive(canary)
 	// Named, since encoding/xml encodes no struct without a name.
 	type Holder struct {
@@ -96,6 +97,7 @@ func TestTwoSensitivesAreEqualExactlyWhenTheirContentsAre(t *testing.T) {
 }
 
 func TestSensitivePanicValuePrintsRedacted(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		r := recover()
 		if got := fmt.Sprint(r); strings.Contains(got, "CANARY") {
@@ -106,6 +108,7 @@ func TestSensitivePanicValuePrintsRedacted(t *testing.T) {
 }
 
 func TestAMACTellsEqualContentsApartOnlyUnderItsKey(t *testing.T) {
+	t.Parallel()
 	k1, k2 := []byte("first key of thirty-two bytes..."), []byte("second key of thirty-two bytes.")
 	a, same, other := togetherapi.NewSensitive(canary), togetherapi.NewSensitive(canary), togetherapi.NewSensitive(canary+"x")
 	if a.MAC(k1) != same.MAC(k1) {

@@ -6,6 +6,7 @@ import (
 )
 
 func TestExactTextRefusesEverySpellingJSONWouldAlter(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw  string
 		want bool

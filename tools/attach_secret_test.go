@@ -63,6 +63,7 @@ func assertNoPlainValue(t *testing.T, h *harness, results ...*mcp.CallToolResult
 }
 
 func TestAttachSetsOneVariableByIDAndKeepsEveryOther(t *testing.T) {
+	t.Parallel()
 	h, dep := deploymentHarness(t)
 	before := h.api.Variables(dep)
 
@@ -101,6 +102,7 @@ func TestAttachSetsOneVariableByIDAndKeepsEveryOther(t *testing.T) {
 }
 
 func TestWhereASecretIsUsedIsShownByGetAndList(t *testing.T) {
+	t.Parallel()
 	h, dep := deploymentHarness(t)
 	if r := h.call(t, "get_secret", map[string]any{"id": "HF_TOKEN"}); structured(t, r)["used_by"] == nil || len(structured(t, r)["used_by"].([]any)) != 0 {
 		t.Errorf("an unused secret's used_by = %s", encoded(t, r))
@@ -129,18 +131,13 @@ func TestWhereASecretIsUsedIsShownByGetAndList(t *testing.T) {
 		}
 	}
 
-	h.sentMu.Lock()
-	h.sent = nil
-	h.sentMu.Unlock()
+	before := len(h.sent())
 	list := h.call(t, "list_secrets", map[string]any{"include_usage": true})
 	secrets := structured(t, list)["secrets"].([]any)
 	if len(secrets) != 1 || len(secrets[0].(map[string]any)["used_by"].([]any)) != 2 {
 		t.Errorf("list with usage = %s", encoded(t, list))
 	}
-	h.sentMu.Lock()
-	reads := slices.Clone(h.sent)
-	h.sentMu.Unlock()
-	if !slices.Equal(reads, []string{"GET /v1/deployments/secrets", "GET /v1/deployments"}) {
+	if reads := h.sent()[before:]; !slices.Equal(reads, []string{"GET /v1/deployments/secrets", "GET /v1/deployments"}) {
 		t.Errorf("list with usage sent %v, want one list of secrets and one of deployments", reads)
 	}
 	if plain := structured(t, h.call(t, "list_secrets", nil))["secrets"].([]any)[0].(map[string]any); plain["used_by"] != nil {
@@ -192,6 +189,7 @@ func quote(s string) string {
 }
 
 func TestADeleteOfASecretInUseIsRefusedAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	h, _ := deploymentHarness(t)
 	if r := h.call(t, "attach_secret", map[string]any{"deployment": "canary-app", "variable": "HF_TOKEN", "secret": "HF_TOKEN"}); r.IsError {
 		t.Fatal(resultText(t, r))
@@ -231,6 +229,7 @@ func TestADeleteOfASecretInUseIsRefusedAndSendsNothing(t *testing.T) {
 }
 
 func TestARenameIsRefusedOnlyWhileAReferenceIsByName(t *testing.T) {
+	t.Parallel()
 	h, _ := deploymentHarness(t)
 	setVariable(t, h.api, "canary-app", "HF", "HF_TOKEN")
 	sent := len(h.changesSent())
@@ -276,6 +275,7 @@ func TestARenameIsRefusedOnlyWhileAReferenceIsByName(t *testing.T) {
 }
 
 func TestWhenDeploymentsCannotBeReadUsageIsUnknownAndChangesAreRefused(t *testing.T) {
+	t.Parallel()
 	h, _ := deploymentHarness(t)
 	h.setFault(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v1/deployments" {
@@ -314,6 +314,7 @@ func TestWhenDeploymentsCannotBeReadUsageIsUnknownAndChangesAreRefused(t *testin
 }
 
 func TestAChangeLandingBetweenTheReadAndTheUpdateStopsTheAttach(t *testing.T) {
+	t.Parallel()
 	h, dep := deploymentHarness(t)
 	gets := 0
 	h.setFault(func(w http.ResponseWriter, r *http.Request) {
@@ -349,6 +350,7 @@ func TestAChangeLandingBetweenTheReadAndTheUpdateStopsTheAttach(t *testing.T) {
 }
 
 func TestAttachRefusesWhatItCannotDoBeforeSendingAnything(t *testing.T) {
+	t.Parallel()
 	h, _ := deploymentHarness(t)
 	cases := []struct {
 		name string
@@ -381,6 +383,7 @@ func TestAttachRefusesWhatItCannotDoBeforeSendingAnything(t *testing.T) {
 }
 
 func TestDetachRemovesOnlyThatReferenceAndIsIdempotent(t *testing.T) {
+	t.Parallel()
 	h, dep := deploymentHarness(t)
 	before := h.api.Variables(dep)
 	if r := h.call(t, "attach_secret", map[string]any{"deployment": dep, "variable": "HF_TOKEN", "secret": "HF_TOKEN"}); r.IsError {
@@ -402,6 +405,7 @@ func TestDetachRemovesOnlyThatReferenceAndIsIdempotent(t *testing.T) {
 }
 
 func TestAttachIsOfferedOnlyWhenDeploymentChangesAreAllowed(t *testing.T) {
+	t.Parallel()
 	if _, err := (tools.Selection{Names: []string{"attach_secret"}}).Resolve(); err == nil || !strings.Contains(err.Error(), "changes deployments") {
 		t.Errorf("naming attach_secret without the setting: %v", err)
 	}
@@ -430,6 +434,7 @@ func TestAttachIsOfferedOnlyWhenDeploymentChangesAreAllowed(t *testing.T) {
 }
 
 func TestADeploymentNamedAsAPlainValueIsShownAsTogetherNamesIt(t *testing.T) {
+	t.Parallel()
 	h, _ := deploymentHarness(t)
 	// A deployment whose name is another's plain value, and which uses the
 	// secret. Its name is metadata: withheld, it would tell whoever named
@@ -453,6 +458,7 @@ func TestADeploymentNamedAsAPlainValueIsShownAsTogetherNamesIt(t *testing.T) {
 }
 
 func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
+	t.Parallel()
 	h, dep := deploymentHarness(t)
 	r := h.call(t, "attach_secret", map[string]any{"deployment": "canary-app", "variable": "DB_PASSWORD", "secret": "HF_TOKEN"})
 	if r.IsError || structured(t, r)["previous"] != "plain value" {
@@ -469,6 +475,7 @@ func TestAttachOverAPlainVariableMovesItIntoTheSecret(t *testing.T) {
 }
 
 func TestAnAttachWhoseReadBackRespellsAnotherValueIsNotReportedVerified(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if r := h.call(t, "create_secret", map[string]any{"name": "HF_TOKEN", "value": canaryValue}); r.IsError {
 		t.Fatal(resultText(t, r))
@@ -527,6 +534,7 @@ func scopedDeploymentHarness(t *testing.T) (h *harness, auditPath, outsideID str
 }
 
 func TestAChangeThatWouldUnhookASecretOutsideTheScopeIsRefused(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		// ref is what the variable DB references before the call.
@@ -576,6 +584,7 @@ func TestAChangeThatWouldUnhookASecretOutsideTheScopeIsRefused(t *testing.T) {
 }
 
 func TestAChangeOfAVariableWithinTheScopeGoesAhead(t *testing.T) {
+	t.Parallel()
 	h, _, _ := scopedDeploymentHarness(t)
 	if _, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/OTHER", "inside-value-5678")); err != nil {
 		t.Fatal(err)
@@ -599,6 +608,7 @@ func TestAChangeOfAVariableWithinTheScopeGoesAhead(t *testing.T) {
 }
 
 func TestADetachIsDecidedOnTheReadItIsBuiltFrom(t *testing.T) {
+	t.Parallel()
 	// DB references team A's secret when the call begins; just after the
 	// first read of the deployment, someone re-points it to team B's.
 	h, auditPath, _ := scopedDeploymentHarness(t)
@@ -630,6 +640,7 @@ func TestADetachIsDecidedOnTheReadItIsBuiltFrom(t *testing.T) {
 }
 
 func TestAnAttachIsAuditedOnlyWhenItsUpdateIsSentAndBeforeItIs(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log

@@ -76,6 +76,7 @@ func saysItMayHaveTakenEffect(text string) bool {
 }
 
 func TestAChangeWhoseAnswerWasLostIsAuditedAsUnknownAndWordedSo(t *testing.T) {
+	t.Parallel()
 	const rotated = "rotated-value-0123456789"
 	rotate := map[string]any{"id": "A", "value": rotated}
 	attach := map[string]any{"deployment": sandbox.ExampleDeployment, "variable": "A_TOKEN", "secret": "A"}
@@ -150,6 +151,7 @@ func TestAChangeWhoseAnswerWasLostIsAuditedAsUnknownAndWordedSo(t *testing.T) {
 }
 
 func TestAChangeCancelledAfterItWasSentIsAuditedAsUnknown(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -187,6 +189,7 @@ func TestAChangeCancelledAfterItWasSentIsAuditedAsUnknown(t *testing.T) {
 }
 
 func TestAValuesOnlyRefusalIsAuditedWithTheSecretTheCallNamed(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -228,6 +231,7 @@ func TestAValuesOnlyRefusalIsAuditedWithTheSecretTheCallNamed(t *testing.T) {
 }
 
 func TestARenameIsAuditedWithTheOldNameAndTheNew(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log

@@ -18,6 +18,7 @@ import (
 )
 
 func TestCreateSecretStoresTheValueAndReturnsOnlyMetadata(t *testing.T) {
+	t.Parallel()
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			h := newHarness(t, p.opts)
@@ -60,6 +61,7 @@ func TestCreateSecretStoresTheValueAndReturnsOnlyMetadata(t *testing.T) {
 }
 
 func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	tests := []struct {
 		name string
@@ -109,7 +111,7 @@ func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
 			assertNoLeak(t, map[string]string{"result": encoded(t, res)}, "123456")
 		})
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API for invalid arguments", n)
 	}
 	if h.api.Len() != 0 {
@@ -119,6 +121,7 @@ func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
 }
 
 func TestCreateSecretExplainsEachFailure(t *testing.T) {
+	t.Parallel()
 	quoting := fmt.Sprintf(`{"error":{"message":"invalid body {\"value\":%q} for key %s"}}`, canaryValue, canaryKey)
 	jsonResp := func(status int, body string, headers ...string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -184,6 +187,7 @@ func TestCreateSecretExplainsEachFailure(t *testing.T) {
 }
 
 func TestCreateSecretReportsATakenName(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if res := h.call(t, "create_secret", map[string]any{"name": "DB_PASSWORD", "value": "first"}); res.IsError {
 		t.Fatal(resultText(t, res))
@@ -201,6 +205,7 @@ func TestCreateSecretReportsATakenName(t *testing.T) {
 }
 
 func TestCreateSecretTimeoutAndUnreachableHost(t *testing.T) {
+	t.Parallel()
 	t.Run("timeout", func(t *testing.T) {
 		h := newHarness(t, nil, withTimeout(50*time.Millisecond))
 		h.setFault(func(w http.ResponseWriter, r *http.Request) {
@@ -233,18 +238,20 @@ func TestCreateSecretTimeoutAndUnreachableHost(t *testing.T) {
 }
 
 func TestCreateSecretWithoutAKeyTellsHowToSetOne(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil, withoutKey())
 	res := h.call(t, "create_secret", map[string]any{"name": "A", "value": canaryValue})
 	text := resultText(t, res)
 	if !res.IsError || !strings.Contains(text, "TOGETHER_API_KEY") || !strings.Contains(text, "--sandbox") {
 		t.Errorf("result = %s", text)
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests were sent without a key", n)
 	}
 }
 
 func TestOneLogEventPerCallWithoutTheValue(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.call(t, "create_secret", map[string]any{"name": "LOGGED", "value": canaryValue})
 	h.call(t, "create_secret", map[string]any{"name": "bad name", "value": canaryValue})
@@ -283,6 +290,7 @@ func (panicTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestAPanicBecomesAGenericErrorAndTheServerLives(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil, func(c *togetherapi.Config) { c.Transport = panicTransport{} })
 	res := h.call(t, "create_secret", map[string]any{"name": "A", "value": canaryValue})
 	if !res.IsError || !strings.Contains(resultText(t, res), "internal error") {
@@ -299,6 +307,7 @@ func TestAPanicBecomesAGenericErrorAndTheServerLives(t *testing.T) {
 }
 
 func TestShortValuesLeaveTheMetadataWholeAndUsable(t *testing.T) {
+	t.Parallel()
 	// A value such as "e" or "2026" occurs by chance in IDs, in "secret"
 	// and in timestamps. The agent gets them whole, and can use the ID.
 	for _, value := range []string{"e", "1", "true", "prod", "2026", "secret", "c"} {
@@ -333,6 +342,7 @@ func TestShortValuesLeaveTheMetadataWholeAndUsable(t *testing.T) {
 }
 
 func TestEachRetryIsLoggedWithoutTheValue(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil, withRetries(2))
 	var n atomic.Int32
 	h.setFault(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestACallWhoseTransportGaveNoDepsIsRefusedAndTheServerServesOn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	// A transport that forgot WithDeps: the call's context carries none.
 	res, err := h.mcp.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{
@@ -21,7 +22,7 @@ func TestACallWhoseTransportGaveNoDepsIsRefusedAndTheServerServesOn(t *testing.T
 	if !res.IsError || !strings.Contains(text, "misconfigured") || !strings.Contains(text, "Nothing was sent to Together") || !strings.Contains(text, "Tell the operator") {
 		t.Errorf("a call without Deps = %s", encoded(t, res))
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API", n)
 	}
 
@@ -43,6 +44,7 @@ func TestACallWhoseTransportGaveNoDepsIsRefusedAndTheServerServesOn(t *testing.T
 }
 
 func TestAToolNotOfferedSaysHowToOfferItEvenWithoutDeps(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	res, err := h.mcp.CallTool(context.Background(), mcp.CallToolRequest{Params: mcp.CallToolParams{Name: "nuke_all"}})
 	if err != nil {

@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/together-secrets-mcp/together-secrets-mcp/intake"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/syncio"
 	"github.com/together-secrets-mcp/together-secrets-mcp/sandbox"
@@ -53,16 +51,11 @@ var protocols = []struct {
 	{"2025-11-25 initialize", []client.ClientOption{client.WithProtocolVersion(mcp.ProtocolVersion20251125)}},
 }
 
-// harness is a server wired to a strict stand-in for Together (the sandbox
-// served over real HTTP), with a fault hook, a request counter and the log.
+// harness is a server wired to the shared stand-in for Together, with the
+// sandbox behind it, which enforces the API's rules, and the log.
 type harness struct {
-	api      *sandbox.Server
-	srv      *httptest.Server
-	fault    atomic.Pointer[http.HandlerFunc]
-	requests atomic.Int32
-	// sent is each request the stand-in received, as "METHOD /path".
-	sentMu sync.Mutex
-	sent   []string
+	api    *sandbox.Server
+	srv    *apitest.API
 	logs   *syncio.Buffer
 	server *server.MCPServer
 	client *togetherapi.Client
@@ -100,19 +93,8 @@ func newHarness(t *testing.T, clientOpts []client.ClientOption, opts ...harnessO
 // setup, such as the operator's rules.
 func newHarnessWith(t *testing.T, setup func(*tools.Config), clientOpts []client.ClientOption, opts ...harnessOption) *harness {
 	t.Helper()
-	h := &harness{api: sandbox.New(sandbox.Options{APIKey: canaryKey}), logs: &syncio.Buffer{}}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.requests.Add(1)
-		h.sentMu.Lock()
-		h.sent = append(h.sent, r.Method+" "+r.URL.Path)
-		h.sentMu.Unlock()
-		if f := h.fault.Load(); f != nil {
-			(*f)(w, r)
-			return
-		}
-		h.api.ServeHTTP(w, r)
-	}))
-	t.Cleanup(h.srv.Close)
+	h := &harness{srv: apitest.NewSandbox(t, sandbox.Options{APIKey: canaryKey}), logs: &syncio.Buffer{}}
+	h.api = h.srv.Account(canaryKey)
 
 	// No retries unless a test asks: the failure tests want each answer as is.
 	cfg := togetherapi.Config{BaseURL: h.srv.URL + "/v1", APIKey: togetherapi.NewSensitive(canaryKey), Timeout: 5 * time.Second}
@@ -173,13 +155,20 @@ func newHarnessWith(t *testing.T, setup func(*tools.Config), clientOpts []client
 	return h
 }
 
+// sent returns each request the stand-in received, as "METHOD /path".
+func (h *harness) sent() []string {
+	var out []string
+	for _, r := range h.srv.Received() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
 // changesSent returns the requests the stand-in received that change
 // something: every one but a GET.
 func (h *harness) changesSent() []string {
-	h.sentMu.Lock()
-	defer h.sentMu.Unlock()
 	var out []string
-	for _, s := range h.sent {
+	for _, s := range h.sent() {
 		if !strings.HasPrefix(s, "GET ") {
 			out = append(out, s)
 		}
@@ -188,7 +177,7 @@ func (h *harness) changesSent() []string {
 }
 
 // setFault makes the stand-in answer every request with f.
-func (h *harness) setFault(f http.HandlerFunc) { h.fault.Store(&f) }
+func (h *harness) setFault(f http.HandlerFunc) { h.srv.Answer(f) }
 
 // call invokes a tool with raw JSON arguments and returns the result
 // re-encoded as the client received it.
@@ -220,17 +209,11 @@ func resultText(t *testing.T, r *mcp.CallToolResult) string {
 }
 
 // assertNoLeak fails if a canary, or the given extra values, appear in any
-// of the texts.
+// of the texts: one call of apitest.AssertClean, which finds the canaries
+// this package's value and key start with.
 func assertNoLeak(t *testing.T, texts map[string]string, extra ...string) {
 	t.Helper()
-	needles := append([]string{canaryValue, canaryKey, "CANARYVALUE", "CANARYKEY"}, extra...)
-	for where, text := range texts {
-		for _, n := range needles {
-			if n != "" && strings.Contains(text, n) {
-				t.Errorf("%s leaks %q:\n%s", where, n, text)
-			}
-		}
-	}
+	apitest.AssertClean(t, texts, extra...)
 }
 
 // encoded returns the result as the JSON a client would receive.

@@ -132,6 +132,7 @@ func assertNoFileValue(t *testing.T, texts map[string]string) {
 }
 
 func TestImportDryRunThenImportThenAgain(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	writeTricky(t, h)
 	w := recordWrites(h, nil)
@@ -182,6 +183,7 @@ func TestImportDryRunThenImportThenAgain(t *testing.T) {
 }
 
 func TestImportOverwriteReplacesByIDAndOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-new-a\nB=CANARYVALUE-new-b\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -207,6 +209,7 @@ func TestImportOverwriteReplacesByIDAndOnlyWhenAsked(t *testing.T) {
 }
 
 func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	writeTricky(t, h)
 	got, res := h.importCall(t, map[string]any{"keys": []string{"PLAIN", "NOPE"}, "dry_run": true})
@@ -229,6 +232,7 @@ func TestImportReportsMissingKeysWithTheNamesThatExist(t *testing.T) {
 }
 
 func TestImportRefusesAnInvalidPrefixAndNamesItMakesTooLongBeforeSendingAnything(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("GOOD=CANARYVALUE-1\nLONGER_KEY=CANARYVALUE-2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -254,6 +258,7 @@ func TestImportRefusesAnInvalidPrefixAndNamesItMakesTooLongBeforeSendingAnything
 }
 
 func TestImportReportsAPartialFailureKeyByKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	writeTricky(t, h)
 	recordWrites(h, func(r *http.Request) bool {
@@ -287,6 +292,7 @@ func TestImportReportsAPartialFailureKeyByKey(t *testing.T) {
 }
 
 func TestImportErrorsNameTheFileAndLineNeverItsText(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-a\nB=\"CANARYVALUE-unclosed\nC=x\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -310,6 +316,7 @@ func TestImportErrorsNameTheFileAndLineNeverItsText(t *testing.T) {
 }
 
 func TestImportOfAFileRepointedAfterStartUpSaysWhyAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	other := filepath.Join(t.TempDir(), "other.env")
 	if err := os.WriteFile(other, []byte("A=CANARYVALUE-other\n"), 0o600); err != nil {
@@ -327,13 +334,14 @@ func TestImportOfAFileRepointedAfterStartUpSaysWhyAndSendsNothing(t *testing.T) 
 	if !res.IsError || text != want {
 		t.Errorf("result = %s\nwant %s", text, want)
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests were sent", n)
 	}
 	assertNoLeak(t, map[string]string{"result": text, "logs": h.logs.String()}, "CANARYVALUE-other")
 }
 
 func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		sel  tools.Selection
 		want bool
@@ -357,6 +365,7 @@ func TestImportIsOfferedOnlyWithEnvFilesAndNeverReadOnly(t *testing.T) {
 }
 
 func TestImportIsNoOracleForGuessedValues(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	// A PIN, a long password, and a value that is another key's name.
 	if err := os.WriteFile(h.envFile, []byte("PIN=4821\nPASSWORD=hunter2-CANARYVALUE\nA=B\nB=CANARYVALUE-b\n"), 0o600); err != nil {
@@ -508,6 +517,7 @@ func TestAnImportThatReplacesIsNoOracleForANameOrDescriptionTheCallerWrote(t *te
 }
 
 func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	src := "GOOD=CANARYVALUE-good\n" +
 		"PASS=\"P@ss\\word-CANARYVALUE\"\n" +
@@ -550,6 +560,7 @@ func TestImportRefusesValuesReadersTakeDifferentlyKeyByKey(t *testing.T) {
 }
 
 func TestImportLogsTheFileInAFieldOfItsOwn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	if err := os.WriteFile(h.envFile, []byte("A=CANARYVALUE-a\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ func structured(t *testing.T, r *mcp.CallToolResult) map[string]any {
 }
 
 func TestAnAgentSessionCreatesFindsRotatesRenamesAndDeletes(t *testing.T) {
+	t.Parallel()
 	const rotated = "CANARYVALUE-rotated-31415926"
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
@@ -94,6 +95,7 @@ func TestAnAgentSessionCreatesFindsRotatesRenamesAndDeletes(t *testing.T) {
 }
 
 func TestLifecycleToolsRefuseBadArgumentsBeforeCallingTogether(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	tests := []struct {
 		tool string
@@ -125,12 +127,13 @@ func TestLifecycleToolsRefuseBadArgumentsBeforeCallingTogether(t *testing.T) {
 			assertNoLeak(t, map[string]string{"result": encoded(t, r)})
 		})
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests reached the API", n)
 	}
 }
 
 func TestLifecycleToolsReportMissingSecrets(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for _, tc := range []struct {
 		tool string
@@ -150,6 +153,7 @@ func TestLifecycleToolsReportMissingSecrets(t *testing.T) {
 }
 
 func TestUpdateNeverEchoesTheNewValueEvenWhenTheAPIDoes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	structured(t, h.call(t, "create_secret", map[string]any{"name": "E", "value": "old"}))
 	// The API answers the update with the new value in every field.
@@ -169,6 +173,7 @@ func TestUpdateNeverEchoesTheNewValueEvenWhenTheAPIDoes(t *testing.T) {
 }
 
 func TestToolSelection(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		sel     tools.Selection
@@ -212,6 +217,7 @@ func TestToolSelection(t *testing.T) {
 }
 
 func TestACallToAToolNotOfferedNamesTheSettingThatOffersIt(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		sel  tools.Selection
@@ -257,6 +263,7 @@ func TestACallToAToolNotOfferedNamesTheSettingThatOffersIt(t *testing.T) {
 }
 
 func TestEachToolDeclaresItsRisk(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	list, err := h.mcp.ListTools(t.Context(), mcp.ListToolsRequest{})
 	if err != nil {
@@ -297,6 +304,7 @@ const (
 )
 
 func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
+	t.Parallel()
 	// As stdio serves them by default: with the one-time value page.
 	s, err := tools.NewServer(tools.Config{Logger: zerolog.Nop(), Tools: tools.Selection{Intake: true}})
 	if err != nil {
@@ -318,6 +326,7 @@ func TestTheDefaultToolsFitTheContextBudget(t *testing.T) {
 }
 
 func TestEveryToolFitsItsOwnContextBudget(t *testing.T) {
+	t.Parallel()
 	// Every tool, attach_secret and delete_secret among them, and
 	// import_env_file with a dotenv file of a common path's length.
 	h := newHarness(t, nil)
@@ -337,6 +346,7 @@ func TestEveryToolFitsItsOwnContextBudget(t *testing.T) {
 }
 
 func TestAListThatIsNotFoundPointsAtTheBaseURL(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.setFault(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
 	r := h.call(t, "list_secrets", nil)
@@ -346,6 +356,7 @@ func TestAListThatIsNotFoundPointsAtTheBaseURL(t *testing.T) {
 }
 
 func TestAListOfALargeAccountIsCutAndSaysHowToNarrowIt(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for i := range 205 {
 		if r := h.call(t, "create_secret", map[string]any{"name": fmt.Sprintf("team/app-%03d", i), "value": canaryValue}); r.IsError {

@@ -3,8 +3,8 @@ package tools_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // No goroutine may outlive the tests: every call must end all it started.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { apitest.CheckGoroutines(m) }

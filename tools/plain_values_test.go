@@ -52,6 +52,7 @@ func assertShownAsSent(t *testing.T, r *mcp.CallToolResult, want ...string) {
 }
 
 func TestNoResultDependsOnWhetherAGuessEqualsAPlainValue(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		// run makes the calls, the last of which reads deployments after
@@ -102,6 +103,7 @@ func TestNoResultDependsOnWhetherAGuessEqualsAPlainValue(t *testing.T) {
 }
 
 func TestTheServersOwnWordsAreNeverWithheld(t *testing.T) {
+	t.Parallel()
 	// Plain values that are, whole, the words the server writes in used_by
 	// and previous.
 	h := newHarness(t, nil)
@@ -138,6 +140,7 @@ func TestTheServersOwnWordsAreNeverWithheld(t *testing.T) {
 }
 
 func TestTogethersEchoOfAPlainValueIsStillScrubbed(t *testing.T) {
+	t.Parallel()
 	// Together refuses the update and quotes the body it was sent, every
 	// plain value in it: text the server did not compose.
 	h, _ := deploymentHarness(t)

@@ -25,6 +25,7 @@ func valuesFromUserOnly(c *tools.Config) {
 }
 
 func TestValuesFromUserOnlyOffersNoToolThatTakesAValue(t *testing.T) {
+	t.Parallel()
 	h := newHarnessWith(t, valuesFromUserOnly, nil)
 	list := h.rawToolsList(t)
 	if _, ok := list["create_secret"]; ok {
@@ -59,6 +60,7 @@ func TestValuesFromUserOnlyOffersNoToolThatTakesAValue(t *testing.T) {
 }
 
 func TestValuesFromUserOnlyRefusesAValueUnderAnySpelling(t *testing.T) {
+	t.Parallel()
 	h := newHarnessWith(t, valuesFromUserOnly, nil)
 	// A secret to aim at, made the only way left.
 	if _, err := h.client.CreateSecret(h.ctx(), createRequest("TARGET", "old-value-123456")); err != nil {
@@ -123,6 +125,7 @@ func scoped(c *tools.Config) {
 }
 
 func TestANameScopeHidesAndRefusesEverythingOutsideIt(t *testing.T) {
+	t.Parallel()
 	h := newHarnessWith(t, scoped, nil)
 	inside, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/TOKEN", "inside-value-1234"))
 	if err != nil {
@@ -233,6 +236,7 @@ func auditLines(t *testing.T, path string) []audit.Entry {
 }
 
 func TestEveryChangeIsAuditedBeforeItIsSent(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -292,6 +296,7 @@ func TestEveryChangeIsAuditedBeforeItIsSent(t *testing.T) {
 }
 
 func TestAChangeIsRefusedWhenItsAuditLineCannotBeWritten(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -348,6 +353,7 @@ func TestAChangeIsRefusedWhenItsAuditLineCannotBeWritten(t *testing.T) {
 }
 
 func TestAPolicyRefusalIsAudited(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -376,6 +382,7 @@ func createRequest(name, value string) togetherapi.CreateSecretRequest {
 }
 
 func TestAPageSubmissionIsAuditedAndRefusedWhenItCannotBe(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -402,6 +409,7 @@ func TestAPageSubmissionIsAuditedAndRefusedWhenItCannotBe(t *testing.T) {
 }
 
 func TestAnAuditLineIsScrubbedOfTheKeyAndTheValue(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -419,6 +427,7 @@ func TestAnAuditLineIsScrubbedOfTheKeyAndTheValue(t *testing.T) {
 }
 
 func TestAPageSubmissionsAuditLinesAreScrubbedOfTheKeyAndTheValue(t *testing.T) {
+	t.Parallel()
 	var (
 		path string
 		log  *audit.Log
@@ -437,6 +446,7 @@ func TestAPageSubmissionsAuditLinesAreScrubbedOfTheKeyAndTheValue(t *testing.T) 
 }
 
 func TestAClientNameIsScrubbedBeforeItIsCutInTheAuditLine(t *testing.T) {
+	t.Parallel()
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			var (

@@ -72,7 +72,11 @@ func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*
 	e.mu.Unlock()
 	if e.action == mcp.ElicitationResponseActionAccept {
 		// The user consents, opens the page, and submits, a little later;
-		// or, with pageDecline, presses Decline there.
+		// or, with pageDecline, presses Decline there. The pause is the
+		// user's, not a guess at timing: the call that resumes once the
+		// client answers finds the same end whether the user acts before it
+		// waits or while it does, and the pause makes the second, the usual
+		// case, the one most runs take.
 		go func() {
 			time.Sleep(50 * time.Millisecond)
 			form := url.Values{"value": {e.value}}
@@ -100,6 +104,7 @@ func urlElicitationClient(e *urlElicitor, version string) []client.ClientOption 
 }
 
 func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
+	t.Parallel()
 	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
 		t.Run("protocol "+version, func(t *testing.T) {
 			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue}
@@ -147,6 +152,7 @@ func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
 }
 
 func TestRequestSecretReplacesAnExistingValue(t *testing.T) {
+	t.Parallel()
 	e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue + "-new"}
 	h := newHarness(t, urlElicitationClient(e, ""))
 	if r := h.call(t, "create_secret", map[string]any{"name": "DB_PASSWORD", "value": canaryValue}); r.IsError {
@@ -162,6 +168,7 @@ func TestRequestSecretReplacesAnExistingValue(t *testing.T) {
 }
 
 func TestRequestSecretDeclinedSendsNothingAndKillsTheLink(t *testing.T) {
+	t.Parallel()
 	for _, action := range []mcp.ElicitationResponseAction{mcp.ElicitationResponseActionDecline, mcp.ElicitationResponseActionCancel} {
 		t.Run(string(action), func(t *testing.T) {
 			e := &urlElicitor{t: t, action: action}
@@ -186,6 +193,7 @@ func TestRequestSecretDeclinedSendsNothingAndKillsTheLink(t *testing.T) {
 }
 
 func TestRequestSecretWithoutURLElicitationHandsBackALink(t *testing.T) {
+	t.Parallel()
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			h := newHarness(t, p.opts)
@@ -224,6 +232,7 @@ func TestRequestSecretWithoutURLElicitationHandsBackALink(t *testing.T) {
 }
 
 func TestRequestSecretRefusesBadNamesBeforeOpeningAPage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for _, args := range []map[string]any{{}, {"name": "bad name"}, {"name": "A", "description": strings.Repeat("d", 501)}, {"name": "A", "value": canaryValue}} {
 		res := h.call(t, "request_secret_from_user", args)
@@ -234,13 +243,14 @@ func TestRequestSecretRefusesBadNamesBeforeOpeningAPage(t *testing.T) {
 	if h.intake.Addr() != "" {
 		t.Error("a page was opened for invalid arguments")
 	}
-	b, _ := json.Marshal(h.requests.Load())
+	b, _ := json.Marshal(h.srv.Count())
 	if string(b) != "0" {
 		t.Errorf("%s requests sent", b)
 	}
 }
 
 func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
+	t.Parallel()
 	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
 		t.Run("protocol "+version, func(t *testing.T) {
 			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue, pageDecline: true}
@@ -261,6 +271,7 @@ func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
 }
 
 func TestAPageValueThatTheNameOrDescriptionHoldsIsRefusedBeforeAnythingIsRecordedOrSent(t *testing.T) {
+	t.Parallel()
 	const value = "hunter22-password"
 	tests := []struct {
 		name     string

@@ -53,7 +53,7 @@ type teamReplica struct {
 // share the link keys and one stand-in for Together that knows the maker's
 // and the other caller's keys, and one audit trail.
 type teamHarness struct {
-	api       *apitest.Callers
+	api       *apitest.API
 	base      *togetherapi.Client
 	keys      *linkseal.Keys
 	auditPath string
@@ -68,7 +68,7 @@ type teamHarness struct {
 func newTeamHarness(t *testing.T, now func() time.Time, setups ...func(*tools.Config)) *teamHarness {
 	t.Helper()
 	h := &teamHarness{api: apitest.NewCallers(t, now, makerKey, otherKey), auditPath: filepath.Join(t.TempDir(), "audit.log")}
-	base, err := togetherapi.New(togetherapi.Config{BaseURL: h.api.URL() + "/v1", Timeout: 5 * time.Second})
+	base, err := togetherapi.New(togetherapi.Config{BaseURL: h.api.URL + "/v1", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,10 +286,9 @@ func (u *pageUser) Elicit(_ context.Context, req mcp.ElicitationRequest) (*mcp.E
 		u.done = make(chan struct{})
 		go func() {
 			defer close(u.done)
-			for !u.later() {
-				time.Sleep(5 * time.Millisecond)
+			if apitest.Within(10*time.Second, u.later) {
+				submit()
 			}
-			submit()
 		}()
 	default:
 		submit()
@@ -323,6 +322,7 @@ func linkOf(t *testing.T, res *mcp.CallToolResult) string {
 }
 
 func TestALinkMadeOverHTTPStoresTheValueTypedWithTheKeyOfTheCallerWhoMadeIt(t *testing.T) {
+	t.Parallel()
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			h := newTeamHarness(t, nil)
@@ -361,6 +361,7 @@ func TestALinkMadeOverHTTPStoresTheValueTypedWithTheKeyOfTheCallerWhoMadeIt(t *t
 }
 
 func TestAnotherCallersKeyOnALinkIsRefusedWithNothingSentAndTheRefusalAudited(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
@@ -390,6 +391,7 @@ func TestAnotherCallersKeyOnALinkIsRefusedWithNothingSentAndTheRefusalAudited(t 
 }
 
 func TestALinkStoresOnceOnAnyReplica(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil, nil, nil)
 	c := h.client(t)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
@@ -415,6 +417,7 @@ func TestALinkStoresOnceOnAnyReplica(t *testing.T) {
 }
 
 func TestAReplaceLinkIsUsedOnceAndRefusedOnceTheSecretChanged(t *testing.T) {
+	t.Parallel()
 	clock := apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	h := newTeamHarness(t, clock.Now)
 	c := h.client(t)
@@ -458,6 +461,7 @@ func startOfASecond(t *testing.T) {
 }
 
 func TestALinkToReplaceAValueChangedThisSecondIsMadeOnlyOnceTheSecondIsOver(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	startOfASecond(t)
@@ -481,6 +485,7 @@ func TestALinkToReplaceAValueChangedThisSecondIsMadeOnlyOnceTheSecondIsOver(t *t
 }
 
 func TestALinkMadeInTheSecondOfTheLastChangeIsRefusedWithNothingSent(t *testing.T) {
+	t.Parallel()
 	clock := apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	h := newTeamHarness(t, clock.Now)
 	c := h.client(t)
@@ -506,6 +511,7 @@ func TestALinkMadeInTheSecondOfTheLastChangeIsRefusedWithNothingSent(t *testing.
 }
 
 func TestALinkIsNotMadeWhileThisServersClockIsBeforeTheLastChange(t *testing.T) {
+	t.Parallel()
 	clock := apitest.NewClock(time.Date(2026, 7, 28, 12, 0, 0, 0, time.UTC))
 	h := newTeamHarness(t, clock.Now)
 	c := h.client(t)
@@ -521,6 +527,7 @@ func TestALinkIsNotMadeWhileThisServersClockIsBeforeTheLastChange(t *testing.T) 
 }
 
 func TestTheStoringReplicasOwnScopeDecidesAgain(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil, nil, func(c *tools.Config) { c.NamePrefixes = []string{"team-a/"} })
 	c := h.client(t)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "team-b/TOKEN"}))
@@ -542,6 +549,7 @@ func TestTheStoringReplicasOwnScopeDecidesAgain(t *testing.T) {
 }
 
 func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
@@ -558,6 +566,7 @@ func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
 }
 
 func TestDeclinesOnOneLinkAddToTheAuditTrailNoFasterThanWrongKeys(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
@@ -582,6 +591,7 @@ func TestDeclinesOnOneLinkAddToTheAuditTrailNoFasterThanWrongKeys(t *testing.T) 
 }
 
 func TestALinkWhoseNameOrDescriptionHoldsTheCallersKeyIsNotMade(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	for _, args := range []map[string]any{{"name": makerKey}, {"name": "prod/X", "description": "use " + makerKey}} {
@@ -596,6 +606,7 @@ func TestALinkWhoseNameOrDescriptionHoldsTheCallersKeyIsNotMade(t *testing.T) {
 }
 
 func TestAModernClientsRetryOnAnotherReplicaReturnsTheMetadata(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil, nil, nil)
 	u := &pageUser{key: makerKey, value: teamValue, action: mcp.ElicitationResponseActionAccept}
 	u.h, u.t = h, t
@@ -624,6 +635,7 @@ func TestAModernClientsRetryOnAnotherReplicaReturnsTheMetadata(t *testing.T) {
 }
 
 func TestARetryWaitsForTheValueThenSaysItHasNotArrivedAndHowToCheck(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		arrive bool
@@ -658,6 +670,7 @@ func TestARetryWaitsForTheValueThenSaysItHasNotArrivedAndHowToCheck(t *testing.T
 }
 
 func TestAModernClientThatDeclinesGetsNothingStored(t *testing.T) {
+	t.Parallel()
 	for _, action := range []mcp.ElicitationResponseAction{mcp.ElicitationResponseActionDecline, mcp.ElicitationResponseActionCancel} {
 		t.Run(string(action), func(t *testing.T) {
 			h := newTeamHarness(t, nil)
@@ -676,6 +689,7 @@ func TestAModernClientThatDeclinesGetsNothingStored(t *testing.T) {
 }
 
 func TestARetryWhoseStateIsAnotherCallersOrAlteredIsRefusedBeforeAnythingIsRead(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		change func(h *teamHarness) func(ctx context.Context, params map[string]any) context.Context
@@ -721,6 +735,7 @@ func TestARetryWhoseStateIsAnotherCallersOrAlteredIsRefusedBeforeAnythingIsRead(
 }
 
 func TestAnOlderClientOverHTTPGetsTheLinkInTheResultEvenWithURLElicitation(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	u := &pageUser{action: mcp.ElicitationResponseActionAccept}
 	u.h, u.t = h, t
@@ -732,6 +747,7 @@ func TestAnOlderClientOverHTTPGetsTheLinkInTheResultEvenWithURLElicitation(t *te
 }
 
 func TestAValueTheNameHoldsIsRefusedOnTheTeamPageBeforeAnythingIsRecordedOrSent(t *testing.T) {
+	t.Parallel()
 	h := newTeamHarness(t, nil)
 	c := h.client(t)
 	const value = "hunter22-password"

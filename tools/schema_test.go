@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // it, so a change to a schema, a description or an annotation is a visible
 // diff. Run with -update to accept a change.
 func TestToolsListMatchesGolden(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for name, raw := range h.rawToolsList(t) {
 		t.Run(name, func(t *testing.T) {
@@ -58,6 +59,7 @@ func normalize(t *testing.T, b []byte) []byte {
 }
 
 func TestEveryToolSetsAllFourAnnotationsAndAnOutputSchema(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	list, err := h.mcp.ListTools(t.Context(), mcp.ListToolsRequest{})
 	if err != nil {
@@ -92,6 +94,7 @@ func TestEveryToolSetsAllFourAnnotationsAndAnOutputSchema(t *testing.T) {
 }
 
 func TestCreateSecretSchemaMirrorsTheAPI(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	list, err := h.mcp.ListTools(t.Context(), mcp.ListToolsRequest{})
 	if err != nil {
@@ -139,6 +142,7 @@ func TestCreateSecretSchemaMirrorsTheAPI(t *testing.T) {
 }
 
 func TestEachToolAcceptsExactlyTheArgumentsItsSchemaLists(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for name, raw := range h.rawToolsList(t) {
 		t.Run(name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 )
 
 func TestAScopeRefusalSaysWhichRuleTheNameBroke(t *testing.T) {
+	t.Parallel()
 	h := newHarnessWith(t, scoped, nil)
 	if _, err := h.client.CreateSecret(h.ctx(), createRequest("team-a/TOKEN", "inside-value-1234")); err != nil {
 		t.Fatal(err)

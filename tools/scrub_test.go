@@ -14,6 +14,7 @@ import (
 // where an earlier version broke it.
 
 func TestTheKeyCannotBeRebuiltFromAnErrorWhenTheValueIsInsideIt(t *testing.T) {
+	t.Parallel()
 	// The value "E" occurs in the key; an error body quotes the request's
 	// Authorization header. Scrubbing the value first once left the key in
 	// pieces whose gaps the caller could fill in.
@@ -41,6 +42,7 @@ func TestTheKeyCannotBeRebuiltFromAnErrorWhenTheValueIsInsideIt(t *testing.T) {
 }
 
 func TestErrorsQuotingTheValueInOtherEncodersSpellingsAreScrubbed(t *testing.T) {
+	t.Parallel()
 	const value = "p@ss+w=rd/ä-\x7f-key"
 	for _, spelled := range []string{
 		`p@ss\u002Bw\u003drd\/\u00e4-\u007f-key`,
@@ -64,6 +66,7 @@ func TestErrorsQuotingTheValueInOtherEncodersSpellingsAreScrubbed(t *testing.T) 
 }
 
 func TestEveryLogFieldIsScrubbedOrShaped(t *testing.T) {
+	t.Parallel()
 	// A request id that carries the key, and a secret name (the id the
 	// caller gave) that carries it too.
 	h := newHarness(t, nil, withRetries(1))
@@ -85,6 +88,7 @@ func TestEveryLogFieldIsScrubbedOrShaped(t *testing.T) {
 }
 
 func TestAFailedLookupNeverSaysTheChangeMayHaveTakenEffect(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	create := h.call(t, "create_secret", map[string]any{"name": "A", "value": canaryValue})
 	if create.IsError {
@@ -110,6 +114,7 @@ func TestAFailedLookupNeverSaysTheChangeMayHaveTakenEffect(t *testing.T) {
 }
 
 func TestAnAbsurdRetryAfterIsReportedAsTooLongToWait(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil, withRetries(2))
 	h.setFault(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -120,12 +125,13 @@ func TestAnAbsurdRetryAfterIsReportedAsTooLongToWait(t *testing.T) {
 	if text := resultText(t, res); !strings.Contains(text, "asked to wait a day or more") {
 		t.Errorf("error = %s", text)
 	}
-	if n := h.requests.Load(); n != 1 {
+	if n := h.srv.Count(); n != 1 {
 		t.Errorf("%d requests, want 1: an absurd wait is not retried", n)
 	}
 }
 
 func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	long := strings.Repeat("i", 257)
 	for _, tt := range []struct {
@@ -150,7 +156,7 @@ func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
 			t.Errorf("%s: the error is %d bytes; it must not echo the argument", tt.tool, len(text))
 		}
 	}
-	if n := h.requests.Load(); n != 0 {
+	if n := h.srv.Count(); n != 0 {
 		t.Errorf("%d requests sent", n)
 	}
 	if logs := h.logs.String(); len(logs) > 20000 {
@@ -159,6 +165,7 @@ func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
 }
 
 func TestAnArgumentNameHoldingTheValueAcrossTheQuotingBoundIsNeverCut(t *testing.T) {
+	t.Parallel()
 	const value = "CANARYVALUE-across-the-cut-0123"
 	h := newHarness(t, nil)
 	for at := 0; at <= 45; at++ {
@@ -182,6 +189,7 @@ func TestAnArgumentNameHoldingTheValueAcrossTheQuotingBoundIsNeverCut(t *testing
 }
 
 func TestTheLogCountsRequestsAndTriesApart(t *testing.T) {
+	t.Parallel()
 	// An update by name is a lookup and a PATCH: two requests of one try each.
 	h := newHarness(t, nil)
 	if r := h.call(t, "create_secret", map[string]any{"name": "COUNTED", "value": "CANARYVALUE-counted"}); r.IsError {

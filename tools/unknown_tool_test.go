@@ -12,6 +12,7 @@ import (
 )
 
 func TestACallToAToolThatDoesNotExistListsTheToolsOffered(t *testing.T) {
+	t.Parallel()
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			h := newHarnessWith(t, func(c *tools.Config) { c.Tools = tools.Selection{Names: []string{"list_secrets", "get_secret"}} }, p.opts)
@@ -38,8 +39,8 @@ func TestACallToAToolThatDoesNotExistListsTheToolsOffered(t *testing.T) {
 			if err != nil || len(list.Tools) != 2 {
 				t.Fatalf("tools/list = %v, %v", list, err)
 			}
-			if h.requests.Load() != 0 {
-				t.Errorf("%d requests reached the API", h.requests.Load())
+			if h.srv.Count() != 0 {
+				t.Errorf("%d requests reached the API", h.srv.Count())
 			}
 			if logs := h.logs.String(); strings.Contains(logs, "nuke_all") || !strings.Contains(logs, `"outcome":"not_offered"`) {
 				t.Errorf("log = %s", logs)

@@ -1,8 +1,12 @@
 // Package apitest holds what the tests and benchmarks of several packages
-// share: stand-ins for Together (one that answers every request at once
-// with the same created secret, so that a benchmark measures the server and
-// not a store, and one with an account for each key), a client of this
-// server over HTTP, and the check that no canary value or key leaks.
+// share: the stand-in for Together that the tests talk to (the sandbox
+// over real HTTP, with one account or one for each key, or a handler of the
+// test's own, recording every request), and one for benchmarks that
+// answers every request at once with the same created secret, so that they
+// measure the server and not a store; a client of this server over HTTP;
+// the checks that no canary value or key leaks and that no goroutine
+// outlives the tests; waits for a condition; and what tells the fast loop
+// (go test -short) which tests to leave to the full run.
 package apitest
 
 import (

@@ -11,9 +11,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // Canaries start every value and key the tests send, so that a leak of any
@@ -21,28 +24,51 @@ import (
 var Canaries = []string{"CANARYVALUE", "CANARYKEY"}
 
 // AssertClean fails the test for each output, named by its key, that holds
-// a canary.
-func AssertClean(t testing.TB, outputs map[string]string) {
+// a canary, or one of the values in extra that start with none.
+func AssertClean(t testing.TB, outputs map[string]string, extra ...string) {
 	t.Helper()
+	needles := append(slices.Clone(Canaries), extra...)
 	for where, text := range outputs {
-		for _, needle := range Canaries {
-			if strings.Contains(text, needle) {
+		for _, needle := range needles {
+			if needle != "" && strings.Contains(text, needle) {
 				t.Errorf("%s leaks %q:\n%s", where, needle, text)
 			}
 		}
 	}
 }
 
-// WaitUntil polls cond until it holds, failing after 10s.
+// CheckGoroutines runs the tests of m, then fails the run if a goroutine
+// they started is still running: every call must end all it started.
+func CheckGoroutines(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// WaitUntil polls cond until it holds, failing after 10s: long enough for
+// a loaded machine, since it costs nothing when cond holds sooner.
 func WaitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	WaitWithin(t, 10*time.Second, what, cond)
+}
+
+// WaitWithin polls cond until it holds, failing after d, for a test whose
+// claim is that cond comes within d.
+func WaitWithin(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !Within(d, cond) {
+		t.Fatalf("waited %s for %s", d, what)
+	}
+}
+
+// Within polls cond until it holds, and reports whether it did before d
+// passed: for a wait off the test's goroutine, or one whose failure says
+// more than WaitWithin would.
+func Within(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
+			return false
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return true
 }
 
 // SelfSigned writes a certificate for 127.0.0.1 and its key, and returns

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/asynclog"
 )
 
@@ -111,10 +112,7 @@ func TestAWriterThatIsNeverReadNeverBlocksAndTheLossIsReported(t *testing.T) {
 	}
 	// Reading resumes: what was queued arrives, then the count of the rest.
 	close(out.gate)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "dropped") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 5*time.Second, "the report of the lines dropped", func() bool { return strings.Contains(out.String(), "dropped") })
 	got := out.String()
 	lines := strings.Count(got, "line ")
 	if !strings.Contains(got, fmt.Sprintf("dropped %d\n", dropped)) || lines+dropped != 10000 {

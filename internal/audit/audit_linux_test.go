@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 )
 
 // fullDiskChild names the variable that makes the test binary, run again
@@ -18,10 +20,12 @@ import (
 const fullDiskChild = "AUDIT_TEST_FULL_DISK_LOG"
 
 func TestAWriteCutShortByAFullDiskLeavesNoFragment(t *testing.T) {
+	t.Parallel()
 	if path := os.Getenv(fullDiskChild); path != "" {
 		writeThroughAFullDisk(t, path)
 		return
 	}
+	apitest.NeedsProcess(t)
 	// The file size limit is the process's own, so the disk fills in a
 	// process of its own: the test binary, run again.
 	path := filepath.Join(t.TempDir(), "audit.log")

@@ -34,6 +34,7 @@ func readLines(t *testing.T, path string) []Entry {
 }
 
 func TestLinesAreAppendedToAPrivateFileAndReopenedAfterRotation(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "audit.log")
 	if err := os.WriteFile(path, []byte(`{"stream":"earlier"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,6 +69,7 @@ func TestLinesAreAppendedToAPrivateFileAndReopenedAfterRotation(t *testing.T) {
 }
 
 func TestAStalledStreamMakesWritesFailInsteadOfHanging(t *testing.T) {
+	t.Parallel()
 	r, w := io.Pipe() // nobody reads r
 	defer r.Close()
 	l := &Log{path: "-", now: time.Now, timeout: 50 * time.Millisecond, out: w, lines: make(chan line), stop: make(chan struct{}), done: make(chan struct{})}
@@ -86,6 +88,7 @@ func TestAStalledStreamMakesWritesFailInsteadOfHanging(t *testing.T) {
 }
 
 func TestAFailedReopenFailsEveryWriteUntilOneSucceeds(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "audit.log")
 	l, err := Open(path)
 	if err != nil {
@@ -129,6 +132,7 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 func TestAFragmentThatCannotBeCutAwayIsEndedBeforeTheNextLine(t *testing.T) {
+	t.Parallel()
 	// A stream, such as stderr, cannot be cut back: what a failed write left
 	// is ended instead, once there is room, and the next line has a line of
 	// its own. Until then every write fails.
@@ -156,6 +160,7 @@ func TestAFragmentThatCannotBeCutAwayIsEndedBeforeTheNextLine(t *testing.T) {
 }
 
 func TestNoFragmentReadsAsALineOnceEnded(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(Entry{Time: "2026-12-02T12:52:37.85Z", Stream: Stream, Phase: "attempt", Tool: "update_secret", Secret: "A", Outcome: "ok"})
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +197,7 @@ func (w *cutWriter) Write(p []byte) (int, error) {
 }
 
 func TestAFragmentIsCutAwayOrEndedButNeverGluedTo(t *testing.T) {
+	t.Parallel()
 	const other = `{"stream":"another process"}`
 	tests := []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 )
 
 func TestAPathThatIsNoFileIsRefusedWithoutWaiting(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestKernelFilesThatPassForRegularAreRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	link := filepath.Join(dir, ".env")
 	if err := os.Symlink("/proc/self/environ", link); err != nil {
@@ -35,6 +36,7 @@ func TestKernelFilesThatPassForRegularAreRefused(t *testing.T) {
 }
 
 func TestAFIFOIsRefusedWithoutWaiting(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo.env")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/envfile/envfiletest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
@@ -62,6 +63,7 @@ func checkValues(t *testing.T, f *envfile.File, want map[string]string) {
 }
 
 func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
+	t.Parallel()
 	s, err := envfile.Open(envfiletest.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +121,7 @@ func TestAReadFilePrintsNoValueHoweverItIsPrinted(t *testing.T) {
 }
 
 func TestValuesReadersTakeDifferentlyAreRefusedByKeyAndTheRestIsRead(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		src     string
@@ -213,6 +216,7 @@ func checkRead(t *testing.T, f *envfile.File, want, refused map[string]string, b
 }
 
 func TestARefusedValueIsReportedOnTheLineItStarts(t *testing.T) {
+	t.Parallel()
 	f := read(t, "# c\nA=ok\nB=\"multi\nline\"\nC=\"x$y\"\n")
 	if f.Vars["C"].Line != 5 || f.Vars["C"].Problem == "" {
 		t.Errorf("C: %+v", f.Vars["C"])
@@ -220,8 +224,10 @@ func TestARefusedValueIsReportedOnTheLineItStarts(t *testing.T) {
 }
 
 func TestEveryValueReadIsWhatBashReads(t *testing.T) {
+	t.Parallel()
 	// bash sourcing the file with set -a is one of the readers the rule
 	// agrees with: every value this parser reads, bash must read the same.
+	apitest.NeedsProcess(t)
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
@@ -265,6 +271,7 @@ func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 }
 
 func TestOnlyBoundedRegularFilesAreRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.env")
 	if err := os.WriteFile(big, []byte("A="+strings.Repeat("x", envfile.MaxBytes)), 0o600); err != nil {
@@ -288,6 +295,7 @@ func TestOnlyBoundedRegularFilesAreRead(t *testing.T) {
 }
 
 func TestARelativePathIsMadeAbsoluteAtOpen(t *testing.T) {
+	t.Parallel()
 	s, err := envfile.Open(filepath.Join("testdata", "tricky.env"))
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +307,7 @@ func TestARelativePathIsMadeAbsoluteAtOpen(t *testing.T) {
 }
 
 func TestAFileSwappedAfterStartUpIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real.env")
 	other := filepath.Join(dir, "other.env")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestBearerGuardGivesTheCallsAClientWithTheCallersKeyInAnyCaseOfTheScheme(t *testing.T) {
+	t.Parallel()
 	s := handlerWith(t)
 	for header, pass := range map[string]bool{
 		"Bearer CANARYKEY-k1": true, "bearer CANARYKEY-k1": true, "BEARER   CANARYKEY-k1 ": true,
@@ -42,6 +43,7 @@ func TestBearerGuardGivesTheCallsAClientWithTheCallersKeyInAnyCaseOfTheScheme(t 
 }
 
 func TestHTTPBearerSchemeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t)
 	for _, header := range []string{"Bearer k", "bearer k", "BEARER k", "  Bearer   k  "} {
 		req := apitest.MCPRequest(t.Context(), hh.srv.URL+"/mcp", "", apitest.ListCall)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestBodyGuardReadsTheBodyWholeAndBoundsIt(t *testing.T) {
+	t.Parallel()
 	h := handlerWith(t)
 	r := httptest.NewRequest("POST", "/mcp", io.MultiReader(strings.NewReader("{"), strings.NewReader(`"a":1}`)))
 	r.ContentLength = -1
@@ -44,6 +45,7 @@ func TestBodyGuardReadsTheBodyWholeAndBoundsIt(t *testing.T) {
 }
 
 func TestBodyGuardTakesItsBytesFromTheBudgetUntilTheRequestIsDone(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name     string
 		size     int
@@ -83,6 +85,7 @@ func TestBodyGuardTakesItsBytesFromTheBudgetUntilTheRequestIsDone(t *testing.T) 
 }
 
 func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.MaxInFlight, c.BodyTimeout = 2, 700*time.Millisecond })
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
 	var stalled []net.Conn
@@ -110,6 +113,7 @@ func TestHTTPStalledBodiesTakeNoInFlightSlot(t *testing.T) {
 }
 
 func TestHTTPDrainEndsStalledBodiesAtOnce(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t)
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
 	c := partialPost(t, addr, 1000, 11)
@@ -141,6 +145,7 @@ func partialPost(t *testing.T, addr string, declared, sent int) net.Conn {
 }
 
 func TestHTTPBodiesShareOneBudgetAndOneThatFindsItSpentIsRefusedAtOnce(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.BodyTimeout, c.BodyBudget = 2*time.Second, 256<<10 })
 	addr := strings.TrimPrefix(hh.srv.URL, "http://")
 

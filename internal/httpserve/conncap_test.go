@@ -115,6 +115,7 @@ func holdIdleTLS(h2 bool) func(t *testing.T, base string, tf *tlsFiles) net.Conn
 }
 
 func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		hold  func(t *testing.T, base string, tf *tlsFiles) net.Conn
@@ -174,6 +175,7 @@ func TestHTTPConnectionsServingNoRequestGiveUpTheirPlaceToANewCaller(t *testing.
 }
 
 func TestHTTPHeadersOverTheLimitAreAnswered431ThroughTheConnectionCap(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t)
 	base, _ := hh.serveCapped(t, newConnGrace, nil)
 	addr := strings.TrimPrefix(base, "http://")
@@ -194,6 +196,7 @@ func TestHTTPHeadersOverTheLimitAreAnswered431ThroughTheConnectionCap(t *testing
 }
 
 func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

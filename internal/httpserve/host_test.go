@@ -11,6 +11,7 @@ import (
 )
 
 func TestHostGuardAnswersOnlyToNamesItWasTold(t *testing.T) {
+	t.Parallel()
 	h := handlerWith(t, func(c *Config) { c.AllowedHosts = []string{"mcp.example.com"} })
 	for host, pass := range map[string]bool{
 		"localhost:8080": true, "127.0.0.1:8080": true, "[::1]:8080": true, "mcp.example.com": true, "MCP.example.com:443": true,
@@ -26,6 +27,7 @@ func TestHostGuardAnswersOnlyToNamesItWasTold(t *testing.T) {
 }
 
 func TestHTTPAllowedHostsLetAProxyOnTheSameHostForward(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		hosts   []string

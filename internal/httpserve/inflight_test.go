@@ -12,6 +12,7 @@ import (
 )
 
 func TestInFlightGuardAnswersBeyondItsSlotsAtOnce(t *testing.T) {
+	t.Parallel()
 	h := handlerWith(t, func(c *Config) { c.MaxInFlight = 1 })
 	h.inFlight <- struct{}{} // one request is in flight
 	start := time.Now()
@@ -26,6 +27,7 @@ func TestInFlightGuardAnswersBeyondItsSlotsAtOnce(t *testing.T) {
 }
 
 func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.MaxInFlight = 4 })
 	gate := make(chan struct{})
 	hh.api.Hold(gate)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestMethodGuardRefusesQueriesAndStandingStreams(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		method, target string
 		status         int

@@ -6,6 +6,7 @@ import (
 )
 
 func TestOriginGuardLetsThroughOnlyKnownOrigins(t *testing.T) {
+	t.Parallel()
 	h := handlerWith(t, func(c *Config) { c.AllowedOrigins = []string{"https://agents.example.com"} })
 	tests := []struct {
 		origin, method string

@@ -68,6 +68,7 @@ func pageRequest(t *testing.T, hh *httpHarness, method, path, host, body string)
 }
 
 func TestAPageIsServedBesideMCPAtItsOwnHostWithoutAnAllowedHostsEntry(t *testing.T) {
+	t.Parallel()
 	p := &testPage{}
 	hh := newHTTPHarness(t, withPage(p))
 	for _, tt := range []struct {
@@ -106,6 +107,7 @@ func TestAPageIsServedBesideMCPAtItsOwnHostWithoutAnAllowedHostsEntry(t *testing
 }
 
 func TestAPagesLinksAreLoggedByItsPathAlone(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, withPage(&testPage{}))
 	const ticket = "SEALEDTICKET-0123456789"
 	pageRequest(t, hh, "GET", "/team/v/"+ticket, "secrets.example.com", "")
@@ -116,6 +118,7 @@ func TestAPagesLinksAreLoggedByItsPathAlone(t *testing.T) {
 }
 
 func TestAPagesBodyIsReadUnderTheBudgetBeforeItTakesASlot(t *testing.T) {
+	t.Parallel()
 	p := &testPage{hold: make(chan struct{}), inside: make(chan struct{}, 8)}
 	hh := newHTTPHarness(t, withPage(p), func(c *Config) { c.MaxInFlight, c.BodyBudget, c.BodyTimeout = 1, 64<<10, time.Second })
 	release := sync.OnceFunc(func() { close(p.hold) })
@@ -159,6 +162,7 @@ func TestAPagesBodyIsReadUnderTheBudgetBeforeItTakesASlot(t *testing.T) {
 }
 
 func TestAPageIsServedOnlyAtAHostTheOperatorNamedWhereMCPTakesAny(t *testing.T) {
+	t.Parallel()
 	// Listening on every address with no allowed hosts, where /mcp answers
 	// to any Host that does not come in on loopback.
 	public := func(c *Config) { c.Addr = "0.0.0.0:8080" }

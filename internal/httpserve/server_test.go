@@ -34,7 +34,7 @@ const canaryValue = "CANARYVALUE-http-5a4b3c2d1e-\"<&>\""
 
 // httpHarness is HTTP mode served in-process against a keyed stand-in.
 type httpHarness struct {
-	api  *apitest.Keyed
+	api  *apitest.API
 	h    *Server
 	srv  *httptest.Server
 	logs *syncio.Buffer
@@ -45,7 +45,7 @@ type httpHarness struct {
 func newHTTPHarness(t *testing.T, opts ...func(*Config)) *httpHarness {
 	t.Helper()
 	hh := &httpHarness{api: apitest.NewKeyed(t), logs: &syncio.Buffer{}}
-	cfg := testConfig(t, hh.api.URL()+"/v1", zerolog.New(hh.logs))
+	cfg := testConfig(t, hh.api.URL+"/v1", zerolog.New(hh.logs))
 	cfg.Tools.Tools.AllowDelete = true
 	for _, o := range opts {
 		o(&cfg)
@@ -102,6 +102,7 @@ func toolJSON(t *testing.T, r *mcp.CallToolResult) string {
 }
 
 func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
+	t.Parallel()
 	for _, version := range []string{"", mcp.ProtocolVersion20251125, "2025-06-18"} {
 		t.Run("protocol "+version, func(t *testing.T) {
 			hh := newHTTPHarness(t)
@@ -134,6 +135,7 @@ func TestHTTPServesEachProtocolEraWithTheCallersKey(t *testing.T) {
 }
 
 func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t)
 	keys := []string{"CANARYKEY-alice-0001", "CANARYKEY-bob-0002"}
 	outputs := make([]strings.Builder, 2)
@@ -170,6 +172,7 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 }
 
 func TestHTTPGuards(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.AllowedOrigins = []string{"https://agents.example.com"} })
 	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"g","version":"1"}}}`
 	tests := []struct {
@@ -272,6 +275,7 @@ func TestHTTPGuards(t *testing.T) {
 }
 
 func TestHTTPDropsSlowHeaders(t *testing.T) {
+	t.Parallel()
 	hh := newHTTPHarness(t, func(c *Config) { c.ReadHeaderTimeout = 200 * time.Millisecond })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -287,7 +291,8 @@ func TestHTTPDropsSlowHeaders(t *testing.T) {
 	defer conn.Close()
 	start := time.Now()
 	_, _ = io.WriteString(conn, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-	// Trickle the rest, a byte at a time, never finishing the headers.
+	// Trickle the rest, a byte at a time, never finishing the headers: the
+	// pause between bytes is the slow client under test.
 	go func() {
 		for range 50 {
 			if _, err := conn.Write([]byte("X")); err != nil {
@@ -307,6 +312,7 @@ func TestHTTPDropsSlowHeaders(t *testing.T) {
 }
 
 func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
+	apitest.NeedsHeavyLoad(t)
 	hh := newHTTPHarness(t)
 	var before runtime.MemStats
 	runtime.GC()
@@ -366,6 +372,7 @@ func TestHTTPAThousandConcurrentRequestsCostBoundedMemory(t *testing.T) {
 }
 
 func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
+	t.Parallel()
 	// A caller that gives up cancels the call to Together.
 	hh := newHTTPHarness(t)
 	gate := make(chan struct{})
@@ -376,13 +383,7 @@ func TestHTTPRequestContextCarriesTheDeadlineOfTheClient(t *testing.T) {
 	if _, err := http.DefaultClient.Do(apitest.MCPRequest(ctx, hh.srv.URL+"/mcp", "k", apitest.ListCall)); err == nil {
 		t.Fatal("the request did not time out")
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for hh.api.Inside() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the call to Together outlived its caller")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 2*time.Second, "the call to Together to end with its caller's", func() bool { return hh.api.Inside() == 0 })
 }
 
 // statusOf reads the status code of the answer on conn, within d.
@@ -408,6 +409,7 @@ func testClient(t testing.TB, baseURL string) *togetherapi.Client {
 }
 
 func TestServeNamesAnAddressItCannotListenOnInASettingError(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -11,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/togetherapi"
 )
 
 func TestKeyCommand(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsProcess(t)
 	tests := []struct {
 		name, line string
 		timeout    time.Duration
@@ -35,6 +38,7 @@ func TestKeyCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			key, err := Run(context.Background(), tt.line, tt.timeout)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -53,6 +57,8 @@ func TestKeyCommand(t *testing.T) {
 }
 
 func TestAKeyCommandsChildThatHoldsItsOutputIsKilledAndTheKeyTaken(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsProcess(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
 	key, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; echo tgp_from_command`, 30*time.Second)
@@ -73,16 +79,12 @@ func waitGone(t *testing.T, pidFile string) {
 		t.Fatal(err)
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	deadline := time.Now().Add(2 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("the command's child %d outlived it", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	apitest.WaitWithin(t, 2*time.Second, fmt.Sprintf("the command's child %d to end with it", pid), func() bool { return syscall.Kill(pid, 0) != nil })
 }
 
 func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsProcess(t)
 	const key = "tgp_STRADDLING_KEY_0123456789abcdef"
 	// The key printed to stderr at every offset around both cuts: the 2 KiB
 	// shown and the 64 KiB read, and with the padding that whitespace
@@ -118,6 +120,8 @@ func TestAKeyCommandsStderrNeverShowsPartOfTheKeyWhereItIsCut(t *testing.T) {
 }
 
 func TestAKeyCommandThatTimesOutIsKilledWithItsChildren(t *testing.T) {
+	t.Parallel()
+	apitest.NeedsProcess(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	start := time.Now()
 	_, err := Run(context.Background(), `sleep 60 & echo $! > `+pidFile+`; sleep 60`, 300*time.Millisecond)
