@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -447,6 +448,35 @@ func TestResponseBodiesAreCapped(t *testing.T) {
 		if !tooLarge(err, togetherapi.MaxResponseBytes) {
 			t.Errorf("HTTP %d: err = %v, want a *MalformedError for a body over %d bytes", status, err, togetherapi.MaxResponseBytes)
 		}
+	}
+}
+
+func TestABodyDeclaredOverTheCapIsRefusedBeforeItIsRead(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{200, 500} {
+		srv, _ := fakeAPI(t, declaresMoreThan(status, togetherapi.MaxResponseBytes))
+		// A client that waited for the declared body would fail by its
+		// budget, not by the cap, and be caught.
+		c := newClient(t, srv.URL+"/v1", func(c *togetherapi.Config) { c.Timeout = time.Minute })
+		_, err := c.GetSecret(context.Background(), "sec-1")
+		if !tooLarge(err, togetherapi.MaxResponseBytes) {
+			t.Errorf("HTTP %d: err = %v, want a *MalformedError for a body declared over %d bytes", status, err, togetherapi.MaxResponseBytes)
+		}
+	}
+}
+
+// declaresMoreThan answers with a Content-Length one byte over limit, sends
+// the start of the body and then waits for the client to hang up: a client
+// that reads a body its declared length already puts over the cap waits
+// here until its own timeout.
+func declaresMoreThan(status int, limit int64) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.FormatInt(limit+1, 10))
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"object":"list","data":[`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
 	}
 }
 

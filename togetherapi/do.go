@@ -168,7 +168,7 @@ func (c *Client) send(ctx context.Context, op call) (ex exchange) {
 	if limit == 0 {
 		limit = maxResponseBytes
 	}
-	ex.body, ex.err = readBounded(resp.Body, limit)
+	ex.body, ex.err = readBounded(resp, limit)
 	if ex.err != nil && !isTooLarge(ex.err) {
 		// The status came but the body broke off: as good as no answer.
 		ex.status = 0
@@ -176,9 +176,15 @@ func (c *Client) send(ctx context.Context, op call) (ex exchange) {
 	return ex
 }
 
-// readBounded reads at most limit bytes of r.
-func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+// readBounded reads at most limit bytes of resp's body. A body whose
+// declared length is over the limit is refused before any of it is read:
+// reading 64 MiB only to throw it away would hold the call, and its memory,
+// for nothing. (The transport clears the length of a body it decompresses.)
+func readBounded(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
+		return nil, &MalformedError{Limit: limit}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
