@@ -1102,10 +1102,16 @@ func TestStdioAToolCallTheServerWouldNeverAnswerIsNotQueued(t *testing.T) {
 	// then answers nothing: 60 of 3.9 MiB would wait behind the busy
 	// workers, counted by no bound.
 	p := everyWorkerBusy(t)
-	// Joined, not formatted: fmt copies 3.9 MiB slowly under -race.
-	big := strings.Repeat("v", 3900<<10)
+	// One line, built once, its name's digits rewritten for each call:
+	// copying 3.9 MiB sixty times over is slow under -race.
+	line := []byte(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_00","value":"` +
+		strings.Repeat("v", 3900<<10) + `"}}}` + "\n")
+	at := bytes.Index(line, []byte("IDLE_00")) + len("IDLE_")
 	for i := range 60 {
-		p.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","method":"tools/call","params":{"name":"create_secret","arguments":{"name":"IDLE_%d","value":"`, i)+big+`"}}}`)
+		line[at], line[at+1] = '0'+byte(i/10), '0'+byte(i%10)
+		if _, err := p.stdin.Write(line); err != nil {
+			t.Fatalf("writing to the server: %v", err)
+		}
 	}
 	// Once the ping is answered, the server has read every line before it.
 	p.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
