@@ -307,21 +307,27 @@ func (s *Server) deadPage(w http.ResponseWriter, end state) int {
 }
 
 func (s *Server) formData(t *Ticket, problem string) pageData {
+	return formData(s.cfg.Sandbox, t.req, t.ExpiresAt.Format("15:04:05 MST"), time.Until(t.ExpiresAt), problem)
+}
+
+// formData is the data of either page's form: what the link asks for,
+// when it expires, and the problem with the last submission, if any.
+func formData(sandbox bool, req Request, expiresAt string, left time.Duration, problem string) pageData {
 	title := "Store a secret in Together AI"
-	if s.cfg.Sandbox {
+	if sandbox {
 		title = "Store a secret in the sandbox"
 	}
 	return pageData{
 		Title:       title,
 		Form:        true,
-		Name:        t.req.Name,
-		Description: t.req.Description,
-		Replace:     t.req.Replace,
-		ExistingID:  t.req.ExistingID,
-		ExpiresAt:   t.ExpiresAt.Format("15:04:05 MST"),
-		Left:        roughly(time.Until(t.ExpiresAt)),
+		Name:        req.Name,
+		Description: req.Description,
+		Replace:     req.Replace,
+		ExistingID:  req.ExistingID,
+		ExpiresAt:   expiresAt,
+		Left:        roughly(left),
 		Problem:     problem,
-		Sandbox:     s.cfg.Sandbox,
+		Sandbox:     sandbox,
 		MaxBytes:    togetherapi.ValueMaxBytes,
 	}
 }

@@ -444,24 +444,10 @@ func (p *Team) record(r *http.Request, ev TeamEvent) {
 }
 
 func (p *Team) formData(t TeamRequest, problem string) pageData {
-	title := "Store a secret in Together AI"
-	if p.cfg.Sandbox {
-		title = "Store a secret in the sandbox"
-	}
-	return pageData{
-		Title:       title,
-		Form:        true,
-		Team:        true,
-		Name:        t.Name,
-		Description: t.Description,
-		Replace:     t.Replace,
-		ExistingID:  t.SecretID,
-		ExpiresAt:   t.ExpiresAt.Format("15:04:05 UTC"),
-		Left:        roughly(t.ExpiresAt.Sub(p.cfg.Now())),
-		Problem:     problem,
-		Sandbox:     p.cfg.Sandbox,
-		MaxBytes:    togetherapi.ValueMaxBytes,
-	}
+	d := formData(p.cfg.Sandbox, Request{Name: t.Name, Description: t.Description, Replace: t.Replace, ExistingID: t.SecretID},
+		t.ExpiresAt.Format("15:04:05 UTC"), t.ExpiresAt.Sub(p.cfg.Now()), problem)
+	d.Team = true
+	return d
 }
 
 // minutes says a TTL in minutes, as "10 minutes".
