@@ -25,11 +25,12 @@ import (
 )
 
 // The canaries: the value typed on the page, the key of the account that
-// made the link, and a key of another account. None may ever show.
+// made the link, and a key of another account. None may ever show, and each
+// starts with one of apitest.Canaries, which AssertClean looks for.
 const (
 	teamValue = "CANARYVALUE-team-9f8e7d6c"
-	makerKey  = "tgp_v1_CANARYMAKERKEY-5e4d3c2b1a"
-	otherKey  = "tgp_v1_CANARYOTHERKEY-0f1e2d3c4b"
+	makerKey  = "CANARYKEY-maker-5e4d3c2b1a"
+	otherKey  = "CANARYKEY-other-0f1e2d3c4b"
 )
 
 // makerCallID is the call_id of the call that made the test's links.
@@ -125,14 +126,11 @@ func (p *teamPage) scanForCanaries(t *testing.T) {
 	t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	texts := append([]string{p.logs.String(), fmt.Sprintf("%+v", p.events)}, p.written...)
-	for _, text := range texts {
-		for _, canary := range []string{teamValue, makerKey, otherKey} {
-			if strings.Contains(text, canary) {
-				t.Errorf("%q was written:\n%s", canary, text)
-			}
-		}
-	}
+	apitest.AssertClean(t, map[string]string{
+		"logs":      p.logs.String(),
+		"events":    fmt.Sprintf("%+v", p.events),
+		"responses": strings.Join(p.written, "\n"),
+	})
 }
 
 // link seals a ticket made by the key's account, and returns its link.
@@ -173,6 +171,12 @@ func (p *teamPage) get(t *testing.T, link string) (int, string) {
 // headers change that ("" removes one).
 func (p *teamPage) post(t *testing.T, link string, form url.Values, headers map[string]string) (int, http.Header, string) {
 	t.Helper()
+	return p.do(t, p.postRequest(t, link, form, headers))
+}
+
+// postRequest is the request post sends.
+func (p *teamPage) postRequest(t *testing.T, link string, form url.Values, headers map[string]string) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, link, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
@@ -186,23 +190,46 @@ func (p *teamPage) post(t *testing.T, link string, form url.Values, headers map[
 			req.Header.Set(k, v)
 		}
 	}
-	return p.do(t, req)
+	return req
 }
 
 func (p *teamPage) do(t *testing.T, req *http.Request) (int, http.Header, string) {
 	t.Helper()
+	a := p.send(req)
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	for _, problem := range a.problems {
+		t.Error(problem)
+	}
+	return a.status, a.header, a.body
+}
+
+// pageAnswer is what send got, and what it found wrong in the headers.
+type pageAnswer struct {
+	status   int
+	header   http.Header
+	body     string
+	problems []string
+	err      error
+}
+
+// send is do for a goroutine: it fails no test, and returns what went
+// wrong for the test to report.
+func (p *teamPage) send(req *http.Request) pageAnswer {
 	resp, err := p.srv.Client().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return pageAnswer{err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return pageAnswer{err: err}
 	}
 	p.mu.Lock()
 	p.written = append(p.written, fmt.Sprint(resp.Header), string(b))
 	p.mu.Unlock()
+	a := pageAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	for k, want := range map[string]string{
 		"Referrer-Policy":        "no-referrer",
 		"Cache-Control":          "no-store",
@@ -210,16 +237,16 @@ func (p *teamPage) do(t *testing.T, req *http.Request) (int, http.Header, string
 		"X-Content-Type-Options": "nosniff",
 	} {
 		if got := resp.Header.Get(k); got != want {
-			t.Errorf("%s = %q, want %q", k, got, want)
+			a.problems = append(a.problems, fmt.Sprintf("%s = %q, want %q", k, got, want))
 		}
 	}
 	csp := resp.Header.Get("Content-Security-Policy")
 	for _, want := range []string{"default-src 'none'", "form-action 'self'", "frame-ancestors 'none'"} {
 		if !strings.Contains(csp, want) {
-			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+			a.problems = append(a.problems, fmt.Sprintf("Content-Security-Policy %q lacks %q", csp, want))
 		}
 	}
-	return resp.StatusCode, resp.Header, string(b)
+	return a
 }
 
 func (p *teamPage) outcomes() []intake.TeamOutcome {
@@ -521,18 +548,22 @@ func TestOneLinkStoresOneValueAtATimeOnAReplica(t *testing.T) {
 		return &togetherapi.Secret{ID: "sec-slow", Name: c.req.Name}, nil
 	})
 	link := p.link(t, nil)
-	first := make(chan int, 1)
-	go func() {
-		code, _, _ := p.post(t, link, form(makerKey, teamValue), nil)
-		first <- code
-	}()
-	<-entered
+	first := make(chan pageAnswer, 1)
+	req := p.postRequest(t, link, form(makerKey, teamValue), nil)
+	go func() { first <- p.send(req) }()
+	select {
+	case <-entered:
+	case a := <-first:
+		t.Fatalf("the first submission ended before it was stored: %d %v %s", a.status, a.err, a.body)
+	case <-time.After(10 * time.Second):
+		t.Fatal("waited 10s for the first submission to reach the store")
+	}
 	if code, _, page := p.post(t, link, form(makerKey, teamValue), nil); code != http.StatusConflict || !strings.Contains(page, "being stored right now") {
 		t.Errorf("a second submission while the first is stored: %d %s", code, page)
 	}
 	close(release)
-	if code := <-first; code != http.StatusOK || p.store.count() != 1 {
-		t.Errorf("the first: %d, %d stored", code, p.store.count())
+	if a := apitest.Receive(t, "the first submission's answer", first); a.err != nil || len(a.problems) != 0 || a.status != http.StatusOK || p.store.count() != 1 {
+		t.Errorf("the first: %d %v %v, %d stored", a.status, a.err, a.problems, p.store.count())
 	}
 }
 

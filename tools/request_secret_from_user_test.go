@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/together-secrets-mcp/together-secrets-mcp/internal/apitest"
 	"github.com/together-secrets-mcp/together-secrets-mcp/internal/audit"
 )
 
@@ -39,31 +41,55 @@ func userPosts(t *testing.T, link string, form url.Values) string {
 // the page's status and text, whatever they are.
 func userSubmitsFor(t *testing.T, link string, form url.Values) (int, string) {
 	t.Helper()
-	u, _ := url.Parse(link)
-	req, _ := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
+	status, page, err := postForm(link, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, page
+}
+
+// postForm posts the page's form with the given fields as the page's own
+// form does, and returns the page's status and text. It fails no test, so
+// that a goroutine may call it and send what it returns.
+func postForm(link string, form url.Values) (int, string, error) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return 0, "", err
+	}
+	req, err := http.NewRequest("POST", link, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "", err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "http://"+u.Host)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", fmt.Errorf("posting the page's form: %w", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }
 
 // urlElicitor is a client that declares URL-mode elicitation and answers it
 // by having the user open the page (and, with accept, submit the value).
 type urlElicitor struct {
-	t      *testing.T
 	action mcp.ElicitationResponseAction
 	value  string
 	mu     sync.Mutex
 	asked  []mcp.ElicitationParams
-	page   string
+	// posted carries the page's answer to the user's post, once it came.
+	posted chan posting
 	// pageDecline makes the user accept the elicitation, then press
 	// Decline on the page.
 	pageDecline bool
+}
+
+// posting is what the page answered the user's post.
+type posting struct {
+	status int
+	page   string
+	err    error
 }
 
 func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
@@ -71,25 +97,44 @@ func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*
 	e.asked = append(e.asked, req.Params)
 	e.mu.Unlock()
 	if e.action == mcp.ElicitationResponseActionAccept {
-		// The user consents, opens the page, and submits, a little later;
-		// or, with pageDecline, presses Decline there. The pause is the
-		// user's, not a guess at timing: the call that resumes once the
-		// client answers finds the same end whether the user acts before it
-		// waits or while it does, and the pause makes the second, the usual
-		// case, the one most runs take.
+		// The user consents, opens the page, and submits; or, with
+		// pageDecline, presses Decline there. Whether the user acts before
+		// the resumed call waits or while it does, the call ends the same,
+		// so the test leaves the order to chance. The page ends the call
+		// before it writes its answer, so the test reads that answer from
+		// posted, not from the call.
+		posted := make(chan posting, 1)
+		e.mu.Lock()
+		e.posted = posted
+		e.mu.Unlock()
 		go func() {
-			time.Sleep(50 * time.Millisecond)
 			form := url.Values{"value": {e.value}}
 			if e.pageDecline {
 				form.Set("action", "decline")
 			}
-			page := userPosts(e.t, req.Params.URL, form)
-			e.mu.Lock()
-			e.page = page
-			e.mu.Unlock()
+			var p posting
+			p.status, p.page, p.err = postForm(req.Params.URL, form)
+			posted <- p
 		}()
 	}
 	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: e.action}}, nil
+}
+
+// pageShown waits for the page's answer to the user's post, and returns
+// it, failing the test unless the page answered 200 with a page.
+func (e *urlElicitor) pageShown(t *testing.T) string {
+	t.Helper()
+	e.mu.Lock()
+	posted := e.posted
+	e.mu.Unlock()
+	if posted == nil {
+		t.Fatal("the user was never sent to the page")
+	}
+	p := apitest.Receive(t, "the page's answer to the user", posted)
+	if p.err != nil || p.status != http.StatusOK || p.page == "" {
+		t.Fatalf("the page answered the user %d, %v:\n%s", p.status, p.err, p.page)
+	}
+	return p.page
 }
 
 func urlElicitationClient(e *urlElicitor, version string) []client.ClientOption {
@@ -107,7 +152,7 @@ func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
 	t.Parallel()
 	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
 		t.Run("protocol "+version, func(t *testing.T) {
-			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue}
+			e := &urlElicitor{action: mcp.ElicitationResponseActionAccept, value: canaryValue}
 			h := newHarness(t, urlElicitationClient(e, version))
 			completed := make(chan string, 1)
 			h.mcp.OnNotification(func(n mcp.JSONRPCNotification) {
@@ -143,9 +188,10 @@ func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
 					t.Error("no notifications/elicitation/complete")
 				}
 			}
-			e.mu.Lock()
-			page := e.page
-			e.mu.Unlock()
+			page := e.pageShown(t)
+			if !strings.Contains(page, "was created") {
+				t.Errorf("the page after the submit:\n%s", page)
+			}
 			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
 		})
 	}
@@ -153,7 +199,7 @@ func TestRequestSecretThroughURLElicitationInBothEras(t *testing.T) {
 
 func TestRequestSecretReplacesAnExistingValue(t *testing.T) {
 	t.Parallel()
-	e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue + "-new"}
+	e := &urlElicitor{action: mcp.ElicitationResponseActionAccept, value: canaryValue + "-new"}
 	h := newHarness(t, urlElicitationClient(e, ""))
 	if r := h.call(t, "create_secret", map[string]any{"name": "DB_PASSWORD", "value": canaryValue}); r.IsError {
 		t.Fatal(resultText(t, r))
@@ -165,13 +211,16 @@ func TestRequestSecretReplacesAnExistingValue(t *testing.T) {
 	if !h.api.ValueMatches("DB_PASSWORD", canaryValue+"-new") || h.api.Len() != 1 {
 		t.Error("the value was not replaced in place")
 	}
+	if page := e.pageShown(t); !strings.Contains(page, "was replaced") {
+		t.Errorf("the page after the submit:\n%s", page)
+	}
 }
 
 func TestRequestSecretDeclinedSendsNothingAndKillsTheLink(t *testing.T) {
 	t.Parallel()
 	for _, action := range []mcp.ElicitationResponseAction{mcp.ElicitationResponseActionDecline, mcp.ElicitationResponseActionCancel} {
 		t.Run(string(action), func(t *testing.T) {
-			e := &urlElicitor{t: t, action: action}
+			e := &urlElicitor{action: action}
 			h := newHarness(t, urlElicitationClient(e, ""))
 			res := h.call(t, "request_secret_from_user", map[string]any{"name": "NOPE"})
 			if got := structured(t, res); res.IsError || got["status"] != "declined" {
@@ -253,7 +302,7 @@ func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
 	t.Parallel()
 	for _, version := range []string{"", mcp.ProtocolVersion20251125} {
 		t.Run("protocol "+version, func(t *testing.T) {
-			e := &urlElicitor{t: t, action: mcp.ElicitationResponseActionAccept, value: canaryValue, pageDecline: true}
+			e := &urlElicitor{action: mcp.ElicitationResponseActionAccept, value: canaryValue, pageDecline: true}
 			h := newHarness(t, urlElicitationClient(e, version))
 			res := h.call(t, "request_secret_from_user", map[string]any{"name": "UNEXPECTED"})
 			if got := structured(t, res); res.IsError || got["status"] != "declined" || !strings.Contains(encoded(t, res), "pressed Decline") {
@@ -262,9 +311,10 @@ func TestRequestSecretDeclinedOnThePageEndsTheWaitingCall(t *testing.T) {
 			if h.api.Len() != 0 {
 				t.Error("a declined request stored a value")
 			}
-			e.mu.Lock()
-			page := e.page
-			e.mu.Unlock()
+			page := e.pageShown(t)
+			if !strings.Contains(page, "Nothing was stored") {
+				t.Errorf("the page after Decline:\n%s", page)
+			}
 			assertNoLeak(t, map[string]string{"result": encoded(t, res), "logs": h.logs.String(), "page": page})
 		})
 	}

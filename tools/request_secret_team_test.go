@@ -153,22 +153,35 @@ func (h *teamHarness) call(t *testing.T, c *client.Client, key, tool string, arg
 // (or the user declining), and returns the page's status and text.
 func (h *teamHarness) submit(t *testing.T, link, key, value, action string) (int, string) {
 	t.Helper()
-	u, err := url.Parse(link)
+	status, page, err := h.post(link, key, value, action)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return status, page
+}
+
+// post is submit for a goroutine: it fails no test, and returns what went
+// wrong for the test to report.
+func (h *teamHarness) post(link, key, value, action string) (int, string, error) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return 0, "", err
+	}
 	form := url.Values{"api_key": {key}, "value": {value}, "action": {action}}
-	req, _ := http.NewRequest(http.MethodPost, link, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest(http.MethodPost, link, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, "", err
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", fmt.Errorf("posting the team page's form: %w", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
 	h.keepWritten(string(b))
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), err
 }
 
 func (h *teamHarness) keepWritten(text string) {
@@ -256,7 +269,6 @@ func (r *replicaRouter) GetSessionId() string { return "" }
 // with action.
 type pageUser struct {
 	h      *teamHarness
-	t      *testing.T
 	key    string
 	value  string
 	action mcp.ElicitationResponseAction
@@ -266,34 +278,57 @@ type pageUser struct {
 
 	mu    sync.Mutex
 	asked []mcp.ElicitationParams
-	page  string
-	done  chan struct{}
+	// posted carries the page's answer to the submission, once it came:
+	// Elicit runs on the client's goroutine, not the test's, so it reports
+	// there instead of failing the test.
+	posted chan posting
 }
 
 func (u *pageUser) Elicit(_ context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	answer := &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: u.action}}
 	u.mu.Lock()
 	u.asked = append(u.asked, req.Params)
+	posted := make(chan posting, 1)
+	if u.value != "" {
+		u.posted = posted
+	}
 	u.mu.Unlock()
 	submit := func() {
-		_, page := u.h.submit(u.t, req.Params.URL, u.key, u.value, "store")
-		u.mu.Lock()
-		u.page = page
-		u.mu.Unlock()
+		var p posting
+		p.status, p.page, p.err = u.h.post(req.Params.URL, u.key, u.value, "store")
+		posted <- p
 	}
 	switch {
 	case u.value == "":
 	case u.later != nil:
-		u.done = make(chan struct{})
 		go func() {
-			defer close(u.done)
-			if apitest.Within(10*time.Second, u.later) {
-				submit()
+			if !apitest.Within(10*time.Second, u.later) {
+				posted <- posting{err: errors.New("waited 10s for the moment to submit the page")}
+				return
 			}
+			submit()
 		}()
 	default:
 		submit()
 	}
-	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: u.action}}, nil
+	return answer, nil
+}
+
+// submitted waits for the page's answer to the user's submission, and
+// returns it, failing the test unless the page answered 200.
+func (u *pageUser) submitted(t *testing.T) string {
+	t.Helper()
+	u.mu.Lock()
+	posted := u.posted
+	u.mu.Unlock()
+	if posted == nil {
+		t.Fatal("the user never submitted the page")
+	}
+	p := apitest.Receive(t, "the page's answer to the user", posted)
+	if p.err != nil || p.status != http.StatusOK {
+		t.Fatalf("the page answered the user %d, %v:\n%s", p.status, p.err, p.page)
+	}
+	return p.page
 }
 
 // modern are the options of a 2026-07-28 client that declares URL
@@ -609,7 +644,7 @@ func TestAModernClientsRetryOnAnotherReplicaReturnsTheMetadata(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil, nil, nil)
 	u := &pageUser{key: makerKey, value: teamValue, action: mcp.ElicitationResponseActionAccept}
-	u.h, u.t = h, t
+	u.h = h
 	c, router := h.clientOn(t, 0, 1, modern(u)...)
 	res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY", "description": "W&B"})
 	got := structured(t, res)
@@ -622,6 +657,9 @@ func TestAModernClientsRetryOnAnotherReplicaReturnsTheMetadata(t *testing.T) {
 	}
 	if !h.api.Account(makerKey).ValueMatches("prod/WANDB_KEY", teamValue) {
 		t.Error("the value was not stored")
+	}
+	if page := u.submitted(t); !strings.Contains(page, "was created") {
+		t.Errorf("the page after the submit:\n%s", page)
 	}
 	var outcomes []string
 	for _, ev := range logEvents(t, h.replicas[1].logs.String()) {
@@ -647,7 +685,7 @@ func TestARetryWaitsForTheValueThenSaysItHasNotArrivedAndHowToCheck(t *testing.T
 		t.Run(tt.name, func(t *testing.T) {
 			h := newTeamHarness(t, nil, func(c *tools.Config) { c.TeamWait = 1500 * time.Millisecond })
 			u := &pageUser{key: makerKey, action: mcp.ElicitationResponseActionAccept}
-			u.h, u.t = h, t
+			u.h = h
 			if tt.arrive {
 				// The user submits once the retry has looked and found
 				// nothing yet.
@@ -662,8 +700,8 @@ func TestARetryWaitsForTheValueThenSaysItHasNotArrivedAndHowToCheck(t *testing.T
 			if !tt.arrive && !strings.Contains(encoded(t, res), "get_secret") {
 				t.Errorf("the result does not say how to check: %s", encoded(t, res))
 			}
-			if u.done != nil {
-				<-u.done
+			if tt.arrive {
+				u.submitted(t)
 			}
 		})
 	}
@@ -675,7 +713,7 @@ func TestAModernClientThatDeclinesGetsNothingStored(t *testing.T) {
 		t.Run(string(action), func(t *testing.T) {
 			h := newTeamHarness(t, nil)
 			u := &pageUser{action: action}
-			u.h, u.t = h, t
+			u.h = h
 			c := h.client(t, modern(u)...)
 			res := h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"})
 			if got := structured(t, res); res.IsError || got["status"] != "declined" || !strings.Contains(encoded(t, res), "stays valid until") {
@@ -715,7 +753,7 @@ func TestARetryWhoseStateIsAnotherCallersOrAlteredIsRefusedBeforeAnythingIsRead(
 		t.Run(tt.name, func(t *testing.T) {
 			h := newTeamHarness(t, nil, nil, nil)
 			u := &pageUser{action: mcp.ElicitationResponseActionAccept}
-			u.h, u.t = h, t
+			u.h = h
 			c, router := h.clientOn(t, 0, 1, modern(u)...)
 			change := tt.change(h)
 			var before int
@@ -738,7 +776,7 @@ func TestAnOlderClientOverHTTPGetsTheLinkInTheResultEvenWithURLElicitation(t *te
 	t.Parallel()
 	h := newTeamHarness(t, nil)
 	u := &pageUser{action: mcp.ElicitationResponseActionAccept}
-	u.h, u.t = h, t
+	u.h = h
 	c := h.client(t, append(modern(u), client.WithProtocolVersion(mcp.ProtocolVersion20251125))...)
 	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
 	if len(u.asked) != 0 || !strings.HasPrefix(link, h.replicas[0].page.URL) {

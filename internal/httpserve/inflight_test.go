@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 	hh := newHTTPHarness(t, func(c *Config) { c.MaxInFlight = 4 })
 	gate := make(chan struct{})
 	hh.api.Hold(gate)
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // before the servers close, should the test end early
 	statuses := make(chan *http.Response, 10)
 	for range 10 {
 		go func() {
@@ -46,14 +49,14 @@ func TestHTTPAnswersBeyondTheInFlightCapWith503(t *testing.T) {
 		}()
 	}
 	for range 6 {
-		r := <-statuses
+		r := apitest.Receive(t, "an answer beyond the cap", statuses)
 		if r == nil || r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "1" {
 			t.Fatalf("beyond the cap: %+v", r)
 		}
 	}
-	close(gate)
+	release()
 	for range 4 {
-		if r := <-statuses; r == nil || r.StatusCode != 200 {
+		if r := apitest.Receive(t, "an answer within the cap", statuses); r == nil || r.StatusCode != 200 {
 			t.Errorf("within the cap: %+v", r)
 		}
 	}

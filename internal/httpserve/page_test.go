@@ -52,19 +52,36 @@ func withPage(p *testPage) func(*Config) {
 // status and body.
 func pageRequest(t *testing.T, hh *httpHarness, method, path, host, body string) (int, string) {
 	t.Helper()
+	r := pageDo(hh, method, path, host, body)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.status, r.body
+}
+
+// pageAnswer is what pageDo got.
+type pageAnswer struct {
+	status int
+	body   string
+	err    error
+}
+
+// pageDo is pageRequest for a goroutine: it fails no test, and returns what
+// went wrong for the test to report.
+func pageDo(hh *httpHarness, method, path, host, body string) pageAnswer {
 	req, err := http.NewRequest(method, hh.srv.URL+path, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return pageAnswer{err: err}
 	}
 	req.Host = host
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return pageAnswer{err: fmt.Errorf("%s %s: %w", method, path, err)}
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return pageAnswer{resp.StatusCode, string(b), err}
 }
 
 func TestAPageIsServedBesideMCPAtItsOwnHostWithoutAnAllowedHostsEntry(t *testing.T) {
@@ -138,18 +155,21 @@ func TestAPagesBodyIsReadUnderTheBudgetBeforeItTakesASlot(t *testing.T) {
 	}
 
 	// A request that is served holds the one slot; the next is refused.
-	done := make(chan int, 1)
-	go func() {
-		code, _ := pageRequest(t, hh, "POST", "/team/v/T", "secrets.example.com", "value=x")
-		done <- code
-	}()
-	<-p.inside
+	done := make(chan pageAnswer, 1)
+	go func() { done <- pageDo(hh, "POST", "/team/v/T", "secrets.example.com", "value=x") }()
+	select {
+	case <-p.inside:
+	case r := <-done:
+		t.Fatalf("the request meant to hold the slot ended: %d %s %v", r.status, r.body, r.err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("waited 10s for the request to reach the page")
+	}
 	if code, body := pageRequest(t, hh, "GET", "/team/v/T", "secrets.example.com", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "too many requests in flight") {
 		t.Errorf("beyond the slots: %d %s", code, body)
 	}
 	release()
-	if code := <-done; code != 200 {
-		t.Errorf("the request in its slot: %d", code)
+	if r := apitest.Receive(t, "the request in its slot", done); r.err != nil || r.status != 200 {
+		t.Errorf("the request in its slot: %d %v", r.status, r.err)
 	}
 	if got := statusOf(t, stalled, 5*time.Second); got != http.StatusRequestTimeout {
 		t.Errorf("the stalled body: %d, want 408", got)

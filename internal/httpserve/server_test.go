@@ -32,6 +32,9 @@ import (
 // apitest.AssertClean.
 const canaryValue = "CANARYVALUE-http-5a4b3c2d1e-\"<&>\""
 
+// canaryKey is the key a test sends where it checks that no key shows.
+const canaryKey = "CANARYKEY-http-9e8d7c6b5a"
+
 // httpHarness is HTTP mode served in-process against a keyed stand-in.
 type httpHarness struct {
 	api  *apitest.API
@@ -138,37 +141,55 @@ func TestHTTPTwoCallersNeverSeeEachOthersKeyOrSecrets(t *testing.T) {
 	t.Parallel()
 	hh := newHTTPHarness(t)
 	keys := []string{"CANARYKEY-alice-0001", "CANARYKEY-bob-0002"}
-	outputs := make([]strings.Builder, 2)
-	var wg sync.WaitGroup
+	// Each caller's goroutine sends what it saw, or what went wrong, for
+	// the test to report: t.Fatal would end only that goroutine.
+	type seen struct {
+		results string
+		err     error
+	}
+	done := make(chan seen, len(keys))
 	for i, key := range keys {
 		c := hh.mcpClient(t, key, "")
-		wg.Go(func() {
+		go func() {
+			var out strings.Builder
 			for n := range 20 {
 				name := fmt.Sprintf("C%d_%02d", i, n)
-				r := callTool(t, c, "create_secret", map[string]any{"name": name, "value": canaryValue + key})
-				outputs[i].WriteString(toolJSON(t, r))
-				r = callTool(t, c, "list_secrets", nil)
-				outputs[i].WriteString(toolJSON(t, r))
-				if strings.Contains(toolJSON(t, r), fmt.Sprintf("C%d_", 1-i)) {
-					t.Errorf("caller %d sees the other's secrets", i)
+				for _, call := range []mcp.CallToolParams{
+					{Name: "create_secret", Arguments: map[string]any{"name": name, "value": canaryValue + key}},
+					{Name: "list_secrets"},
+				} {
+					r, err := c.CallTool(t.Context(), mcp.CallToolRequest{Params: call})
+					if err != nil {
+						done <- seen{out.String(), fmt.Errorf("caller %d's %s: %w", i, call.Name, err)}
+						return
+					}
+					b, _ := json.Marshal(r)
+					out.Write(b)
+					if call.Name == "list_secrets" && strings.Contains(string(b), fmt.Sprintf("C%d_", 1-i)) {
+						done <- seen{out.String(), fmt.Errorf("caller %d sees the other's secrets: %s", i, b)}
+						return
+					}
 				}
 			}
-		})
+			done <- seen{results: out.String()}
+		}()
 	}
-	wg.Wait()
+	outputs := map[string]string{}
+	for range keys {
+		got := apitest.Receive(t, "a caller's calls", done)
+		if got.err != nil {
+			t.Error(got.err)
+		}
+		outputs[fmt.Sprintf("results %d", len(outputs))] = got.results
+	}
 	for _, seen := range hh.api.Requests() {
 		key, _, _ := strings.Cut(seen, " ")
 		if key != keys[0] && key != keys[1] {
 			t.Errorf("request with an unknown key: %q", seen)
 		}
 	}
-	for i := range keys {
-		out := outputs[i].String()
-		if strings.Contains(out, keys[1-i]) || strings.Contains(out, keys[i]) || strings.Contains(out, "CANARYVALUE") {
-			t.Errorf("caller %d's results hold a key or a value", i)
-		}
-	}
-	apitest.AssertClean(t, map[string]string{"logs": hh.logs.String()})
+	outputs["logs"] = hh.logs.String()
+	apitest.AssertClean(t, outputs)
 }
 
 func TestHTTPGuards(t *testing.T) {
@@ -192,21 +213,21 @@ func TestHTTPGuards(t *testing.T) {
 		}},
 		{name: "empty bearer", headers: map[string]string{"Authorization": "Bearer "}, status: 401},
 		{name: "basic auth", headers: map[string]string{"Authorization": "Basic a2V5Og=="}, status: 401},
-		{name: "key in the query string", path: "/mcp?api_key=CANARYKEY-q", headers: map[string]string{"Authorization": "Bearer k"}, status: 400},
-		{name: "key", headers: map[string]string{"Authorization": "Bearer k"}, status: 200, check: func(t *testing.T, r *http.Response) {
+		{name: "key in the query string", path: "/mcp?api_key=CANARYKEY-q", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, status: 400},
+		{name: "key", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, status: 200, check: func(t *testing.T, r *http.Response) {
 			if r.Header.Get("Access-Control-Allow-Origin") != "" {
 				t.Error("CORS headers without an Origin")
 			}
 		}},
-		{name: "foreign origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "https://evil.example"}, status: 403},
-		{name: "null origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "null"}, status: 403},
-		{name: "rebinding origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "http://127.0.0.1.evil.example"}, status: 403},
-		{name: "loopback origin on a loopback server", headers: map[string]string{"Authorization": "Bearer k", "Origin": "http://localhost:3000"}, status: 200, check: func(t *testing.T, r *http.Response) {
+		{name: "foreign origin", headers: map[string]string{"Authorization": "Bearer " + canaryKey, "Origin": "https://evil.example"}, status: 403},
+		{name: "null origin", headers: map[string]string{"Authorization": "Bearer " + canaryKey, "Origin": "null"}, status: 403},
+		{name: "rebinding origin", headers: map[string]string{"Authorization": "Bearer " + canaryKey, "Origin": "http://127.0.0.1.evil.example"}, status: 403},
+		{name: "loopback origin on a loopback server", headers: map[string]string{"Authorization": "Bearer " + canaryKey, "Origin": "http://localhost:3000"}, status: 200, check: func(t *testing.T, r *http.Response) {
 			if r.Header.Get("Access-Control-Allow-Origin") != "" {
 				t.Error("CORS headers for an origin that was not configured")
 			}
 		}},
-		{name: "allowed origin", headers: map[string]string{"Authorization": "Bearer k", "Origin": "https://agents.example.com"}, status: 200, check: func(t *testing.T, r *http.Response) {
+		{name: "allowed origin", headers: map[string]string{"Authorization": "Bearer " + canaryKey, "Origin": "https://agents.example.com"}, status: 200, check: func(t *testing.T, r *http.Response) {
 			if r.Header.Get("Access-Control-Allow-Origin") != "https://agents.example.com" {
 				t.Errorf("Access-Control-Allow-Origin = %q", r.Header.Get("Access-Control-Allow-Origin"))
 			}
@@ -216,10 +237,10 @@ func TestHTTPGuards(t *testing.T) {
 				t.Errorf("Allow-Headers = %q", r.Header.Get("Access-Control-Allow-Headers"))
 			}
 		}},
-		{name: "rebinding host", host: "attacker.example:80", headers: map[string]string{"Authorization": "Bearer k"}, status: 403},
-		{name: "10 MB body", headers: map[string]string{"Authorization": "Bearer k"}, body: strings.NewReader(strings.Repeat(" ", 10<<20) + initBody), status: 413},
-		{name: "10 MB chunked body", headers: map[string]string{"Authorization": "Bearer k"}, body: io.MultiReader(strings.NewReader(strings.Repeat(" ", 10<<20)), strings.NewReader(initBody)), status: 413},
-		{name: "no standing event stream", method: "GET", headers: map[string]string{"Authorization": "Bearer k", "Accept": "text/event-stream"}, status: 405, check: func(t *testing.T, r *http.Response) {
+		{name: "rebinding host", host: "attacker.example:80", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, status: 403},
+		{name: "10 MB body", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, body: strings.NewReader(strings.Repeat(" ", 10<<20) + initBody), status: 413},
+		{name: "10 MB chunked body", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, body: io.MultiReader(strings.NewReader(strings.Repeat(" ", 10<<20)), strings.NewReader(initBody)), status: 413},
+		{name: "no standing event stream", method: "GET", headers: map[string]string{"Authorization": "Bearer " + canaryKey, "Accept": "text/event-stream"}, status: 405, check: func(t *testing.T, r *http.Response) {
 			if r.Header.Get("Allow") != "POST, DELETE" {
 				t.Errorf("Allow = %q", r.Header.Get("Allow"))
 			}
@@ -227,8 +248,8 @@ func TestHTTPGuards(t *testing.T) {
 		{name: "liveness needs no key", method: "GET", path: "/healthz", status: 200},
 		{name: "readiness needs no key", method: "GET", path: "/readyz", status: 200},
 		{name: "other paths", method: "GET", path: "/admin", status: 404},
-		{name: "a path not in its clean form", path: "//mcp", headers: map[string]string{"Authorization": "Bearer k"}, status: 404},
-		{name: "a path with a dot segment", path: "/x/../mcp", headers: map[string]string{"Authorization": "Bearer k"}, status: 404},
+		{name: "a path not in its clean form", path: "//mcp", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, status: 404},
+		{name: "a path with a dot segment", path: "/x/../mcp", headers: map[string]string{"Authorization": "Bearer " + canaryKey}, status: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
