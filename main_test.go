@@ -47,7 +47,11 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	emptyFile := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	blankFile := filepath.Join(t.TempDir(), "blank")
+	if err := os.WriteFile(blankFile, []byte(" \t\n  \n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -181,7 +185,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "bad key command timeout", env: map[string]string{"TOGETHER_API_KEY_COMMAND_TIMEOUT": "never"}, wantErr: `--api-key-command-timeout (TOGETHER_API_KEY_COMMAND_TIMEOUT): "never" is not a positive duration`},
 		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file; its path is not shown"},
 		{name: "empty key file", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
-		{name: "key file holding only white space", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
+		{name: "key file holding only white space", args: []string{"--api-key-file", blankFile}, wantErr: "is empty"},
 		{name: "bad timeout", args: []string{"--timeout", "soon"}, wantErr: `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration such as 30s`},
 		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantErr: "not a positive duration"},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "loud" is not one of debug, info, warn, error`},
