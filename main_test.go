@@ -321,7 +321,11 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 }
 
 func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
-	defer debug.SetMemoryLimit(math.MaxInt64)
+	// The limit is the process's: restored as it was, not to a default.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	// A limit no case sets, so that a case that must leave the limit alone
+	// is seen to have done so.
+	const untouched = 3 << 40
 	files := func(m map[string]string) func(string) ([]byte, error) {
 		return func(p string) ([]byte, error) {
 			if v, ok := m[p]; ok {
@@ -343,11 +347,15 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 		{"not in a container", nil, nil, 0},
 		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "100MiB"}, map[string]string{"/sys/fs/cgroup/memory.max": "268435456"}, 0},
 	} {
+		debug.SetMemoryLimit(untouched)
 		if got := setMemoryLimit(envOf(tt.env), files(tt.files)); got != tt.want {
 			t.Errorf("%s: limit %d, want %d", tt.name, got, tt.want)
 		}
-		if tt.want > 0 && debug.SetMemoryLimit(-1) != tt.want {
-			t.Errorf("%s: the runtime's limit is not the one returned", tt.name)
+		switch now := debug.SetMemoryLimit(-1); {
+		case tt.want > 0 && now != tt.want:
+			t.Errorf("%s: the runtime's limit is %d, not the %d returned", tt.name, now, tt.want)
+		case tt.want == 0 && now != untouched:
+			t.Errorf("%s: the runtime's limit was changed to %d; want it left alone", tt.name, now)
 		}
 	}
 }
