@@ -390,6 +390,7 @@ func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
 }
 
 func TestThePublicURLServesThePageOverHTTPAndIsHTTPSUnlessOnLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		url, want string
 	}{
@@ -429,6 +430,7 @@ func fifo(t *testing.T, path string) string {
 }
 
 func TestTheLinkKeyFileIsReadAfterParsingAndNeverQuoted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		path := filepath.Join(dir, name)

@@ -182,6 +182,7 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAP
 }
 
 func TestHTTPWithAPublicURLTakesValuesFromThePageUnderValuesFromUserOnly(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only", "--public-url", "http://127.0.0.1:9")
 	waitForLog(t, p, "serving MCP over streamable HTTP")
