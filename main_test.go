@@ -47,7 +47,11 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	emptyFile := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(emptyFile, []byte("\n"), 0o600); err != nil {
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	blankFile := filepath.Join(t.TempDir(), "blank")
+	if err := os.WriteFile(blankFile, []byte(" \t\n  \n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -181,7 +185,7 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 		{name: "bad key command timeout", env: map[string]string{"TOGETHER_API_KEY_COMMAND_TIMEOUT": "never"}, wantErr: `--api-key-command-timeout (TOGETHER_API_KEY_COMMAND_TIMEOUT): "never" is not a positive duration`},
 		{name: "missing key file", args: []string{"--api-key-file", "/nonexistent/key"}, wantErr: "--api-key-file (TOGETHER_API_KEY_FILE): cannot open the key file: there is no such file; its path is not shown"},
 		{name: "empty key file", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
-		{name: "key file holding only white space", args: []string{"--api-key-file", emptyFile}, wantErr: "is empty"},
+		{name: "key file holding only white space", args: []string{"--api-key-file", blankFile}, wantErr: "is empty"},
 		{name: "bad timeout", args: []string{"--timeout", "soon"}, wantErr: `--timeout (TOGETHER_SECRETS_TIMEOUT): "soon" is not a positive duration such as 30s`},
 		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantErr: "not a positive duration"},
 		{name: "bad level", args: []string{"--log-level", "loud"}, wantErr: `--log-level (TOGETHER_SECRETS_LOG_LEVEL): "loud" is not one of debug, info, warn, error`},
@@ -317,7 +321,11 @@ func TestASettingOfTheOtherTransportIsNamedAsIgnored(t *testing.T) {
 }
 
 func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
-	defer debug.SetMemoryLimit(math.MaxInt64)
+	// The limit is the process's: restored as it was, not to a default.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	// A limit no case sets, so that a case that must leave the limit alone
+	// is seen to have done so.
+	const untouched = 3 << 40
 	files := func(m map[string]string) func(string) ([]byte, error) {
 		return func(p string) ([]byte, error) {
 			if v, ok := m[p]; ok {
@@ -339,11 +347,15 @@ func TestTheGoMemoryLimitFollowsTheContainers(t *testing.T) {
 		{"not in a container", nil, nil, 0},
 		{"GOMEMLIMIT wins", map[string]string{"GOMEMLIMIT": "100MiB"}, map[string]string{"/sys/fs/cgroup/memory.max": "268435456"}, 0},
 	} {
+		debug.SetMemoryLimit(untouched)
 		if got := setMemoryLimit(envOf(tt.env), files(tt.files)); got != tt.want {
 			t.Errorf("%s: limit %d, want %d", tt.name, got, tt.want)
 		}
-		if tt.want > 0 && debug.SetMemoryLimit(-1) != tt.want {
-			t.Errorf("%s: the runtime's limit is not the one returned", tt.name)
+		switch now := debug.SetMemoryLimit(-1); {
+		case tt.want > 0 && now != tt.want:
+			t.Errorf("%s: the runtime's limit is %d, not the %d returned", tt.name, now, tt.want)
+		case tt.want == 0 && now != untouched:
+			t.Errorf("%s: the runtime's limit was changed to %d; want it left alone", tt.name, now)
 		}
 	}
 }
@@ -378,6 +390,7 @@ func TestHTTPSettingsRefuseAnUnprotectedPublicAddress(t *testing.T) {
 }
 
 func TestThePublicURLServesThePageOverHTTPAndIsHTTPSUnlessOnLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		url, want string
 	}{
@@ -417,6 +430,7 @@ func fifo(t *testing.T, path string) string {
 }
 
 func TestTheLinkKeyFileIsReadAfterParsingAndNeverQuoted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		path := filepath.Join(dir, name)

@@ -138,6 +138,7 @@ func TestKubernetesManifestsRunHTTPModeHardened(t *testing.T) {
 }
 
 func TestKubernetesManifestsServeTheValuePageWithALinkKeyEveryReplicaShares(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("deploy/kubernetes/deployment.yaml")
 	if err != nil {
 		t.Fatal(err)

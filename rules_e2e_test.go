@@ -161,9 +161,19 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAP
 	if err != nil {
 		t.Fatal(err)
 	}
+	var offered []string
 	for _, tool := range list.Tools {
-		if tool.Name == "create_secret" || tool.Name == "request_secret_from_user" || tool.Name == "import_env_file" {
-			t.Errorf("HTTP mode offers %s under values-from-user-only", tool.Name)
+		offered = append(offered, tool.Name)
+	}
+	// The tools that read stay: without them, an empty list would pass.
+	for _, name := range []string{"get_secret", "list_secrets"} {
+		if !slices.Contains(offered, name) {
+			t.Errorf("HTTP mode offers %v under values-from-user-only, without %s", offered, name)
+		}
+	}
+	for _, name := range []string{"create_secret", "request_secret_from_user", "import_env_file"} {
+		if slices.Contains(offered, name) {
+			t.Errorf("HTTP mode offers %s under values-from-user-only", name)
 		}
 	}
 	c.Close()
@@ -172,6 +182,7 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAP
 }
 
 func TestHTTPWithAPublicURLTakesValuesFromThePageUnderValuesFromUserOnly(t *testing.T) {
+	t.Parallel()
 	api := apitest.NewKeyed(t)
 	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only", "--public-url", "http://127.0.0.1:9")
 	waitForLog(t, p, "serving MCP over streamable HTTP")

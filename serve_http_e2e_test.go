@@ -46,6 +46,17 @@ func startHTTP(t *testing.T, env []string, args ...string) (*proc, string) {
 	return p, "http://" + addr
 }
 
+// getStatus is the status of a GET of url, or the error that kept it from
+// being answered.
+func getStatus(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
 // refusesConnections reports whether nothing listens at base any more.
 func refusesConnections(base string) bool {
 	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
@@ -125,7 +136,9 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 	api := apitest.NewKeyed(t)
 	gate := make(chan struct{})
 	api.Hold(gate)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"})
+	// The delay is the window in which /readyz must fail while the server
+	// still serves; it only has to outlast a few polls on a busy machine.
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--shutdown-delay", "3s")
 	done := make(chan int, 1)
 	go func() {
 		resp, err := http.DefaultClient.Do(apitest.MCPRequest(context.Background(), base+"/mcp", "k", apitest.ListCall))
@@ -137,13 +150,26 @@ func TestHTTPShutdownLetsCallsInFlightFinish(t *testing.T) {
 		done <- resp.StatusCode
 	}()
 	apitest.WaitUntil(t, "the call to reach Together", func() bool { return api.Inside() == 1 })
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	// Draining: not ready, and new connections are refused.
-	apitest.WaitUntil(t, "the drain to stop taking connections", func() bool { return refusesConnections(base) })
-	if resp, err := http.Get(base + "/readyz"); err == nil {
-		resp.Body.Close()
-		t.Errorf("a new request was taken after SIGTERM (status %d)", resp.StatusCode)
+	if status, err := getStatus(base + "/readyz"); status != http.StatusOK {
+		t.Fatalf("/readyz before SIGTERM: %d %v", status, err)
 	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	// Within the delay: not ready, yet still serving. Every answer until
+	// then must be 200 or 503, and a refused connection before a 503 means
+	// the server stopped without telling the load balancer first.
+	apitest.WaitUntil(t, "/readyz to answer 503 after SIGTERM", func() bool {
+		status, err := getStatus(base + "/readyz")
+		if err != nil || (status != http.StatusOK && status != http.StatusServiceUnavailable) {
+			t.Fatalf("/readyz after SIGTERM, before it answered 503: %d %v", status, err)
+		}
+		return status == http.StatusServiceUnavailable
+	})
+	if status, err := getStatus(base + "/healthz"); status != http.StatusOK {
+		t.Errorf("/healthz while /readyz fails: %d %v; want 200, the server still serving", status, err)
+	}
+	// After the delay: new connections are refused, and the call in flight
+	// still finishes.
+	apitest.WaitUntil(t, "the drain to stop taking connections", func() bool { return refusesConnections(base) })
 	close(gate)
 	if status := <-done; status != 200 {
 		t.Errorf("the call in flight got %d", status)

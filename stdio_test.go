@@ -987,30 +987,33 @@ func TestStdioAHugeMessageIsAnsweredWithoutBeingRead(t *testing.T) {
 	if res := p.response(t, 78)["result"].(map[string]any); res["isError"] == true {
 		t.Errorf("after a huge message: %v", res)
 	}
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if kb > 64<<10 {
-				t.Errorf("peak RSS %d MB for a 50 MB message; it should not be read whole", kb>>10)
-			}
-			t.Logf("peak RSS after a 50 MB message: %d MB", kb>>10)
-		}
+	rss := peakRSS(t, p.cmd.Process.Pid)
+	if rss > 64 {
+		t.Errorf("peak RSS %d MiB for a 50 MB message; it should not be read whole", rss)
 	}
+	t.Logf("peak RSS after a 50 MB message: %d MiB", rss)
 	p.exit(t)
 }
 
-// peakRSS is the process's peak resident set, in MiB.
+// peakRSS is the process's peak resident set, in MiB. It fails t rather
+// than return a figure it could not read, which would pass any ceiling.
 func peakRSS(t *testing.T, pid int) int {
 	t.Helper()
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	status, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the peak RSS: %v", err)
+	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil || kb <= 0 {
+				t.Fatalf("%s: VmHWM is %q, not a size in kB: %v", path, rest, err)
+			}
 			return kb >> 10
 		}
 	}
-	t.Fatal("no VmHWM")
+	t.Fatalf("%s has no VmHWM line:\n%s", path, status)
 	return 0
 }
 

@@ -8,6 +8,7 @@ import (
 )
 
 func TestTheSandboxDeploymentsFollowTheAPIsRules(t *testing.T) {
+	t.Parallel()
 	const path = "/v1/deployments/" + sandbox.ExampleDeployment
 	tests := []struct {
 		name, method, path, body string
@@ -37,6 +38,7 @@ func TestTheSandboxDeploymentsFollowTheAPIsRules(t *testing.T) {
 }
 
 func TestAnUpdateReplacesEveryVariableAndRollsTheDeploymentOut(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	s := sandbox.New(sandbox.Options{Now: func() time.Time { return now }})
 	const path = "/v1/deployments/" + sandbox.ExampleDeployment

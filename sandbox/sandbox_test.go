@@ -36,6 +36,7 @@ func do(t *testing.T, s *sandbox.Server, method, path, contentType, body string,
 }
 
 func TestTheSandboxIsAsStrictAsTheAPI(t *testing.T) {
+	t.Parallel()
 	const path = "/v1/deployments/secrets"
 	tests := []struct {
 		name, method, path, contentType, body, key string
@@ -69,6 +70,7 @@ func TestTheSandboxIsAsStrictAsTheAPI(t *testing.T) {
 }
 
 func TestTheSandboxKeepsNamesUniqueAndNeverAnswersWithAValue(t *testing.T) {
+	t.Parallel()
 	s := sandbox.New(sandbox.Options{})
 	const path = "/v1/deployments/secrets"
 	if status, _ := do(t, s, "POST", path, "application/json", `{"name":"A","value":"CANARY-1"}`); status != 200 {
@@ -98,6 +100,7 @@ func TestTheSandboxKeepsNamesUniqueAndNeverAnswersWithAValue(t *testing.T) {
 }
 
 func TestEachKeyHasAnAccountOfItsOwn(t *testing.T) {
+	t.Parallel()
 	accts := sandbox.NewAccounts(sandbox.Options{}, 2)
 	client := func(key string) *togetherapi.Client {
 		c, err := togetherapi.New(togetherapi.Config{BaseURL: sandbox.BaseURL, APIKey: togetherapi.NewSensitive(key), Transport: accts.Transport()})

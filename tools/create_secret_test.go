@@ -87,7 +87,11 @@ func TestCreateSecretRefusesBadArgumentsBeforeCallingTogether(t *testing.T) {
 		{"unknown argument", map[string]any{"name": "A", "value": canaryValue, "secret": canaryValue}, []string{`unknown argument "secret"`, "accepted ones are name, value, description, project_id"}},
 		{"unknown arguments", map[string]any{"name": "A", "value": canaryValue, "b": 1, "a": 2}, []string{`unknown arguments "a", "b"`}},
 		{"value over 64 KiB", map[string]any{"name": "A", "value": strings.Repeat("v", 65537)}, []string{"value must be at most 65536 bytes (it has 65537)"}},
-		{"5 MB value", map[string]any{"name": "A", "value": strings.Repeat("v", 5<<20)}, []string{"arguments are 5242903 bytes, more than the 458752 accepted (a value may be at most 65536 bytes)"}},
+		// The arguments {"name":"A","value":"…"} are 23 bytes and the value:
+		// at the cap of 458752 they are read, and the value refused; a byte
+		// over, they are not read at all.
+		{"arguments at the cap", map[string]any{"name": "A", "value": strings.Repeat("v", 458752-23)}, []string{"value must be at most 65536 bytes (it has 458729)"}},
+		{"arguments a byte over the cap", map[string]any{"name": "A", "value": strings.Repeat("v", 458752-23+1)}, []string{"arguments are 458753 bytes, more than the 458752 accepted (a value may be at most 65536 bytes)"}},
 		{"project_id too long", map[string]any{"name": "A", "value": canaryValue, "project_id": strings.Repeat("p", 257)}, []string{"project_id must be at most 256 characters (it has 257)"}},
 		{"name holding the value", map[string]any{"name": "svc/CANARYVALUE-9f8e7d6c", "value": "CANARYVALUE-9f8e7d6c"}, []string{"name contains the secret value", "Choose a name and description that do not hold the value"}},
 		{"description holding the value", map[string]any{"name": "A", "value": canaryValue, "description": "it is " + canaryValue}, []string{"description contains the secret value"}},

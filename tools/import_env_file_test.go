@@ -444,6 +444,7 @@ func (h *harness) importRows(t *testing.T, args map[string]any) map[string]strin
 }
 
 func TestImportIsNoOracleForAPrefixTheCallerSends(t *testing.T) {
+	t.Parallel()
 	// A name that holds its value is refused only where the file put the
 	// value there: a prefix that holds it is the caller's guess, and the
 	// row must read the same whether the guess is right or not.
@@ -464,6 +465,7 @@ func TestImportIsNoOracleForAPrefixTheCallerSends(t *testing.T) {
 }
 
 func TestImportShowsADescriptionTheCallerWroteAndItsOwnWordsWhole(t *testing.T) {
+	t.Parallel()
 	// A description is the caller's to write and to read in every list:
 	// withheld for holding a value of the file, it would say which guess
 	// was right. The server's own reason holds WORD's value, and is
@@ -485,6 +487,7 @@ func TestImportShowsADescriptionTheCallerWroteAndItsOwnWordsWhole(t *testing.T) 
 }
 
 func TestAnImportThatReplacesIsNoOracleForANameOrDescriptionTheCallerWrote(t *testing.T) {
+	t.Parallel()
 	// A replace keeps the secret's name and description: they are the
 	// caller's words, and whether they hold the file's value must change
 	// nothing of what it reads.

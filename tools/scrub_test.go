@@ -145,7 +145,10 @@ func TestArgumentsOfEveryToolAreBounded(t *testing.T) {
 		{"update_secret", map[string]any{"id": "A", "project_id": long, "description": "d"}, "project_id must be at most 256 characters"},
 		{"delete_secret", map[string]any{"id": long}, "id must be at most 256 characters"},
 		{"list_secrets", map[string]any{"name_prefix": strings.Repeat("p", 101)}, "name_prefix must be at most 100 characters"},
-		{"get_secret", map[string]any{"id": strings.Repeat("i", 5<<20)}, "more than the 458752 accepted"},
+		// {"id":"…"} is 9 bytes and the id: at the cap of 458752 the
+		// arguments are read, and a byte over they are not.
+		{"get_secret", map[string]any{"id": strings.Repeat("i", 458752-9)}, "id must be at most 256 characters (it has 458743)"},
+		{"get_secret", map[string]any{"id": strings.Repeat("i", 458752-9+1)}, "arguments are 458753 bytes, more than the 458752 accepted"},
 	} {
 		res := h.call(t, tt.tool, tt.args)
 		text := resultText(t, res)

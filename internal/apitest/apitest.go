@@ -5,8 +5,9 @@
 // answers every request at once with the same created secret, so that they
 // measure the server and not a store; a client of this server over HTTP;
 // the checks that no canary value or key leaks and that no goroutine
-// outlives the tests; waits for a condition; and what tells the fast loop
-// (go test -short) which tests to leave to the full run.
+// outlives the tests; waits for a condition; what tells the fast loop
+// (go test -short) which tests to leave to the full run; and the one rule
+// for a tool a test needs on PATH.
 package apitest
 
 import (

@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,8 +36,14 @@ func MCPClient(t testing.TB, url, key, version string) *client.Client {
 }
 
 // MCPRequest is a raw MCP POST with a caller's key, as clients send it.
+// Like httptest.NewRequest it panics on a URL it cannot parse: it is called
+// from goroutines a test starts, where t.Fatal may not be, and a panic
+// there still fails the run, naming the URL.
 func MCPRequest(ctx context.Context, url, key, body string) *http.Request {
-	req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+	if err != nil {
+		panic(fmt.Sprintf("apitest.MCPRequest: %v", err))
+	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")

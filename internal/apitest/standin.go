@@ -42,6 +42,10 @@ type Request struct {
 	Path   string
 	Header http.Header
 	Body   string
+	// Err is why the body could not be read whole, nil when it was: Body
+	// then holds only what arrived, and the request went no further, as
+	// Together acts on no body it did not receive whole.
+	Err error
 }
 
 // Step answers one request in the place of what stands behind the
@@ -111,11 +115,16 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
 	}
 	// Read whole, as Together reads it, and kept for the test to look at.
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	key, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	a.mu.Lock()
-	a.received = append(a.received, Request{Key: key, Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: string(body)})
+	a.received = append(a.received, Request{Key: key, Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: string(body), Err: err})
+	if err != nil {
+		a.mu.Unlock()
+		http.Error(w, "the body was cut short: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	var step Step
 	if len(a.script) > 0 {
 		step, a.script = a.script[0], a.script[1:]
@@ -173,25 +182,34 @@ func (a *API) Received() []Request {
 	return append([]Request(nil), a.received...)
 }
 
-// Requests are the requests received so far, each as "key METHOD path".
+// Requests are the requests received so far, each as "key METHOD path",
+// followed by " (cut short)" for one whose body did not arrive whole.
 func (a *API) Requests() []string {
 	var out []string
 	for _, r := range a.Received() {
-		out = append(out, r.Key+" "+r.Method+" "+r.Path)
+		out = append(out, r.line())
 	}
 	return out
 }
 
 // Changes are the requests received so far that change something, every
-// one but a GET, each as "key METHOD path".
+// one but a GET, each as Requests spells it.
 func (a *API) Changes() []string {
 	var out []string
 	for _, r := range a.Received() {
 		if r.Method != http.MethodGet {
-			out = append(out, r.Key+" "+r.Method+" "+r.Path)
+			out = append(out, r.line())
 		}
 	}
 	return out
+}
+
+func (r Request) line() string {
+	l := r.Key + " " + r.Method + " " + r.Path
+	if r.Err != nil {
+		l += " (cut short)"
+	}
+	return l
 }
 
 // Count is how many requests were received so far.

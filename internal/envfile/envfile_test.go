@@ -228,10 +228,7 @@ func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 	// bash sourcing the file with set -a is one of the readers the rule
 	// agrees with: every value this parser reads, bash must read the same.
 	apitest.NeedsProcess(t)
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("no bash")
-	}
+	bash := apitest.NeedsTool(t, "bash")
 	fixture, err := os.ReadFile(envfiletest.Path())
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -224,17 +225,46 @@ func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
 		defer c.Close()
 	}
 	first, second := <-accepted, <-accepted
+	// Once the accepting goroutine waits for a place, it has handed on
+	// every connection it took, and takes no other until a place comes
+	// free, which only closing one of these two makes: so a third
+	// connection absent now was refused by the cap, not merely late, as
+	// it could be after any wait however long.
+	apitest.WaitUntil(t, "the accepting goroutine to wait for a place", func() bool {
+		return waitingForAPlace("TestHTTPConnectionsAreCappedApartFromCalls")
+	})
 	select {
-	case <-accepted:
+	case c := <-accepted:
+		c.Close()
 		t.Fatal("a third connection was accepted beyond the cap of 2")
-	case <-time.After(200 * time.Millisecond):
+	default:
 	}
 	first.Close()
 	select {
 	case c := <-accepted:
 		c.Close()
-	case <-time.After(2 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("the third connection was not accepted once one closed")
 	}
 	second.Close()
+}
+
+// waitingForAPlace reports whether a goroutine that test started is
+// waiting in a connCap for a place, as the runtime's stacks say.
+func waitingForAPlace(test string) bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, ".(*connCap).wait(") && strings.Contains(g, "created by github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve."+test+" ") {
+			return true
+		}
+	}
+	return false
 }

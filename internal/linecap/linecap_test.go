@@ -29,6 +29,7 @@ func read(t *testing.T, in string, max int) (string, []drop) {
 }
 
 func TestLinesWithinTheCapPassWhole(t *testing.T) {
+	t.Parallel()
 	in := "{\"a\":1}\n\n{\"b\":\"" + strings.Repeat("x", 90) + "\"}\nlast line without newline"
 	out, drops := read(t, in, 100)
 	if out != in || len(drops) != 0 {
@@ -37,6 +38,7 @@ func TestLinesWithinTheCapPassWhole(t *testing.T) {
 }
 
 func TestALongLineIsDroppedAndItsIDReported(t *testing.T) {
+	t.Parallel()
 	big := strings.Repeat("v", 5000)
 	tests := []struct {
 		name, line, id string
@@ -63,6 +65,7 @@ func TestALongLineIsDroppedAndItsIDReported(t *testing.T) {
 }
 
 func TestALineExactlyAtTheCapPasses(t *testing.T) {
+	t.Parallel()
 	line := strings.Repeat("x", 99) + "\n"
 	if out, drops := read(t, line+line, 100); out != line+line || len(drops) != 0 {
 		t.Errorf("out %d bytes, drops %v", len(out), drops)
@@ -73,6 +76,7 @@ func TestALineExactlyAtTheCapPasses(t *testing.T) {
 }
 
 func TestAnUnendedLongLineAtTheEndIsDropped(t *testing.T) {
+	t.Parallel()
 	out, drops := read(t, "{\"a\":1}\n{\"id\":3,\"p\":\""+strings.Repeat("v", 500), 100)
 	if out != "{\"a\":1}\n" || len(drops) != 1 || drops[0].id != "3" {
 		t.Errorf("out %q, drops %v", out, drops)

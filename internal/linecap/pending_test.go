@@ -7,6 +7,7 @@ import (
 )
 
 func TestPendingAdmitsRequestsWithinBothBoundsAndGivesBackOnAnswer(t *testing.T) {
+	t.Parallel()
 	p := NewPending(3, 250)
 	req := func(id string, pad int) []byte {
 		return []byte(`{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"x":"` + strings.Repeat("p", pad) + `"}}`)
@@ -52,6 +53,7 @@ func TestPendingAdmitsRequestsWithinBothBoundsAndGivesBackOnAnswer(t *testing.T)
 }
 
 func TestPendingCountsAReusedIDOncePerRequest(t *testing.T) {
+	t.Parallel()
 	p := NewPending(10, 1<<20)
 	line := []byte(`{"jsonrpc":"2.0","id":"same","method":"tools/call"}`)
 	for range 2 {
@@ -66,6 +68,7 @@ func TestPendingCountsAReusedIDOncePerRequest(t *testing.T) {
 }
 
 func TestPendingNeverCountsWhatWaitsUnderAReusedIDAsLessThanItIs(t *testing.T) {
+	t.Parallel()
 	// Two requests share an id; the small one is answered first, but its
 	// answer cannot say which it was. What still waits must be counted at
 	// least as the large one.
@@ -84,6 +87,7 @@ func TestPendingNeverCountsWhatWaitsUnderAReusedIDAsLessThanItIs(t *testing.T) {
 }
 
 func TestARefusedLineIsNeverPassedOn(t *testing.T) {
+	t.Parallel()
 	in := strings.NewReader("keep 1\ndrop 2\nkeep 3\n")
 	r := NewReader(in, 100, nil)
 	r.Admit = func(line []byte) bool { return !strings.HasPrefix(string(line), "drop") }
@@ -102,6 +106,7 @@ func TestARefusedLineIsNeverPassedOn(t *testing.T) {
 }
 
 func TestPendingReadsAnEnvelopeAsTheServerWould(t *testing.T) {
+	t.Parallel()
 	// A method spelled with an escape is a method to a JSON decoder: such a
 	// request must count against the bounds like any other.
 	for _, line := range []string{
@@ -127,6 +132,7 @@ func TestPendingReadsAnEnvelopeAsTheServerWould(t *testing.T) {
 }
 
 func TestPendingPassesTheAnswerToEachOfTheServersRequestsOnce(t *testing.T) {
+	t.Parallel()
 	p := NewPending(10, 1<<20)
 	ask := func(id string) {
 		p.Answered([]byte(`{"jsonrpc":"2.0","id":` + id + `,"method":"elicitation/create","params":{"mode":"url"}}` + "\n"))
@@ -165,6 +171,7 @@ func TestPendingPassesTheAnswerToEachOfTheServersRequestsOnce(t *testing.T) {
 }
 
 func TestOutgoingReadsTheIDAndMethodOfWhatTheServerWrites(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		msg, id string
 		method  bool
@@ -187,6 +194,7 @@ func TestOutgoingReadsTheIDAndMethodOfWhatTheServerWrites(t *testing.T) {
 }
 
 func TestPendingKeepsFromTheServerWhatWouldWaitUnanswered(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		line string
 		want error

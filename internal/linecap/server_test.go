@@ -78,6 +78,7 @@ type writer func([]byte) (int, error)
 func (w writer) Write(b []byte) (int, error) { return w(b) }
 
 func TestPendingTakesAShareForExactlyTheLinesTheServerAnswers(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 300)
 	tests := []struct {
 		name, line string
@@ -151,6 +152,7 @@ func TestPendingTakesAShareForExactlyTheLinesTheServerAnswers(t *testing.T) {
 }
 
 func TestOutgoingMessagesAreReadAsTheServerWritesThem(t *testing.T) {
+	t.Parallel()
 	// What mcp-go writes, read back: its answers give back shares.
 	_, answered, _ := serveLine(t, `{"jsonrpc":"2.0","id":{"k":"a\"b,c}"},"method":"ping"}`)
 	if len(answered) != 1 || !bytes.Equal([]byte(answered[0]), []byte(`{"k":"a\"b,c}"}`)) {

@@ -36,6 +36,7 @@ func mustKeys(t testing.TB, text string) *linkseal.Keys {
 }
 
 func TestEverySpellingOfAKeyFileReadsTheSameKey(t *testing.T) {
+	t.Parallel()
 	if !strings.ContainsAny(keyStd, "+/") || !strings.ContainsAny(keyURL, "-_") || !strings.HasSuffix(keyStd, "=") {
 		t.Fatalf("the test key does not exercise both alphabets and padding: %s %s", keyStd, keyURL)
 	}
@@ -74,6 +75,7 @@ func TestEverySpellingOfAKeyFileReadsTheSameKey(t *testing.T) {
 }
 
 func TestAKeyFileThatCannotBeUsedIsRefusedWithAdviceAndWithoutItsContent(t *testing.T) {
+	t.Parallel()
 	short := strings.Repeat("c3", 31)
 	tests := []struct {
 		name, file, says string
@@ -112,6 +114,7 @@ func TestAKeyFileThatCannotBeUsedIsRefusedWithAdviceAndWithoutItsContent(t *test
 }
 
 func TestNewKeysAreRandomAndOpenOnlyTheirOwnSeals(t *testing.T) {
+	t.Parallel()
 	a, err := linkseal.NewKeys()
 	if err != nil {
 		t.Fatal(err)

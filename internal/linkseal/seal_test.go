@@ -17,6 +17,7 @@ const purpose = "test/v1"
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 func TestWhatIsSealedOpensAsItWasWithUrlSafeText(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	for _, plain := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte{0, 0xff, '<', '/'}, 300)} {
 		sealed := k.Seal(purpose, plain)
@@ -78,6 +79,7 @@ func tampered(t *testing.T, sealed string) map[string]string {
 }
 
 func TestEveryChangeToASealedTextIsRefusedWithOneError(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	sealed := k.Seal(purpose, []byte("create prod/HF_TOKEN"))
 	cases := tampered(t, sealed)
@@ -93,6 +95,7 @@ func TestEveryChangeToASealedTextIsRefusedWithOneError(t *testing.T) {
 }
 
 func TestOneKindOfSealedTextNeverOpensAsAnother(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	for _, p := range []string{"test/v2", "test/v", "test/v10", "", linkseal.PurposeTicket} {
 		if _, _, err := k.Open(p, k.Seal(purpose, []byte("x"))); err != linkseal.ErrInvalid {
@@ -102,6 +105,7 @@ func TestOneKindOfSealedTextNeverOpensAsAnother(t *testing.T) {
 }
 
 func TestARotationKeepsOldLinksOpenAndSealsWithTheNewKey(t *testing.T) {
+	t.Parallel()
 	before := mustKeys(t, keyHex)
 	during := mustKeys(t, otherHex+"\n"+keyHex)
 	after := mustKeys(t, otherHex)
@@ -135,6 +139,7 @@ func TestARotationKeepsOldLinksOpenAndSealsWithTheNewKey(t *testing.T) {
 }
 
 func TestATypedKeyVerifiesOnlyAgainstItsOwnFingerprintAcrossARotation(t *testing.T) {
+	t.Parallel()
 	apiKey := togetherapi.NewSensitive("tgp_v1_CANARYKEY-linkseal-000111")
 	other := togetherapi.NewSensitive("tgp_v1_SOMEONEELSE-linkseal-22233")
 	before := mustKeys(t, keyHex)

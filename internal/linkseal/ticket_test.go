@@ -33,6 +33,7 @@ func ticket(k *linkseal.Keys) linkseal.Ticket {
 }
 
 func TestATicketOpensAsItWasSealedUntilItExpires(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	for _, want := range []linkseal.Ticket{ticket(k), {Action: linkseal.Create, Name: "A", Fingerprint: k.Fingerprint(callerKey), IssuedAt: 0, ExpiresAt: 1}} {
 		sealed, err := k.SealTicket(want)
@@ -57,6 +58,7 @@ func TestATicketOpensAsItWasSealedUntilItExpires(t *testing.T) {
 }
 
 func TestATicketOpenedAfterARotationVerifiesUnderThePreviousKey(t *testing.T) {
+	t.Parallel()
 	before := mustKeys(t, keyHex)
 	during := mustKeys(t, otherHex+"\n"+keyHex)
 	sealed, err := before.SealTicket(ticket(before))
@@ -73,6 +75,7 @@ func TestATicketOpenedAfterARotationVerifiesUnderThePreviousKey(t *testing.T) {
 }
 
 func TestAnInvalidTicketIsRefusedBeforeItsExpiryIsRead(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	sealed, err := k.SealTicket(ticket(k))
 	if err != nil {
@@ -109,6 +112,7 @@ func mustSealTicket(t *testing.T, k *linkseal.Keys) string {
 }
 
 func TestATicketNoPageCouldServeIsNotSealed(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	tests := []struct {
 		name   string
@@ -144,6 +148,7 @@ func TestATicketNoPageCouldServeIsNotSealed(t *testing.T) {
 // and the public URL of the example, a link is 1,722 characters; with the
 // test's usual fields, 334.
 func TestATicketLinkStaysUnder2KB(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	long := ticket(k)
 	long.Name = strings.Repeat("n", togetherapi.NameMaxLength)
@@ -169,6 +174,7 @@ func TestATicketLinkStaysUnder2KB(t *testing.T) {
 }
 
 func TestARequestStateBindsTheCallerTheToolAndItsArguments(t *testing.T) {
+	t.Parallel()
 	k := mustKeys(t, keyHex)
 	want := linkseal.RequestState{
 		Tool:        "request_secret_from_user",
