@@ -25,6 +25,13 @@ import (
 // read writes src to a file and reads it as a configured dotenv file.
 func read(t *testing.T, src string) *envfile.File {
 	t.Helper()
+	_, f := readAt(t, src)
+	return f
+}
+
+// readAt is read for a test that also needs the file's path.
+func readAt(t *testing.T, src string) (string, *envfile.File) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), ".env")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
@@ -37,7 +44,7 @@ func read(t *testing.T, src string) *envfile.File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return path, f
 }
 
 // checkValues compares the values f read with want, key by key. A value
@@ -237,18 +244,7 @@ func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 		string(fixture),
 		"A=a~b\nB=a=~/x\nC=x # c#d\nD=''  # c\nE=  \nF='$HOME \\n'\nG=\"a # b ! c\"\nH='a\nb' # c\nI=http://h/p?q=1&r\n",
 	} {
-		path := filepath.Join(t.TempDir(), ".env")
-		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := envfile.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := s.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
+		path, f := readAt(t, src)
 		for _, k := range f.Keys {
 			v := f.Vars[k]
 			if v.Problem != "" {
