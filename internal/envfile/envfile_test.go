@@ -47,6 +47,20 @@ func readAt(t *testing.T, src string) (string, *envfile.File) {
 	return path, f
 }
 
+// readFixture reads the shared fixture as a configured dotenv file.
+func readFixture(t *testing.T) *envfile.File {
+	t.Helper()
+	s, err := envfile.Open(envfiletest.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // checkValues compares the values f read with want, key by key. A value
 // read prints as [REDACTED], so a failure names the key and what it was to
 // be read as.
@@ -71,14 +85,7 @@ func checkValues(t *testing.T, f *envfile.File, want map[string]string) {
 
 func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 	t.Parallel()
-	s, err := envfile.Open(envfiletest.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readFixture(t)
 	want := maps.Clone(envfiletest.Values)
 	for _, k := range envfiletest.Empty {
 		want[k] = ""
@@ -95,14 +102,7 @@ func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 }
 
 func TestAReadFilePrintsNoValueHoweverItIsPrinted(t *testing.T) {
-	s, err := envfile.Open(envfiletest.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readFixture(t)
 	v := f.Vars["PLAIN"]
 	j, err := json.Marshal(f)
 	if err != nil {
