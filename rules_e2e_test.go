@@ -148,15 +148,12 @@ func waitForLog(t *testing.T, p *proc, msg string) {
 	}
 }
 
-func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAPublicURL(t *testing.T) {
-	t.Parallel()
-	api := apitest.NewKeyed(t)
-	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only")
-	waitForLog(t, p, "serving MCP over streamable HTTP")
-	if !strings.Contains(p.stderr.String(), "no tool can set a value") || !strings.Contains(p.stderr.String(), "without --public-url (TOGETHER_SECRETS_PUBLIC_URL)") {
-		t.Errorf("no start-up warning naming --public-url:\n%s", p.stderr.String())
-	}
-	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-values-only", "")
+// toolsOffered names the tools the HTTP server at base offers a caller
+// with key.
+func toolsOffered(t *testing.T, base, key string) []string {
+	t.Helper()
+	c := apitest.MCPClient(t, base+"/mcp", key, "")
+	defer c.Close()
 	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +162,18 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAP
 	for _, tool := range list.Tools {
 		offered = append(offered, tool.Name)
 	}
+	return offered
+}
+
+func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAPublicURL(t *testing.T) {
+	t.Parallel()
+	api := apitest.NewKeyed(t)
+	p, base := startHTTP(t, []string{"TOGETHER_BASE_URL=" + api.URL + "/v1"}, "--values-from-user-only")
+	waitForLog(t, p, "serving MCP over streamable HTTP")
+	if !strings.Contains(p.stderr.String(), "no tool can set a value") || !strings.Contains(p.stderr.String(), "without --public-url (TOGETHER_SECRETS_PUBLIC_URL)") {
+		t.Errorf("no start-up warning naming --public-url:\n%s", p.stderr.String())
+	}
+	offered := toolsOffered(t, base, "CANARYKEY-values-only")
 	// The tools that read stay: without them, an empty list would pass.
 	for _, name := range []string{"get_secret", "list_secrets"} {
 		if !slices.Contains(offered, name) {
@@ -176,7 +185,6 @@ func TestHTTPSaysAtStartUpThatNoToolCanSetAValueUnderValuesFromUserOnlyWithoutAP
 			t.Errorf("HTTP mode offers %s under values-from-user-only", name)
 		}
 	}
-	c.Close()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.waitExit(t)
 }
@@ -194,19 +202,10 @@ func TestHTTPWithAPublicURLTakesValuesFromThePageUnderValuesFromUserOnly(t *test
 	if strings.Contains(p.stderr.String(), "no tool can set a value") {
 		t.Errorf("a warning that no tool can set a value, though the page is served:\n%s", p.stderr.String())
 	}
-	c := apitest.MCPClient(t, base+"/mcp", "CANARYKEY-values-only", "")
-	list, err := c.ListTools(t.Context(), mcp.ListToolsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var offered []string
-	for _, tool := range list.Tools {
-		offered = append(offered, tool.Name)
-	}
+	offered := toolsOffered(t, base, "CANARYKEY-values-only")
 	if !slices.Contains(offered, "request_secret_from_user") || slices.Contains(offered, "create_secret") {
 		t.Errorf("offered %v; want request_secret_from_user and not create_secret", offered)
 	}
-	c.Close()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	p.waitExit(t)
 }

@@ -190,13 +190,8 @@ func (tr *teamReplicas) open(t *testing.T, link string) (int, string) {
 
 func do(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, body := apitest.Do(t, req)
+	return resp.StatusCode, body
 }
 
 // requestLink has the maker's agent call request_secret_from_user through

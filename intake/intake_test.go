@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,12 +93,7 @@ func get(t *testing.T, link string) (int, string) {
 
 func do(t *testing.T, req *http.Request) (int, string) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, body := apitest.Do(t, req)
 	for k, want := range map[string]string{
 		"Referrer-Policy": "no-referrer",
 		"Cache-Control":   "no-store",
@@ -114,7 +108,7 @@ func do(t *testing.T, req *http.Request) (int, string) {
 			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
 		}
 	}
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, body
 }
 
 func TestAValueSubmittedOnThePageIsStoredOnceAndTheLinkDies(t *testing.T) {

@@ -92,6 +92,21 @@ type posting struct {
 	err    error
 }
 
+// pageAnswer waits on posted for the page's answer to the user's post, and
+// returns it, failing the test with never if no post was made and unless
+// the page answered 200.
+func pageAnswer(t *testing.T, posted <-chan posting, never string) posting {
+	t.Helper()
+	if posted == nil {
+		t.Fatal(never)
+	}
+	p := apitest.Receive(t, "the page's answer to the user", posted)
+	if p.err != nil || p.status != http.StatusOK {
+		t.Fatalf("the page answered the user %d, %v:\n%s", p.status, p.err, p.page)
+	}
+	return p
+}
+
 func (e *urlElicitor) Elicit(ctx context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
 	e.mu.Lock()
 	e.asked = append(e.asked, req.Params)
@@ -127,12 +142,9 @@ func (e *urlElicitor) pageShown(t *testing.T) string {
 	e.mu.Lock()
 	posted := e.posted
 	e.mu.Unlock()
-	if posted == nil {
-		t.Fatal("the user was never sent to the page")
-	}
-	p := apitest.Receive(t, "the page's answer to the user", posted)
-	if p.err != nil || p.status != http.StatusOK || p.page == "" {
-		t.Fatalf("the page answered the user %d, %v:\n%s", p.status, p.err, p.page)
+	p := pageAnswer(t, posted, "the user was never sent to the page")
+	if p.page == "" {
+		t.Fatal("the page answered the user 200 with no page")
 	}
 	return p.page
 }

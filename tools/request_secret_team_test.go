@@ -321,14 +321,7 @@ func (u *pageUser) submitted(t *testing.T) string {
 	u.mu.Lock()
 	posted := u.posted
 	u.mu.Unlock()
-	if posted == nil {
-		t.Fatal("the user never submitted the page")
-	}
-	p := apitest.Receive(t, "the page's answer to the user", posted)
-	if p.err != nil || p.status != http.StatusOK {
-		t.Fatalf("the page answered the user %d, %v:\n%s", p.status, p.err, p.page)
-	}
-	return p.page
+	return pageAnswer(t, posted, "the user never submitted the page").page
 }
 
 // modern are the options of a 2026-07-28 client that declares URL
@@ -346,6 +339,13 @@ func readFile(path string) (string, error) {
 }
 
 // linkOf returns the link of a result that hands one back.
+// link has the maker's agent ask, through a client of its own, for a link
+// for name, and returns it.
+func (h *teamHarness) link(t *testing.T, name string) string {
+	t.Helper()
+	return linkOf(t, h.call(t, h.client(t), makerKey, "request_secret_from_user", map[string]any{"name": name}))
+}
+
 func linkOf(t *testing.T, res *mcp.CallToolResult) string {
 	t.Helper()
 	got := structured(t, res)
@@ -398,8 +398,7 @@ func TestALinkMadeOverHTTPStoresTheValueTypedWithTheKeyOfTheCallerWhoMadeIt(t *t
 func TestAnotherCallersKeyOnALinkIsRefusedWithNothingSentAndTheRefusalAudited(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil)
-	c := h.client(t)
-	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	link := h.link(t, "prod/WANDB_KEY")
 	before := len(h.api.Requests())
 	code, page := h.submit(t, link, otherKey, teamValue, "store")
 	if code != http.StatusForbidden || !strings.Contains(page, "This link was made for another account") || strings.Contains(page, "CANARY") {
@@ -428,8 +427,7 @@ func TestAnotherCallersKeyOnALinkIsRefusedWithNothingSentAndTheRefusalAudited(t 
 func TestALinkStoresOnceOnAnyReplica(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil, nil, nil)
-	c := h.client(t)
-	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	link := h.link(t, "prod/WANDB_KEY")
 	if code, page := h.submit(t, h.onReplica(1, link), makerKey, teamValue, "store"); code != http.StatusOK {
 		t.Fatalf("the other replica: %d %s", code, page)
 	}
@@ -564,8 +562,7 @@ func TestALinkIsNotMadeWhileThisServersClockIsBeforeTheLastChange(t *testing.T) 
 func TestTheStoringReplicasOwnScopeDecidesAgain(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil, nil, func(c *tools.Config) { c.NamePrefixes = []string{"team-a/"} })
-	c := h.client(t)
-	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "team-b/TOKEN"}))
+	link := h.link(t, "team-b/TOKEN")
 	code, page := h.submit(t, h.onReplica(1, link), makerKey, teamValue, "store")
 	if code != http.StatusForbidden || !strings.Contains(page, "team-b/TOKEN is outside the names this server may change") || !strings.Contains(page, "Nothing was sent") {
 		t.Errorf("%d %s", code, page)
@@ -586,8 +583,7 @@ func TestTheStoringReplicasOwnScopeDecidesAgain(t *testing.T) {
 func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil)
-	c := h.client(t)
-	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	link := h.link(t, "prod/WANDB_KEY")
 	code, page := h.submit(t, link, "", "", "decline")
 	if code != http.StatusOK || !strings.Contains(page, "Nothing was stored. You can close this page") {
 		t.Fatalf("%d %s", code, page)
@@ -603,8 +599,7 @@ func TestDeclineOnThePageStoresNothingAndIsAudited(t *testing.T) {
 func TestDeclinesOnOneLinkAddToTheAuditTrailNoFasterThanWrongKeys(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil)
-	c := h.client(t)
-	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/WANDB_KEY"}))
+	link := h.link(t, "prod/WANDB_KEY")
 	declined, limited := 0, 0
 	for range 50 {
 		switch code, page := h.submit(t, link, "", "", "decline"); {
@@ -787,9 +782,8 @@ func TestAnOlderClientOverHTTPGetsTheLinkInTheResultEvenWithURLElicitation(t *te
 func TestAValueTheNameHoldsIsRefusedOnTheTeamPageBeforeAnythingIsRecordedOrSent(t *testing.T) {
 	t.Parallel()
 	h := newTeamHarness(t, nil)
-	c := h.client(t)
 	const value = "hunter22-password"
-	link := linkOf(t, h.call(t, c, makerKey, "request_secret_from_user", map[string]any{"name": "prod/" + value}))
+	link := h.link(t, "prod/"+value)
 	code, page := h.submit(t, link, makerKey, value, "store")
 	if code == http.StatusOK || !strings.Contains(page, "Nothing was sent to Together") {
 		t.Errorf("%d %s", code, page)

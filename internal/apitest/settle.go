@@ -1,8 +1,7 @@
 package apitest
 
 import (
-	"bytes"
-	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,18 +32,11 @@ func (s settled) Run() int {
 
 // anyRunning reports whether a goroutine is running one of funcs.
 func anyRunning(funcs []string) bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	for _, f := range funcs {
-		if bytes.Contains(buf, []byte(f+"(")) {
-			return true
+	for _, g := range Goroutines() {
+		for _, f := range funcs {
+			if strings.Contains(g, f+"(") {
+				return true
+			}
 		}
 	}
 	return false

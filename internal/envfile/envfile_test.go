@@ -25,11 +25,32 @@ import (
 // read writes src to a file and reads it as a configured dotenv file.
 func read(t *testing.T, src string) *envfile.File {
 	t.Helper()
+	_, f := readAt(t, src)
+	return f
+}
+
+// readAt is read for a test that also needs the file's path.
+func readAt(t *testing.T, src string) (string, *envfile.File) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), ".env")
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s, err := envfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, f
+}
+
+// readFixture reads the shared fixture as a configured dotenv file.
+func readFixture(t *testing.T) *envfile.File {
+	t.Helper()
+	s, err := envfile.Open(envfiletest.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +85,7 @@ func checkValues(t *testing.T, f *envfile.File, want map[string]string) {
 
 func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 	t.Parallel()
-	s, err := envfile.Open(envfiletest.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readFixture(t)
 	want := maps.Clone(envfiletest.Values)
 	for _, k := range envfiletest.Empty {
 		want[k] = ""
@@ -88,14 +102,7 @@ func TestReadParsesTheSyntaxPeopleWrite(t *testing.T) {
 }
 
 func TestAReadFilePrintsNoValueHoweverItIsPrinted(t *testing.T) {
-	s, err := envfile.Open(envfiletest.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := s.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readFixture(t)
 	v := f.Vars["PLAIN"]
 	j, err := json.Marshal(f)
 	if err != nil {
@@ -237,18 +244,7 @@ func TestEveryValueReadIsWhatBashReads(t *testing.T) {
 		string(fixture),
 		"A=a~b\nB=a=~/x\nC=x # c#d\nD=''  # c\nE=  \nF='$HOME \\n'\nG=\"a # b ! c\"\nH='a\nb' # c\nI=http://h/p?q=1&r\n",
 	} {
-		path := filepath.Join(t.TempDir(), ".env")
-		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s, err := envfile.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := s.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
+		path, f := readAt(t, src)
 		for _, k := range f.Keys {
 			v := f.Vars[k]
 			if v.Problem != "" {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -252,16 +251,7 @@ func TestHTTPConnectionsAreCappedApartFromCalls(t *testing.T) {
 // waitingForAPlace reports whether a goroutine that test started is
 // waiting in a connCap for a place, as the runtime's stacks say.
 func waitingForAPlace(test string) bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range apitest.Goroutines() {
 		if strings.Contains(g, ".(*connCap).wait(") && strings.Contains(g, "created by github.com/together-secrets-mcp/together-secrets-mcp/internal/httpserve."+test+" ") {
 			return true
 		}
