@@ -215,11 +215,14 @@ var settings = []setting{
 		apply: func(c *config, v string) error { c.intake.Addr = v; return nil }},
 	{modes: stdio, flag: "intake-allow-non-loopback", env: "TOGETHER_SECRETS_INTAKE_ALLOW_NON_LOOPBACK", kind: boolean, help: "allow --intake-addr beyond loopback, such as 0.0.0.0:8765 in a container whose port is published to 127.0.0.1",
 		apply: func(c *config, v string) error { return parseBool(&c.intake.AllowNonLoopback, v) }},
-	{flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, at least 10s",
+	{flag: "intake-ttl", env: "TOGETHER_SECRETS_INTAKE_TTL", def: intake.DefaultTTL.String(), help: "how long a one-time value link works, from 10s to 24h",
 		apply: func(c *config, v string) error {
+			// A day at most: a team link cannot be revoked short of rotating
+			// the link key, so one that works for weeks is a way in that
+			// outlives whoever it was sent to.
 			d, err := time.ParseDuration(v)
-			if err != nil || d < 10*time.Second {
-				return fmt.Errorf("%q is not a duration of 10s or more, such as 10m", v)
+			if err != nil || d < 10*time.Second || d > 24*time.Hour {
+				return fmt.Errorf("%q is not a duration from 10s to 24h, such as 10m", v)
 			}
 			c.intake.TTL = d
 			return nil

@@ -151,7 +151,8 @@ func TestParseConfigReadsFlagsOverTheEnvironment(t *testing.T) {
 				t.Errorf("intake = %+v", c.intake)
 			}
 		}},
-		{name: "short intake ttl", env: map[string]string{"TOGETHER_SECRETS_INTAKE_TTL": "1s"}, wantErr: `--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL): "1s" is not a duration of 10s or more`},
+		{name: "short intake ttl", env: map[string]string{"TOGETHER_SECRETS_INTAKE_TTL": "1s"}, wantErr: `--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL): "1s" is not a duration from 10s to 24h`},
+		{name: "intake ttl over a day", env: map[string]string{"TOGETHER_SECRETS_INTAKE_TTL": "24h1s"}, wantErr: `--intake-ttl (TOGETHER_SECRETS_INTAKE_TTL): "24h1s" is not a duration from 10s to 24h`},
 		{name: "no intake page over HTTP", args: []string{"--http", "127.0.0.1:8080"}, check: func(t *testing.T, c config, rs resources) {
 			if c.tools.Intake {
 				t.Error("the page is offered in HTTP mode")
@@ -229,8 +230,8 @@ func TestHelpSaysBothTransportsAndWhenEachToolIsOfferedByDefault(t *testing.T) {
 	if !strings.Contains(help, "(default create_secret,list_secrets,get_secret,update_secret; with request_secret_from_user over stdio, and import_env_file with --env-file)") {
 		t.Errorf("the default tools are not said as they are:\n%s", help)
 	}
-	if !strings.Contains(help, "at least 10s") {
-		t.Error("the help does not give the shortest --intake-ttl")
+	if !strings.Contains(help, "from 10s to 24h") {
+		t.Error("the help does not give the shortest and longest --intake-ttl")
 	}
 	// Each setting's name line, then its help indented beneath: columns that
 	// a long name cannot push out of line.
