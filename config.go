@@ -39,19 +39,22 @@ type config struct {
 	// keyCommand, when set, is run at start-up to print the key.
 	keyCommand        string
 	keyCommandTimeout time.Duration
-	baseURL           string
-	timeout           time.Duration
-	retries           int
-	logLevel          zerolog.Level
-	logFormat         string
-	sandbox           bool
-	tools             tools.Selection
-	envFiles          []string // dotenv files import_env_file may read, as given
-	command           string   // "" to serve, "demo", "help" or "version"
-	http              httpSettings
-	intake            intake.Config // the one-time value page (stdio); its TTL for both pages
-	namePrefixes      []string      // the names the tools may act on; all when empty
-	auditLog          string        // where the audit trail goes: a path, "-" for stderr, "" for none
+	// texts are the values every setting was given, as given, so that one
+	// holding the key can be refused once the key is known.
+	texts        []settingText
+	baseURL      string
+	timeout      time.Duration
+	retries      int
+	logLevel     zerolog.Level
+	logFormat    string
+	sandbox      bool
+	tools        tools.Selection
+	envFiles     []string // dotenv files import_env_file may read, as given
+	command      string   // "" to serve, "demo", "help" or "version"
+	http         httpSettings
+	intake       intake.Config // the one-time value page (stdio); its TTL for both pages
+	namePrefixes []string      // the names the tools may act on; all when empty
+	auditLog     string        // where the audit trail goes: a path, "-" for stderr, "" for none
 	// publicURL, in HTTP mode, is where browsers reach the team page; ""
 	// serves none. linkKeyFile names the file of the link keys every
 	// replica shares, read by run.
@@ -419,6 +422,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 			return cfg, settingError(nameOf(s), "%v", err)
 		}
 		for _, v := range vs {
+			cfg.texts = append(cfg.texts, settingText{s, v})
 			if err := s.apply(&cfg, v); err != nil {
 				return cfg, settingError(nameOf(s), "%v", err)
 			}
@@ -619,6 +623,31 @@ func resolveKey(ctx context.Context, cfg config) (togetherapi.Sensitive, error) 
 		return key, nil
 	}
 	return cfg.keyVar, nil
+}
+
+// settingText is one value a setting was given.
+type settingText struct {
+	s    *setting
+	text string
+}
+
+// noSettingHoldsKey refuses a setting whose value holds the API key, which
+// was set there by mistake: a path, a URL or a prefix is repeated in that
+// setting's errors, in log lines, and in the names of the files it makes.
+// The key's own variable is left out, and so is the key command, since a
+// command may print the key by holding it, and its errors are scrubbed of it.
+func (c config) noSettingHoldsKey(key togetherapi.Sensitive) error {
+	if key.IsZero() {
+		return nil
+	}
+	holds := togetherapi.Scrubber{key}
+	for _, st := range c.texts {
+		if st.s.env != keyVariable && st.s.flag != "api-key-command" && holds.Scrub(st.text) != st.text {
+			return settingError(nameOf(st.s), "holds the API key (not shown): the key is set only by %s, %s or %s; "+
+				"give this setting what --help says it takes", keyVariable, settingName("api-key-file"), settingName("api-key-command"))
+		}
+	}
+	return nil
 }
 
 // nameSeparators are the characters the API allows in names other than

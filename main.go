@@ -120,18 +120,23 @@ type resources struct {
 	linkKeysMade bool
 }
 
-// prepare opens the dotenv files and reads the link keys, and resolves
-// the key that cfg names.
+// prepare resolves the key that cfg names, refuses a setting that holds
+// it, then opens the dotenv files and reads the link keys: in that order,
+// so that a key set where a path goes is refused before an error of
+// opening it could repeat it.
 func prepare(ctx context.Context, cfg config) (resources, error) {
 	var rs resources
 	var err error
+	if rs.key, err = resolveKey(ctx, cfg); err != nil {
+		return rs, err
+	}
+	if err = cfg.noSettingHoldsKey(rs.key); err != nil {
+		return rs, err
+	}
 	if rs.envFiles, rs.envFileNotes, err = openEnvFiles(cfg.envFiles); err != nil {
 		return rs, err
 	}
-	if rs.linkKeys, rs.linkKeysMade, err = linkKeys(cfg); err != nil {
-		return rs, err
-	}
-	rs.key, err = resolveKey(ctx, cfg)
+	rs.linkKeys, rs.linkKeysMade, err = linkKeys(cfg)
 	return rs, err
 }
 

@@ -790,3 +790,43 @@ func tableRow(readme, prefix string) string {
 	}
 	return ""
 }
+
+func TestASettingThatHoldsTheKeyIsRefusedWithoutRepeatingIt(t *testing.T) {
+	t.Parallel()
+	const key = "tgp_v1_SETKEY0123456789abcdefABCDEF"
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		setting string
+	}{
+		{"the audit log's path", []string{"--audit-log", filepath.Join(dir, key)}, "--audit-log"},
+		{"a dotenv file's path", []string{"--env-file", key}, "--env-file"},
+		{"a name prefix", []string{"--name-prefix", key + "/"}, "--name-prefix"},
+		{"the base URL", []string{"--base-url", "https://api.together.xyz/" + key + "/v1"}, "--base-url"},
+	} {
+		for source, env := range map[string]map[string]string{
+			"the variable": {"TOGETHER_API_KEY": key},
+			"a key file":   {"TOGETHER_API_KEY_FILE": keyFile},
+		} {
+			_, _, err := load(t, tt.args, env)
+			if err == nil || !strings.Contains(err.Error(), tt.setting+" ") || !strings.Contains(err.Error(), "holds the API key") {
+				t.Errorf("%s, key from %s: err = %v, want one naming %s as holding the key", tt.name, source, err, tt.setting)
+			}
+			if err != nil && strings.Contains(err.Error(), "SETKEY") {
+				t.Errorf("%s, key from %s: the error repeats the key: %v", tt.name, source, err)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, key)); !os.IsNotExist(err) {
+		t.Errorf("a file named after the key was made: %v", err)
+	}
+	// The key's own sources are not refused for holding it.
+	if _, rs, err := load(t, nil, map[string]string{"TOGETHER_API_KEY_FILE": keyFile}); err != nil || rs.key.IsZero() {
+		t.Errorf("a key file: %v", err)
+	}
+}
