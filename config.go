@@ -378,7 +378,23 @@ func (f *flagValue) IsBoolFlag() bool { return f.s.kind == boolean }
 // no file the settings name and runs no command, so that --help, --version
 // and a setting's mistake need neither. It never prints; a flag error
 // comes back as an error naming the flag and its variable.
+//
+// Its errors quote what a setting was given, so one that holds the key the
+// variable holds, set there by mistake, is scrubbed of it; a key from a
+// file or a command is known only later, when prepare refuses any setting
+// that holds it before anything quotes it.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
+	cfg, err := parseSettings(args, getenv)
+	if err != nil {
+		scrub := togetherapi.Scrubber{togetherapi.NewSensitive(strings.TrimSpace(getenv(keyVariable)))}
+		if text := scrub.Scrub(err.Error()); text != err.Error() {
+			return cfg, errors.New(text)
+		}
+	}
+	return cfg, err
+}
+
+func parseSettings(args []string, getenv func(string) string) (config, error) {
 	cfg := config{}
 	fs := flag.NewFlagSet("together-secrets-mcp", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

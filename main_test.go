@@ -825,6 +825,14 @@ func TestASettingThatHoldsTheKeyIsRefusedWithoutRepeatingIt(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, key)); !os.IsNotExist(err) {
 		t.Errorf("a file named after the key was made: %v", err)
 	}
+	// Where the key comes from the variable, a mistake the settings' parser
+	// finds, before the key is resolved, is scrubbed of it.
+	for _, args := range [][]string{{"--intake-ttl", key}, {"--log-level", key}, {"--timeout", "x" + key}} {
+		_, err := parseConfig(args, envOf(map[string]string{"TOGETHER_API_KEY": key}))
+		if err == nil || strings.Contains(err.Error(), "SETKEY") || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%q: err = %v, want one naming %s without the key", args, err, args[0])
+		}
+	}
 	// The key's own sources are not refused for holding it.
 	if _, rs, err := load(t, nil, map[string]string{"TOGETHER_API_KEY_FILE": keyFile}); err != nil || rs.key.IsZero() {
 		t.Errorf("a key file: %v", err)
